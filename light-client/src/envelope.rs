@@ -1,0 +1,636 @@
+//! The trade message envelope: what a trader submits and a chain commits.
+//!
+//! A trader builds a [`MessageBody`] (chains, channel, sender, receiver, document kind,
+//! payload and its hash, deadline, and a nonce of its choosing) and signs its canonical CBOR
+//! under the tag `corridor/message-sign/v1` ([`SignedMessage`]). The source chain's outbox
+//! then assigns the channel sequence number, giving a [`TradeMessage`], whose
+//! [`commitment`](TradeMessage::commitment) is the leaf a block's messages root commits to.
+//!
+//! ## Departure from DESIGN.md
+//! DESIGN.md lists the sequence among the fields the trader signs, but the outbox assigns
+//! it after the trader has signed. So the trader signs everything except the sequence, and
+//! includes a `nonce`; the pair (sender, nonce) makes resubmission idempotent
+//! ([`SignedMessage::id`]), and the commitment covers the sequence and the signature.
+
+use serde::{Deserialize, Serialize};
+
+use crate::codec::{self, CodecError};
+use crate::hash::{self, TAG_MESSAGE, TAG_TRADER_SIGN};
+use crate::signature::{PublicKey, Signature, SigningKey};
+use crate::types::{ChainId, Hash32, Height, Time};
+
+/// The envelope version this code writes and accepts.
+pub const VERSION: u16 = 1;
+/// Default limit of a payload's canonical CBOR, in bytes.
+pub const DEFAULT_MAX_PAYLOAD: usize = 64 * 1024;
+
+/// The kinds of trade document corridor carries (see TRADE-DOCS.md).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DocumentKind {
+    /// Bill of lading / eBL (DCSA eBL 3.0).
+    BillOfLading,
+    /// Certificate of origin (RCEP, ATIGA Form D, ACFTA Form E).
+    CertificateOfOrigin,
+    /// Commercial invoice (UN/CEFACT CII).
+    CommercialInvoice,
+    /// Documentary credit (SWIFT MT700, UCP 600).
+    LetterOfCredit,
+    /// Payment instruction (ISO 20022 pacs.008 / pain.001).
+    PaymentInstruction,
+    /// Customs declaration (WCO Data Model).
+    CustomsDeclaration,
+    /// Packing list (UN/CEFACT CIEPL).
+    PackingList,
+    /// Any other document; no required fields.
+    Generic,
+}
+
+impl DocumentKind {
+    /// Every kind.
+    pub const ALL: [Self; 8] = [
+        Self::BillOfLading,
+        Self::CertificateOfOrigin,
+        Self::CommercialInvoice,
+        Self::LetterOfCredit,
+        Self::PaymentInstruction,
+        Self::CustomsDeclaration,
+        Self::PackingList,
+        Self::Generic,
+    ];
+
+    /// The snake_case name used on the wire and in the API.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::BillOfLading => "bill_of_lading",
+            Self::CertificateOfOrigin => "certificate_of_origin",
+            Self::CommercialInvoice => "commercial_invoice",
+            Self::LetterOfCredit => "letter_of_credit",
+            Self::PaymentInstruction => "payment_instruction",
+            Self::CustomsDeclaration => "customs_declaration",
+            Self::PackingList => "packing_list",
+            Self::Generic => "generic",
+        }
+    }
+
+    /// Top-level payload fields this kind must carry (TRADE-DOCS.md).
+    pub fn required_fields(self) -> &'static [&'static str] {
+        match self {
+            Self::BillOfLading => &[
+                "bl_number",
+                "doc_type",
+                "carrier_code",
+                "to_order",
+                "shipper",
+                "consignee",
+                "port_of_loading",
+                "port_of_discharge",
+                "vessel",
+                "voyage",
+                "on_board_date",
+                "issue_date",
+                "goods",
+                "containers",
+                "doc_hash",
+            ],
+            Self::CertificateOfOrigin => &[
+                "co_number",
+                "agreement",
+                "exporter",
+                "consignee",
+                "port_of_discharge",
+                "departure_date",
+                "items",
+                "invoice_number",
+                "issuer",
+                "issue_date",
+            ],
+            Self::CommercialInvoice => &[
+                "invoice_number",
+                "issue_date",
+                "seller",
+                "buyer",
+                "currency",
+                "incoterm",
+                "incoterm_place",
+                "lines",
+                "line_total",
+                "tax_total",
+                "grand_total",
+            ],
+            Self::LetterOfCredit => &[
+                "credit_number",
+                "form",
+                "issue_date",
+                "rules",
+                "expiry_date",
+                "expiry_place",
+                "applicant",
+                "beneficiary",
+                "currency",
+                "amount",
+                "available_with",
+                "available_by",
+                "partial_shipments",
+                "transhipment",
+                "latest_shipment",
+                "goods",
+                "documents_required",
+                "confirmation",
+            ],
+            Self::PaymentInstruction => &[
+                "msg_id",
+                "created_at",
+                "tx_count",
+                "end_to_end_id",
+                "uetr",
+                "amount",
+                "currency",
+                "value_date",
+                "charge_bearer",
+                "debtor",
+                "creditor",
+                "debtor_agent",
+                "creditor_agent",
+            ],
+            Self::CustomsDeclaration => &[
+                "declaration_type",
+                "function_code",
+                "lrn",
+                "customs_office",
+                "declarant",
+                "exporter",
+                "importer",
+                "goods",
+                "invoice_amount",
+                "currency",
+                "incoterm",
+                "procedure_code",
+            ],
+            Self::PackingList => &[
+                "packing_list_number",
+                "issue_date",
+                "consignor",
+                "consignee",
+                "invoice_ref",
+                "packages",
+            ],
+            Self::Generic => &[],
+        }
+    }
+}
+
+impl core::fmt::Display for DocumentKind {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// When a message must be delivered by, on the destination chain.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Deadline {
+    /// Delivered in a block at or below this height.
+    Height(Height),
+    /// Delivered in a block whose time is at or before this.
+    Time(Time),
+}
+
+/// A payload: canonical CBOR bytes of the document.
+#[derive(Clone, PartialEq, Eq, Default)]
+pub struct Payload(pub Vec<u8>);
+
+impl core::fmt::Debug for Payload {
+    // Trade documents are confidential: never print their contents.
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "Payload({} bytes)", self.0.len())
+    }
+}
+
+impl Serialize for Payload {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        if s.is_human_readable() {
+            s.serialize_str(&hex::encode(&self.0))
+        } else {
+            s.serialize_bytes(&self.0)
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Payload {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = Payload;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("payload bytes or hex")
+            }
+            fn visit_bytes<E: Error>(self, v: &[u8]) -> Result<Payload, E> {
+                Ok(Payload(v.to_vec()))
+            }
+            fn visit_byte_buf<E: Error>(self, v: Vec<u8>) -> Result<Payload, E> {
+                Ok(Payload(v))
+            }
+            fn visit_str<E: Error>(self, v: &str) -> Result<Payload, E> {
+                hex::decode(v)
+                    .map(Payload)
+                    .map_err(|e| E::custom(format!("bad hex: {e}")))
+            }
+        }
+        if d.is_human_readable() {
+            d.deserialize_str(V)
+        } else {
+            d.deserialize_byte_buf(V)
+        }
+    }
+}
+
+/// Everything a trader signs.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessageBody {
+    /// Envelope version ([`VERSION`]).
+    pub version: u16,
+    /// Chain the message leaves from.
+    pub source_chain: ChainId,
+    /// Chain it goes to.
+    pub destination_chain: ChainId,
+    /// Channel from source to destination.
+    pub channel: u32,
+    /// Trader-chosen number that makes (sender, nonce) unique.
+    pub nonce: u64,
+    /// The trader's key.
+    pub sender: PublicKey,
+    /// The addressee's key.
+    pub receiver: PublicKey,
+    /// Document kind.
+    pub kind: DocumentKind,
+    /// The document, canonical CBOR.
+    pub payload: Payload,
+    /// SHA3-256 of `payload`.
+    pub payload_hash: Hash32,
+    /// Deadline on the destination chain.
+    pub deadline: Deadline,
+}
+
+impl MessageBody {
+    /// The bytes the trader signs: tag || canonical CBOR.
+    pub fn sign_bytes(&self) -> Result<Vec<u8>, CodecError> {
+        let mut out = TAG_TRADER_SIGN.to_vec();
+        out.extend(codec::encode("message body", self)?);
+        Ok(out)
+    }
+
+    /// Signs the body with the trader's key.
+    pub fn sign(self, key: &SigningKey) -> Result<SignedMessage, CodecError> {
+        let signature = key.sign(&self.sign_bytes()?);
+        Ok(SignedMessage {
+            body: self,
+            signature,
+        })
+    }
+}
+
+/// A body with the trader's signature: what a trader submits.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignedMessage {
+    /// What was signed.
+    pub body: MessageBody,
+    /// The sender's signature over [`MessageBody::sign_bytes`].
+    pub signature: Signature,
+}
+
+/// Limits a chain or relay applies to envelopes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Limits {
+    /// Largest payload, bytes.
+    pub max_payload: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_payload: DEFAULT_MAX_PAYLOAD,
+        }
+    }
+}
+
+/// Why an envelope was refused. Names the field at fault.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum EnvelopeError {
+    /// Unknown envelope version.
+    #[error("version {0} is not supported (expected {VERSION})")]
+    Version(u16),
+    /// Source and destination are the same chain.
+    #[error("source and destination are both {0}")]
+    SameChain(ChainId),
+    /// Payload over the limit.
+    #[error("payload is {len} bytes, over the limit of {max}")]
+    PayloadTooLarge {
+        /// Its size.
+        len: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// `payload_hash` is not the SHA3-256 of the payload.
+    #[error("payload_hash {claimed} does not match the payload (SHA3-256 {actual})")]
+    PayloadHashMismatch {
+        /// The hash in the body.
+        claimed: Hash32,
+        /// The payload's hash.
+        actual: Hash32,
+    },
+    /// The payload is not canonical CBOR of a map with text keys.
+    #[error("payload is not a canonical CBOR map: {0}")]
+    PayloadNotCanonical(String),
+    /// A field the document kind requires is missing.
+    #[error("{kind} payload lacks required field {field:?}")]
+    MissingField {
+        /// The kind.
+        kind: DocumentKind,
+        /// The field.
+        field: &'static str,
+    },
+    /// The trader's signature does not verify.
+    #[error("signature does not verify under sender key {0}")]
+    BadSignature(PublicKey),
+    /// The deadline passed before delivery.
+    #[error("deadline {deadline:?} passed (destination at height {height}, time {time})")]
+    Expired {
+        /// The deadline.
+        deadline: Deadline,
+        /// Destination height at the check.
+        height: Height,
+        /// Destination time at the check.
+        time: Time,
+    },
+    /// Encoding failed.
+    #[error(transparent)]
+    Codec(#[from] CodecError),
+}
+
+impl SignedMessage {
+    /// The id that makes submission idempotent: tagged hash of the signed body.
+    pub fn id(&self) -> Result<Hash32, CodecError> {
+        Ok(hash::tagged(
+            b"corridor/message-id/v1\0",
+            &self.body.sign_bytes()?,
+        ))
+    }
+
+    /// Checks everything that does not depend on chain state: version, chains, payload
+    /// size, hash and form, the kind's required fields, and the signature.
+    pub fn validate(&self, limits: &Limits) -> Result<(), EnvelopeError> {
+        let b = &self.body;
+        if b.version != VERSION {
+            return Err(EnvelopeError::Version(b.version));
+        }
+        if b.source_chain == b.destination_chain {
+            return Err(EnvelopeError::SameChain(b.source_chain.clone()));
+        }
+        if b.payload.0.len() > limits.max_payload {
+            return Err(EnvelopeError::PayloadTooLarge {
+                len: b.payload.0.len(),
+                max: limits.max_payload,
+            });
+        }
+        let actual = hash::sha3(&b.payload.0);
+        if actual != b.payload_hash {
+            return Err(EnvelopeError::PayloadHashMismatch {
+                claimed: b.payload_hash,
+                actual,
+            });
+        }
+        let fields = payload_fields(&b.payload.0)?;
+        if let Some(field) = b
+            .kind
+            .required_fields()
+            .iter()
+            .find(|f| !fields.iter().any(|k| k == *f))
+        {
+            return Err(EnvelopeError::MissingField {
+                kind: b.kind,
+                field,
+            });
+        }
+        if !b.sender.verify(&b.sign_bytes()?, &self.signature) {
+            return Err(EnvelopeError::BadSignature(b.sender));
+        }
+        Ok(())
+    }
+}
+
+/// The top-level keys of a canonical CBOR map payload.
+fn payload_fields(payload: &[u8]) -> Result<Vec<String>, EnvelopeError> {
+    let value: ciborium::Value = codec::decode("payload", payload)
+        .map_err(|e| EnvelopeError::PayloadNotCanonical(e.to_string()))?;
+    let ciborium::Value::Map(entries) = value else {
+        return Err(EnvelopeError::PayloadNotCanonical(
+            "top level is not a map".into(),
+        ));
+    };
+    entries
+        .into_iter()
+        .map(|(k, _)| match k {
+            ciborium::Value::Text(t) => Ok(t),
+            _ => Err(EnvelopeError::PayloadNotCanonical(
+                "a map key is not text".into(),
+            )),
+        })
+        .collect()
+}
+
+/// A signed message with the sequence number its source outbox assigned.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TradeMessage {
+    /// Sequence on the channel, from 1.
+    pub sequence: u64,
+    /// The trader's signed message.
+    pub message: SignedMessage,
+}
+
+impl TradeMessage {
+    /// Canonical CBOR.
+    pub fn encode(&self) -> Result<Vec<u8>, CodecError> {
+        codec::encode("trade message", self)
+    }
+
+    /// Decodes canonical CBOR.
+    pub fn decode(bytes: &[u8]) -> Result<Self, CodecError> {
+        codec::decode("trade message", bytes)
+    }
+
+    /// Leaf data committed in the messages root: tag || canonical CBOR.
+    pub fn leaf(&self) -> Result<Vec<u8>, CodecError> {
+        let mut out = TAG_MESSAGE.to_vec();
+        out.extend(self.encode()?);
+        Ok(out)
+    }
+
+    /// The commitment: SHA3-256 over the message tag and the canonical CBOR.
+    pub fn commitment(&self) -> Result<Hash32, CodecError> {
+        Ok(hash::tagged(TAG_MESSAGE, &self.encode()?))
+    }
+
+    /// Whether the deadline still allows delivery at destination `height` and `time`.
+    pub fn check_deadline(&self, height: Height, time: Time) -> Result<(), EnvelopeError> {
+        let deadline = self.message.body.deadline;
+        let ok = match deadline {
+            Deadline::Height(h) => height <= h,
+            Deadline::Time(t) => time <= t,
+        };
+        if ok {
+            Ok(())
+        } else {
+            Err(EnvelopeError::Expired {
+                deadline,
+                height,
+                time,
+            })
+        }
+    }
+}
+
+/// Encodes a JSON-like document as canonical CBOR (for tools and tests building payloads).
+pub fn payload_from_json(doc: &serde_json::Value) -> Result<Payload, CodecError> {
+    codec::encode("payload", doc).map(Payload)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn body(kind: DocumentKind, doc: serde_json::Value, key: &SigningKey) -> MessageBody {
+        let payload = payload_from_json(&doc).unwrap();
+        MessageBody {
+            version: VERSION,
+            source_chain: ChainId::new("cn-shanghai").unwrap(),
+            destination_chain: ChainId::new("kz-astana").unwrap(),
+            channel: 0,
+            nonce: 1,
+            sender: key.public_key(),
+            receiver: SigningKey::from_seed([2; 32]).public_key(),
+            kind,
+            payload_hash: hash::sha3(&payload.0),
+            payload,
+            deadline: Deadline::Height(Height(100)),
+        }
+    }
+
+    fn packing_list() -> serde_json::Value {
+        serde_json::json!({
+            "packing_list_number": "PL-1", "issue_date": "2026-11-28", "consignor": "A",
+            "consignee": "B", "invoice_ref": "INV-1", "packages": []
+        })
+    }
+
+    #[test]
+    fn valid_message_passes_and_round_trips() {
+        let key = SigningKey::from_seed([1; 32]);
+        let signed = body(DocumentKind::PackingList, packing_list(), &key)
+            .sign(&key)
+            .unwrap();
+        signed.validate(&Limits::default()).unwrap();
+        let msg = TradeMessage {
+            sequence: 7,
+            message: signed,
+        };
+        let bytes = msg.encode().unwrap();
+        assert_eq!(TradeMessage::decode(&bytes).unwrap(), msg);
+        assert_eq!(msg.commitment().unwrap(), hash::tagged(TAG_MESSAGE, &bytes));
+    }
+
+    #[test]
+    fn each_rejection_names_its_field() {
+        let key = SigningKey::from_seed([1; 32]);
+        let good = body(DocumentKind::PackingList, packing_list(), &key);
+        let limits = Limits::default();
+        let check = |b: MessageBody| b.sign(&key).unwrap().validate(&limits);
+
+        let mut b = good.clone();
+        b.version = 2;
+        assert_eq!(check(b), Err(EnvelopeError::Version(2)));
+
+        let mut b = good.clone();
+        b.destination_chain = b.source_chain.clone();
+        assert!(matches!(check(b), Err(EnvelopeError::SameChain(_))));
+
+        let mut b = good.clone();
+        b.payload_hash = Hash32::ZERO;
+        assert!(matches!(
+            check(b),
+            Err(EnvelopeError::PayloadHashMismatch { .. })
+        ));
+
+        let mut doc = packing_list();
+        doc.as_object_mut().unwrap().remove("invoice_ref");
+        let b = body(DocumentKind::PackingList, doc, &key);
+        assert_eq!(
+            check(b),
+            Err(EnvelopeError::MissingField {
+                kind: DocumentKind::PackingList,
+                field: "invoice_ref"
+            })
+        );
+
+        let b = body(DocumentKind::Generic, serde_json::json!([1, 2]), &key);
+        assert!(matches!(
+            check(b),
+            Err(EnvelopeError::PayloadNotCanonical(_))
+        ));
+
+        let big = serde_json::json!({ "blob": "x".repeat(DEFAULT_MAX_PAYLOAD) });
+        let b = body(DocumentKind::Generic, big, &key);
+        assert!(matches!(
+            check(b),
+            Err(EnvelopeError::PayloadTooLarge { .. })
+        ));
+
+        let mut signed = good.clone().sign(&key).unwrap();
+        signed.body.nonce = 2;
+        assert!(matches!(
+            signed.validate(&limits),
+            Err(EnvelopeError::BadSignature(_))
+        ));
+    }
+
+    #[test]
+    fn deadlines() {
+        let key = SigningKey::from_seed([1; 32]);
+        let signed = body(DocumentKind::Generic, serde_json::json!({}), &key)
+            .sign(&key)
+            .unwrap();
+        let msg = TradeMessage {
+            sequence: 1,
+            message: signed,
+        };
+        assert!(msg.check_deadline(Height(100), Time::EPOCH).is_ok());
+        assert!(matches!(
+            msg.check_deadline(Height(101), Time::EPOCH),
+            Err(EnvelopeError::Expired { .. })
+        ));
+    }
+
+    proptest! {
+        #[test]
+        fn decoding_arbitrary_bytes_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
+            let _ = TradeMessage::decode(&bytes);
+            let _ = crate::native::LightBlock::decode(&bytes);
+            let _ = payload_fields(&bytes);
+        }
+
+        #[test]
+        fn message_round_trips(nonce: u64, channel: u32, seq: u64, text in ".{0,64}", h: u64) {
+            let key = SigningKey::from_seed([3; 32]);
+            let mut b = body(DocumentKind::Generic, serde_json::json!({ "note": text }), &key);
+            b.nonce = nonce;
+            b.channel = channel;
+            b.deadline = Deadline::Height(Height(h));
+            let msg = TradeMessage { sequence: seq, message: b.sign(&key).unwrap() };
+            let bytes = msg.encode().unwrap();
+            prop_assert_eq!(TradeMessage::decode(&bytes).unwrap(), msg);
+        }
+    }
+}

@@ -1,0 +1,587 @@
+//! Binary Merkle trees over SHA3-256 with RFC 6962 domain separation.
+//!
+//! - leaf hash: `H(0x00 || data)`; inner node: `H(0x01 || left || right)`;
+//! - the tree over `n` leaves splits at the largest power of two below `n` (RFC 6962 §2.1),
+//!   which is the same as pairing nodes level by level and carrying a lone last node up;
+//! - the **root** binds the leaf count as well: `H(0x02 || n as u64 big-endian || MTH)`.
+//!   RFC 6962 proves inclusion but leaves the tree size to a signed tree head; binding it
+//!   here means no bit of a proof (index, size, path) can change and still verify.
+//!
+//! [`InclusionProof`] is the RFC 9162 audit path of one leaf; [`MultiProof`] proves a batch of
+//! leaves of one tree with each needed sibling hash sent once.
+
+use serde::{Deserialize, Serialize};
+use sha3::{Digest, Sha3_256};
+
+use crate::types::Hash32;
+
+/// Most leaves a proof may claim (2^40): keeps every depth at most 40.
+pub const MAX_TREE_SIZE: u64 = 1 << 40;
+
+/// Hash of a leaf's data: `H(0x00 || data)`.
+pub fn leaf_hash(data: &[u8]) -> Hash32 {
+    let mut h = Sha3_256::new();
+    h.update([0x00]);
+    h.update(data);
+    Hash32(h.finalize().into())
+}
+
+/// Hash of an inner node: `H(0x01 || left || right)`.
+pub fn node_hash(left: &Hash32, right: &Hash32) -> Hash32 {
+    let mut h = Sha3_256::new();
+    h.update([0x01]);
+    h.update(left.0);
+    h.update(right.0);
+    Hash32(h.finalize().into())
+}
+
+/// The root that binds the leaf count: `H(0x02 || size || mth)`.
+fn sized_root(size: u64, mth: &Hash32) -> Hash32 {
+    let mut h = Sha3_256::new();
+    h.update([0x02]);
+    h.update(size.to_be_bytes());
+    h.update(mth.0);
+    Hash32(h.finalize().into())
+}
+
+/// Why a proof was not accepted.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ProofError {
+    /// A leaf index is not below the tree size.
+    #[error("leaf index {index} is outside a tree of {size} leaves")]
+    IndexOutOfRange {
+        /// The index.
+        index: u64,
+        /// The tree size.
+        size: u64,
+    },
+    /// The tree size is zero or above [`MAX_TREE_SIZE`].
+    #[error("tree size {0} is not between 1 and 2^40")]
+    BadTreeSize(u64),
+    /// The path has the wrong number of hashes for its index and size.
+    #[error("proof has {got} hashes, its shape needs {expected}")]
+    WrongLength {
+        /// Hashes the shape needs.
+        expected: usize,
+        /// Hashes given.
+        got: usize,
+    },
+    /// Multiproof indices are not strictly increasing, or leaves and indices differ in number.
+    #[error("multiproof leaves must be one per index, indices strictly increasing")]
+    BadIndices,
+    /// The recomputed root differs from the expected one.
+    #[error("proof leads to root {computed}, expected {expected}")]
+    RootMismatch {
+        /// Root the proof leads to.
+        computed: Hash32,
+        /// Root it was checked against.
+        expected: Hash32,
+    },
+}
+
+/// A Merkle tree kept level by level, for building proofs.
+#[derive(Debug, Clone)]
+pub struct MerkleTree {
+    /// `levels[0]` are the leaf hashes; the last level has the one top node.
+    levels: Vec<Vec<Hash32>>,
+}
+
+impl MerkleTree {
+    /// Builds the tree over leaf data.
+    pub fn from_leaves<T: AsRef<[u8]>>(leaves: &[T]) -> Self {
+        Self::from_leaf_hashes(leaves.iter().map(|l| leaf_hash(l.as_ref())).collect())
+    }
+
+    /// Builds the tree over leaf hashes (already `H(0x00 || data)`).
+    pub fn from_leaf_hashes(leaves: Vec<Hash32>) -> Self {
+        let mut levels = vec![leaves];
+        while let Some(last) = levels.last() {
+            if last.len() <= 1 {
+                break;
+            }
+            let next = last
+                .chunks(2)
+                .map(|pair| match pair {
+                    [l, r] => node_hash(l, r),
+                    [lone] => *lone,
+                    _ => unreachable_pair(),
+                })
+                .collect();
+            levels.push(next);
+        }
+        Self { levels }
+    }
+
+    /// Number of leaves.
+    pub fn len(&self) -> u64 {
+        self.levels.first().map_or(0, |l| l.len() as u64)
+    }
+
+    /// Whether the tree has no leaves.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The root, binding the leaf count. An empty tree's root is `H(0x02 || 0 || H(""))`.
+    pub fn root(&self) -> Hash32 {
+        let mth = match self.levels.last().and_then(|l| l.first()) {
+            Some(top) => *top,
+            None => Hash32(Sha3_256::digest([]).into()),
+        };
+        sized_root(self.len(), &mth)
+    }
+
+    /// The inclusion proof of leaf `index`, or `None` when it is out of range.
+    pub fn prove(&self, index: u64) -> Option<InclusionProof> {
+        if index >= self.len() {
+            return None;
+        }
+        let mut path = Vec::new();
+        let mut i = usize::try_from(index).ok()?;
+        for level in &self.levels[..self.levels.len().saturating_sub(1)] {
+            if let Some(sibling) = level.get(i ^ 1) {
+                path.push(*sibling);
+            }
+            i /= 2;
+        }
+        Some(InclusionProof {
+            index,
+            tree_size: self.len(),
+            path,
+        })
+    }
+
+    /// One proof for several leaves. `indices` must be strictly increasing and in range.
+    pub fn prove_many(&self, indices: &[u64]) -> Option<MultiProof> {
+        let size = self.len();
+        if indices.is_empty()
+            || indices.windows(2).any(|w| w[0] >= w[1])
+            || indices.last().is_some_and(|&l| l >= size)
+        {
+            return None;
+        }
+        let mut hashes = Vec::new();
+        let top = self.levels.len().checked_sub(1)?;
+        self.collect(top, 0, indices, &mut hashes);
+        Some(MultiProof {
+            tree_size: size,
+            indices: indices.to_vec(),
+            hashes,
+        })
+    }
+
+    /// Walks node `(level, i)`; pushes the hash of every subtree with no requested leaf.
+    #[allow(clippy::arithmetic_side_effects)] // level >= 1 where subtracted; i < 2^40
+    fn collect(&self, level: usize, i: usize, wanted: &[u64], out: &mut Vec<Hash32>) {
+        if wanted.is_empty() {
+            out.push(self.levels[level][i]);
+            return;
+        }
+        if level == 0 {
+            return;
+        }
+        let (left, right) = (2 * i, 2 * i + 1);
+        let split = ((right as u64) << (level - 1)).min(self.len());
+        let cut = wanted.partition_point(|&x| x < split);
+        self.collect(level - 1, left, &wanted[..cut], out);
+        if right < self.levels[level - 1].len() {
+            self.collect(level - 1, right, &wanted[cut..], out);
+        }
+    }
+}
+
+#[cold]
+fn unreachable_pair() -> Hash32 {
+    // chunks(2) yields one or two items; keep a value rather than a panic.
+    Hash32::ZERO
+}
+
+/// Number of nodes at `level` of a tree of `size` leaves: `ceil(size / 2^level)`.
+fn width(size: u64, level: u32) -> u64 {
+    let unit = 1u64 << level;
+    size.div_ceil(unit)
+}
+
+/// Depth of a tree of `size` leaves (levels above the leaves).
+fn depth(size: u64) -> u32 {
+    u64::BITS - size.saturating_sub(1).leading_zeros()
+}
+
+/// The RFC 9162 inclusion proof of one leaf.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InclusionProof {
+    /// Index of the leaf, from 0.
+    pub index: u64,
+    /// Number of leaves in the tree.
+    pub tree_size: u64,
+    /// Sibling hashes from the leaf up.
+    pub path: Vec<Hash32>,
+}
+
+impl InclusionProof {
+    /// Checks that `leaf_data` is leaf `index` of the tree with `root` (RFC 9162 §2.1.3.2).
+    pub fn verify(&self, leaf_data: &[u8], root: &Hash32) -> Result<(), ProofError> {
+        self.verify_hash(leaf_hash(leaf_data), root)
+    }
+
+    /// As [`Self::verify`], given the leaf hash.
+    pub fn verify_hash(&self, leaf: Hash32, root: &Hash32) -> Result<(), ProofError> {
+        let computed = self.compute_root(leaf)?;
+        if computed == *root {
+            Ok(())
+        } else {
+            Err(ProofError::RootMismatch {
+                computed,
+                expected: *root,
+            })
+        }
+    }
+
+    /// The root this proof leads to from `leaf`.
+    pub fn compute_root(&self, leaf: Hash32) -> Result<Hash32, ProofError> {
+        let size = self.tree_size;
+        if size == 0 || size > MAX_TREE_SIZE {
+            return Err(ProofError::BadTreeSize(size));
+        }
+        if self.index >= size {
+            return Err(ProofError::IndexOutOfRange {
+                index: self.index,
+                size,
+            });
+        }
+        let mut fnode = self.index;
+        let mut snode = size.saturating_sub(1);
+        let mut r = leaf;
+        for p in &self.path {
+            if snode == 0 {
+                return Err(ProofError::WrongLength {
+                    expected: self.expected_len(),
+                    got: self.path.len(),
+                });
+            }
+            if fnode & 1 == 1 || fnode == snode {
+                r = node_hash(p, &r);
+                if fnode & 1 == 0 {
+                    while fnode & 1 == 0 && fnode != 0 {
+                        fnode >>= 1;
+                        snode >>= 1;
+                    }
+                }
+            } else {
+                r = node_hash(&r, p);
+            }
+            fnode >>= 1;
+            snode >>= 1;
+        }
+        if snode != 0 {
+            return Err(ProofError::WrongLength {
+                expected: self.expected_len(),
+                got: self.path.len(),
+            });
+        }
+        Ok(sized_root(size, &r))
+    }
+
+    /// Path length the index and size call for (for error messages).
+    fn expected_len(&self) -> usize {
+        let (mut fnode, mut snode, mut n) = (self.index, self.tree_size.saturating_sub(1), 0usize);
+        while snode != 0 {
+            if fnode & 1 == 0 && fnode == snode {
+                while fnode & 1 == 0 && fnode != 0 {
+                    fnode >>= 1;
+                    snode >>= 1;
+                }
+            }
+            n = n.saturating_add(1);
+            fnode >>= 1;
+            snode >>= 1;
+        }
+        n
+    }
+}
+
+/// A proof that several leaves belong to one tree, each needed hash sent once.
+///
+/// `hashes` are the roots of the subtrees that hold none of the proven leaves, in
+/// depth-first, left-to-right order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MultiProof {
+    /// Number of leaves in the tree.
+    pub tree_size: u64,
+    /// Indices of the proven leaves, strictly increasing.
+    pub indices: Vec<u64>,
+    /// Hashes of the subtrees without proven leaves.
+    pub hashes: Vec<Hash32>,
+}
+
+impl MultiProof {
+    /// Checks that `leaves[k]` is leaf `indices[k]` of the tree with `root`.
+    pub fn verify<T: AsRef<[u8]>>(&self, leaves: &[T], root: &Hash32) -> Result<(), ProofError> {
+        let hashes: Vec<Hash32> = leaves.iter().map(|l| leaf_hash(l.as_ref())).collect();
+        self.verify_hashes(&hashes, root)
+    }
+
+    /// As [`Self::verify`], given leaf hashes.
+    pub fn verify_hashes(&self, leaves: &[Hash32], root: &Hash32) -> Result<(), ProofError> {
+        let size = self.tree_size;
+        if size == 0 || size > MAX_TREE_SIZE {
+            return Err(ProofError::BadTreeSize(size));
+        }
+        if leaves.len() != self.indices.len()
+            || self.indices.is_empty()
+            || self.indices.windows(2).any(|w| w[0] >= w[1])
+        {
+            return Err(ProofError::BadIndices);
+        }
+        if let Some(&last) = self.indices.last() {
+            if last >= size {
+                return Err(ProofError::IndexOutOfRange { index: last, size });
+            }
+        }
+        let mut walk = Walk {
+            size,
+            indices: &self.indices,
+            leaves,
+            hashes: &self.hashes,
+            used: 0,
+        };
+        let mth = walk.node(depth(size), 0, 0)?;
+        if walk.used != self.hashes.len() {
+            return Err(ProofError::WrongLength {
+                expected: walk.used,
+                got: self.hashes.len(),
+            });
+        }
+        let computed = sized_root(size, &mth);
+        if computed == *root {
+            Ok(())
+        } else {
+            Err(ProofError::RootMismatch {
+                computed,
+                expected: *root,
+            })
+        }
+    }
+}
+
+/// State of a multiproof verification walk.
+struct Walk<'a> {
+    size: u64,
+    indices: &'a [u64],
+    leaves: &'a [Hash32],
+    hashes: &'a [Hash32],
+    used: usize,
+}
+
+impl Walk<'_> {
+    /// Hash of node `(level, i)`, whose requested leaves start at position `first`.
+    #[allow(clippy::arithmetic_side_effects)] // level <= 40, i < 2^40: no overflow
+    fn node(&mut self, level: u32, i: u64, first: usize) -> Result<Hash32, ProofError> {
+        let lo = i << level;
+        let hi = ((i + 1) << level).min(self.size);
+        let count = self.indices[first..].partition_point(|&x| x < hi);
+        if count == 0 {
+            let h = self
+                .hashes
+                .get(self.used)
+                .copied()
+                .ok_or(ProofError::WrongLength {
+                    expected: self.used + 1,
+                    got: self.hashes.len(),
+                })?;
+            self.used += 1;
+            return Ok(h);
+        }
+        if level == 0 {
+            debug_assert_eq!(self.indices[first], lo);
+            return Ok(self.leaves[first]);
+        }
+        let left = self.node(level - 1, 2 * i, first)?;
+        if 2 * i + 1 < width(self.size, level - 1) {
+            let split = ((2 * i + 1) << (level - 1)).min(self.size);
+            let cut = first + self.indices[first..first + count].partition_point(|&x| x < split);
+            let right = self.node(level - 1, 2 * i + 1, cut)?;
+            Ok(node_hash(&left, &right))
+        } else {
+            Ok(left)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// RFC 6962's recursive definition, to check the level-by-level construction.
+    fn mth(leaves: &[Vec<u8>]) -> Hash32 {
+        match leaves.len() {
+            0 => Hash32(Sha3_256::digest([]).into()),
+            1 => leaf_hash(&leaves[0]),
+            n => {
+                let k = 1usize << (usize::BITS - (n - 1).leading_zeros() - 1);
+                node_hash(&mth(&leaves[..k]), &mth(&leaves[k..]))
+            }
+        }
+    }
+
+    fn data(n: usize) -> Vec<Vec<u8>> {
+        (0..n).map(|i| format!("leaf {i}").into_bytes()).collect()
+    }
+
+    #[test]
+    fn matches_rfc6962_recursion() {
+        for n in 0..40 {
+            let leaves = data(n);
+            let tree = MerkleTree::from_leaves(&leaves);
+            assert_eq!(tree.root(), sized_root(n as u64, &mth(&leaves)), "n = {n}");
+        }
+    }
+
+    #[test]
+    fn every_leaf_proves_in_every_small_tree() {
+        for n in 1..40 {
+            let leaves = data(n);
+            let tree = MerkleTree::from_leaves(&leaves);
+            for (i, leaf) in leaves.iter().enumerate() {
+                let proof = tree.prove(i as u64).unwrap();
+                proof.verify(leaf, &tree.root()).unwrap();
+                assert_eq!(proof.path.len(), proof.expected_len());
+                assert!(proof.verify(b"other", &tree.root()).is_err());
+            }
+            assert!(tree.prove(n as u64).is_none());
+        }
+    }
+
+    #[test]
+    fn tree_size_is_bound_by_the_root() {
+        // With plain RFC 6962 roots, leaf 0 of 5 leaves verifies as a leaf of 7 leaves.
+        let leaves = data(5);
+        let tree = MerkleTree::from_leaves(&leaves);
+        let mut proof = tree.prove(0).unwrap();
+        proof.tree_size = 7;
+        assert!(matches!(
+            proof.verify(&leaves[0], &tree.root()),
+            Err(ProofError::RootMismatch { .. })
+        ));
+    }
+
+    #[test]
+    fn multiproofs_cover_every_subset_of_small_trees() {
+        for n in 1..12usize {
+            let leaves = data(n);
+            let tree = MerkleTree::from_leaves(&leaves);
+            for mask in 1u32..(1 << n) {
+                let idx: Vec<u64> = (0..n as u64).filter(|i| mask & (1 << i) != 0).collect();
+                let proof = tree.prove_many(&idx).unwrap();
+                let chosen: Vec<&Vec<u8>> = idx.iter().map(|&i| &leaves[i as usize]).collect();
+                proof.verify(&chosen, &tree.root()).unwrap();
+            }
+        }
+    }
+
+    #[test]
+    fn multiproof_rejects_malformed() {
+        let leaves = data(10);
+        let tree = MerkleTree::from_leaves(&leaves);
+        let proof = tree.prove_many(&[1, 4, 5]).unwrap();
+        let chosen = [&leaves[1], &leaves[4], &leaves[5]];
+        let root = tree.root();
+        assert!(proof.verify(&chosen[..2], &root).is_err());
+        let mut extra = proof.clone();
+        extra.hashes.push(Hash32::ZERO);
+        assert!(matches!(
+            extra.verify(&chosen, &root),
+            Err(ProofError::WrongLength { .. })
+        ));
+        let mut short = proof.clone();
+        short.hashes.pop();
+        assert!(matches!(
+            short.verify(&chosen, &root),
+            Err(ProofError::WrongLength { .. })
+        ));
+        let mut unordered = proof.clone();
+        unordered.indices = vec![4, 1, 5];
+        assert_eq!(
+            unordered.verify(&chosen, &root),
+            Err(ProofError::BadIndices)
+        );
+        let mut zero = proof;
+        zero.tree_size = 0;
+        assert_eq!(zero.verify(&chosen, &root), Err(ProofError::BadTreeSize(0)));
+        assert!(tree.prove_many(&[]).is_none());
+        assert!(tree.prove_many(&[3, 3]).is_none());
+        assert!(tree.prove_many(&[10]).is_none());
+    }
+
+    fn flip(bytes: &mut [u8], bit: usize) {
+        let n = bytes.len() * 8;
+        bytes[(bit % n) / 8] ^= 1 << (bit % 8);
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn single_bit_changes_are_rejected(n in 1usize..200, pick: usize, bit: usize, part in 0u8..5) {
+            let leaves = data(n);
+            let tree = MerkleTree::from_leaves(&leaves);
+            let i = pick % n;
+            let proof = tree.prove(i as u64).unwrap();
+            let mut root = tree.root();
+            let mut leaf = leaves[i].clone();
+            let mut p = proof.clone();
+            match part {
+                0 => flip(&mut root.0, bit),
+                1 => flip(&mut leaf, bit),
+                2 => { let mut b = p.index.to_be_bytes(); flip(&mut b, bit % 64); p.index = u64::from_be_bytes(b); }
+                3 => { let mut b = p.tree_size.to_be_bytes(); flip(&mut b, bit % 64); p.tree_size = u64::from_be_bytes(b); }
+                _ => {
+                    if p.path.is_empty() { return Ok(()); }
+                    let k = bit % p.path.len();
+                    flip(&mut p.path[k].0, bit / 7);
+                }
+            }
+            prop_assert!(p.verify(&leaf, &root).is_err());
+        }
+
+        #[test]
+        fn multiproof_single_bit_changes_are_rejected(
+            n in 1usize..300, picks in proptest::collection::btree_set(any::<usize>(), 1..8),
+            bit: usize, part in 0u8..4,
+        ) {
+            let leaves = data(n);
+            let tree = MerkleTree::from_leaves(&leaves);
+            let idx: Vec<u64> = picks.iter().map(|p| (p % n) as u64)
+                .collect::<std::collections::BTreeSet<_>>().into_iter().collect();
+            let proof = tree.prove_many(&idx).unwrap();
+            let mut chosen: Vec<Vec<u8>> = idx.iter().map(|&i| leaves[i as usize].clone()).collect();
+            proof.verify(&chosen, &tree.root()).unwrap();
+            let mut root = tree.root();
+            let mut p = proof.clone();
+            match part {
+                0 => flip(&mut root.0, bit),
+                1 => { let k = bit % chosen.len(); flip(&mut chosen[k], bit / 7); }
+                2 => { let mut b = p.tree_size.to_be_bytes(); flip(&mut b, bit % 64); p.tree_size = u64::from_be_bytes(b); }
+                _ => {
+                    if p.hashes.is_empty() { return Ok(()); }
+                    let k = bit % p.hashes.len();
+                    flip(&mut p.hashes[k].0, bit / 7);
+                }
+            }
+            prop_assert!(p.verify(&chosen, &root).is_err());
+        }
+
+        #[test]
+        fn multiproof_index_changes_are_rejected(n in 2usize..300, a: usize, bit in 0u32..16) {
+            let leaves = data(n);
+            let tree = MerkleTree::from_leaves(&leaves);
+            let i = (a % n) as u64;
+            let proof = tree.prove_many(&[i]).unwrap();
+            let mut p = proof.clone();
+            p.indices[0] ^= 1 << bit;
+            prop_assert!(p.verify(&[&leaves[i as usize]], &tree.root()).is_err());
+        }
+    }
+}

@@ -1,0 +1,214 @@
+//! Verification of native light blocks.
+//!
+//! ## Implements
+//! The CometBFT light client's `verify` (spec: `light-client/verification`), in its order:
+//! 1. the trusted state is within its trusting period;
+//! 2. the untrusted block is well formed: commit height and block hash match the header,
+//!    both validator sets hash to what the header says;
+//! 3. same chain, height and time increase, header not from the future (`now + drift`);
+//! 4. adjacent (`h = trusted + 1`): the header's validators are the trusted next validators;
+//! 5. the commit: every signature is by a member of the header's set, no signer twice,
+//!    every signature valid (one batch), and more than 2/3 of the set's power signed;
+//! 6. skipping (`h > trusted + 1`): more than the trust threshold of the trusted next
+//!    validators' power signed, else [`Verdict::NotEnoughTrust`].
+//!
+//! A commit with an invalid signature is invalid even when the valid ones would be enough:
+//! a block that carries forged signatures comes from a faulty source.
+
+use std::collections::HashSet;
+
+use super::{LightBlock, TrustedState, Vote};
+use crate::signature::{self, PublicKey};
+use crate::types::{Options, Time, TrustThreshold};
+use crate::verifier::{
+    predicates, ValidatorSetKind, Verdict, VerificationError, Verifier, VotingPowerTally,
+};
+use crate::Height;
+
+/// The verifier of the native `corridor` family.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NativeVerifier;
+
+impl NativeVerifier {
+    /// Checks that `block` is internally consistent and validly signed by more than 2/3 of
+    /// its own validator set. Returns the signers' keys. Needs no trusted state: this is
+    /// also what misbehaviour detection checks of a conflicting block.
+    pub fn verify_self_consistent(
+        &self,
+        block: &LightBlock,
+    ) -> Result<Vec<PublicKey>, VerificationError> {
+        let header = block.header();
+        let height = header.height;
+        if height.0 == 0 {
+            return Err(VerificationError::ZeroHeight);
+        }
+        let commit = &block.signed_header.commit;
+        if commit.height != height {
+            return Err(VerificationError::CommitHeightMismatch {
+                height,
+                commit_height: commit.height,
+            });
+        }
+        let header_hash = header.hash();
+        if commit.block_hash != header_hash {
+            return Err(VerificationError::CommitBlockHashMismatch {
+                height,
+                header_hash,
+                commit_hash: commit.block_hash,
+            });
+        }
+        for (kind, set, expected) in [
+            (
+                ValidatorSetKind::Current,
+                &block.validators,
+                header.validators_hash,
+            ),
+            (
+                ValidatorSetKind::Next,
+                &block.next_validators,
+                header.next_validators_hash,
+            ),
+        ] {
+            let got = set.hash();
+            if got != expected {
+                return Err(VerificationError::ValidatorSetHashMismatch {
+                    height,
+                    kind,
+                    expected,
+                    got,
+                });
+            }
+        }
+        if commit.signatures.is_empty() {
+            return Err(VerificationError::NoSignatures { height });
+        }
+        let mut seen = HashSet::with_capacity(commit.signatures.len());
+        let mut signed_power: u64 = 0;
+        for sig in &commit.signatures {
+            if !seen.insert(sig.validator) {
+                return Err(VerificationError::DuplicateValidator {
+                    height,
+                    validator: sig.validator.to_string(),
+                });
+            }
+            let member = block.validators.find(&sig.validator).ok_or_else(|| {
+                VerificationError::UnknownSigner {
+                    height,
+                    validator: sig.validator.to_string(),
+                }
+            })?;
+            // Cannot overflow: members are distinct and the set's total fits in u64.
+            signed_power = signed_power.saturating_add(member.power);
+        }
+        let vote = Vote {
+            chain_id: header.chain_id.clone(),
+            height,
+            round: commit.round,
+            block_hash: header_hash,
+        };
+        let sign_bytes = vote.sign_bytes();
+        let items: Vec<_> = commit
+            .signatures
+            .iter()
+            .map(|s| (s.validator, sign_bytes.as_slice(), s.signature))
+            .collect();
+        if let Some(bad) = signature::verify_all(&items) {
+            let validator = commit.signatures.get(bad).map(|s| s.validator.to_string());
+            return Err(VerificationError::InvalidSignature {
+                height,
+                validator: validator.unwrap_or_default(),
+            });
+        }
+        let total = block.validators.total_power();
+        if !TrustThreshold::TWO_THIRDS.is_exceeded_by(signed_power, total) {
+            return Err(VerificationError::InsufficientCommitPower {
+                height,
+                tally: VotingPowerTally {
+                    total,
+                    tallied: signed_power,
+                    trust_threshold: TrustThreshold::TWO_THIRDS,
+                },
+            });
+        }
+        Ok(commit.signatures.iter().map(|s| s.validator).collect())
+    }
+
+    fn verify_inner(
+        &self,
+        untrusted: &LightBlock,
+        trusted: &TrustedState,
+        options: &Options,
+        now: Time,
+    ) -> Result<Option<VotingPowerTally>, VerificationError> {
+        let th = &trusted.header;
+        let uh = untrusted.header();
+        predicates::is_within_trust_period(th.height, th.time, options, now)?;
+        if uh.chain_id != th.chain_id {
+            return Err(VerificationError::ChainIdMismatch {
+                height: uh.height,
+                expected: th.chain_id.clone(),
+                got: uh.chain_id.clone(),
+            });
+        }
+        predicates::is_monotonic(uh.height, uh.time, th.height, th.time)?;
+        predicates::is_header_from_past(uh.height, uh.time, options, now)?;
+        let adjacent = th.height.increment() == Some(uh.height);
+        if adjacent && uh.validators_hash != th.next_validators_hash {
+            return Err(VerificationError::NextValidatorsMismatch {
+                height: uh.height,
+                expected: th.next_validators_hash,
+                got: uh.validators_hash,
+            });
+        }
+        let signers = self.verify_self_consistent(untrusted)?;
+        if adjacent {
+            return Ok(None);
+        }
+        let trusted_set = &trusted.next_validators;
+        let tallied = signers
+            .iter()
+            .filter_map(|k| trusted_set.find(k))
+            .fold(0u64, |acc, v| acc.saturating_add(v.power));
+        let tally = VotingPowerTally {
+            total: trusted_set.total_power(),
+            tallied,
+            trust_threshold: options.trust_threshold,
+        };
+        if options.trust_threshold.is_exceeded_by(tallied, tally.total) {
+            Ok(None)
+        } else {
+            Ok(Some(tally))
+        }
+    }
+}
+
+impl Verifier for NativeVerifier {
+    type LightBlock = LightBlock;
+    type TrustedState = TrustedState;
+
+    fn verify_update(
+        &self,
+        untrusted: &LightBlock,
+        trusted: &TrustedState,
+        options: &Options,
+        now: Time,
+    ) -> Verdict {
+        match self.verify_inner(untrusted, trusted, options, now) {
+            Ok(None) => Verdict::Success,
+            Ok(Some(tally)) => Verdict::NotEnoughTrust(tally),
+            Err(e) => Verdict::Invalid(e),
+        }
+    }
+
+    fn trusted_state(&self, verified: &LightBlock) -> TrustedState {
+        TrustedState::from_block(verified)
+    }
+
+    fn block_height(&self, block: &LightBlock) -> Height {
+        block.height()
+    }
+
+    fn trusted_height(&self, state: &TrustedState) -> Height {
+        state.header.height
+    }
+}
