@@ -204,6 +204,7 @@ fn width(size: u64, level: u32) -> u64 {
 }
 
 /// Depth of a tree of `size` leaves (levels above the leaves).
+#[allow(clippy::arithmetic_side_effects)] // leading_zeros() <= 64 = u64::BITS
 fn depth(size: u64) -> u32 {
     u64::BITS - size.saturating_sub(1).leading_zeros()
 }

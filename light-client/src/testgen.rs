@@ -15,11 +15,12 @@ use core::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::hash;
+use crate::native::vectors::NativeVector;
 use crate::native::{
     Commit, CommitSig, Header, LightBlock, SignedHeader, Validator, ValidatorSet, Vote,
 };
 use crate::signature::SigningKey;
-use crate::types::{ChainId, Hash32, Height, Time};
+use crate::types::{ChainId, Hash32, Height, Options, Time};
 
 /// The shape of a generated chain.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -71,7 +72,7 @@ impl ChainSpec {
     pub fn key_indices(&self, height: Height) -> core::ops::Range<u32> {
         let epoch = match self.rotate_every {
             0 => 0,
-            every => height.0.saturating_sub(1) / every,
+            every => height.0.saturating_sub(1).checked_div(every).unwrap_or(0),
         };
         let start =
             u32::try_from(epoch.saturating_mul(u64::from(self.rotate_count))).unwrap_or(u32::MAX);
@@ -139,7 +140,8 @@ pub fn block(
     let next_height = height.increment().unwrap_or(height);
     let next_validators = spec.validator_set(next_height);
     let keys = spec.keys_at(height);
-    let proposer_index = usize::try_from(height.0 % keys.len().max(1) as u64).unwrap_or(0);
+    let proposer_index =
+        usize::try_from(height.0.checked_rem(keys.len() as u64).unwrap_or(0)).unwrap_or(0);
     let proposer = keys
         .get(proposer_index)
         .map(SigningKey::public_key)
@@ -231,6 +233,295 @@ pub fn fork(block: &LightBlock, keys: &[SigningKey], state_root: Hash32) -> Ligh
     let mut forked = block.clone();
     forked.signed_header.header.state_root = state_root;
     resign(forked, keys)
+}
+
+/// The golden vectors: one case per verdict and per rejection rule, by file name.
+pub fn golden_vectors() -> Result<Vec<(String, NativeVector)>, crate::codec::CodecError> {
+    let opts = Options::default();
+    let mut spec = ChainSpec::simple("golden-chain", 4);
+    spec.rotate_every = 4;
+    spec.rotate_count = 2;
+    let blocks = chain(&spec, 12);
+    let b = |h: usize| {
+        blocks
+            .get(h.saturating_sub(1))
+            .cloned()
+            .unwrap_or_else(|| blocks[0].clone())
+    };
+    let now = spec.time_at(Height(13));
+    let mut fully_rotated = spec.clone();
+    fully_rotated.rotate_every = 2;
+    fully_rotated.rotate_count = 4;
+    let rot = chain(&fully_rotated, 5);
+    let other_chain = chain(
+        &ChainSpec {
+            chain_id: ChainId::new("golden-other").unwrap_or_else(|_| fallback_chain_id()),
+            ..spec.clone()
+        },
+        2,
+    );
+
+    // Powers 10, 11, 12: signers 10 + 12 hold exactly 2/3.
+    let thirds = chain(&ChainSpec::simple("golden-thirds", 3), 2);
+    let before_genesis = spec
+        .genesis_time
+        .checked_sub(Duration::from_secs(20))
+        .unwrap_or(Time::EPOCH);
+    let mut cases: Vec<(&str, &str, LightBlock, LightBlock, Options, Time)> = vec![
+        (
+            "adjacent_success",
+            "adjacent header signed by the trusted next validators",
+            b(1),
+            b(2),
+            opts,
+            now,
+        ),
+        (
+            "adjacent_rotation_success",
+            "adjacent header across a rotation of half the set",
+            b(4),
+            b(5),
+            opts,
+            now,
+        ),
+        (
+            "skipping_success",
+            "skip from 1 to 4: the trusted set still holds all of the power",
+            b(1),
+            b(4),
+            opts,
+            now,
+        ),
+        (
+            "skipping_partial_overlap_success",
+            "skip from 2 to 6: half the trusted set signed, more than 1/3",
+            b(2),
+            b(6),
+            opts,
+            now,
+        ),
+        (
+            "skipping_not_enough_trust",
+            "skip across a full rotation: none of the trusted set signed",
+            rot[0].clone(),
+            rot[3].clone(),
+            opts,
+            now,
+        ),
+        (
+            "invalid_bad_signature",
+            "one signature of the commit is corrupted",
+            b(1),
+            with_bad_signature(b(2), 1),
+            opts,
+            now,
+        ),
+        (
+            "invalid_insufficient_commit_power",
+            "one of four validators signed",
+            b(1),
+            with_signers(b(2), &[0]),
+            opts,
+            now,
+        ),
+        (
+            "invalid_exactly_two_thirds",
+            "signers hold exactly 2/3 of the power, not more",
+            thirds[0].clone(),
+            two_thirds_exactly(thirds[1].clone()),
+            opts,
+            now,
+        ),
+        (
+            "invalid_no_signatures",
+            "a commit with no signatures",
+            b(1),
+            with_signers(b(2), &[]),
+            opts,
+            now,
+        ),
+        (
+            "invalid_duplicate_signer",
+            "the same validator signs twice",
+            b(1),
+            duplicate_first(b(2)),
+            opts,
+            now,
+        ),
+        (
+            "invalid_unknown_signer",
+            "a key outside the set signs",
+            b(1),
+            with_stranger(&spec, b(2)),
+            opts,
+            now,
+        ),
+        (
+            "invalid_wrong_chain_id",
+            "header of another chain",
+            b(1),
+            other_chain[1].clone(),
+            opts,
+            now,
+        ),
+        (
+            "invalid_non_increasing_height",
+            "header at the trusted height",
+            b(2),
+            b(2),
+            opts,
+            now,
+        ),
+        (
+            "invalid_non_increasing_time",
+            "header time equal to the trusted time",
+            b(1),
+            same_time(&spec, &b(1), b(2)),
+            opts,
+            now,
+        ),
+        (
+            "invalid_header_from_future",
+            "header time beyond now + drift",
+            b(1),
+            b(2),
+            opts,
+            before_genesis,
+        ),
+        (
+            "invalid_trust_expired",
+            "trusted header older than the trusting period",
+            b(1),
+            b(2),
+            Options {
+                trusting_period: Duration::from_secs(1),
+                ..opts
+            },
+            now,
+        ),
+        (
+            "invalid_validator_set_hash",
+            "validator set does not match the header",
+            b(1),
+            swap_validators(b(2), &b(5)),
+            opts,
+            now,
+        ),
+        (
+            "invalid_next_validators_mismatch",
+            "adjacent header whose validators are not the trusted next set",
+            b(4),
+            resign_with_validators(&spec, b(5), &b(1)),
+            opts,
+            now,
+        ),
+        (
+            "invalid_commit_block_hash",
+            "commit signs another block",
+            b(1),
+            commit_for(b(2), &b(3)),
+            opts,
+            now,
+        ),
+        (
+            "invalid_commit_height",
+            "commit for another height",
+            b(1),
+            commit_height(b(2), 9),
+            opts,
+            now,
+        ),
+    ];
+    let mut out = Vec::with_capacity(cases.len());
+    for (name, desc, trusted, untrusted, options, at) in cases.drain(..) {
+        out.push((
+            name.to_owned(),
+            NativeVector::build(desc, &trusted, &untrusted, options, at)?,
+        ));
+    }
+    Ok(out)
+}
+
+/// Keeps a subset of signers whose power is exactly 2/3 of the total.
+fn two_thirds_exactly(block: LightBlock) -> LightBlock {
+    // Re-weight is impossible without re-hashing, so search the commit for a subset whose
+    // power is exactly 2/3 of the total; fall back to the full commit if there is none.
+    let total = block.validators.total_power();
+    let sigs = block.signed_header.commit.signatures.clone();
+    let n = sigs.len().min(16);
+    for mask in 1u32..(1u32 << n) {
+        let power: u64 = (0..n)
+            .filter(|i| mask & (1 << i) != 0)
+            .filter_map(|i| {
+                sigs.get(i)
+                    .and_then(|s| block.validators.find(&s.validator))
+            })
+            .map(|v| v.power)
+            .sum();
+        if power.saturating_mul(3) == total.saturating_mul(2) {
+            let keep: Vec<usize> = (0..n).filter(|i| mask & (1 << i) != 0).collect();
+            return with_signers(block, &keep);
+        }
+    }
+    block
+}
+
+fn duplicate_first(mut block: LightBlock) -> LightBlock {
+    if let Some(first) = block.signed_header.commit.signatures.first().copied() {
+        block.signed_header.commit.signatures.push(first);
+    }
+    block
+}
+
+fn with_stranger(spec: &ChainSpec, mut block: LightBlock) -> LightBlock {
+    let stranger = spec.key(9_999);
+    let commit = &block.signed_header.commit;
+    let vote = Vote {
+        chain_id: block.header().chain_id.clone(),
+        height: commit.height,
+        round: commit.round,
+        block_hash: commit.block_hash,
+    };
+    let sig = CommitSig {
+        validator: stranger.public_key(),
+        signature: stranger.sign(&vote.sign_bytes()),
+    };
+    block.signed_header.commit.signatures.push(sig);
+    block
+}
+
+fn same_time(spec: &ChainSpec, trusted: &LightBlock, mut block: LightBlock) -> LightBlock {
+    block.signed_header.header.time = trusted.header().time;
+    let keys = spec.keys_at(block.height());
+    resign(block, &keys)
+}
+
+fn swap_validators(mut block: LightBlock, other: &LightBlock) -> LightBlock {
+    block.validators = other.validators.clone();
+    block
+}
+
+fn resign_with_validators(
+    spec: &ChainSpec,
+    mut block: LightBlock,
+    set_from: &LightBlock,
+) -> LightBlock {
+    // Header claims the set of `set_from` (heights 1-4) and is signed by it, consistently.
+    block.signed_header.header.validators_hash = set_from.validators.hash();
+    block.validators = set_from.validators.clone();
+    let keys = spec.keys_at(set_from.height());
+    resign(block, &keys)
+}
+
+fn commit_for(mut block: LightBlock, other: &LightBlock) -> LightBlock {
+    block.signed_header.commit = other.signed_header.commit.clone();
+    block.signed_header.commit.height = block.height();
+    block
+}
+
+fn commit_height(mut block: LightBlock, height: u64) -> LightBlock {
+    block.signed_header.commit.height = Height(height);
+    block
 }
 
 #[cfg(test)]

@@ -246,7 +246,7 @@ pub(crate) fn bytes_or_hex<'de, D: Deserializer<'de>, const N: usize>(
     impl<const N: usize> serde::de::Visitor<'_> for V<N> {
         type Value = [u8; N];
         fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            write!(f, "{N} bytes or {} hex digits", N * 2)
+            write!(f, "{N} bytes or {} hex digits", N.saturating_mul(2))
         }
         fn visit_bytes<E: Error>(self, v: &[u8]) -> Result<Self::Value, E> {
             <[u8; N]>::try_from(v).map_err(|_| E::invalid_length(v.len(), &self))
@@ -313,7 +313,7 @@ impl TrustThreshold {
             return Err(err);
         }
         // numerator/denominator >= 1/3  <=>  3 * numerator >= denominator
-        if u128::from(numerator) * 3 < u128::from(denominator) {
+        if u128::from(numerator).saturating_mul(3) < u128::from(denominator) {
             return Err(err);
         }
         Ok(Self {
@@ -334,8 +334,9 @@ impl TrustThreshold {
 
     /// Whether `signed` is strictly more than this fraction of `total`.
     pub fn is_exceeded_by(&self, signed: u64, total: u64) -> bool {
-        u128::from(signed) * u128::from(self.denominator)
-            > u128::from(total) * u128::from(self.numerator)
+        // u64 x u64 always fits in u128: the products never saturate.
+        u128::from(signed).saturating_mul(u128::from(self.denominator))
+            > u128::from(total).saturating_mul(u128::from(self.numerator))
     }
 }
 

@@ -13,6 +13,7 @@
 //! Every structure decodes only from its canonical encoding (see [`crate::codec`]), and a
 //! validator set cannot be built with duplicate keys, zero power or too much total power.
 
+pub mod vectors;
 mod verify;
 
 use serde::{Deserialize, Serialize};
@@ -77,7 +78,7 @@ pub enum ValidatorSetError {
 impl ValidatorSet {
     /// Builds a set from validators in any order; sorts them by key.
     pub fn new(mut validators: Vec<Validator>) -> Result<Self, ValidatorSetError> {
-        validators.sort_by(|a, b| a.pub_key.cmp(&b.pub_key));
+        validators.sort_by_key(|v| v.pub_key);
         Self::from_sorted(validators)
     }
 
