@@ -3,6 +3,7 @@
 //! A trader builds a [`MessageBody`] (chains, channel, sender, receiver, document kind,
 //! payload and its hash, deadline, and a nonce of its choosing) and signs its canonical CBOR
 //! under the tag `corridor/message-sign/v1` ([`SignedMessage`]). The source chain's outbox
+//! The payload must pass [`crate::documents::validate`] for its kind. The source chain's outbox
 //! then assigns the channel sequence number, giving a [`TradeMessage`], whose
 //! [`commitment`](TradeMessage::commitment) is the leaf a block's messages root commits to.
 //!
@@ -344,14 +345,9 @@ pub enum EnvelopeError {
     /// The payload is not canonical CBOR of a map with text keys.
     #[error("payload is not a canonical CBOR map: {0}")]
     PayloadNotCanonical(String),
-    /// A field the document kind requires is missing.
-    #[error("{kind} payload lacks required field {field:?}")]
-    MissingField {
-        /// The kind.
-        kind: DocumentKind,
-        /// The field.
-        field: &'static str,
-    },
+    /// A document field is missing or malformed.
+    #[error(transparent)]
+    Document(#[from] crate::documents::DocumentError),
     /// The trader's signature does not verify.
     #[error("signature does not verify under sender key {0}")]
     BadSignature(PublicKey),
@@ -402,18 +398,8 @@ impl SignedMessage {
                 actual,
             });
         }
-        let fields = payload_fields(&b.payload.0)?;
-        if let Some(field) = b
-            .kind
-            .required_fields()
-            .iter()
-            .find(|f| !fields.iter().any(|k| k == *f))
-        {
-            return Err(EnvelopeError::MissingField {
-                kind: b.kind,
-                field,
-            });
-        }
+        let doc = payload_value(&b.payload.0)?;
+        crate::documents::validate(b.kind, &doc)?;
         if !b.sender.verify(&b.sign_bytes()?, &self.signature) {
             return Err(EnvelopeError::BadSignature(b.sender));
         }
@@ -421,24 +407,24 @@ impl SignedMessage {
     }
 }
 
-/// The top-level keys of a canonical CBOR map payload.
-fn payload_fields(payload: &[u8]) -> Result<Vec<String>, EnvelopeError> {
+/// The payload decoded, if it is canonical CBOR of a map with text keys.
+fn payload_value(payload: &[u8]) -> Result<ciborium::Value, EnvelopeError> {
     let value: ciborium::Value = codec::decode("payload", payload)
         .map_err(|e| EnvelopeError::PayloadNotCanonical(e.to_string()))?;
-    let ciborium::Value::Map(entries) = value else {
+    let ciborium::Value::Map(entries) = &value else {
         return Err(EnvelopeError::PayloadNotCanonical(
             "top level is not a map".into(),
         ));
     };
-    entries
-        .into_iter()
-        .map(|(k, _)| match k {
-            ciborium::Value::Text(t) => Ok(t),
-            _ => Err(EnvelopeError::PayloadNotCanonical(
-                "a map key is not text".into(),
-            )),
-        })
-        .collect()
+    if entries
+        .iter()
+        .any(|(k, _)| !matches!(k, ciborium::Value::Text(_)))
+    {
+        return Err(EnvelopeError::PayloadNotCanonical(
+            "a map key is not text".into(),
+        ));
+    }
+    Ok(value)
 }
 
 /// A signed message with the sequence number its source outbox assigned.
@@ -520,10 +506,7 @@ mod tests {
     }
 
     fn packing_list() -> serde_json::Value {
-        serde_json::json!({
-            "packing_list_number": "PL-1", "issue_date": "2026-11-28", "consignor": "A",
-            "consignee": "B", "invoice_ref": "INV-1", "packages": []
-        })
+        crate::documents::examples::example(DocumentKind::PackingList)
     }
 
     #[test]
@@ -567,13 +550,7 @@ mod tests {
         let mut doc = packing_list();
         doc.as_object_mut().unwrap().remove("invoice_ref");
         let b = body(DocumentKind::PackingList, doc, &key);
-        assert_eq!(
-            check(b),
-            Err(EnvelopeError::MissingField {
-                kind: DocumentKind::PackingList,
-                field: "invoice_ref"
-            })
-        );
+        assert!(matches!(check(b), Err(EnvelopeError::Document(e)) if e.field == "invoice_ref"));
 
         let b = body(DocumentKind::Generic, serde_json::json!([1, 2]), &key);
         assert!(matches!(
@@ -618,7 +595,7 @@ mod tests {
         fn decoding_arbitrary_bytes_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
             let _ = TradeMessage::decode(&bytes);
             let _ = crate::native::LightBlock::decode(&bytes);
-            let _ = payload_fields(&bytes);
+            let _ = payload_value(&bytes);
         }
 
         #[test]

@@ -13,6 +13,7 @@
 //! - [`client`]: a light-client state that stores trusted blocks and freezes on misbehaviour.
 //! - [`merkle`]: RFC 6962-style binary Merkle trees, inclusion proofs and multiproofs.
 //! - [`envelope`]: the trade message envelope, its commitment and the trader's signature.
+//! - [`documents`]: field-level checks of each trade document kind (TRADE-DOCS.md).
 //! - [`codec`], [`hash`], [`signature`]: canonical CBOR, domain-separated hashing and
 //!   deterministic batch verification of ed25519 signatures.
 //! - [`testgen`]: a deterministic generator of signed native light blocks for tests and the
@@ -31,6 +32,7 @@
 pub mod bisection;
 pub mod client;
 pub mod codec;
+pub mod documents;
 pub mod envelope;
 pub mod hash;
 pub mod merkle;
