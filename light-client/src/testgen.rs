@@ -431,6 +431,22 @@ pub fn golden_vectors() -> Result<Vec<(String, NativeVector)>, crate::codec::Cod
             opts,
             now,
         ),
+        (
+            "invalid_parent_hash",
+            "adjacent header whose parent is not the trusted header",
+            b(1),
+            with_parent(&spec, b(2)),
+            opts,
+            now,
+        ),
+        (
+            "invalid_proposer_not_validator",
+            "proposer outside the validator set",
+            b(1),
+            with_proposer(&spec, b(2)),
+            opts,
+            now,
+        ),
     ];
     let mut out = Vec::with_capacity(cases.len());
     for (name, desc, trusted, untrusted, options, at) in cases.drain(..) {
@@ -517,6 +533,18 @@ fn commit_for(mut block: LightBlock, other: &LightBlock) -> LightBlock {
     block.signed_header.commit = other.signed_header.commit.clone();
     block.signed_header.commit.height = block.height();
     block
+}
+
+fn with_parent(spec: &ChainSpec, mut block: LightBlock) -> LightBlock {
+    block.signed_header.header.parent_hash = Hash32([0xab; 32]);
+    let keys = spec.keys_at(block.height());
+    resign(block, &keys)
+}
+
+fn with_proposer(spec: &ChainSpec, mut block: LightBlock) -> LightBlock {
+    block.signed_header.header.proposer = spec.key(9_999).public_key();
+    let keys = spec.keys_at(block.height());
+    resign(block, &keys)
 }
 
 fn commit_height(mut block: LightBlock, height: u64) -> LightBlock {

@@ -159,6 +159,18 @@ pub enum VerificationError {
         /// The untrusted header's validators hash.
         got: Hash32,
     },
+    /// In an adjacent step, the header's parent is not the trusted header.
+    #[error(
+        "header at height {height} names parent {got}, but the trusted header hashes to {expected}"
+    )]
+    ParentHashMismatch {
+        /// Height of the untrusted header.
+        height: Height,
+        /// Hash of the trusted header.
+        expected: Hash32,
+        /// The untrusted header's parent hash.
+        got: Hash32,
+    },
     /// The commit is for another height than its header.
     #[error("commit for height {commit_height} attached to header at height {height}")]
     CommitHeightMismatch {

@@ -4,9 +4,11 @@
 //! The CometBFT light client's `verify` (spec: `light-client/verification`), in its order:
 //! 1. the trusted state is within its trusting period;
 //! 2. the untrusted block is well formed: commit height and block hash match the header,
-//!    both validator sets hash to what the header says;
+//!    both validator sets hash to what the header says, the proposer is a validator;
 //! 3. same chain, height and time increase, header not from the future (`now + drift`);
-//! 4. adjacent (`h = trusted + 1`): the header's validators are the trusted next validators;
+//! 4. adjacent (`h = trusted + 1`): the header's validators are the trusted next validators,
+//!    and its parent hash is the trusted header's hash (CometBFT's verifier leaves the
+//!    parent link unchecked; the native family has the trusted header at hand, so it does);
 //! 5. the commit: every signature is by a member of the header's set, no signer twice,
 //!    every signature valid (one batch), and more than 2/3 of the set's power signed;
 //! 6. skipping (`h > trusted + 1`): more than the trust threshold of the trusted next
@@ -78,6 +80,12 @@ impl NativeVerifier {
                     got,
                 });
             }
+        }
+        if block.validators.find(&header.proposer).is_none() {
+            return Err(VerificationError::Malformed {
+                height,
+                reason: format!("proposer {} is not in the validator set", header.proposer),
+            });
         }
         if commit.signatures.is_empty() {
             return Err(VerificationError::NoSignatures { height });
@@ -159,6 +167,16 @@ impl NativeVerifier {
                 expected: th.next_validators_hash,
                 got: uh.validators_hash,
             });
+        }
+        if adjacent {
+            let expected = th.hash();
+            if uh.parent_hash != expected {
+                return Err(VerificationError::ParentHashMismatch {
+                    height: uh.height,
+                    expected,
+                    got: uh.parent_hash,
+                });
+            }
         }
         let signers = self.verify_self_consistent(untrusted)?;
         if adjacent {
