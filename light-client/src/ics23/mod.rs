@@ -1,0 +1,1 @@
+//! ICS-23 (placeholder while building)
