@@ -26,7 +26,7 @@
 //! - Header times before 1970 are refused on parse ([`crate::Time`] counts from the epoch).
 
 pub mod json;
-mod proto;
+pub(crate) mod proto;
 pub mod time;
 pub mod vectors;
 mod verify;

@@ -48,6 +48,8 @@ impl Timestamp {
     };
 
     /// Parses an RFC 3339 time.
+    // Every number here has at most 9 digits: no sum or product can overflow.
+    #[allow(clippy::arithmetic_side_effects)]
     pub fn parse(text: &str) -> Result<Self, TimeError> {
         let err = |reason| TimeError {
             text: text.to_owned(),
@@ -168,7 +170,7 @@ impl fmt::Display for Timestamp {
 const MAX_SECONDS: i64 = 253_402_300_799;
 
 fn is_leap(y: u32) -> bool {
-    (y % 4 == 0 && y % 100 != 0) || y % 400 == 0
+    (y.is_multiple_of(4) && !y.is_multiple_of(100)) || y.is_multiple_of(400)
 }
 
 fn days_in_month(y: u32, m: u32) -> u32 {

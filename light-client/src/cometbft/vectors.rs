@@ -406,13 +406,13 @@ pub fn rpc_checks(value: &Value, genesis: Option<&ValidatorSet>) -> Result<RpcSu
         s.genesis_validators = set.len();
     } else if let Some(sh) = result.get("signed_header") {
         let sh = json::signed_header(sh).map_err(err)?;
-        s.headers += 1;
+        s.headers = s.headers.saturating_add(1);
         if let Some(set) = genesis {
             let block = fixed_set_block(sh, set);
             CometVerifier
                 .verify_block_shape(&block)
                 .map_err(|e| e.to_string())?;
-            s.signatures += check_commit(&block.header().chain_id, &block.signed_header.commit, set)?;
+            s.signatures = s.signatures.saturating_add(check_commit(&block.header().chain_id, &block.signed_header.commit, set)?);
         } else {
             let h = &sh.header;
             if sh.commit.block_id.hash != Some(h.hash()) {
@@ -426,7 +426,7 @@ pub fn rpc_checks(value: &Value, genesis: Option<&ValidatorSet>) -> Result<RpcSu
             if let Some(set) = genesis {
                 check_set(&header, set)?;
             }
-            s.headers += 1;
+            s.headers = s.headers.saturating_add(1);
         }
     } else if let Some(blocks) = result.get("blocks").and_then(Value::as_array) {
         let mut parsed = Vec::with_capacity(blocks.len());
@@ -435,7 +435,7 @@ pub fn rpc_checks(value: &Value, genesis: Option<&ValidatorSet>) -> Result<RpcSu
         }
         parsed.sort_by_key(|(h, _)| h.height);
         if let Some(set) = genesis {
-            s.steps += verify_along(&parsed, set)?;
+            s.steps = s.steps.saturating_add(verify_along(&parsed, set)?);
         }
     } else if result.get("block").is_some() {
         rpc_block(result, genesis, &mut s)?;
@@ -466,7 +466,7 @@ fn rpc_block(
     let block = field(b, "block", None).map_err(err)?;
     let header = json::header(field(block, "header", None).map_err(err)?).map_err(err)?;
     check_header_hash(&header, field(b, "block_id", None).map_err(err)?, "block")?;
-    s.headers += 1;
+    s.headers = s.headers.saturating_add(1);
     let last_commit = json::commit(field(block, "last_commit", Some(header.height)).map_err(err)?)
         .map_err(err)?;
     if let Some(set) = genesis {
@@ -480,7 +480,7 @@ fn rpc_block(
                     header.height
                 ));
             }
-            s.signatures += check_commit(&header.chain_id, &last_commit, set)?;
+            s.signatures = s.signatures.saturating_add(check_commit(&header.chain_id, &last_commit, set)?);
         }
     }
     Ok((header, last_commit))
@@ -506,7 +506,7 @@ fn verify_along(blocks: &[(super::Header, super::Commit)], set: &ValidatorSet) -
         trusting_period: Duration::from_secs(14 * 24 * 3600),
         ..Options::default()
     };
-    let mut steps = 0;
+    let mut steps: usize = 0;
     for pair in light.windows(2) {
         if let [a, b] = pair {
             let now = b.header().time.checked_add(Duration::from_secs(1)).unwrap_or(b.header().time);
@@ -514,7 +514,7 @@ fn verify_along(blocks: &[(super::Header, super::Commit)], set: &ValidatorSet) -
             if verdict != Verdict::Success {
                 return Err(format!("step {} -> {}: {verdict:?}", a.height(), b.height()));
             }
-            steps += 1;
+            steps = steps.saturating_add(1);
         }
     }
     if let (Some(first), Some(last)) = (light.first(), light.last()) {
@@ -525,7 +525,7 @@ fn verify_along(blocks: &[(super::Header, super::Commit)], set: &ValidatorSet) -
             if verdict != Verdict::Success {
                 return Err(format!("skip {} -> {}: {verdict:?}", first.height(), last.height()));
             }
-            steps += 1;
+            steps = steps.saturating_add(1);
         }
     }
     Ok(steps)

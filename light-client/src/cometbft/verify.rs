@@ -224,7 +224,7 @@ impl CometVerifier {
                 _ => None,
             })
             .collect();
-        votes.sort_by(|a, b| a.address.cmp(&b.address));
+        votes.sort_by_key(|v| v.address);
         if let Some(w) = votes
             .windows(2)
             .find(|w| w.first().map(|v| v.address) == w.get(1).map(|v| v.address))
