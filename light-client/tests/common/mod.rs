@@ -1,5 +1,7 @@
 //! Helpers shared by the vector tests: where the shared vectors are, and reading them.
-#![allow(dead_code)]
+#![allow(dead_code, unreachable_pub)]
+
+pub mod comet;
 
 use std::path::{Path, PathBuf};
 
