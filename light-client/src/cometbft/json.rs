@@ -258,6 +258,13 @@ pub fn header(value: &Value) -> Result<Header> {
         .map(|b| block_id(b, h, "header.last_block_id"))
         .transpose()?
         .filter(|b| !b.is_zero());
+    if height == 1 && last_block_id.is_some() {
+        return Err(ParseError::new(
+            h,
+            "header.last_block_id",
+            "the first block has no last block",
+        ));
+    }
     let app_hash = match raw.app_hash.as_deref() {
         None | Some("") => Vec::new(),
         Some(s) => hex::decode(s)
