@@ -15,8 +15,8 @@ use std::time::Duration;
 
 use common::comet::{light_block, light_block_json, members, BlockSpec, Member};
 use common::{json_files, name, read_json, vectors_dir};
-use corridor_light_client::cometbft::{json, CometVerifier, TrustedState};
 use corridor_light_client::cometbft::Timestamp;
+use corridor_light_client::cometbft::{json, CometVerifier, TrustedState};
 use corridor_light_client::verifier::Verifier;
 use corridor_light_client::{Options, Time, TrustThreshold};
 use proptest::prelude::*;
@@ -44,7 +44,8 @@ struct Step {
 fn ours(step: &Step) -> String {
     let run = || -> Result<String, String> {
         let sh = json::signed_header(&step.trusted["signed_header"]).map_err(|e| e.to_string())?;
-        let next = json::validator_set(&step.trusted["next_validator_set"]).map_err(|e| e.to_string())?;
+        let next =
+            json::validator_set(&step.trusted["next_validator_set"]).map_err(|e| e.to_string())?;
         let trusted = TrustedState {
             header: sh.header,
             next_validators: next,
@@ -55,18 +56,25 @@ fn ours(step: &Step) -> String {
             .and_then(Timestamp::to_time)
             .ok_or("bad now")?;
         let options = Options {
-            trust_threshold: TrustThreshold::new(step.trust.0, step.trust.1).map_err(|e| e.to_string())?,
+            trust_threshold: TrustThreshold::new(step.trust.0, step.trust.1)
+                .map_err(|e| e.to_string())?,
             trusting_period: step.period,
             clock_drift: step.drift,
         };
-        Ok(CometVerifier.verify_update(&block, &trusted, &options, now).class().to_owned())
+        Ok(CometVerifier
+            .verify_update(&block, &trusted, &options, now)
+            .class()
+            .to_owned())
     };
     run().unwrap_or_else(|_| "INVALID".into())
 }
 
 /// Absent votes get Go's zero time instead of the epoch (tendermint-rs 0.41 parse rule).
 fn for_tendermint(mut v: Value) -> Value {
-    if let Some(sigs) = v.pointer_mut("/commit/signatures").and_then(Value::as_array_mut) {
+    if let Some(sigs) = v
+        .pointer_mut("/commit/signatures")
+        .and_then(Value::as_array_mut)
+    {
         for s in sigs {
             if s["block_id_flag"] == json!(1) && s["timestamp"] == json!("1970-01-01T00:00:00Z") {
                 s["timestamp"] = json!("0001-01-01T00:00:00Z");
@@ -82,17 +90,21 @@ fn theirs(step: &Step) -> String {
             serde_json::from_value(for_tendermint(step.trusted["signed_header"].clone()))
                 .map_err(|e| e.to_string())?;
         let tnext: tendermint::validator::Set =
-            serde_json::from_value(step.trusted["next_validator_set"].clone()).map_err(|e| e.to_string())?;
+            serde_json::from_value(step.trusted["next_validator_set"].clone())
+                .map_err(|e| e.to_string())?;
         let ush: tendermint::block::signed_header::SignedHeader =
             serde_json::from_value(for_tendermint(step.untrusted["signed_header"].clone()))
                 .map_err(|e| e.to_string())?;
         let uvals: tendermint::validator::Set =
-            serde_json::from_value(step.untrusted["validator_set"].clone()).map_err(|e| e.to_string())?;
+            serde_json::from_value(step.untrusted["validator_set"].clone())
+                .map_err(|e| e.to_string())?;
         let unext: tendermint::validator::Set =
-            serde_json::from_value(step.untrusted["next_validator_set"].clone()).map_err(|e| e.to_string())?;
+            serde_json::from_value(step.untrusted["next_validator_set"].clone())
+                .map_err(|e| e.to_string())?;
         let now = tendermint::Time::parse_from_rfc3339(&step.now).map_err(|e| e.to_string())?;
         let options = TmOptions {
-            trust_threshold: TmThreshold::new(step.trust.0, step.trust.1).map_err(|e| e.to_string())?,
+            trust_threshold: TmThreshold::new(step.trust.0, step.trust.1)
+                .map_err(|e| e.to_string())?,
             trusting_period: step.period,
             clock_drift: step.drift,
         };
@@ -108,23 +120,33 @@ fn theirs(step: &Step) -> String {
             validators: &uvals,
             next_validators: Some(&unext),
         };
-        Ok(match ProdVerifier::default().verify_update_header(untrusted, trusted, &options, now) {
-            TmVerdict::Success => "SUCCESS",
-            TmVerdict::NotEnoughTrust(_) => "NOT_ENOUGH_TRUST",
-            TmVerdict::Invalid(_) => "INVALID",
-        }
-        .to_owned())
+        Ok(
+            match ProdVerifier::default().verify_update_header(untrusted, trusted, &options, now) {
+                TmVerdict::Success => "SUCCESS",
+                TmVerdict::NotEnoughTrust(_) => "NOT_ENOUGH_TRUST",
+                TmVerdict::Invalid(_) => "INVALID",
+            }
+            .to_owned(),
+        )
     };
     run().unwrap_or_else(|_| "INVALID".into())
 }
 
 /// Every step of every model-based file, with the trusted block the procedure uses.
 fn model_steps() -> Vec<(String, Step, String)> {
-    let Some(dir) = vectors_dir("differential") else { return vec![] };
+    let Some(dir) = vectors_dir("differential") else {
+        return vec![];
+    };
     let mut out = Vec::new();
     for path in json_files(&dir.join("cometbft/model_based/single_step")) {
         let v = read_json(&path);
-        let period = Duration::from_nanos(v["initial"]["trusting_period"].as_str().unwrap().parse().unwrap());
+        let period = Duration::from_nanos(
+            v["initial"]["trusting_period"]
+                .as_str()
+                .unwrap()
+                .parse()
+                .unwrap(),
+        );
         let mut trusted = json!({
             "signed_header": v["initial"]["signed_header"],
             "next_validator_set": v["initial"]["next_validator_set"],
@@ -184,9 +206,18 @@ fn generated_steps() -> Vec<(String, Step)> {
     };
     vec![
         ("adjacent".into(), step(gen(101, t(5), &a, &a, &all))),
-        ("adjacent, 5 of 7 sign".into(), step(gen(101, t(5), &a, &mixed, &|i| i < 5))),
-        ("skip, same set".into(), step(gen(120, t(60), &a, &a, &|i| i % 3 != 0))),
-        ("skip, mixed set".into(), step(gen(130, t(90), &mixed, &b, &all))),
+        (
+            "adjacent, 5 of 7 sign".into(),
+            step(gen(101, t(5), &a, &mixed, &|i| i < 5)),
+        ),
+        (
+            "skip, same set".into(),
+            step(gen(120, t(60), &a, &a, &|i| i % 3 != 0)),
+        ),
+        (
+            "skip, mixed set".into(),
+            step(gen(130, t(90), &mixed, &b, &all)),
+        ),
         ("skip, new set".into(), step(gen(140, t(120), &b, &b, &all))),
     ]
 }
@@ -275,9 +306,17 @@ fn shift_time(text: &str, secs: i64) -> String {
 
 fn apply(step: &mut Step, m: &Mutation) {
     let u = &mut step.untrusted;
-    let n_sigs = u["signed_header"]["commit"]["signatures"].as_array().map_or(0, Vec::len);
-    let n_vals = u["validator_set"]["validators"].as_array().map_or(0, Vec::len);
-    let sigs = |u: &mut Value| u["signed_header"]["commit"]["signatures"].as_array_mut().cloned();
+    let n_sigs = u["signed_header"]["commit"]["signatures"]
+        .as_array()
+        .map_or(0, Vec::len);
+    let n_vals = u["validator_set"]["validators"]
+        .as_array()
+        .map_or(0, Vec::len);
+    let sigs = |u: &mut Value| {
+        u["signed_header"]["commit"]["signatures"]
+            .as_array_mut()
+            .cloned()
+    };
     match *m {
         Mutation::FlipSignatureByte { sig, byte } if n_sigs > 0 => {
             let s = &mut u["signed_header"]["commit"]["signatures"][sig % n_sigs]["signature"];
@@ -311,22 +350,31 @@ fn apply(step: &mut Step, m: &Mutation) {
             u["signed_header"]["commit"]["signatures"] = json!(list);
         }
         Mutation::ChainId(k) => {
-            u["signed_header"]["header"]["chain_id"] = json!(["other-chain", "test-chain", "trade-cosmos-1"][k as usize]);
+            u["signed_header"]["header"]["chain_id"] =
+                json!(["other-chain", "test-chain", "trade-cosmos-1"][k as usize]);
         }
         Mutation::HeaderTime(d) => {
-            let text = u["signed_header"]["header"]["time"].as_str().unwrap().to_owned();
+            let text = u["signed_header"]["header"]["time"]
+                .as_str()
+                .unwrap()
+                .to_owned();
             u["signed_header"]["header"]["time"] = json!(shift_time(&text, d));
         }
         Mutation::Now(d) => step.now = shift_time(&step.now.clone(), d),
         Mutation::Height(d) => {
-            let h: i64 = u["signed_header"]["header"]["height"].as_str().unwrap().parse().unwrap();
+            let h: i64 = u["signed_header"]["header"]["height"]
+                .as_str()
+                .unwrap()
+                .parse()
+                .unwrap();
             let new = (h + d).max(1).to_string();
             u["signed_header"]["header"]["height"] = json!(new);
             u["signed_header"]["commit"]["height"] = json!(new);
         }
         Mutation::Round(r) => u["signed_header"]["commit"]["round"] = json!(r),
         Mutation::Power { validator, power } if n_vals > 0 => {
-            u["validator_set"]["validators"][validator % n_vals]["voting_power"] = json!(power.to_string());
+            u["validator_set"]["validators"][validator % n_vals]["voting_power"] =
+                json!(power.to_string());
         }
         Mutation::DropValidator(v) if n_vals > 0 => {
             let mut list = u["validator_set"]["validators"].as_array().unwrap().clone();
@@ -339,8 +387,16 @@ fn apply(step: &mut Step, m: &Mutation) {
             u["validator_set"]["validators"] = json!(list);
         }
         Mutation::FlipHash { field, byte } => {
-            let name = ["validators_hash", "next_validators_hash", "app_hash", "last_commit_hash",
-                        "consensus_hash", "data_hash", "proposer_address", "block_id"][field];
+            let name = [
+                "validators_hash",
+                "next_validators_hash",
+                "app_hash",
+                "last_commit_hash",
+                "consensus_hash",
+                "data_hash",
+                "proposer_address",
+                "block_id",
+            ][field];
             let target = if name == "block_id" {
                 &mut u["signed_header"]["commit"]["block_id"]["hash"]
             } else {
@@ -359,7 +415,10 @@ fn apply(step: &mut Step, m: &Mutation) {
         Mutation::VoteTime { sig, delta } if n_sigs > 0 => {
             let s = &mut u["signed_header"]["commit"]["signatures"][sig % n_sigs];
             if s["block_id_flag"] != json!(1) {
-                let text = s["timestamp"].as_str().unwrap_or("1970-01-01T00:00:00Z").to_owned();
+                let text = s["timestamp"]
+                    .as_str()
+                    .unwrap_or("1970-01-01T00:00:00Z")
+                    .to_owned();
                 s["timestamp"] = json!(shift_time(&text, delta));
             }
         }

@@ -8,26 +8,31 @@ use std::time::Duration;
 use common::comet::{light_block, light_block_json, members, BlockSpec, Member};
 use common::{json_files, name, read_json, vectors_dir};
 use corridor_light_client::cometbft::vectors::{self, rpc_checks, run_file};
+use corridor_light_client::cometbft::CommitSig;
 use corridor_light_client::cometbft::{json, CometVerifier, LightBlock, TrustedState};
 use corridor_light_client::verifier::{Verdict, Verifier};
-use corridor_light_client::cometbft::CommitSig;
 use corridor_light_client::{Options, Time, VerificationError};
 
 #[test]
 fn model_based_single_step_files_give_every_expected_verdict() {
-    let Some(dir) = vectors_dir("model_based") else { return };
+    let Some(dir) = vectors_dir("model_based") else {
+        return;
+    };
     let files = json_files(&dir.join("cometbft/model_based/single_step"));
     assert_eq!(files.len(), 31);
     let mut steps = 0;
     for path in &files {
         let value = read_json(path);
-        let case = vectors::parse_single_step(&value).unwrap_or_else(|e| panic!("{}: {e}", name(path)));
+        let case =
+            vectors::parse_single_step(&value).unwrap_or_else(|e| panic!("{}: {e}", name(path)));
         let got = vectors::single_step_verdicts(&case);
         for (i, (step, (class, detail))) in case.steps.iter().zip(&got).enumerate() {
             assert_eq!(
-                &step.verdict, class,
+                &step.verdict,
+                class,
                 "{} step {i}: expected {}, got {class} ({detail})",
-                name(path), step.verdict
+                name(path),
+                step.verdict
             );
             steps += 1;
         }
@@ -38,7 +43,9 @@ fn model_based_single_step_files_give_every_expected_verdict() {
 
 #[test]
 fn known_header_hash() {
-    let Some(dir) = vectors_dir("known_header_hash") else { return };
+    let Some(dir) = vectors_dir("known_header_hash") else {
+        return;
+    };
     let value = read_json(&dir.join("cometbft/serialization/block/header_with_known_hash.json"));
     let header = json::header(&value).unwrap();
     assert_eq!(
@@ -57,7 +64,9 @@ fn genesis_set(dir: &std::path::Path) -> Option<corridor_light_client::cometbft:
 
 #[test]
 fn rpc_fixtures_hash_sign_and_verify() {
-    let Some(dir) = vectors_dir("rpc_fixtures") else { return };
+    let Some(dir) = vectors_dir("rpc_fixtures") else {
+        return;
+    };
     let root = dir.join("cometbft/rpc_fixtures");
     let mut signatures = Vec::new();
     for folder in [
@@ -87,15 +96,21 @@ fn rpc_fixtures_hash_sign_and_verify() {
 #[test]
 fn gaia_commit_verifies_with_its_own_validator_set_hash() {
     // The gaia fixtures have no genesis: check the header hash against the commit.
-    let Some(dir) = vectors_dir("gaia") else { return };
-    let v = read_json(&dir.join("cometbft/rpc_fixtures/gaia_fixtures/incoming/commit_at_height_10.json"));
+    let Some(dir) = vectors_dir("gaia") else {
+        return;
+    };
+    let v = read_json(
+        &dir.join("cometbft/rpc_fixtures/gaia_fixtures/incoming/commit_at_height_10.json"),
+    );
     let sh = json::signed_header(&v["result"]["signed_header"]).unwrap();
     assert_eq!(sh.commit.block_id.hash, Some(sh.header.hash()));
 }
 
 #[test]
 fn amino_era_bisection_files_are_rejected() {
-    let Some(dir) = vectors_dir("bisection") else { return };
+    let Some(dir) = vectors_dir("bisection") else {
+        return;
+    };
     for sub in ["single_peer", "multi_peer"] {
         for path in json_files(&dir.join("cometbft/bisection").join(sub)) {
             let value = read_json(&path);
@@ -114,7 +129,14 @@ fn secs(s: u64) -> Time {
     Time::from_unix_secs(1_700_000_000 + s).unwrap()
 }
 
-fn block(chain: &str, height: u64, time: Time, vals: &[Member], next: &[Member], signs: &dyn Fn(usize) -> bool) -> LightBlock {
+fn block(
+    chain: &str,
+    height: u64,
+    time: Time,
+    vals: &[Member],
+    next: &[Member],
+    signs: &dyn Fn(usize) -> bool,
+) -> LightBlock {
     light_block(&BlockSpec {
         chain_id: chain,
         height,
@@ -170,7 +192,12 @@ fn generated_blocks_verify_and_round_trip_through_json() {
 fn mutation_bad_signature() {
     let f = fixture();
     let mut b = block(CHAIN, 11, secs(10), &f.vals, &f.vals, &all);
-    let addresses: Vec<_> = b.validators.validators().iter().map(|v| v.address()).collect();
+    let addresses: Vec<_> = b
+        .validators
+        .validators()
+        .iter()
+        .map(|v| v.address())
+        .collect();
     for i in [2, 0] {
         if let CommitSig::Commit { signature, .. } = &mut b.signed_header.commit.signatures[i] {
             signature.0[5] ^= 0x10;
@@ -293,7 +320,10 @@ fn malformed_commits_are_invalid_not_panics() {
     let good = block(CHAIN, 11, secs(10), &f.vals, &f.vals, &all);
     let mut b = good.clone();
     b.signed_header.commit.signatures.clear();
-    assert!(matches!(invalid(verify(&f, &b, secs(20))), VerificationError::NoSignatures { .. }));
+    assert!(matches!(
+        invalid(verify(&f, &b, secs(20))),
+        VerificationError::NoSignatures { .. }
+    ));
     let mut b = good.clone();
     b.signed_header.commit.signatures.pop();
     assert!(matches!(

@@ -30,7 +30,10 @@ fn dalek(key: &[u8; 32], msg: &[u8], sig: &[u8; 64]) -> (bool, bool) {
         return (false, false);
     };
     let sig = ed25519_dalek::Signature::from_bytes(sig);
-    (vk.verify(msg, &sig).is_ok(), vk.verify_strict(msg, &sig).is_ok())
+    (
+        vk.verify(msg, &sig).is_ok(),
+        vk.verify_strict(msg, &sig).is_ok(),
+    )
 }
 
 fn consensus(key: &[u8; 32], msg: &[u8], sig: &[u8; 64]) -> bool {
@@ -101,7 +104,9 @@ fn zip215_accepts_what_dalek_refuses() {
 
 #[test]
 fn every_vector_signature_verifies_under_both_crates() {
-    let Some(dir) = vectors_dir("ed25519 rules") else { return };
+    let Some(dir) = vectors_dir("ed25519 rules") else {
+        return;
+    };
     let (mut total, mut dalek_ok, mut strict_ok, mut consensus_ok) = (0, 0, 0, 0);
     let mut check = |key: &PublicKey, msg: &[u8], sig: &Signature| {
         total += 1;
@@ -113,12 +118,19 @@ fn every_vector_signature_verifies_under_both_crates() {
     for path in json_files(&dir.join("cometbft/model_based/single_step")) {
         let v = read_json(&path);
         for input in v["input"].as_array().unwrap() {
-            let Ok(block) = json::light_block(&input["block"]) else { continue };
+            let Ok(block) = json::light_block(&input["block"]) else {
+                continue;
+            };
             let commit = &block.signed_header.commit;
             let template =
                 VoteTemplate::precommit(&block.header().chain_id, commit, Some(&commit.block_id));
             for s in &commit.signatures {
-                if let CommitSig::Commit { validator_address, timestamp, signature } = s {
+                if let CommitSig::Commit {
+                    validator_address,
+                    timestamp,
+                    signature,
+                } = s
+                {
                     if let Some(v) = block.validators.find(validator_address) {
                         check(v.pub_key(), &template.sign_bytes(timestamp), signature);
                     }

@@ -13,7 +13,9 @@ const STORES: [&str; 3] = ["iavl", "tendermint", "smt"];
 
 #[test]
 fn every_proof_file_verifies_under_its_folders_spec() {
-    let Some(dir) = vectors_dir("ics23 proofs") else { return };
+    let Some(dir) = vectors_dir("ics23 proofs") else {
+        return;
+    };
     let mut count = 0;
     for store in STORES {
         let spec = spec_by_name(store).unwrap();
@@ -28,7 +30,9 @@ fn every_proof_file_verifies_under_its_folders_spec() {
 
 #[test]
 fn every_unit_case_gives_its_expected_result() {
-    let Some(dir) = vectors_dir("ics23 unit data") else { return };
+    let Some(dir) = vectors_dir("ics23 unit data") else {
+        return;
+    };
     let files = json_files(&dir.join("ics23"));
     assert_eq!(files.len(), 6);
     for path in files {
@@ -47,7 +51,9 @@ fn flip(hex_text: &str, at: usize) -> String {
 
 #[test]
 fn mutated_proofs_fail() {
-    let Some(dir) = vectors_dir("ics23 mutations") else { return };
+    let Some(dir) = vectors_dir("ics23 mutations") else {
+        return;
+    };
     for store in STORES {
         let spec = spec_by_name(store).unwrap();
         for path in json_files(&dir.join("ics23").join(store)) {
@@ -99,21 +105,36 @@ fn mutated_proofs_fail() {
                         }
                     }
                 }
-                assert!(!verifies(&m, &spec), "{label}: proof byte {at} changed, still verified");
+                assert!(
+                    !verifies(&m, &spec),
+                    "{label}: proof byte {at} changed, still verified"
+                );
             }
             for other in STORES.iter().filter(|s| **s != store) {
                 let other_spec = spec_by_name(other).unwrap();
-                assert!(!verifies(&file, &other_spec), "{label} verified under the {other} spec");
+                assert!(
+                    !verifies(&file, &other_spec),
+                    "{label} verified under the {other} spec"
+                );
             }
             // A membership proof does not prove non-membership, nor the reverse.
             let decoded = file.decode().unwrap();
             match &decoded.proof {
-                CommitmentProof::Exist(_) => assert!(corridor_light_client::ics23::verify_non_membership(
-                    &spec, &decoded.root, &decoded.proof, &decoded.key
-                )
-                .is_err()),
+                CommitmentProof::Exist(_) => {
+                    assert!(corridor_light_client::ics23::verify_non_membership(
+                        &spec,
+                        &decoded.root,
+                        &decoded.proof,
+                        &decoded.key
+                    )
+                    .is_err())
+                }
                 _ => assert!(corridor_light_client::ics23::verify_membership(
-                    &spec, &decoded.root, &decoded.proof, &decoded.key, b"anything"
+                    &spec,
+                    &decoded.root,
+                    &decoded.proof,
+                    &decoded.key,
+                    b"anything"
                 )
                 .is_err()),
             }

@@ -180,8 +180,11 @@ pub fn run_ics23(dir: &Path, spec: Option<&str>) -> anyhow::Result<Report> {
             .and_then(|f| ics23::spec_by_name(&f.to_string_lossy()));
         let line = match read_json(&path) {
             Ok(value) => {
-                let outcome =
-                    ics23::vectors::run_file(&stem, &value, forced.as_ref().or(folder_spec.as_ref()));
+                let outcome = ics23::vectors::run_file(
+                    &stem,
+                    &value,
+                    forced.as_ref().or(folder_spec.as_ref()),
+                );
                 Line {
                     name,
                     passed: outcome.passed(),
@@ -297,12 +300,16 @@ mod tests {
 
     #[test]
     fn cometbft_vectors_pass_and_a_corrupted_copy_fails() {
-        let Some(shared) = shared_vectors("cometbft command") else { return };
+        let Some(shared) = shared_vectors("cometbft command") else {
+            return;
+        };
         let dir = shared.join("cometbft");
         let report = run_cometbft(&dir).unwrap();
         assert!(report.lines.len() >= 50, "{report}");
         assert_eq!(report.failed(), 0, "{report}");
-        assert!(report.to_string().ends_with(&format!("{} passed, 0 failed\n", report.lines.len())));
+        assert!(report
+            .to_string()
+            .ends_with(&format!("{} passed, 0 failed\n", report.lines.len())));
 
         let tmp = temp_dir("cometbft");
         let name = "MC4_4_faulty_TestSuccess.json";
@@ -329,7 +336,9 @@ mod tests {
 
     #[test]
     fn ics23_vectors_pass_and_a_corrupted_copy_fails() {
-        let Some(shared) = shared_vectors("ics23 command") else { return };
+        let Some(shared) = shared_vectors("ics23 command") else {
+            return;
+        };
         let dir = shared.join("ics23");
         let report = run_ics23(&dir, None).unwrap();
         assert_eq!(report.lines.len(), 19, "{report}");
@@ -341,13 +350,21 @@ mod tests {
         std::fs::write(tmp.join("iavl/good.json"), &good).unwrap();
         let root_at = good.find("\"root\": \"").unwrap() + 9;
         let mut corrupted = good.clone().into_bytes();
-        corrupted[root_at] = if corrupted[root_at] == b'0' { b'1' } else { b'0' };
+        corrupted[root_at] = if corrupted[root_at] == b'0' {
+            b'1'
+        } else {
+            b'0'
+        };
         std::fs::write(tmp.join("iavl/bad_root.json"), corrupted).unwrap();
         // The right file under the wrong spec.
         std::fs::create_dir_all(tmp.join("smt")).unwrap();
         std::fs::write(tmp.join("smt/iavl_proof.json"), &good).unwrap();
         let unit = std::fs::read_to_string(dir.join("TestDoHashData.json")).unwrap();
-        std::fs::write(tmp.join("TestDoHashData.json"), unit.replacen("c1f0", "c1f1", 1)).unwrap();
+        std::fs::write(
+            tmp.join("TestDoHashData.json"),
+            unit.replacen("c1f0", "c1f1", 1),
+        )
+        .unwrap();
         let report = run_ics23(&tmp, None).unwrap();
         assert_eq!((report.passed(), report.failed()), (1, 3), "{report}");
         // Forcing the right spec makes the misplaced proof pass.

@@ -96,7 +96,11 @@ fn int_in<T: TryFrom<i128>>(
         .filter(|x| (lo..=hi).contains(x))
         .and_then(|x| T::try_from(x).ok())
         .ok_or_else(|| {
-            ParseError::new(height, field, format!("{v:?} is not an integer in {lo}..={hi}"))
+            ParseError::new(
+                height,
+                field,
+                format!("{v:?} is not an integer in {lo}..={hi}"),
+            )
         })
 }
 
@@ -272,7 +276,13 @@ pub fn header(value: &Value) -> Result<Header> {
     };
     Ok(Header {
         version: Version {
-            block: int_in(&raw.version.block, 0, I64_MAX * 2 + 1, h, "header.version.block")?,
+            block: int_in(
+                &raw.version.block,
+                0,
+                I64_MAX * 2 + 1,
+                h,
+                "header.version.block",
+            )?,
             app: match &raw.version.app {
                 Some(a) => int_in(a, 0, I64_MAX * 2 + 1, h, "header.version.app")?,
                 None => 0,
@@ -299,7 +309,13 @@ pub fn header(value: &Value) -> Result<Header> {
 }
 
 fn commit_sig(raw: &RawCommitSig, h: Option<Height>, field: &str) -> Result<CommitSig> {
-    let flag: u8 = int_in(&raw.block_id_flag, 0, 255, h, &format!("{field}.block_id_flag"))?;
+    let flag: u8 = int_in(
+        &raw.block_id_flag,
+        0,
+        255,
+        h,
+        &format!("{field}.block_id_flag"),
+    )?;
     let sig_text = raw.signature.as_deref().unwrap_or("");
     let ts_field = format!("{field}.timestamp");
     let timestamp = raw
@@ -427,7 +443,13 @@ fn validator(raw: &RawValidator, field: &str) -> Result<Validator> {
                 format!("an ed25519 key is 32 bytes, got {}", bytes.len()),
             )
         })?;
-    let power: u64 = int_in(&raw.power, 0, I64_MAX, None, &format!("{field}.voting_power"))?;
+    let power: u64 = int_in(
+        &raw.power,
+        0,
+        I64_MAX,
+        None,
+        &format!("{field}.voting_power"),
+    )?;
     let v = Validator::new(key, power);
     let given = address(&raw.address, None, &format!("{field}.address"))?;
     if given != v.address() {
@@ -468,7 +490,10 @@ pub fn validator_set(value: &Value) -> Result<ValidatorSet> {
             return Err(ParseError::new(
                 None,
                 "total_voting_power",
-                format!("{total} is not the sum of the powers ({})", set.total_power()),
+                format!(
+                    "{total} is not the sum of the powers ({})",
+                    set.total_power()
+                ),
             ));
         }
     }
@@ -518,12 +543,16 @@ mod tests {
         let bad = json!([{"address": other.to_string(), "pub_key": key, "voting_power": "10"}]);
         let e = validators(&bad).unwrap_err();
         assert_eq!(e.field, "validators[0].address");
-        let genesis = json!([{"address": addr.to_string(), "pub_key": key, "power": "7", "name": ""}]);
+        let genesis =
+            json!([{"address": addr.to_string(), "pub_key": key, "power": "7", "name": ""}]);
         assert_eq!(validators(&genesis).unwrap().total_power(), 7);
         assert!(validators(&Value::Null).unwrap().is_empty());
         let secp = json!([{"address": addr.to_string(),
             "pub_key": {"type": "tendermint/PubKeySecp256k1", "value": "AA=="}, "voting_power": "1"}]);
-        assert!(validators(&secp).unwrap_err().reason.contains("unsupported key type"));
+        assert!(validators(&secp)
+            .unwrap_err()
+            .reason
+            .contains("unsupported key type"));
     }
 
     #[test]
@@ -562,8 +591,10 @@ mod tests {
             "timestamp": "1970-01-01T00:00:01Z", "signature": null}))
         .unwrap();
         assert!(commit_sig(&no_sig, h, "s").is_err());
-        let bad_flag: RawCommitSig =
-            serde_json::from_value(json!({"block_id_flag": 4})).unwrap();
-        assert!(commit_sig(&bad_flag, h, "s").unwrap_err().reason.contains("flag"));
+        let bad_flag: RawCommitSig = serde_json::from_value(json!({"block_id_flag": 4})).unwrap();
+        assert!(commit_sig(&bad_flag, h, "s")
+            .unwrap_err()
+            .reason
+            .contains("flag"));
     }
 }

@@ -57,7 +57,9 @@ impl Timestamp {
         };
         let b = text.as_bytes();
         let digits = |from: usize, len: usize| -> Result<u32, TimeError> {
-            let part = b.get(from..from.saturating_add(len)).ok_or(err("too short"))?;
+            let part = b
+                .get(from..from.saturating_add(len))
+                .ok_or(err("too short"))?;
             part.iter().try_fold(0u32, |acc, &c| {
                 if c.is_ascii_digit() {
                     Ok(acc.saturating_mul(10).saturating_add(u32::from(c - b'0')))
@@ -139,9 +141,8 @@ impl Timestamp {
     /// This time as a [`Time`], or `None` before the Unix epoch or past year 2554.
     pub fn to_time(self) -> Option<Time> {
         let secs = u64::try_from(self.seconds).ok()?;
-        Time::from_unix_secs(secs)?.checked_add(core::time::Duration::from_nanos(u64::from(
-            self.nanos,
-        )))
+        Time::from_unix_secs(secs)?
+            .checked_add(core::time::Duration::from_nanos(u64::from(self.nanos)))
     }
 
     /// The timestamp of a [`Time`].
@@ -206,17 +207,32 @@ mod tests {
 
     #[test]
     fn parses_the_forms_in_the_vectors() {
-        assert_eq!(p("1970-01-01T00:00:01Z").unwrap(), Timestamp { seconds: 1, nanos: 0 });
+        assert_eq!(
+            p("1970-01-01T00:00:01Z").unwrap(),
+            Timestamp {
+                seconds: 1,
+                nanos: 0
+            }
+        );
         assert_eq!(
             p("2023-05-17T14:12:53.605374524Z").unwrap(),
-            Timestamp { seconds: 1_684_332_773, nanos: 605_374_524 }
+            Timestamp {
+                seconds: 1_684_332_773,
+                nanos: 605_374_524
+            }
         );
         assert_eq!(p("2020-11-18T12:36:18.1Z").unwrap().nanos, 100_000_000);
         assert_eq!(p("0001-01-01T00:00:00Z").unwrap(), Timestamp::GO_ZERO);
-        assert_eq!(p("9999-12-31T23:59:59.999999999Z").unwrap().seconds, MAX_SECONDS);
+        assert_eq!(
+            p("9999-12-31T23:59:59.999999999Z").unwrap().seconds,
+            MAX_SECONDS
+        );
         assert_eq!(
             p("1970-01-01T01:00:00+01:00").unwrap(),
-            Timestamp { seconds: 0, nanos: 0 }
+            Timestamp {
+                seconds: 0,
+                nanos: 0
+            }
         );
         assert_eq!(p("2000-02-29t00:00:00z").unwrap().seconds, 951_782_400);
     }

@@ -268,8 +268,11 @@ fn bisection_outcome(value: &Value) -> Result<(String, String), ParseError> {
         .and_then(|h| crate::Hash32::from_hex(h).ok())
         .ok_or_else(|| bad("trust_options.hash", "not a hash"))?;
     let level = field(opts, "trust_level", None)?;
-    let threshold = TrustThreshold::new(nanos_of(level, "numerator")?, nanos_of(level, "denominator")?)
-        .map_err(|e| bad("trust_options.trust_level", &e.to_string()))?;
+    let threshold = TrustThreshold::new(
+        nanos_of(level, "numerator")?,
+        nanos_of(level, "denominator")?,
+    )
+    .map_err(|e| bad("trust_options.trust_level", &e.to_string()))?;
     let options = Options {
         trust_threshold: threshold,
         trusting_period: Duration::from_nanos(nanos_of(opts, "period")?),
@@ -304,7 +307,10 @@ fn bisection_outcome(value: &Value) -> Result<(String, String), ParseError> {
     );
     while let Some(h) = bisection.next_height() {
         let Some(block) = blocks.iter().find(|b| b.height() == h) else {
-            return Ok((expected, format!("INVALID (the primary has no block at {h})")));
+            return Ok((
+                expected,
+                format!("INVALID (the primary has no block at {h})"),
+            ));
         };
         if bisection.handle_light_block(block, now).is_err() {
             break;
@@ -412,17 +418,28 @@ pub fn rpc_checks(value: &Value, genesis: Option<&ValidatorSet>) -> Result<RpcSu
             CometVerifier
                 .verify_block_shape(&block)
                 .map_err(|e| e.to_string())?;
-            s.signatures = s.signatures.saturating_add(check_commit(&block.header().chain_id, &block.signed_header.commit, set)?);
+            s.signatures = s.signatures.saturating_add(check_commit(
+                &block.header().chain_id,
+                &block.signed_header.commit,
+                set,
+            )?);
         } else {
             let h = &sh.header;
             if sh.commit.block_id.hash != Some(h.hash()) {
-                return Err(format!("header at height {} does not hash to the commit's block ID", h.height));
+                return Err(format!(
+                    "header at height {} does not hash to the commit's block ID",
+                    h.height
+                ));
             }
         }
     } else if let Some(metas) = result.get("block_metas").and_then(Value::as_array) {
         for m in metas {
             let header = json::header(field(m, "header", None).map_err(err)?).map_err(err)?;
-            check_header_hash(&header, field(m, "block_id", None).map_err(err)?, "block_metas")?;
+            check_header_hash(
+                &header,
+                field(m, "block_id", None).map_err(err)?,
+                "block_metas",
+            )?;
             if let Some(set) = genesis {
                 check_set(&header, set)?;
             }
@@ -480,7 +497,9 @@ fn rpc_block(
                     header.height
                 ));
             }
-            s.signatures = s.signatures.saturating_add(check_commit(&header.chain_id, &last_commit, set)?);
+            s.signatures =
+                s.signatures
+                    .saturating_add(check_commit(&header.chain_id, &last_commit, set)?);
         }
     }
     Ok((header, last_commit))
@@ -489,7 +508,10 @@ fn rpc_block(
 /// Builds light blocks from consecutive RPC blocks (header h, commit h = `last_commit` of
 /// block h+1) and verifies each adjacently from the previous one, and the last one by
 /// skipping from the first, `now` one second after the header.
-fn verify_along(blocks: &[(super::Header, super::Commit)], set: &ValidatorSet) -> Result<usize, String> {
+fn verify_along(
+    blocks: &[(super::Header, super::Commit)],
+    set: &ValidatorSet,
+) -> Result<usize, String> {
     let mut light = Vec::new();
     for pair in blocks.windows(2) {
         if let [(h, _), (next, commit)] = pair {
@@ -509,21 +531,38 @@ fn verify_along(blocks: &[(super::Header, super::Commit)], set: &ValidatorSet) -
     let mut steps: usize = 0;
     for pair in light.windows(2) {
         if let [a, b] = pair {
-            let now = b.header().time.checked_add(Duration::from_secs(1)).unwrap_or(b.header().time);
-            let verdict = CometVerifier.verify_update(b, &TrustedState::from_block(a), &options, now);
+            let now = b
+                .header()
+                .time
+                .checked_add(Duration::from_secs(1))
+                .unwrap_or(b.header().time);
+            let verdict =
+                CometVerifier.verify_update(b, &TrustedState::from_block(a), &options, now);
             if verdict != Verdict::Success {
-                return Err(format!("step {} -> {}: {verdict:?}", a.height(), b.height()));
+                return Err(format!(
+                    "step {} -> {}: {verdict:?}",
+                    a.height(),
+                    b.height()
+                ));
             }
             steps = steps.saturating_add(1);
         }
     }
     if let (Some(first), Some(last)) = (light.first(), light.last()) {
         if last.height().0 > first.height().0.saturating_add(1) {
-            let now = last.header().time.checked_add(Duration::from_secs(1)).unwrap_or(last.header().time);
+            let now = last
+                .header()
+                .time
+                .checked_add(Duration::from_secs(1))
+                .unwrap_or(last.header().time);
             let verdict =
                 CometVerifier.verify_update(last, &TrustedState::from_block(first), &options, now);
             if verdict != Verdict::Success {
-                return Err(format!("skip {} -> {}: {verdict:?}", first.height(), last.height()));
+                return Err(format!(
+                    "skip {} -> {}: {verdict:?}",
+                    first.height(),
+                    last.height()
+                ));
             }
             steps = steps.saturating_add(1);
         }

@@ -140,7 +140,11 @@ impl CometVerifier {
                 validators: block.validators.len(),
             });
         }
-        for address in commit.signatures.iter().filter_map(CommitSig::validator_address) {
+        for address in commit
+            .signatures
+            .iter()
+            .filter_map(CommitSig::validator_address)
+        {
             if block.validators.find(&address).is_none() {
                 return Err(VerificationError::UnknownSigner {
                     height,
@@ -235,7 +239,8 @@ impl CometVerifier {
             });
         }
 
-        let trusted_walk = trusted.map(|(set, threshold)| (walk(set, &votes, threshold), set, threshold));
+        let trusted_walk =
+            trusted.map(|(set, threshold)| (walk(set, &votes, threshold), set, threshold));
         let own = walk(validators, &votes, TrustThreshold::TWO_THIRDS);
 
         // Every signature either walk verifies, each once, in walk order.
@@ -255,7 +260,10 @@ impl CometVerifier {
         let template = VoteTemplate::precommit(chain_id, commit, Some(&commit.block_id));
         let mut sign_bytes: Vec<Vec<u8>> = Vec::with_capacity(order.len());
         for &(i, _) in &order {
-            let ts = votes.get(i).map(|v| v.timestamp).unwrap_or(super::Timestamp::GO_ZERO);
+            let ts = votes
+                .get(i)
+                .map(|v| v.timestamp)
+                .unwrap_or(super::Timestamp::GO_ZERO);
             sign_bytes.push(template.sign_bytes(&ts));
         }
         let items: Vec<(PublicKey, &[u8], Signature)> = order
@@ -305,7 +313,8 @@ impl CometVerifier {
     ) -> Result<Option<VotingPowerTally>, VerificationError> {
         self.verify_block_shape(untrusted)?;
         let adjacent = self.verify_against_trusted(untrusted, trusted, options, now)?;
-        let trusted_set = (!adjacent).then_some((&trusted.next_validators, options.trust_threshold));
+        let trusted_set =
+            (!adjacent).then_some((&trusted.next_validators, options.trust_threshold));
         self.verify_commit_power(
             &untrusted.header().chain_id,
             &untrusted.signed_header.commit,

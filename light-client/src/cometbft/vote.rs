@@ -77,14 +77,12 @@ mod tests {
     #[test]
     fn sign_bytes_match_the_readme_example() {
         // vectors/README.md, v0_38 height 10: 113 bytes, round absent.
-        let block = Hash32::from_hex(
-            "00ECDAC463C201ECD4BDBBAAE4A53A4C80291D4051FD69ED97F6420CE1388BFE",
-        )
-        .unwrap();
-        let parts = Hash32::from_hex(
-            "FF0A320E696FD233DD4D3CC7CD82FF90F54B8FDBC9C700D9375C95A02782B062",
-        )
-        .unwrap();
+        let block =
+            Hash32::from_hex("00ECDAC463C201ECD4BDBBAAE4A53A4C80291D4051FD69ED97F6420CE1388BFE")
+                .unwrap();
+        let parts =
+            Hash32::from_hex("FF0A320E696FD233DD4D3CC7CD82FF90F54B8FDBC9C700D9375C95A02782B062")
+                .unwrap();
         let block_id = BlockId {
             hash: Some(block),
             part_set_header: PartSetHeader {

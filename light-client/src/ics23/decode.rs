@@ -44,7 +44,10 @@ impl<'a> Reader<'a> {
     fn varint(&mut self) -> Result<u64, Ics23Error> {
         let mut value: u64 = 0;
         for shift in (0..64).step_by(7) {
-            let b = *self.buf.get(self.at).ok_or_else(|| err("truncated varint"))?;
+            let b = *self
+                .buf
+                .get(self.at)
+                .ok_or_else(|| err("truncated varint"))?;
             self.at = self.at.saturating_add(1);
             value |= u64::from(b & 0x7f).wrapping_shl(shift);
             if b < 0x80 {
@@ -55,8 +58,14 @@ impl<'a> Reader<'a> {
     }
 
     fn take(&mut self, n: usize) -> Result<&'a [u8], Ics23Error> {
-        let end = self.at.checked_add(n).ok_or_else(|| err("length overflow"))?;
-        let out = self.buf.get(self.at..end).ok_or_else(|| err("truncated field"))?;
+        let end = self
+            .at
+            .checked_add(n)
+            .ok_or_else(|| err("length overflow"))?;
+        let out = self
+            .buf
+            .get(self.at..end)
+            .ok_or_else(|| err("truncated field"))?;
         self.at = end;
         Ok(out)
     }
@@ -181,7 +190,9 @@ fn compressed_exist(buf: &[u8]) -> Result<CompressedExistenceProof, Ics23Error> 
                         p.path.push(pr.varint()? as u32 as i32);
                     }
                 }
-                other => p.path.push(enum_i32(&other, "CompressedExistenceProof.path")?),
+                other => p
+                    .path
+                    .push(enum_i32(&other, "CompressedExistenceProof.path")?),
             },
             _ => {}
         }
@@ -195,8 +206,18 @@ fn compressed_non_exist(buf: &[u8]) -> Result<CompressedNonExistenceProof, Ics23
     while let Some((f, w)) = r.next()? {
         match f {
             1 => p.key = bytes(&w, "CompressedNonExistenceProof.key")?.to_vec(),
-            2 => p.left = Some(compressed_exist(bytes(&w, "CompressedNonExistenceProof.left")?)?),
-            3 => p.right = Some(compressed_exist(bytes(&w, "CompressedNonExistenceProof.right")?)?),
+            2 => {
+                p.left = Some(compressed_exist(bytes(
+                    &w,
+                    "CompressedNonExistenceProof.left",
+                )?)?)
+            }
+            3 => {
+                p.right = Some(compressed_exist(bytes(
+                    &w,
+                    "CompressedNonExistenceProof.right",
+                )?)?)
+            }
             _ => {}
         }
     }
@@ -209,8 +230,16 @@ pub fn commitment_proof(buf: &[u8]) -> Result<CommitmentProof, Ics23Error> {
     let mut r = Reader::new(buf);
     while let Some((f, w)) = r.next()? {
         match f {
-            1 => out = Some(CommitmentProof::Exist(existence_proof(bytes(&w, "exist")?)?)),
-            2 => out = Some(CommitmentProof::Nonexist(non_existence_proof(bytes(&w, "nonexist")?)?)),
+            1 => {
+                out = Some(CommitmentProof::Exist(existence_proof(bytes(
+                    &w, "exist",
+                )?)?))
+            }
+            2 => {
+                out = Some(CommitmentProof::Nonexist(non_existence_proof(bytes(
+                    &w, "nonexist",
+                )?)?))
+            }
             3 => {
                 let mut entries = Vec::new();
                 let mut br = Reader::new(bytes(&w, "batch")?);
@@ -220,8 +249,18 @@ pub fn commitment_proof(buf: &[u8]) -> Result<CommitmentProof, Ics23Error> {
                         let mut entry = None;
                         while let Some((ef, ew)) = er.next()? {
                             match ef {
-                                1 => entry = Some(BatchEntry::Exist(existence_proof(bytes(&ew, "entry exist")?)?)),
-                                2 => entry = Some(BatchEntry::Nonexist(non_existence_proof(bytes(&ew, "entry nonexist")?)?)),
+                                1 => {
+                                    entry = Some(BatchEntry::Exist(existence_proof(bytes(
+                                        &ew,
+                                        "entry exist",
+                                    )?)?))
+                                }
+                                2 => {
+                                    entry = Some(BatchEntry::Nonexist(non_existence_proof(bytes(
+                                        &ew,
+                                        "entry nonexist",
+                                    )?)?))
+                                }
                                 _ => {}
                             }
                         }
@@ -241,8 +280,16 @@ pub fn commitment_proof(buf: &[u8]) -> Result<CommitmentProof, Ics23Error> {
                             let mut entry = None;
                             while let Some((ef, ew)) = er.next()? {
                                 match ef {
-                                    1 => entry = Some(CompressedBatchEntry::Exist(compressed_exist(bytes(&ew, "entry exist")?)?)),
-                                    2 => entry = Some(CompressedBatchEntry::Nonexist(compressed_non_exist(bytes(&ew, "entry nonexist")?)?)),
+                                    1 => {
+                                        entry = Some(CompressedBatchEntry::Exist(compressed_exist(
+                                            bytes(&ew, "entry exist")?,
+                                        )?))
+                                    }
+                                    2 => {
+                                        entry = Some(CompressedBatchEntry::Nonexist(
+                                            compressed_non_exist(bytes(&ew, "entry nonexist")?)?,
+                                        ))
+                                    }
                                     _ => {}
                                 }
                             }
@@ -276,7 +323,9 @@ mod tests {
             &[0x00, 0x01],
             &[0xff; 12],
             &[],
-            &[0x0a, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01],
+            &[
+                0x0a, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01,
+            ],
         ] {
             assert!(commitment_proof(bad).is_err(), "{bad:?}");
         }

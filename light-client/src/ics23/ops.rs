@@ -51,7 +51,11 @@ pub fn do_length(op: LengthOp, data: &[u8]) -> Result<Vec<u8>, Ics23Error> {
             v
         }
         LengthOp::REQUIRE_32_BYTES | LengthOp::REQUIRE_64_BYTES => {
-            let want = if op == LengthOp::REQUIRE_32_BYTES { 32 } else { 64 };
+            let want = if op == LengthOp::REQUIRE_32_BYTES {
+                32
+            } else {
+                64
+            };
             if len != want {
                 return Err(calc(format!("data is {len} bytes, not {want}")));
             }
@@ -109,7 +113,10 @@ impl LeafOp {
             return Err(spec_err(format!("unexpected leaf hash op {}", self.hash.0)));
         }
         if self.prehash_key != lspec.prehash_key {
-            return Err(spec_err(format!("unexpected prehash_key {}", self.prehash_key.0)));
+            return Err(spec_err(format!(
+                "unexpected prehash_key {}",
+                self.prehash_key.0
+            )));
         }
         if self.prehash_value != lspec.prehash_value {
             return Err(spec_err(format!(
@@ -157,7 +164,10 @@ impl InnerOp {
             .as_ref()
             .ok_or_else(|| spec_err("spec has no leaf spec"))?;
         if self.hash != inner.hash {
-            return Err(spec_err(format!("unexpected inner hash op {}", self.hash.0)));
+            return Err(spec_err(format!(
+                "unexpected inner hash op {}",
+                self.hash.0
+            )));
         }
         if spec_equals(spec, &super::iavl_spec()) {
             validate_iavl_prefix(&self.prefix, self.hash, layer)?;
@@ -307,7 +317,10 @@ mod tests {
 
     #[test]
     fn length_ops() {
-        assert_eq!(do_length(LengthOp::VAR_PROTO, b"food").unwrap(), b"\x04food");
+        assert_eq!(
+            do_length(LengthOp::VAR_PROTO, b"food").unwrap(),
+            b"\x04food"
+        );
         assert_eq!(
             do_length(LengthOp::FIXED32_LITTLE, b"food").unwrap(),
             b"\x04\x00\x00\x00food"

@@ -14,9 +14,8 @@ use serde_json::Value;
 
 use super::{
     calculate_existence_root, check_existence_against_spec, decode, do_hash,
-    left_branches_are_empty, right_branches_are_empty, verify_membership,
-    verify_non_membership, CommitmentProof, ExistenceProof, HashOp, InnerOp, InnerSpec,
-    LeafOp, LengthOp, ProofSpec,
+    left_branches_are_empty, right_branches_are_empty, verify_membership, verify_non_membership,
+    CommitmentProof, ExistenceProof, HashOp, InnerOp, InnerSpec, LeafOp, LengthOp, ProofSpec,
 };
 
 /// What a file expects and what was obtained.
@@ -210,7 +209,11 @@ impl JsonExistenceProof {
             key: b64(&self.key)?,
             value: b64(&self.value)?,
             leaf: self.leaf.as_ref().map(JsonLeafOp::to_op).transpose()?,
-            path: self.path.iter().map(JsonInnerOp::to_op).collect::<Result<_, _>>()?,
+            path: self
+                .path
+                .iter()
+                .map(JsonInnerOp::to_op)
+                .collect::<Result<_, _>>()?,
         })
     }
 }
@@ -285,7 +288,9 @@ fn parse<T: for<'de> Deserialize<'de>>(case: &Value, name: &str) -> Result<T, St
 /// Runs one case of a unit file named `kind` (the file stem, e.g. `TestLeafOpData`):
 /// `Ok(())` when the case gives its expected result.
 pub fn run_unit_case(kind: &str, case: &Value) -> Result<(), String> {
-    let is_err = member(case, "IsErr").and_then(Value::as_bool).unwrap_or(false);
+    let is_err = member(case, "IsErr")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
     let expected_bytes = || b64(&parse::<Option<String>>(case, "Expected")?);
     let compare = |res: Result<Vec<u8>, String>| -> Result<(), String> {
         match (res, is_err) {
@@ -294,9 +299,9 @@ pub fn run_unit_case(kind: &str, case: &Value) -> Result<(), String> {
             (Err(e), false) => Err(format!("unexpected error: {e}")),
             (Ok(got), false) => {
                 let want = expected_bytes()?;
-                (got == want)
-                    .then_some(())
-                    .ok_or_else(|| format!("got {}, expected {}", hex::encode(got), hex::encode(want)))
+                (got == want).then_some(()).ok_or_else(|| {
+                    format!("got {}, expected {}", hex::encode(got), hex::encode(want))
+                })
             }
         }
     };
@@ -328,7 +333,9 @@ pub fn run_unit_case(kind: &str, case: &Value) -> Result<(), String> {
         "TestCheckAgainstSpecData" => {
             let proof = parse::<JsonExistenceProof>(case, "Proof")?.to_proof()?;
             let spec = parse::<JsonSpec>(case, "Spec")?.to_spec()?;
-            let want_ok = parse::<Option<String>>(case, "Err")?.unwrap_or_default().is_empty();
+            let want_ok = parse::<Option<String>>(case, "Err")?
+                .unwrap_or_default()
+                .is_empty();
             match (check_existence_against_spec(&proof, &spec), want_ok) {
                 (Ok(()), true) | (Err(_), false) => Ok(()),
                 (Ok(()), false) => Err("expected the spec check to fail".into()),
@@ -342,10 +349,16 @@ pub fn run_unit_case(kind: &str, case: &Value) -> Result<(), String> {
             let inner = spec.inner_spec.ok_or("spec has no inner spec")?;
             let left: bool = parse(case, "IsLeft")?;
             let right: bool = parse(case, "IsRight")?;
-            let got = (left_branches_are_empty(&inner, &op), right_branches_are_empty(&inner, &op));
-            (got == (left, right))
-                .then_some(())
-                .ok_or_else(|| format!("left/right empty: got {got:?}, expected {:?}", (left, right)))
+            let got = (
+                left_branches_are_empty(&inner, &op),
+                right_branches_are_empty(&inner, &op),
+            );
+            (got == (left, right)).then_some(()).ok_or_else(|| {
+                format!(
+                    "left/right empty: got {got:?}, expected {:?}",
+                    (left, right)
+                )
+            })
         }
         other => Err(format!("unknown unit file kind {other}")),
     }
@@ -370,7 +383,11 @@ pub fn run_unit_file(kind: &str, value: &Value) -> Ics23Outcome {
     let cases = unit_cases(value);
     let failures: Vec<String> = cases
         .iter()
-        .filter_map(|(name, case)| run_unit_case(kind, case).err().map(|e| format!("{name}: {e}")))
+        .filter_map(|(name, case)| {
+            run_unit_case(kind, case)
+                .err()
+                .map(|e| format!("{name}: {e}"))
+        })
         .collect();
     let n = cases.len();
     let expected = format!("{n} cases pass");

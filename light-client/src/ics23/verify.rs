@@ -2,8 +2,8 @@
 
 use super::ops::do_hash_or_noop;
 use super::{
-    BatchEntry, CommitmentProof, CompressedBatchEntry, CompressedExistenceProof,
-    ExistenceProof, Ics23Error, InnerOp, InnerSpec, NonExistenceProof, ProofSpec,
+    BatchEntry, CommitmentProof, CompressedBatchEntry, CompressedExistenceProof, ExistenceProof,
+    Ics23Error, InnerOp, InnerSpec, NonExistenceProof, ProofSpec,
 };
 
 /// Default depth limit when a spec sets none (Go's rule).
@@ -127,15 +127,25 @@ pub fn verify_non_existence(
     }
     match (&proof.left, &proof.right) {
         (None, None) => Err(Ics23Error::Neighbours("both neighbours missing")),
-        (None, Some(right)) => is_left_most(inner, &right.path)
-            .then_some(())
-            .ok_or(Ics23Error::Neighbours("left proof missing, right proof must be left-most")),
-        (Some(left), None) => is_right_most(inner, &left.path)
-            .then_some(())
-            .ok_or(Ics23Error::Neighbours("right proof missing, left proof must be right-most")),
+        (None, Some(right)) => {
+            is_left_most(inner, &right.path)
+                .then_some(())
+                .ok_or(Ics23Error::Neighbours(
+                    "left proof missing, right proof must be left-most",
+                ))
+        }
+        (Some(left), None) => {
+            is_right_most(inner, &left.path)
+                .then_some(())
+                .ok_or(Ics23Error::Neighbours(
+                    "right proof missing, left proof must be right-most",
+                ))
+        }
         (Some(left), Some(right)) => is_left_neighbor(inner, &left.path, &right.path)
             .then_some(())
-            .ok_or(Ics23Error::Neighbours("left and right proofs are not neighbours")),
+            .ok_or(Ics23Error::Neighbours(
+                "left and right proofs are not neighbours",
+            )),
     }
 }
 
@@ -197,7 +207,11 @@ pub fn left_branches_are_empty(spec: &InnerSpec, op: &InnerOp) -> bool {
             .ok()
             .and_then(|b| position(&spec.child_order, b))
             .and_then(|pos| {
-                child_slice(&op.prefix, actual_prefix.saturating_add(pos.saturating_mul(size)), size)
+                child_slice(
+                    &op.prefix,
+                    actual_prefix.saturating_add(pos.saturating_mul(size)),
+                    size,
+                )
             })
             .is_some_and(|child| child == spec.empty_child.as_slice())
     })
@@ -242,7 +256,10 @@ fn is_right_most(spec: &InnerSpec, path: &[InnerOp]) -> bool {
 }
 
 fn is_left_step(spec: &InnerSpec, left: &InnerOp, right: &InnerOp) -> bool {
-    match (order_from_padding(spec, left), order_from_padding(spec, right)) {
+    match (
+        order_from_padding(spec, left),
+        order_from_padding(spec, right),
+    ) {
         (Some(l), Some(r)) => l.checked_add(1) == Some(r),
         _ => false,
     }
@@ -281,7 +298,9 @@ fn decompress_exist(
                 .ok()
                 .and_then(|i| lookup.get(i))
                 .cloned()
-                .ok_or_else(|| Ics23Error::Decode(format!("compressed path index {i} out of range")))
+                .ok_or_else(|| {
+                    Ics23Error::Decode(format!("compressed path index {i} out of range"))
+                })
         })
         .collect::<Result<Vec<_>, _>>()?;
     Ok(ExistenceProof {
@@ -305,11 +324,21 @@ pub fn decompress(proof: &CommitmentProof) -> Result<CommitmentProof, Ics23Error
         .iter()
         .map(|e| {
             Ok(match e {
-                CompressedBatchEntry::Exist(p) => BatchEntry::Exist(decompress_exist(p, lookup_inners)?),
+                CompressedBatchEntry::Exist(p) => {
+                    BatchEntry::Exist(decompress_exist(p, lookup_inners)?)
+                }
                 CompressedBatchEntry::Nonexist(n) => BatchEntry::Nonexist(NonExistenceProof {
                     key: n.key.clone(),
-                    left: n.left.as_ref().map(|l| decompress_exist(l, lookup_inners)).transpose()?,
-                    right: n.right.as_ref().map(|r| decompress_exist(r, lookup_inners)).transpose()?,
+                    left: n
+                        .left
+                        .as_ref()
+                        .map(|l| decompress_exist(l, lookup_inners))
+                        .transpose()?,
+                    right: n
+                        .right
+                        .as_ref()
+                        .map(|r| decompress_exist(r, lookup_inners))
+                        .transpose()?,
                 }),
             })
         })

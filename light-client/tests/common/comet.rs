@@ -97,7 +97,11 @@ pub fn light_block(spec: &BlockSpec<'_>) -> LightBlock {
         signatures: vec![],
     };
     let template = VoteTemplate::precommit(&header.chain_id, &commit, Some(&block_id));
-    let vote_time = Timestamp::from_time(spec.time.checked_add(std::time::Duration::from_millis(500)).unwrap());
+    let vote_time = Timestamp::from_time(
+        spec.time
+            .checked_add(std::time::Duration::from_millis(500))
+            .unwrap(),
+    );
     commit.signatures = validators
         .validators()
         .iter()
