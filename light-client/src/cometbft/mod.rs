@@ -126,6 +126,8 @@ impl Validator {
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub struct ValidatorSet {
     validators: Vec<Validator>,
+    /// `(address, index into validators)`, sorted by address, for lookups in O(log n).
+    by_address: Vec<(Address, usize)>,
     total_power: u64,
 }
 
@@ -151,16 +153,24 @@ impl ValidatorSet {
                 .filter(|t| *t <= MAX_TOTAL_VOTING_POWER)
                 .ok_or(ValidatorSetError::TotalPowerTooLarge)?;
         }
-        let mut by_address: Vec<Address> = validators.iter().map(|v| v.address).collect();
+        validators.sort_by(|a, b| b.power.cmp(&a.power).then(a.address.cmp(&b.address)));
+        let mut by_address: Vec<(Address, usize)> = validators
+            .iter()
+            .enumerate()
+            .map(|(i, v)| (v.address, i))
+            .collect();
         by_address.sort_unstable();
-        if let Some(w) = by_address.windows(2).find(|w| w.first() == w.get(1)) {
+        if let Some(w) = by_address
+            .windows(2)
+            .find(|w| w.first().map(|x| x.0) == w.get(1).map(|x| x.0))
+        {
             return Err(ValidatorSetError::Duplicate(
-                w.first().copied().unwrap_or_default(),
+                w.first().map(|x| x.0).unwrap_or_default(),
             ));
         }
-        validators.sort_by(|a, b| b.power.cmp(&a.power).then(a.address.cmp(&b.address)));
         Ok(Self {
             validators,
+            by_address,
             total_power: total,
         })
     }
@@ -187,7 +197,13 @@ impl ValidatorSet {
 
     /// The validator with `address`, if any.
     pub fn find(&self, address: &Address) -> Option<&Validator> {
-        self.validators.iter().find(|v| v.address == *address)
+        let i = self
+            .by_address
+            .binary_search_by(|(a, _)| a.cmp(address))
+            .ok()?;
+        self.by_address
+            .get(i)
+            .and_then(|(_, j)| self.validators.get(*j))
     }
 
     /// The set's hash: the simple Merkle root over each validator's `SimpleValidator`
