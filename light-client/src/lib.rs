@@ -9,6 +9,9 @@
 //!   shared by every chain family.
 //! - [`verifier`]: the [`verifier::Verifier`] trait and its three-way [`verifier::Verdict`].
 //! - [`native`]: the `corridor` chain family (canonical CBOR, SHA3-256, ed25519 commits).
+//! - [`cometbft`]: the `cometbft` chain family (protobuf hashing, SHA-256 Merkle trees,
+//!   tendermint-rs's verification rules).
+//! - [`ics23`]: ICS-23 membership and non-membership proofs (iavl, tendermint, smt specs).
 //! - [`bisection`]: a sans-IO planner that says which height to fetch next.
 //! - [`client`]: a light-client state that stores trusted blocks and freezes on misbehaviour.
 //! - [`merkle`]: RFC 6962-style binary Merkle trees, inclusion proofs and multiproofs.
@@ -32,9 +35,11 @@
 pub mod bisection;
 pub mod client;
 pub mod codec;
+pub mod cometbft;
 pub mod documents;
 pub mod envelope;
 pub mod hash;
+pub mod ics23;
 pub mod merkle;
 pub mod native;
 pub mod signature;

@@ -31,6 +31,21 @@ enum VectorFamily {
         /// Folder of `*.json` vector files.
         dir: PathBuf,
     },
+    /// CometBFT vectors: model-based single-step files, RPC fixtures, bisection files
+    /// (folders are walked recursively).
+    Cometbft {
+        /// Folder of `*.json` vector files.
+        dir: PathBuf,
+    },
+    /// ICS-23 vectors: proof files (spec from their folder name) and `Test*Data.json` files.
+    Ics23 {
+        /// Folder of `*.json` vector files.
+        dir: PathBuf,
+        /// Proof spec for every proof file: iavl, tendermint or smt (default: the folder's
+        /// name).
+        #[arg(long)]
+        spec: Option<String>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -39,6 +54,10 @@ fn main() -> ExitCode {
         Command::Vectors { family } => {
             let report = match family {
                 VectorFamily::Native { dir } => corridor_relay::vectors::run_native(&dir),
+                VectorFamily::Cometbft { dir } => corridor_relay::vectors::run_cometbft(&dir),
+                VectorFamily::Ics23 { dir, spec } => {
+                    corridor_relay::vectors::run_ics23(&dir, spec.as_deref())
+                }
             };
             match report {
                 Ok(report) => {

@@ -2,11 +2,21 @@
 //! per file (name, expected, got), then `N passed, M failed`.
 //!
 //! A file that cannot be read or parsed counts as failed, with the reason as its "got".
+//!
+//! `cometbft` and `ics23` walk the folder recursively (names are paths relative to it), so
+//! `corridor vectors cometbft ../shared/vectors/cometbft` runs every kind of file at once:
+//! - cometbft: model-based single-step files, legacy bisection files, RPC responses
+//!   (checked against the `genesis.json` of their folder when there is one) and bare
+//!   headers, told apart by shape;
+//! - ics23: proof files under the spec their folder names (`iavl`, `tendermint`, `smt`;
+//!   `--spec` overrides it) and the `Test*Data.json` unit files.
 
 use std::fmt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
+use corridor_light_client::cometbft::{self, ValidatorSet};
+use corridor_light_client::ics23;
 use corridor_light_client::native::vectors::NativeVector;
 
 /// The outcome of one vector file.
@@ -56,7 +66,7 @@ impl fmt::Display for Report {
 }
 
 /// The `*.json` files of `dir`, sorted by name.
-pub fn json_files(dir: &Path) -> anyhow::Result<Vec<std::path::PathBuf>> {
+pub fn json_files(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
     let mut files = Vec::new();
     for entry in
         std::fs::read_dir(dir).with_context(|| format!("reading folder {}", dir.display()))?
@@ -73,6 +83,125 @@ pub fn json_files(dir: &Path) -> anyhow::Result<Vec<std::path::PathBuf>> {
         anyhow::bail!("no *.json vector files in {}", dir.display());
     }
     Ok(files)
+}
+
+/// The `*.json` files under `dir` and its subfolders, sorted by path.
+pub fn json_files_recursive(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> anyhow::Result<()> {
+        for entry in
+            std::fs::read_dir(dir).with_context(|| format!("reading folder {}", dir.display()))?
+        {
+            let path = entry
+                .with_context(|| format!("reading folder {}", dir.display()))?
+                .path();
+            if path.is_dir() {
+                walk(&path, out)?;
+            } else if path.extension().is_some_and(|e| e == "json") {
+                out.push(path);
+            }
+        }
+        Ok(())
+    }
+    let mut files = Vec::new();
+    walk(dir, &mut files)?;
+    files.sort();
+    if files.is_empty() {
+        anyhow::bail!("no *.json vector files in {}", dir.display());
+    }
+    Ok(files)
+}
+
+fn relative_name(dir: &Path, path: &Path) -> String {
+    path.strip_prefix(dir)
+        .unwrap_or(path)
+        .to_string_lossy()
+        .into_owned()
+}
+
+fn read_json(path: &Path) -> Result<serde_json::Value, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
+    serde_json::from_str(&text).map_err(|e| format!("bad JSON: {e}"))
+}
+
+/// The validator set of the `genesis.json` RPC response in `folder`, if there is one.
+fn genesis_of(folder: &Path) -> Option<ValidatorSet> {
+    let value = read_json(&folder.join("genesis.json")).ok()?;
+    cometbft::json::validators(value.pointer("/result/genesis/validators")?).ok()
+}
+
+/// Runs a folder (recursively) of CometBFT vector files.
+pub fn run_cometbft(dir: &Path) -> anyhow::Result<Report> {
+    let mut report = Report::default();
+    for path in json_files_recursive(dir)? {
+        let name = relative_name(dir, &path);
+        let line = match read_json(&path) {
+            Ok(value) => {
+                let genesis = path.parent().and_then(genesis_of);
+                let outcome = cometbft::vectors::run_file(&value, genesis.as_ref());
+                Line {
+                    name,
+                    passed: outcome.passed(),
+                    expected: outcome.expected,
+                    got: outcome.got,
+                }
+            }
+            Err(e) => Line {
+                name,
+                expected: "?".into(),
+                got: format!("error: {e}"),
+                passed: false,
+            },
+        };
+        report.lines.push(line);
+    }
+    Ok(report)
+}
+
+/// Runs a folder (recursively) of ICS-23 vector files. Proof files use the spec `spec`
+/// names, else the one their folder names.
+pub fn run_ics23(dir: &Path, spec: Option<&str>) -> anyhow::Result<Report> {
+    let forced = match spec {
+        Some(name) => Some(
+            ics23::spec_by_name(name)
+                .with_context(|| format!("unknown proof spec {name:?} (iavl, tendermint, smt)"))?,
+        ),
+        None => None,
+    };
+    let mut report = Report::default();
+    for path in json_files_recursive(dir)? {
+        let name = relative_name(dir, &path);
+        let stem = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let folder_spec = path
+            .parent()
+            .and_then(Path::file_name)
+            .and_then(|f| ics23::spec_by_name(&f.to_string_lossy()));
+        let line = match read_json(&path) {
+            Ok(value) => {
+                let outcome = ics23::vectors::run_file(
+                    &stem,
+                    &value,
+                    forced.as_ref().or(folder_spec.as_ref()),
+                );
+                Line {
+                    name,
+                    passed: outcome.passed(),
+                    expected: outcome.expected,
+                    got: outcome.got,
+                }
+            }
+            Err(e) => Line {
+                name,
+                expected: "?".into(),
+                got: format!("error: {e}"),
+                passed: false,
+            },
+        };
+        report.lines.push(line);
+    }
+    Ok(report)
 }
 
 /// Runs a folder of native golden vectors.
@@ -144,5 +273,104 @@ mod tests {
         std::fs::remove_dir_all(&tmp).unwrap();
         assert_eq!((report.passed(), report.failed()), (1, 2), "{report}");
         assert!(run_native(Path::new("/nonexistent-corridor-dir")).is_err());
+    }
+
+    /// `../shared/vectors` beside the worktree, or `None` (said) when absent; with
+    /// `CI=true` its absence is a failure.
+    fn shared_vectors(test: &str) -> Option<PathBuf> {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/vectors");
+        if dir.is_dir() {
+            return Some(dir);
+        }
+        assert!(
+            std::env::var("CI").map_or(true, |v| v != "true"),
+            "{test}: {} is missing and CI=true",
+            dir.display()
+        );
+        eprintln!("{test}: skipped, {} is absent", dir.display());
+        None
+    }
+
+    fn temp_dir(tag: &str) -> PathBuf {
+        let tmp = std::env::temp_dir().join(format!("corridor-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&tmp);
+        std::fs::create_dir_all(&tmp).unwrap();
+        tmp
+    }
+
+    #[test]
+    fn cometbft_vectors_pass_and_a_corrupted_copy_fails() {
+        let Some(shared) = shared_vectors("cometbft command") else {
+            return;
+        };
+        let dir = shared.join("cometbft");
+        let report = run_cometbft(&dir).unwrap();
+        assert!(report.lines.len() >= 50, "{report}");
+        assert_eq!(report.failed(), 0, "{report}");
+        assert!(report
+            .to_string()
+            .ends_with(&format!("{} passed, 0 failed\n", report.lines.len())));
+
+        let tmp = temp_dir("cometbft");
+        let name = "MC4_4_faulty_TestSuccess.json";
+        let good = std::fs::read_to_string(dir.join("model_based/single_step").join(name)).unwrap();
+        std::fs::write(tmp.join("good.json"), &good).unwrap();
+        // The first step's expected verdict changed.
+        std::fs::write(
+            tmp.join("wrong_verdict.json"),
+            good.replacen("\"NOT_ENOUGH_TRUST\"", "\"SUCCESS\"", 1),
+        )
+        .unwrap();
+        // Every signature changed in its first character: no step succeeds any more.
+        let mut corrupted = good.clone().into_bytes();
+        for (at, _) in good.match_indices("\"signature\": \"") {
+            let i = at + 14;
+            corrupted[i] = if corrupted[i] == b'A' { b'B' } else { b'A' };
+        }
+        std::fs::write(tmp.join("bad_signature.json"), corrupted).unwrap();
+        std::fs::write(tmp.join("not_json.json"), "{").unwrap();
+        let report = run_cometbft(&tmp).unwrap();
+        std::fs::remove_dir_all(&tmp).unwrap();
+        assert_eq!((report.passed(), report.failed()), (1, 3), "{report}");
+    }
+
+    #[test]
+    fn ics23_vectors_pass_and_a_corrupted_copy_fails() {
+        let Some(shared) = shared_vectors("ics23 command") else {
+            return;
+        };
+        let dir = shared.join("ics23");
+        let report = run_ics23(&dir, None).unwrap();
+        assert_eq!(report.lines.len(), 19, "{report}");
+        assert_eq!(report.failed(), 0, "{report}");
+
+        let tmp = temp_dir("ics23");
+        std::fs::create_dir_all(tmp.join("iavl")).unwrap();
+        let good = std::fs::read_to_string(dir.join("iavl/exist_left.json")).unwrap();
+        std::fs::write(tmp.join("iavl/good.json"), &good).unwrap();
+        let root_at = good.find("\"root\": \"").unwrap() + 9;
+        let mut corrupted = good.clone().into_bytes();
+        corrupted[root_at] = if corrupted[root_at] == b'0' {
+            b'1'
+        } else {
+            b'0'
+        };
+        std::fs::write(tmp.join("iavl/bad_root.json"), corrupted).unwrap();
+        // The right file under the wrong spec.
+        std::fs::create_dir_all(tmp.join("smt")).unwrap();
+        std::fs::write(tmp.join("smt/iavl_proof.json"), &good).unwrap();
+        let unit = std::fs::read_to_string(dir.join("TestDoHashData.json")).unwrap();
+        std::fs::write(
+            tmp.join("TestDoHashData.json"),
+            unit.replacen("c1f0", "c1f1", 1),
+        )
+        .unwrap();
+        let report = run_ics23(&tmp, None).unwrap();
+        assert_eq!((report.passed(), report.failed()), (1, 3), "{report}");
+        // Forcing the right spec makes the misplaced proof pass.
+        let forced = run_ics23(&tmp.join("smt"), Some("iavl")).unwrap();
+        std::fs::remove_dir_all(&tmp).unwrap();
+        assert_eq!(forced.failed(), 0, "{forced}");
+        assert!(run_ics23(&dir, Some("nope")).is_err());
     }
 }

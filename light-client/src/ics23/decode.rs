@@ -1,0 +1,338 @@
+//! Hand-written protobuf decoding of `cosmos.ics23.v1.CommitmentProof`.
+//!
+//! Fields: `CommitmentProof { oneof { ExistenceProof exist = 1; NonExistenceProof
+//! nonexist = 2; BatchProof batch = 3; CompressedBatchProof compressed = 4; } }`,
+//! `ExistenceProof { bytes key = 1; bytes value = 2; LeafOp leaf = 3; repeated InnerOp
+//! path = 4; }`, `NonExistenceProof { bytes key = 1; ExistenceProof left = 2; right = 3; }`,
+//! `LeafOp { hash = 1; prehash_key = 2; prehash_value = 3; length = 4; bytes prefix = 5; }`,
+//! `InnerOp { hash = 1; bytes prefix = 2; bytes suffix = 3; }`, batches of entries
+//! (`exist = 1`, `nonexist = 2`), compressed batches with `lookup_inners = 2` and paths of
+//! `int32` indices (packed or not).
+//!
+//! Unknown fields are skipped (wire types 0, 1, 2, 5); groups and truncated input are
+//! errors. A scalar or message field given twice keeps the last value (Go would merge two
+//! copies of a message): whatever is decoded, verification recomputes every hash from it,
+//! so a decoding quirk can only make a proof fail, never prove something false.
+
+use super::{
+    BatchEntry, CommitmentProof, CompressedBatchEntry, CompressedExistenceProof,
+    CompressedNonExistenceProof, ExistenceProof, HashOp, Ics23Error, InnerOp, LeafOp, LengthOp,
+    NonExistenceProof,
+};
+
+/// A decoded field value.
+enum Wire<'a> {
+    Varint(u64),
+    Bytes(&'a [u8]),
+    Fixed,
+}
+
+struct Reader<'a> {
+    buf: &'a [u8],
+    at: usize,
+}
+
+fn err(reason: impl Into<String>) -> Ics23Error {
+    Ics23Error::Decode(reason.into())
+}
+
+impl<'a> Reader<'a> {
+    fn new(buf: &'a [u8]) -> Self {
+        Self { buf, at: 0 }
+    }
+
+    fn varint(&mut self) -> Result<u64, Ics23Error> {
+        let mut value: u64 = 0;
+        for shift in (0..64).step_by(7) {
+            let b = *self
+                .buf
+                .get(self.at)
+                .ok_or_else(|| err("truncated varint"))?;
+            self.at = self.at.saturating_add(1);
+            value |= u64::from(b & 0x7f).wrapping_shl(shift);
+            if b < 0x80 {
+                return Ok(value);
+            }
+        }
+        Err(err("varint longer than 10 bytes"))
+    }
+
+    fn take(&mut self, n: usize) -> Result<&'a [u8], Ics23Error> {
+        let end = self
+            .at
+            .checked_add(n)
+            .ok_or_else(|| err("length overflow"))?;
+        let out = self
+            .buf
+            .get(self.at..end)
+            .ok_or_else(|| err("truncated field"))?;
+        self.at = end;
+        Ok(out)
+    }
+
+    /// The next `(field number, value)`, or `None` at the end.
+    fn next(&mut self) -> Result<Option<(u64, Wire<'a>)>, Ics23Error> {
+        if self.at >= self.buf.len() {
+            return Ok(None);
+        }
+        let key = self.varint()?;
+        let field = key.wrapping_shr(3);
+        let wire = match key & 7 {
+            0 => Wire::Varint(self.varint()?),
+            1 => {
+                self.take(8)?;
+                Wire::Fixed
+            }
+            2 => {
+                let len = usize::try_from(self.varint()?).map_err(|_| err("length overflow"))?;
+                Wire::Bytes(self.take(len)?)
+            }
+            5 => {
+                self.take(4)?;
+                Wire::Fixed
+            }
+            other => return Err(err(format!("unsupported wire type {other}"))),
+        };
+        if field == 0 {
+            return Err(err("field number 0"));
+        }
+        Ok(Some((field, wire)))
+    }
+}
+
+fn bytes<'a>(w: &Wire<'a>, what: &str) -> Result<&'a [u8], Ics23Error> {
+    match w {
+        Wire::Bytes(b) => Ok(b),
+        _ => Err(err(format!("{what}: expected a length-delimited field"))),
+    }
+}
+
+fn enum_i32(w: &Wire<'_>, what: &str) -> Result<i32, Ics23Error> {
+    match w {
+        // proto int32/enum: the low 32 bits of the varint.
+        Wire::Varint(v) => Ok(*v as u32 as i32),
+        _ => Err(err(format!("{what}: expected a varint"))),
+    }
+}
+
+fn leaf_op(buf: &[u8]) -> Result<LeafOp, Ics23Error> {
+    let mut op = LeafOp::default();
+    let mut r = Reader::new(buf);
+    while let Some((f, w)) = r.next()? {
+        match f {
+            1 => op.hash = HashOp(enum_i32(&w, "LeafOp.hash")?),
+            2 => op.prehash_key = HashOp(enum_i32(&w, "LeafOp.prehash_key")?),
+            3 => op.prehash_value = HashOp(enum_i32(&w, "LeafOp.prehash_value")?),
+            4 => op.length = LengthOp(enum_i32(&w, "LeafOp.length")?),
+            5 => op.prefix = bytes(&w, "LeafOp.prefix")?.to_vec(),
+            _ => {}
+        }
+    }
+    Ok(op)
+}
+
+fn inner_op(buf: &[u8]) -> Result<InnerOp, Ics23Error> {
+    let mut op = InnerOp::default();
+    let mut r = Reader::new(buf);
+    while let Some((f, w)) = r.next()? {
+        match f {
+            1 => op.hash = HashOp(enum_i32(&w, "InnerOp.hash")?),
+            2 => op.prefix = bytes(&w, "InnerOp.prefix")?.to_vec(),
+            3 => op.suffix = bytes(&w, "InnerOp.suffix")?.to_vec(),
+            _ => {}
+        }
+    }
+    Ok(op)
+}
+
+/// Decodes an `ExistenceProof`.
+pub fn existence_proof(buf: &[u8]) -> Result<ExistenceProof, Ics23Error> {
+    let mut p = ExistenceProof::default();
+    let mut r = Reader::new(buf);
+    while let Some((f, w)) = r.next()? {
+        match f {
+            1 => p.key = bytes(&w, "ExistenceProof.key")?.to_vec(),
+            2 => p.value = bytes(&w, "ExistenceProof.value")?.to_vec(),
+            3 => p.leaf = Some(leaf_op(bytes(&w, "ExistenceProof.leaf")?)?),
+            4 => p.path.push(inner_op(bytes(&w, "ExistenceProof.path")?)?),
+            _ => {}
+        }
+    }
+    Ok(p)
+}
+
+fn non_existence_proof(buf: &[u8]) -> Result<NonExistenceProof, Ics23Error> {
+    let mut p = NonExistenceProof::default();
+    let mut r = Reader::new(buf);
+    while let Some((f, w)) = r.next()? {
+        match f {
+            1 => p.key = bytes(&w, "NonExistenceProof.key")?.to_vec(),
+            2 => p.left = Some(existence_proof(bytes(&w, "NonExistenceProof.left")?)?),
+            3 => p.right = Some(existence_proof(bytes(&w, "NonExistenceProof.right")?)?),
+            _ => {}
+        }
+    }
+    Ok(p)
+}
+
+fn compressed_exist(buf: &[u8]) -> Result<CompressedExistenceProof, Ics23Error> {
+    let mut p = CompressedExistenceProof::default();
+    let mut r = Reader::new(buf);
+    while let Some((f, w)) = r.next()? {
+        match f {
+            1 => p.key = bytes(&w, "CompressedExistenceProof.key")?.to_vec(),
+            2 => p.value = bytes(&w, "CompressedExistenceProof.value")?.to_vec(),
+            3 => p.leaf = Some(leaf_op(bytes(&w, "CompressedExistenceProof.leaf")?)?),
+            4 => match w {
+                Wire::Bytes(packed) => {
+                    let mut pr = Reader::new(packed);
+                    while pr.at < packed.len() {
+                        p.path.push(pr.varint()? as u32 as i32);
+                    }
+                }
+                other => p
+                    .path
+                    .push(enum_i32(&other, "CompressedExistenceProof.path")?),
+            },
+            _ => {}
+        }
+    }
+    Ok(p)
+}
+
+fn compressed_non_exist(buf: &[u8]) -> Result<CompressedNonExistenceProof, Ics23Error> {
+    let mut p = CompressedNonExistenceProof::default();
+    let mut r = Reader::new(buf);
+    while let Some((f, w)) = r.next()? {
+        match f {
+            1 => p.key = bytes(&w, "CompressedNonExistenceProof.key")?.to_vec(),
+            2 => {
+                p.left = Some(compressed_exist(bytes(
+                    &w,
+                    "CompressedNonExistenceProof.left",
+                )?)?)
+            }
+            3 => {
+                p.right = Some(compressed_exist(bytes(
+                    &w,
+                    "CompressedNonExistenceProof.right",
+                )?)?)
+            }
+            _ => {}
+        }
+    }
+    Ok(p)
+}
+
+/// Decodes a `CommitmentProof`.
+pub fn commitment_proof(buf: &[u8]) -> Result<CommitmentProof, Ics23Error> {
+    let mut out = None;
+    let mut r = Reader::new(buf);
+    while let Some((f, w)) = r.next()? {
+        match f {
+            1 => {
+                out = Some(CommitmentProof::Exist(existence_proof(bytes(
+                    &w, "exist",
+                )?)?))
+            }
+            2 => {
+                out = Some(CommitmentProof::Nonexist(non_existence_proof(bytes(
+                    &w, "nonexist",
+                )?)?))
+            }
+            3 => {
+                let mut entries = Vec::new();
+                let mut br = Reader::new(bytes(&w, "batch")?);
+                while let Some((bf, bw)) = br.next()? {
+                    if bf == 1 {
+                        let mut er = Reader::new(bytes(&bw, "batch entry")?);
+                        let mut entry = None;
+                        while let Some((ef, ew)) = er.next()? {
+                            match ef {
+                                1 => {
+                                    entry = Some(BatchEntry::Exist(existence_proof(bytes(
+                                        &ew,
+                                        "entry exist",
+                                    )?)?))
+                                }
+                                2 => {
+                                    entry = Some(BatchEntry::Nonexist(non_existence_proof(bytes(
+                                        &ew,
+                                        "entry nonexist",
+                                    )?)?))
+                                }
+                                _ => {}
+                            }
+                        }
+                        entries.push(entry.ok_or_else(|| err("empty batch entry"))?);
+                    }
+                }
+                out = Some(CommitmentProof::Batch(entries));
+            }
+            4 => {
+                let mut entries = Vec::new();
+                let mut lookup_inners = Vec::new();
+                let mut cr = Reader::new(bytes(&w, "compressed")?);
+                while let Some((cf, cw)) = cr.next()? {
+                    match cf {
+                        1 => {
+                            let mut er = Reader::new(bytes(&cw, "compressed entry")?);
+                            let mut entry = None;
+                            while let Some((ef, ew)) = er.next()? {
+                                match ef {
+                                    1 => {
+                                        entry = Some(CompressedBatchEntry::Exist(compressed_exist(
+                                            bytes(&ew, "entry exist")?,
+                                        )?))
+                                    }
+                                    2 => {
+                                        entry = Some(CompressedBatchEntry::Nonexist(
+                                            compressed_non_exist(bytes(&ew, "entry nonexist")?)?,
+                                        ))
+                                    }
+                                    _ => {}
+                                }
+                            }
+                            entries.push(entry.ok_or_else(|| err("empty compressed entry"))?);
+                        }
+                        2 => lookup_inners.push(inner_op(bytes(&cw, "lookup_inners")?)?),
+                        _ => {}
+                    }
+                }
+                out = Some(CommitmentProof::Compressed {
+                    entries,
+                    lookup_inners,
+                });
+            }
+            _ => {}
+        }
+    }
+    out.ok_or_else(|| err("no proof in the commitment proof"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bad_bytes_are_errors_not_panics() {
+        for bad in [
+            &[0x0a][..],
+            &[0x0a, 0x05, 0x01],
+            &[0x0b],
+            &[0x00, 0x01],
+            &[0xff; 12],
+            &[],
+            &[
+                0x0a, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01,
+            ],
+        ] {
+            assert!(commitment_proof(bad).is_err(), "{bad:?}");
+        }
+        // An empty existence proof decodes (and fails verification later).
+        assert!(matches!(
+            commitment_proof(&[0x0a, 0x00]),
+            Ok(CommitmentProof::Exist(_))
+        ));
+    }
+}

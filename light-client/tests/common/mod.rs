@@ -1,0 +1,44 @@
+//! Helpers shared by the vector tests: where the shared vectors are, and reading them.
+#![allow(dead_code, unreachable_pub)]
+
+pub mod comet;
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+/// `../shared/vectors` of the workspace, or `None` (after saying so) when it is absent.
+/// With `CI=true` an absent folder is a failure, not a skip.
+pub fn vectors_dir(test: &str) -> Option<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/vectors");
+    if dir.is_dir() {
+        return Some(dir);
+    }
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!("{test}: {} is missing and CI=true", dir.display());
+    }
+    eprintln!("{test}: skipped, {} is absent", dir.display());
+    None
+}
+
+/// The `*.json` files of `dir`, sorted.
+pub fn json_files(dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    files.sort();
+    files
+}
+
+/// Reads and parses a JSON file.
+pub fn read_json(path: &Path) -> Value {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// The file name of a path.
+pub fn name(path: &Path) -> String {
+    path.file_name().unwrap().to_string_lossy().into_owned()
+}

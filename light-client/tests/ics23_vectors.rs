@@ -1,0 +1,143 @@
+//! ICS-23 proofs against the `cosmos/ics23` test data in `../shared/vectors/ics23`, and
+//! mutations of it: one changed byte of value, root or proof, a changed key (for
+//! membership; a neighbour's key for non-membership), or another store's spec must make
+//! every proof fail.
+
+mod common;
+
+use common::{json_files, name, read_json, vectors_dir};
+use corridor_light_client::ics23::vectors::{run_file, ProofFile};
+use corridor_light_client::ics23::{spec_by_name, CommitmentProof};
+
+const STORES: [&str; 3] = ["iavl", "tendermint", "smt"];
+
+#[test]
+fn every_proof_file_verifies_under_its_folders_spec() {
+    let Some(dir) = vectors_dir("ics23 proofs") else {
+        return;
+    };
+    let mut count = 0;
+    for store in STORES {
+        let spec = spec_by_name(store).unwrap();
+        for path in json_files(&dir.join("ics23").join(store)) {
+            let outcome = run_file("proof", &read_json(&path), Some(&spec));
+            assert!(outcome.passed(), "{store}/{}: {outcome:?}", name(&path));
+            count += 1;
+        }
+    }
+    assert_eq!(count, 13);
+}
+
+#[test]
+fn every_unit_case_gives_its_expected_result() {
+    let Some(dir) = vectors_dir("ics23 unit data") else {
+        return;
+    };
+    let files = json_files(&dir.join("ics23"));
+    assert_eq!(files.len(), 6);
+    for path in files {
+        let stem = path.file_stem().unwrap().to_string_lossy().into_owned();
+        let outcome = run_file(&stem, &read_json(&path), None);
+        assert!(outcome.passed(), "{stem}: {outcome:?}");
+    }
+}
+
+fn flip(hex_text: &str, at: usize) -> String {
+    let mut bytes = hex::decode(hex_text).unwrap();
+    let i = at % bytes.len();
+    bytes[i] ^= 0x01;
+    hex::encode(bytes)
+}
+
+#[test]
+fn mutated_proofs_fail() {
+    let Some(dir) = vectors_dir("ics23 mutations") else {
+        return;
+    };
+    for store in STORES {
+        let spec = spec_by_name(store).unwrap();
+        for path in json_files(&dir.join("ics23").join(store)) {
+            let file: ProofFile = serde_json::from_value(read_json(&path)).unwrap();
+            let label = format!("{store}/{}", name(&path));
+            let verifies = |f: &ProofFile, s: &corridor_light_client::ics23::ProofSpec| {
+                f.decode().and_then(|d| d.verify(s)).is_ok()
+            };
+            assert!(verifies(&file, &spec), "{label}");
+            if !file.value.is_empty() {
+                for at in [0, 7, 19] {
+                    let mut m = file.clone();
+                    m.key = flip(&file.key, at);
+                    assert!(!verifies(&m, &spec), "{label}: changed key verified");
+                }
+            } else {
+                // Any key inside the gap is provably absent; the neighbours' keys are not.
+                let decoded = file.decode().unwrap();
+                let CommitmentProof::Nonexist(n) = &decoded.proof else {
+                    panic!("{label}: not a non-existence proof")
+                };
+                for neighbour in [&n.left, &n.right].into_iter().flatten() {
+                    let mut m = file.clone();
+                    m.key = hex::encode(&neighbour.key);
+                    assert!(!verifies(&m, &spec), "{label}: a present key proved absent");
+                }
+            }
+            for at in [0, 7, 19] {
+                let mut m = file.clone();
+                m.root = flip(&file.root, at);
+                assert!(!verifies(&m, &spec), "{label}: changed root verified");
+                if !file.value.is_empty() {
+                    let mut m = file.clone();
+                    m.value = flip(&file.value, at);
+                    assert!(!verifies(&m, &spec), "{label}: changed value verified");
+                }
+            }
+            // Every byte of the proof matters (or makes it undecodable), except the
+            // non-existence proof's own copy of the key, which verification does not read.
+            let original = file.decode().unwrap().proof;
+            let proof_len = file.proof.len() / 2;
+            for at in 0..proof_len {
+                let mut m = file.clone();
+                m.proof = flip(&file.proof, at);
+                if let (Ok(d), CommitmentProof::Nonexist(o)) = (m.decode(), &original) {
+                    if let CommitmentProof::Nonexist(n) = &d.proof {
+                        if n.left == o.left && n.right == o.right {
+                            continue;
+                        }
+                    }
+                }
+                assert!(
+                    !verifies(&m, &spec),
+                    "{label}: proof byte {at} changed, still verified"
+                );
+            }
+            for other in STORES.iter().filter(|s| **s != store) {
+                let other_spec = spec_by_name(other).unwrap();
+                assert!(
+                    !verifies(&file, &other_spec),
+                    "{label} verified under the {other} spec"
+                );
+            }
+            // A membership proof does not prove non-membership, nor the reverse.
+            let decoded = file.decode().unwrap();
+            match &decoded.proof {
+                CommitmentProof::Exist(_) => {
+                    assert!(corridor_light_client::ics23::verify_non_membership(
+                        &spec,
+                        &decoded.root,
+                        &decoded.proof,
+                        &decoded.key
+                    )
+                    .is_err())
+                }
+                _ => assert!(corridor_light_client::ics23::verify_membership(
+                    &spec,
+                    &decoded.root,
+                    &decoded.proof,
+                    &decoded.key,
+                    b"anything"
+                )
+                .is_err()),
+            }
+        }
+    }
+}
