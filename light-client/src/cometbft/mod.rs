@@ -12,7 +12,7 @@
 //!   encoding, in canonical order (voting power descending, then address ascending).
 //! - [`vote`]: canonical vote sign bytes (`CanonicalVote`, length-prefixed).
 //! - [`CometVerifier`]: adjacent and skipping verification with the rules, check order and
-//!   verdict classes of tendermint-rs's `tendermint-light-client-verifier` (see [`verify`]).
+//!   verdict classes of tendermint-rs's `tendermint-light-client-verifier` (module `verify`).
 //! - [`vectors`]: runners for the public vector formats (model-based single-step files, RPC
 //!   fixtures, the amino-era bisection files).
 //!
