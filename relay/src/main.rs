@@ -2,8 +2,11 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::{Parser, Subcommand};
+use corridor_adapters::devnet::{DevnetChain, DevnetConfig};
+use corridor_relay::demo::DemoOptions;
 
 /// corridor: a trust-minimised relay for the partner chains of trade corridors.
 #[derive(Parser)]
@@ -20,8 +23,25 @@ enum Command {
         #[command(subcommand)]
         family: VectorFamily,
     },
-    /// Run the embedded devnet demo: partner chains, relays and traders on loopback.
-    Devnet,
+    /// Run the embedded devnet demo: three partner chains, their traders and a courier on
+    /// loopback; every document kind crosses the corridor and is verified at its destination.
+    Devnet {
+        /// Block interval of the demo chains, in milliseconds.
+        #[arg(long, default_value_t = 500)]
+        block_ms: u64,
+        /// Keep the chains' RocksDB stores in this folder (default: a temporary folder).
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        /// Give up when the exchange takes longer than this many seconds.
+        #[arg(long, default_value_t = 120)]
+        timeout_secs: u64,
+    },
+    /// Run one devnet partner chain from its config file until interrupted (Ctrl-C).
+    Chain {
+        /// The chain's TOML config (see config/ for the demo's three chains).
+        #[arg(long)]
+        config: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -74,13 +94,76 @@ fn main() -> ExitCode {
                 }
             }
         }
-        Command::Devnet => {
-            eprintln!(
-                "corridor devnet: not built yet. The devnet chains, relays and traders come with \
-                 the devnet and relay issues; today `corridor vectors native DIR` verifies the \
-                 native light client's golden vectors."
-            );
-            ExitCode::from(2)
+        Command::Devnet { block_ms, data_dir, timeout_secs } => run_demo(DemoOptions {
+            data_dir,
+            block_interval: Duration::from_millis(block_ms.max(10)),
+            timeout: Duration::from_secs(timeout_secs),
+        }),
+        Command::Chain { config } => run_chain(&config),
+    }
+}
+
+/// `corridor devnet`: runs the demo and prints its account as it goes.
+fn run_demo(options: DemoOptions) -> ExitCode {
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let mut out = std::io::stdout();
+    match runtime.block_on(corridor_relay::demo::run(options, &mut out)) {
+        Ok(summary) if summary.forged_refused && summary.replay_refused => ExitCode::SUCCESS,
+        Ok(_) => {
+            eprintln!("error: an attack on the inbox was not refused");
+            ExitCode::FAILURE
+        }
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `corridor chain --config FILE`: loads the config, runs the chain, stops it on Ctrl-C.
+fn run_chain(path: &std::path::Path) -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
+    let config = match DevnetConfig::load(path) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let outcome: anyhow::Result<()> = runtime.block_on(async {
+        let chain = DevnetChain::start(config).await?;
+        println!(
+            "chain {} serving its RPC at {}",
+            chain.status().chain_id,
+            chain.url()
+        );
+        tokio::signal::ctrl_c().await?;
+        chain.shutdown().await?;
+        Ok(())
+    });
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
         }
     }
 }
