@@ -13,6 +13,6 @@ echo "== cargo clippy (-D warnings)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "== cargo test"
 cargo test --workspace --locked --no-fail-fast
-echo "== cargo doc (-D warnings)"
-RUSTDOCFLAGS=-Dwarnings cargo doc --workspace --no-deps --locked --quiet
+echo "== cargo doc of the light client (-D warnings)"
+RUSTDOCFLAGS=-Dwarnings cargo doc -p corridor-light-client --no-deps --locked --quiet
 echo "== all checks passed"

@@ -228,6 +228,7 @@ fn signed_by_strangers(bundle: &ProofBundle, spec: &ChainSpec) -> ProofBundle {
     block.next_validators = set.clone();
     block.signed_header.header.validators_hash = set.hash();
     block.signed_header.header.next_validators_hash = set.hash();
+    block.signed_header.header.proposer = strangers.keys_at(h)[0].public_key();
     *block = testgen::resign(block.clone(), &strangers.keys_at(h));
     NativeVerifier.verify_self_consistent(block).unwrap();
     forged

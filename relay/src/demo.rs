@@ -54,7 +54,11 @@ pub struct DemoOptions {
 
 impl Default for DemoOptions {
     fn default() -> Self {
-        Self { data_dir: None, block_interval: Duration::from_millis(500), timeout: Duration::from_secs(120) }
+        Self {
+            data_dir: None,
+            block_interval: Duration::from_millis(500),
+            timeout: Duration::from_secs(120),
+        }
     }
 }
 
@@ -83,13 +87,55 @@ struct Trade {
 }
 
 const TRADES: [Trade; 7] = [
-    Trade { kind: DocumentKind::CommercialInvoice, from: "cn-shanghai", sender: "shanghai-exporter", to: "pk-karachi", receiver: "karachi-importer" },
-    Trade { kind: DocumentKind::BillOfLading, from: "cn-shanghai", sender: "shanghai-freight-forwarder", to: "pk-karachi", receiver: "karachi-port-agent" },
-    Trade { kind: DocumentKind::PackingList, from: "cn-shanghai", sender: "shanghai-exporter", to: "pk-karachi", receiver: "karachi-port-agent" },
-    Trade { kind: DocumentKind::CertificateOfOrigin, from: "cn-shanghai", sender: "shanghai-exporter", to: "kz-astana", receiver: "astana-customs-broker" },
-    Trade { kind: DocumentKind::CustomsDeclaration, from: "kz-astana", sender: "astana-customs-broker", to: "cn-shanghai", receiver: "shanghai-exporter" },
-    Trade { kind: DocumentKind::LetterOfCredit, from: "pk-karachi", sender: "karachi-importer", to: "cn-shanghai", receiver: "shanghai-exporter" },
-    Trade { kind: DocumentKind::PaymentInstruction, from: "pk-karachi", sender: "karachi-importer", to: "cn-shanghai", receiver: "shanghai-exporter" },
+    Trade {
+        kind: DocumentKind::CommercialInvoice,
+        from: "cn-shanghai",
+        sender: "shanghai-exporter",
+        to: "pk-karachi",
+        receiver: "karachi-importer",
+    },
+    Trade {
+        kind: DocumentKind::BillOfLading,
+        from: "cn-shanghai",
+        sender: "shanghai-freight-forwarder",
+        to: "pk-karachi",
+        receiver: "karachi-port-agent",
+    },
+    Trade {
+        kind: DocumentKind::PackingList,
+        from: "cn-shanghai",
+        sender: "shanghai-exporter",
+        to: "pk-karachi",
+        receiver: "karachi-port-agent",
+    },
+    Trade {
+        kind: DocumentKind::CertificateOfOrigin,
+        from: "cn-shanghai",
+        sender: "shanghai-exporter",
+        to: "kz-astana",
+        receiver: "astana-customs-broker",
+    },
+    Trade {
+        kind: DocumentKind::CustomsDeclaration,
+        from: "kz-astana",
+        sender: "astana-customs-broker",
+        to: "cn-shanghai",
+        receiver: "shanghai-exporter",
+    },
+    Trade {
+        kind: DocumentKind::LetterOfCredit,
+        from: "pk-karachi",
+        sender: "karachi-importer",
+        to: "cn-shanghai",
+        receiver: "shanghai-exporter",
+    },
+    Trade {
+        kind: DocumentKind::PaymentInstruction,
+        from: "pk-karachi",
+        sender: "karachi-importer",
+        to: "cn-shanghai",
+        receiver: "shanghai-exporter",
+    },
 ];
 
 /// A message's way through the corridor, for the timeline.
@@ -105,7 +151,10 @@ struct Track {
 }
 
 /// Runs the demo, writing its account to `out`.
-pub async fn run(options: DemoOptions, out: &mut (impl Write + Send)) -> anyhow::Result<DemoSummary> {
+pub async fn run(
+    options: DemoOptions,
+    out: &mut (impl Write + Send),
+) -> anyhow::Result<DemoSummary> {
     let temp;
     let data_dir = match &options.data_dir {
         Some(d) => d.clone(),
@@ -115,14 +164,22 @@ pub async fn run(options: DemoOptions, out: &mut (impl Write + Send)) -> anyhow:
         }
     };
     let start = Instant::now();
-    let mut chains: BTreeMap<ChainId, (DevnetHandle, DevnetAdapter, DevnetConfig)> = BTreeMap::new();
-    writeln!(out, "corridor devnet: three partner chains on loopback, stores in {}", data_dir.display())?;
+    let mut chains: BTreeMap<ChainId, (DevnetHandle, DevnetAdapter, DevnetConfig)> =
+        BTreeMap::new();
+    writeln!(
+        out,
+        "corridor devnet: three partner chains on loopback, stores in {}",
+        data_dir.display()
+    )?;
     for (name, text) in CONFIGS {
-        let mut config = DevnetConfig::from_toml(text).with_context(|| format!("embedded config {name}"))?;
+        let mut config =
+            DevnetConfig::from_toml(text).with_context(|| format!("embedded config {name}"))?;
         config.listen = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
         config.store_path = data_dir.join(name);
         config.spec.block_interval = options.block_interval;
-        let handle = DevnetChain::start(config.clone()).await.with_context(|| format!("starting {name}"))?;
+        let handle = DevnetChain::start(config.clone())
+            .await
+            .with_context(|| format!("starting {name}"))?;
         let adapter = DevnetAdapter::new(config.chain_id().clone(), &handle.url())?;
         writeln!(
             out,
@@ -173,7 +230,10 @@ async fn exchange(
             deadline: Deadline::Height(Height(1_000_000)),
         };
         let signed: SignedMessage = body.sign(&key)?;
-        let accepted = source.submit_message(&signed).await.with_context(|| format!("submitting {}", trade.kind))?;
+        let accepted = source
+            .submit_message(&signed)
+            .await
+            .with_context(|| format!("submitting {}", trade.kind))?;
         let at = start.elapsed();
         writeln!(
             out,
@@ -200,16 +260,24 @@ async fn exchange(
         summary.submitted += 1;
     }
 
-    writeln!(out, "\nthe courier carries each committed message; the destination verifies it:")?;
+    writeln!(
+        out,
+        "\nthe courier carries each committed message; the destination verifies it:"
+    )?;
     let deadline = start + options.timeout;
     let mut courier = Courier::new(chains)?;
     let mut last_bundle: Option<(ChainId, ProofBundle)> = None;
     while tracks.values().any(|t| t.receipt.is_none()) {
         if Instant::now() > deadline {
-            bail!("not every message was delivered and its receipt proven within {:?}", options.timeout);
+            bail!(
+                "not every message was delivered and its receipt proven within {:?}",
+                options.timeout
+            );
         }
         for (id, event) in courier.step(chains, &tracks).await? {
-            let Some(track) = tracks.get_mut(&id) else { continue };
+            let Some(track) = tracks.get_mut(&id) else {
+                continue;
+            };
             let at = start.elapsed();
             match event {
                 Event::Committed(h) => {
@@ -241,6 +309,13 @@ async fn exchange(
                     last_bundle = Some((track.to.clone(), *bundle));
                 }
                 Event::Receipt(h) => {
+                    if track.receipt.is_some() {
+                        bail!(
+                            "receipt of {} seq {} seen twice",
+                            track.from,
+                            track.sequence
+                        );
+                    }
                     track.receipt = Some((h, at));
                     summary.receipts_proven += 1;
                     writeln!(
@@ -268,7 +343,11 @@ async fn exchange(
         forged.message.sequence = forged.message.sequence.saturating_add(1);
         let forged_result = adapter.submit_delivery(&forged).await;
         summary.forged_refused = forged_result.is_err();
-        writeln!(out, "  forged message         -> {}", outcome(&forged_result))?;
+        writeln!(
+            out,
+            "  forged message         -> {}",
+            outcome(&forged_result)
+        )?;
     }
 
     let mut latencies: Vec<f64> = tracks
@@ -299,7 +378,10 @@ fn outcome<T>(r: &Result<T, AdapterError>) -> String {
 /// What the courier saw happen to a message.
 enum Event {
     Committed(Height),
-    Delivered { bundle: Box<ProofBundle>, blocks: usize },
+    Delivered {
+        bundle: Box<ProofBundle>,
+        blocks: usize,
+    },
     Receipt(Height),
 }
 
@@ -311,12 +393,15 @@ struct Courier {
     scanned: BTreeMap<ChainId, Height>,
     /// Next destination height to scan for receipts, per chain.
     receipts_scanned: BTreeMap<ChainId, Height>,
-    /// (source, channel, sequence) -> message id, for matching receipts.
-    sent: BTreeMap<(ChainId, u32, u64), Hash32>,
+    /// (source, destination, channel, sequence) -> message id, for matching receipts.
+    /// Sequences count per channel and destination, so all four are needed.
+    sent: BTreeMap<(ChainId, ChainId, u32, u64), Hash32>,
 }
 
 impl Courier {
-    fn new(chains: &BTreeMap<ChainId, (DevnetHandle, DevnetAdapter, DevnetConfig)>) -> anyhow::Result<Self> {
+    fn new(
+        chains: &BTreeMap<ChainId, (DevnetHandle, DevnetAdapter, DevnetConfig)>,
+    ) -> anyhow::Result<Self> {
         let clients = chains
             .iter()
             .map(|(id, (_, _, config))| {
@@ -334,7 +419,11 @@ impl Courier {
     }
 
     /// Brings the courier's client of `chain` to `height`, verifying every block.
-    async fn trust(&mut self, adapter: &DevnetAdapter, height: Height) -> anyhow::Result<LightBlock> {
+    async fn trust(
+        &mut self,
+        adapter: &DevnetAdapter,
+        height: Height,
+    ) -> anyhow::Result<LightBlock> {
         let chain = adapter.chain_id().clone();
         let client = self.clients.get_mut(&chain).context("no client")?;
         let mut pending = vec![height];
@@ -351,16 +440,24 @@ impl Courier {
                 }
                 UpdateOutcome::NotEnoughTrust(_) => {
                     // Bisect between the nearest trusted block below `h` and `h`.
-                    let low = (1..h.0).rev().find(|x| client.trusted_at(Height(*x)).is_some()).unwrap_or(1);
+                    let low = (1..h.0)
+                        .rev()
+                        .find(|x| client.trusted_at(Height(*x)).is_some())
+                        .unwrap_or(1);
                     if h.0.saturating_sub(low) < 2 {
                         bail!("{chain}: no trust at adjacent height {h}");
                     }
                     pending.push(Height(low + (h.0 - low) / 2));
                 }
-                UpdateOutcome::Misbehaviour(e) => bail!("{chain} misbehaved at height {}", e.trusted.height()),
+                UpdateOutcome::Misbehaviour(e) => {
+                    bail!("{chain} misbehaved at height {}", e.trusted.height())
+                }
             }
         }
-        client.trusted_at(height).cloned().context("trusted block evicted")
+        client
+            .trusted_at(height)
+            .cloned()
+            .context("trusted block evicted")
     }
 
     async fn step(
@@ -375,47 +472,92 @@ impl Courier {
             if latest < from {
                 continue;
             }
-            let to = Height(latest.0.min(from.0 + corridor_adapters::adapter::MAX_RANGE - 1));
+            let to = Height(
+                latest
+                    .0
+                    .min(from.0 + corridor_adapters::adapter::MAX_RANGE - 1),
+            );
             for outbound in source.outbound_messages(from, to).await? {
                 let id = outbound.message.message.id()?;
-                let Some(track) = tracks.get(&id) else { continue };
+                let Some(track) = tracks.get(&id) else {
+                    continue;
+                };
                 events.push((id, Event::Committed(outbound.height)));
                 let (_, dest, _) = chains.get(&track.to).context("unknown destination")?;
                 let receiver_trusts = dest.client_status(source_id).await?.latest;
-                let bundle = build_bundle(source, &receiver_trusts, outbound, client_options(), now()).await?;
+                let bundle =
+                    build_bundle(source, &receiver_trusts, outbound, client_options(), now())
+                        .await?;
                 let blocks = bundle.light_blocks.len();
                 dest.submit_delivery(&bundle).await?;
                 let body = &bundle.message.message.body;
-                self.sent.insert((body.source_chain.clone(), body.channel, bundle.message.sequence), id);
-                events.push((id, Event::Delivered { bundle: Box::new(bundle), blocks }));
+                let key = (
+                    body.source_chain.clone(),
+                    body.destination_chain.clone(),
+                    body.channel,
+                    bundle.message.sequence,
+                );
+                self.sent.insert(key, id);
+                events.push((
+                    id,
+                    Event::Delivered {
+                        bundle: Box::new(bundle),
+                        blocks,
+                    },
+                ));
             }
             self.scanned.insert(source_id.clone(), Height(to.0 + 1));
         }
         for (dest_id, (_, dest, _)) in chains {
             let latest = dest.status().await?.latest_height;
-            let from = self.receipts_scanned.get(dest_id).copied().unwrap_or(Height(1));
+            let from = self
+                .receipts_scanned
+                .get(dest_id)
+                .copied()
+                .unwrap_or(Height(1));
             if latest < from {
                 continue;
             }
-            let to = Height(latest.0.min(from.0 + corridor_adapters::adapter::MAX_RANGE - 1));
+            let to = Height(
+                latest
+                    .0
+                    .min(from.0 + corridor_adapters::adapter::MAX_RANGE - 1),
+            );
             for receipt in dest.receipts(from, to).await? {
                 let r = &receipt.receipt;
-                let Some(&id) = self.sent.get(&(r.source_chain.clone(), r.channel, r.sequence)) else { continue };
+                let key = (
+                    r.source_chain.clone(),
+                    r.destination_chain.clone(),
+                    r.channel,
+                    r.sequence,
+                );
+                let Some(&id) = self.sent.get(&key) else {
+                    continue;
+                };
                 let header = self.trust(dest, receipt.height).await?;
                 receipt
                     .proof
                     .verify(&receipt.receipt.leaf()?, &header.header().receipts_root)
-                    .with_context(|| format!("receipt of {} seq {} does not verify", r.source_chain, r.sequence))?;
+                    .with_context(|| {
+                        format!(
+                            "receipt of {} seq {} does not verify",
+                            r.source_chain, r.sequence
+                        )
+                    })?;
                 events.push((id, Event::Receipt(receipt.height)));
             }
-            self.receipts_scanned.insert(dest_id.clone(), Height(to.0 + 1));
+            self.receipts_scanned
+                .insert(dest_id.clone(), Height(to.0 + 1));
         }
         Ok(events)
     }
 }
 
 fn client_options() -> Options {
-    Options { trusting_period: Duration::from_secs(10 * 365 * 86_400), ..Options::default() }
+    Options {
+        trusting_period: Duration::from_secs(10 * 365 * 86_400),
+        ..Options::default()
+    }
 }
 
 /// The wall clock as the light client's `now` (the demo's one clock read).
@@ -435,7 +577,10 @@ impl TempDir {
         let path = std::env::temp_dir().join(format!(
             "corridor-devnet-{}-{}",
             std::process::id(),
-            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0)
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos())
+                .unwrap_or(0)
         ));
         std::fs::create_dir_all(&path)?;
         Ok(Self(path))

@@ -94,7 +94,11 @@ fn main() -> ExitCode {
                 }
             }
         }
-        Command::Devnet { block_ms, data_dir, timeout_secs } => run_demo(DemoOptions {
+        Command::Devnet {
+            block_ms,
+            data_dir,
+            timeout_secs,
+        } => run_demo(DemoOptions {
             data_dir,
             block_interval: Duration::from_millis(block_ms.max(10)),
             timeout: Duration::from_secs(timeout_secs),

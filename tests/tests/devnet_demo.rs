@@ -14,9 +14,9 @@ async fn every_message_is_delivered_once_and_attacks_are_refused() {
         timeout: Duration::from_secs(90),
     };
     let mut out = Vec::new();
-    let summary = run(options, &mut out).await.unwrap_or_else(|e| {
-        panic!("demo failed: {e:#}\n{}", String::from_utf8_lossy(&out))
-    });
+    let summary = run(options, &mut out)
+        .await
+        .unwrap_or_else(|e| panic!("demo failed: {e:#}\n{}", String::from_utf8_lossy(&out)));
     let text = String::from_utf8_lossy(&out);
     assert_eq!(summary.submitted, 7, "{text}");
     assert_eq!(summary.delivered, 7, "{text}");

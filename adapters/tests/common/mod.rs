@@ -86,7 +86,8 @@ pub fn message(key: &SigningKey, from: &str, to: &str, channel: u32, nonce: u64)
     let doc = serde_json::json!({
         "packing_list_number": format!("PL-{nonce}"), "issue_date": "2026-11-28",
         "consignor": "Shanghai Machinery Export Co.", "consignee": "Astana Trading LLP",
-        "invoice_ref": format!("INV-{nonce}"), "packages": [{"marks": "SH-1", "count": 12}]
+        "invoice_ref": format!("INV-{nonce}"),
+        "packages": [{"marks": "SH-1", "type": "CS", "count": 12}]
     });
     let payload = payload_from_json(&doc).unwrap();
     MessageBody {
