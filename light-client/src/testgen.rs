@@ -136,6 +136,20 @@ pub fn block(
     parent_hash: Hash32,
     contents: BlockContents,
 ) -> LightBlock {
+    block_at(spec, height, parent_hash, contents, spec.time_at(height))
+}
+
+/// As [`block`], but with the block time given instead of taken from the spec's schedule.
+///
+/// The devnet chains stamp blocks with their real clock; everything else (keys, sets,
+/// proposer, signatures) still follows the spec, so a block is a function of its inputs.
+pub fn block_at(
+    spec: &ChainSpec,
+    height: Height,
+    parent_hash: Hash32,
+    contents: BlockContents,
+    time: Time,
+) -> LightBlock {
     let validators = spec.validator_set(height);
     let next_height = height.increment().unwrap_or(height);
     let next_validators = spec.validator_set(next_height);
@@ -149,7 +163,7 @@ pub fn block(
     let header = Header {
         chain_id: spec.chain_id.clone(),
         height,
-        time: spec.time_at(height),
+        time,
         parent_hash,
         validators_hash: validators.hash(),
         next_validators_hash: next_validators.hash(),
