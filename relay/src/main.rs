@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use corridor_adapters::devnet::{DevnetChain, DevnetConfig};
 
 /// corridor: a trust-minimised relay for the partner chains of trade corridors.
 #[derive(Parser)]
@@ -22,6 +23,12 @@ enum Command {
     },
     /// Run the embedded devnet demo: partner chains, relays and traders on loopback.
     Devnet,
+    /// Run one devnet partner chain from its config file until interrupted (Ctrl-C).
+    Chain {
+        /// The chain's TOML config (see config/ for the demo's three chains).
+        #[arg(long)]
+        config: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -62,6 +69,49 @@ fn main() -> ExitCode {
                  native light client's golden vectors."
             );
             ExitCode::from(2)
+        }
+        Command::Chain { config } => run_chain(&config),
+    }
+}
+
+/// `corridor chain --config FILE`: loads the config, runs the chain, stops it on Ctrl-C.
+fn run_chain(path: &std::path::Path) -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
+    let config = match DevnetConfig::load(path) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let outcome: anyhow::Result<()> = runtime.block_on(async {
+        let chain = DevnetChain::start(config).await?;
+        println!(
+            "chain {} serving its RPC at {}",
+            chain.status().chain_id,
+            chain.url()
+        );
+        tokio::signal::ctrl_c().await?;
+        chain.shutdown().await?;
+        Ok(())
+    });
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
         }
     }
 }

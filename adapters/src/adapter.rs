@@ -1,0 +1,76 @@
+//! The [`ChainAdapter`] trait: how a relay talks to one partner chain.
+//!
+//! An adapter is a client of one chain's endpoint. It fetches and parses; it does not trust:
+//! light blocks and proofs it returns are checked by the caller's light client. What an
+//! adapter does check is that an answer is the one asked for (the height and chain of a
+//! light block), reporting anything else as [`AdapterError::InvalidResponse`].
+//!
+//! ## Cancellation
+//! Every method is cancel-safe in this sense: dropping its future leaves the adapter usable
+//! and changes nothing on the caller's side. The reads have no effect on the chain. A
+//! dropped [`ChainAdapter::submit_delivery`] may or may not have reached the chain;
+//! submitting the same bundle again is safe, since a chain takes each (source chain,
+//! channel, sequence) once and answers a repeat with the `duplicate` rejection.
+//!
+//! The trait uses `async-trait` so that a relay can hold adapters as trait objects.
+
+use async_trait::async_trait;
+use corridor_light_client::{ChainId, Height};
+
+use crate::error::AdapterError;
+use crate::types::{ChainStatus, DeliveryAck, OutboundMessage, ProofBundle, ReceiptProof};
+
+/// Most heights one range query may span; longer ranges are refused, so pages stay bounded.
+pub const MAX_RANGE: u64 = 256;
+
+/// A client of one partner chain.
+#[async_trait]
+pub trait ChainAdapter: Send + Sync {
+    /// The chain family's light block (native [`corridor_light_client::native::LightBlock`],
+    /// or CometBFT's).
+    type LightBlock: Send + Sync + 'static;
+
+    /// The chain this adapter serves.
+    fn chain_id(&self) -> &ChainId;
+
+    /// The chain's latest published block.
+    async fn status(&self) -> Result<ChainStatus, AdapterError>;
+
+    /// The light block at `height`; [`AdapterError::NotFound`] above the published tip.
+    async fn light_block(&self, height: Height) -> Result<Self::LightBlock, AdapterError>;
+
+    /// The latest published light block.
+    async fn latest_light_block(&self) -> Result<Self::LightBlock, AdapterError>;
+
+    /// Outbound messages committed in blocks `from..=to` (at most [`MAX_RANGE`] heights),
+    /// each with its proof, in (height, position) order.
+    async fn outbound_messages(
+        &self,
+        from: Height,
+        to: Height,
+    ) -> Result<Vec<OutboundMessage>, AdapterError>;
+
+    /// Hands a delivery to the chain's inbox. `Ok` means the chain verified and persisted it
+    /// and will commit its receipt in a coming block.
+    async fn submit_delivery(&self, bundle: &ProofBundle) -> Result<DeliveryAck, AdapterError>;
+
+    /// Receipts committed in blocks `from..=to` (at most [`MAX_RANGE`] heights), each with
+    /// its proof.
+    async fn receipts(&self, from: Height, to: Height) -> Result<Vec<ReceiptProof>, AdapterError>;
+}
+
+/// Checks a `from..=to` range: non-empty, starting at 1 or above, at most [`MAX_RANGE`].
+pub fn check_range(chain: &str, from: Height, to: Height) -> Result<(), AdapterError> {
+    let span = to.0.checked_sub(from.0).and_then(|d| d.checked_add(1));
+    match span {
+        Some(n) if from.0 >= 1 && n <= MAX_RANGE => Ok(()),
+        _ => Err(AdapterError::Rejected {
+            chain: chain.to_owned(),
+            problem: "bad-range".into(),
+            status: 400,
+            detail: format!(
+                "height range {from}..={to} must start at 1 or above and span 1 to {MAX_RANGE} heights"
+            ),
+        }),
+    }
+}

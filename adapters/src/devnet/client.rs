@@ -1,0 +1,210 @@
+//! [`DevnetAdapter`]: the [`ChainAdapter`] of a devnet chain, a client of its RPC
+//! ([`super::rpc`]).
+//!
+//! Reads are retried under the adapter's [`RetryPolicy`] when the error is transient;
+//! submissions too (a repeated delivery is refused as `duplicate`, a repeated transaction
+//! answers with its first assignment). Problem documents become
+//! [`AdapterError::Rejected`] with the problem's name, 404 becomes
+//! [`AdapterError::NotFound`], and answers that contradict the request (another height or
+//! chain) become [`AdapterError::InvalidResponse`].
+
+use async_trait::async_trait;
+use corridor_light_client::envelope::SignedMessage;
+use corridor_light_client::native::LightBlock;
+use corridor_light_client::{ChainId, Hash32, Height};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use super::api::{ClientStatus, NodeStatus, Problem, TxAccepted};
+use super::config::FaultState;
+use super::store::MessageLocation;
+use crate::adapter::{check_range, ChainAdapter};
+use crate::error::AdapterError;
+use crate::http::{Answer, Http};
+use crate::retry::{retry, RetryPolicy};
+use crate::types::{ChainStatus, DeliveryAck, OutboundMessage, ProofBundle, ReceiptProof};
+
+/// A client of one devnet chain's RPC.
+#[derive(Clone, Debug)]
+pub struct DevnetAdapter {
+    chain_id: ChainId,
+    http: Http,
+    retry: RetryPolicy,
+}
+
+impl DevnetAdapter {
+    /// A client of the chain `chain_id` at `base_url` (e.g. `http://127.0.0.1:26701`), with
+    /// the default retry policy.
+    pub fn new(chain_id: ChainId, base_url: &str) -> Result<Self, AdapterError> {
+        Ok(Self {
+            http: Http::new(chain_id.as_str(), base_url)?,
+            chain_id,
+            retry: RetryPolicy::default(),
+        })
+    }
+
+    /// The same client with another retry policy.
+    pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    fn outcome<T: DeserializeOwned>(&self, path: &str, answer: Answer) -> Result<T, AdapterError> {
+        if (200..300).contains(&answer.status) {
+            return self.http.parse(path, &answer.body);
+        }
+        match serde_json::from_slice::<Problem>(&answer.body) {
+            Ok(problem) if problem.status == 404 || answer.status == 404 => {
+                Err(AdapterError::NotFound {
+                    chain: self.http.chain().to_owned(),
+                    what: problem.detail,
+                })
+            }
+            Ok(problem) if answer.status == 503 || answer.status >= 500 => {
+                Err(AdapterError::Unavailable {
+                    chain: self.http.chain().to_owned(),
+                    endpoint: path.to_owned(),
+                    status: answer.status,
+                    detail: problem.detail,
+                })
+            }
+            Ok(problem) => Err(AdapterError::Rejected {
+                chain: self.http.chain().to_owned(),
+                problem: problem.name().to_owned(),
+                status: answer.status,
+                detail: problem.detail,
+            }),
+            Err(_) => Err(self.http.status_error(path, &answer)),
+        }
+    }
+
+    async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, AdapterError> {
+        retry(&self.retry, path, || async {
+            let answer = self.http.get(path).await?;
+            self.outcome(path, answer)
+        })
+        .await
+    }
+
+    async fn post<B: Serialize + Sync, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &B,
+    ) -> Result<T, AdapterError> {
+        retry(&self.retry, path, || async {
+            let answer = self.http.post(path, body).await?;
+            self.outcome(path, answer)
+        })
+        .await
+    }
+
+    fn invalid(&self, endpoint: &str, reason: String) -> AdapterError {
+        AdapterError::InvalidResponse {
+            chain: self.chain_id.to_string(),
+            endpoint: endpoint.to_owned(),
+            reason,
+        }
+    }
+
+    fn check_block(&self, endpoint: &str, block: &LightBlock) -> Result<(), AdapterError> {
+        let chain = &block.header().chain_id;
+        if chain != &self.chain_id {
+            return Err(self.invalid(endpoint, format!("light block of chain {chain}")));
+        }
+        Ok(())
+    }
+
+    /// Submits a trader's signed message to the outbox.
+    pub async fn submit_message(&self, message: &SignedMessage) -> Result<TxAccepted, AdapterError> {
+        self.post("/tx", message).await
+    }
+
+    /// Where the outbox put the message with `id`.
+    pub async fn message_location(&self, id: Hash32) -> Result<MessageLocation, AdapterError> {
+        self.get(&format!("/tx/{id}")).await
+    }
+
+    /// The conflicting block the fork fault signed at `height`.
+    pub async fn conflicting_block(&self, height: Height) -> Result<LightBlock, AdapterError> {
+        let path = format!("/blocks/{height}/conflicting");
+        let block: LightBlock = self.get(&path).await?;
+        self.check_block(&path, &block)?;
+        Ok(block)
+    }
+
+    /// The inbox's light client of `source`.
+    pub async fn client_status(&self, source: &ChainId) -> Result<ClientStatus, AdapterError> {
+        self.get(&format!("/clients/{source}")).await
+    }
+
+    /// The node's own status (produced and published heights, faults).
+    pub async fn node_status(&self) -> Result<NodeStatus, AdapterError> {
+        self.get("/admin/status").await
+    }
+
+    /// Sets the fault modes.
+    pub async fn set_faults(&self, faults: &FaultState) -> Result<NodeStatus, AdapterError> {
+        self.post("/admin/faults", faults).await
+    }
+}
+
+#[async_trait]
+impl ChainAdapter for DevnetAdapter {
+    type LightBlock = LightBlock;
+
+    fn chain_id(&self) -> &ChainId {
+        &self.chain_id
+    }
+
+    async fn status(&self) -> Result<ChainStatus, AdapterError> {
+        let status: ChainStatus = self.get("/status").await?;
+        if status.chain_id != self.chain_id {
+            return Err(self.invalid("/status", format!("status of chain {}", status.chain_id)));
+        }
+        Ok(status)
+    }
+
+    async fn light_block(&self, height: Height) -> Result<LightBlock, AdapterError> {
+        let path = format!("/blocks/{height}");
+        let block: LightBlock = self.get(&path).await?;
+        self.check_block(&path, &block)?;
+        if block.height() != height {
+            return Err(self.invalid(&path, format!("block at height {}", block.height())));
+        }
+        Ok(block)
+    }
+
+    async fn latest_light_block(&self) -> Result<LightBlock, AdapterError> {
+        let block: LightBlock = self.get("/blocks/latest").await?;
+        self.check_block("/blocks/latest", &block)?;
+        Ok(block)
+    }
+
+    async fn outbound_messages(
+        &self,
+        from: Height,
+        to: Height,
+    ) -> Result<Vec<OutboundMessage>, AdapterError> {
+        check_range(self.chain_id.as_str(), from, to)?;
+        let path = format!("/outbox?from={from}&to={to}");
+        let messages: Vec<OutboundMessage> = self.get(&path).await?;
+        if let Some(m) = messages.iter().find(|m| m.height < from || m.height > to) {
+            return Err(self.invalid(&path, format!("message at height {}", m.height)));
+        }
+        Ok(messages)
+    }
+
+    async fn submit_delivery(&self, bundle: &ProofBundle) -> Result<DeliveryAck, AdapterError> {
+        self.post("/deliveries", bundle).await
+    }
+
+    async fn receipts(&self, from: Height, to: Height) -> Result<Vec<ReceiptProof>, AdapterError> {
+        check_range(self.chain_id.as_str(), from, to)?;
+        let path = format!("/receipts?from={from}&to={to}");
+        let receipts: Vec<ReceiptProof> = self.get(&path).await?;
+        if let Some(r) = receipts.iter().find(|r| r.height < from || r.height > to) {
+            return Err(self.invalid(&path, format!("receipt at height {}", r.height)));
+        }
+        Ok(receipts)
+    }
+}

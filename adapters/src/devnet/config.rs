@@ -1,0 +1,653 @@
+//! A devnet chain's configuration: raw TOML settings checked into a typed [`DevnetConfig`].
+//!
+//! [`DevnetConfig::load`] reads one TOML file with the `config` crate (no environment layer:
+//! one file describes one chain completely, so the three demo chains can sit side by side).
+//! [`RawConfig`] is the file as written; [`DevnetConfig::try_from`] checks it and reports
+//! every problem with its key, e.g. `peers[1].validators.count: must be 1 to 10000`.
+//!
+//! ## Keys
+//! ```toml
+//! chain_id = "cn-shanghai"          # 1-50 printable ASCII bytes
+//! genesis_time_unix = 1767225600     # time of block 1, seconds since 1970 (UTC)
+//! block_interval_ms = 500            # time between blocks
+//! listen = "127.0.0.1:26701"        # RPC address; port 0 picks a free port
+//! store_path = "data/cn-shanghai"    # RocksDB folder
+//! [validators]                       # who signs: see `corridor_light_client::testgen::ChainSpec`
+//! seed = "cn-shanghai/validators"    # every key is derived from it (devnet only!)
+//! count = 4
+//! rotate_every = 50                  # blocks between rotations (0: never)
+//! rotate_count = 1                   # validators replaced at each rotation
+//! [limits]                           # all optional
+//! max_payload_bytes = 65536
+//! max_body_bytes = 1048576
+//! max_messages_per_block = 256
+//! max_pending = 4096
+//! [[traders]]                        # who may submit messages
+//! name = "..."
+//! public_key = "<64 hex digits>"
+//! [[peers]]                          # chains this one takes deliveries from / sends to
+//! chain_id = "kz-astana"
+//! genesis_time_unix = 1767225600
+//! trusting_period_secs = 1209600      # optional, default two weeks
+//! [peers.validators]                 # the peer's own validator settings
+//! seed = "kz-astana/validators"
+//! count = 4
+//! rotate_every = 50
+//! rotate_count = 1
+//! [faults]                           # all optional, for tests
+//! fork_at_height = 12
+//! bad_signatures = false
+//! withhold = false
+//! stall = false
+//! ```
+//!
+//! ## Trust roots
+//! A peer's trust root is its block 1, which [`genesis_block`] derives from the peer's
+//! validator settings and genesis time alone. So configs stay static text, and every chain of
+//! the demo agrees on every other chain's root without exchanging anything at run time.
+
+use core::time::Duration;
+use std::collections::BTreeSet;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use corridor_light_client::envelope::{Limits, DEFAULT_MAX_PAYLOAD};
+use corridor_light_client::native::{LightBlock, MAX_VALIDATORS};
+use corridor_light_client::hash;
+use corridor_light_client::signature::{PublicKey, SigningKey};
+use corridor_light_client::testgen::{self, BlockContents, ChainSpec};
+use corridor_light_client::{ChainId, Hash32, Height, Options, Time};
+use serde::{Deserialize, Serialize};
+
+/// Default time between blocks.
+pub const DEFAULT_BLOCK_INTERVAL: Duration = Duration::from_millis(500);
+
+/// The file as written. Every field is optional here so that all problems can be reported
+/// together, each with its key.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    /// `chain_id`.
+    pub chain_id: Option<String>,
+    /// `genesis_time_unix`.
+    pub genesis_time_unix: Option<u64>,
+    /// `block_interval_ms`.
+    pub block_interval_ms: Option<u64>,
+    /// `listen`.
+    pub listen: Option<String>,
+    /// `store_path`.
+    pub store_path: Option<PathBuf>,
+    /// `[validators]`.
+    pub validators: Option<RawValidators>,
+    /// `[limits]`.
+    #[serde(default)]
+    pub limits: RawLimits,
+    /// `[[traders]]`.
+    #[serde(default)]
+    pub traders: Vec<RawTrader>,
+    /// `[[peers]]`.
+    #[serde(default)]
+    pub peers: Vec<RawPeer>,
+    /// `[faults]`.
+    #[serde(default)]
+    pub faults: FaultState,
+}
+
+/// `[validators]` of a chain or a peer.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawValidators {
+    /// `seed`.
+    pub seed: Option<String>,
+    /// `count`.
+    pub count: Option<u32>,
+    /// `rotate_every`.
+    #[serde(default)]
+    pub rotate_every: u64,
+    /// `rotate_count`.
+    #[serde(default)]
+    pub rotate_count: u32,
+}
+
+/// `[limits]`.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLimits {
+    /// `max_payload_bytes`.
+    pub max_payload_bytes: Option<usize>,
+    /// `max_body_bytes`.
+    pub max_body_bytes: Option<usize>,
+    /// `max_messages_per_block`.
+    pub max_messages_per_block: Option<usize>,
+    /// `max_pending`.
+    pub max_pending: Option<usize>,
+}
+
+/// One `[[traders]]` entry.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTrader {
+    /// `name`.
+    pub name: Option<String>,
+    /// `public_key`, hex.
+    pub public_key: Option<String>,
+}
+
+/// One `[[peers]]` entry.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPeer {
+    /// `chain_id`.
+    pub chain_id: Option<String>,
+    /// `genesis_time_unix`.
+    pub genesis_time_unix: Option<u64>,
+    /// `trusting_period_secs`.
+    pub trusting_period_secs: Option<u64>,
+    /// `[peers.validators]`.
+    pub validators: Option<RawValidators>,
+}
+
+/// Fault modes, for tests: set in `[faults]` or through `POST /admin/faults`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FaultState {
+    /// Also sign a conflicting block (another state root, same validators) at this height;
+    /// it is served at `GET /blocks/{height}/conflicting`.
+    #[serde(default)]
+    pub fork_at_height: Option<u64>,
+    /// Serve every block produced while this is on with one corrupted commit signature.
+    #[serde(default)]
+    pub bad_signatures: bool,
+    /// Keep producing blocks but publish none of them while this is on.
+    #[serde(default)]
+    pub withhold: bool,
+    /// Produce no blocks while this is on (transactions are still accepted).
+    #[serde(default)]
+    pub stall: bool,
+}
+
+/// A registered trader.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Trader {
+    /// Display name (never a secret).
+    pub name: String,
+    /// The key its messages are signed with.
+    pub public_key: PublicKey,
+}
+
+/// A chain this one exchanges messages with, and how much this one trusts it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Peer {
+    /// The peer's generation settings; its block 1 is the trust root.
+    pub spec: ChainSpec,
+    /// Options of this chain's light client of the peer.
+    pub options: Options,
+}
+
+impl Peer {
+    /// The trust root: the peer's block 1.
+    pub fn trust_root(&self) -> LightBlock {
+        genesis_block(&self.spec)
+    }
+}
+
+/// A checked devnet chain configuration.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DevnetConfig {
+    /// Validators, rotation, genesis time and block interval.
+    pub spec: ChainSpec,
+    /// RPC address.
+    pub listen: SocketAddr,
+    /// RocksDB folder.
+    pub store_path: PathBuf,
+    /// Envelope limits.
+    pub limits: Limits,
+    /// Largest request body accepted.
+    pub max_body_bytes: usize,
+    /// Most outbound messages (and, separately, receipts) per block.
+    pub max_messages_per_block: usize,
+    /// Most messages (and, separately, receipts) waiting for a block.
+    pub max_pending: usize,
+    /// Registered traders.
+    pub traders: Vec<Trader>,
+    /// Peer chains with their trust roots.
+    pub peers: Vec<Peer>,
+    /// Fault modes at start (a stored fault state wins after a restart).
+    pub faults: FaultState,
+}
+
+/// The genesis block (height 1) of a devnet chain: empty roots, the spec's genesis time.
+///
+/// Everything in it follows from the spec, which is what lets a peer's config name it as a
+/// trust root.
+pub fn genesis_block(spec: &ChainSpec) -> LightBlock {
+    testgen::block(spec, Height(1), Hash32::ZERO, BlockContents::default())
+}
+
+/// The signing key of the devnet trader called `name`: derived from the name alone.
+///
+/// For the devnet and its demo only, where anyone may act as any trader: the demo's configs
+/// register the public keys of these keys, and the demo's traders sign with them. A real
+/// trader's key is its own secret and is never derivable.
+pub fn devnet_trader_key(name: &str) -> SigningKey {
+    SigningKey::from_seed(hash::tagged(b"corridor/devnet/trader/v1\0", name.as_bytes()).0)
+}
+
+/// One problem in a config, with the key it is about.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{key}: {problem}")]
+pub struct KeyError {
+    /// Dotted key path, e.g. `peers[0].validators.seed`.
+    pub key: String,
+    /// What is wrong.
+    pub problem: String,
+}
+
+/// Why a config was refused.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The file could not be read or is not TOML of the expected shape.
+    #[error("cannot load devnet config {path}: {reason}")]
+    Load {
+        /// The file.
+        path: PathBuf,
+        /// The loader's message (it names the key where it can).
+        reason: String,
+    },
+    /// One or more keys have bad values.
+    #[error("invalid devnet config: {}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+    Invalid(Vec<KeyError>),
+}
+
+impl DevnetConfig {
+    /// Reads and checks the TOML file at `path`.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let load_err = |reason: String| ConfigError::Load {
+            path: path.to_owned(),
+            reason,
+        };
+        let raw: RawConfig = config::Config::builder()
+            .add_source(config::File::from(path).format(config::FileFormat::Toml))
+            .build()
+            .and_then(config::Config::try_deserialize)
+            .map_err(|e| load_err(e.to_string()))?;
+        Self::try_from(raw)
+    }
+
+    /// Parses and checks TOML text (for embedded configs and tests).
+    pub fn from_toml(text: &str) -> Result<Self, ConfigError> {
+        let raw: RawConfig = config::Config::builder()
+            .add_source(config::File::from_str(text, config::FileFormat::Toml))
+            .build()
+            .and_then(config::Config::try_deserialize)
+            .map_err(|e| ConfigError::Load {
+                path: PathBuf::from("<text>"),
+                reason: e.to_string(),
+            })?;
+        Self::try_from(raw)
+    }
+
+    /// The chain id.
+    pub fn chain_id(&self) -> &ChainId {
+        &self.spec.chain_id
+    }
+
+    /// The peer with `chain_id`, if configured.
+    pub fn peer(&self, chain_id: &ChainId) -> Option<&Peer> {
+        self.peers.iter().find(|p| &p.spec.chain_id == chain_id)
+    }
+
+    /// A config for tests and embedding: `validators` validators, no rotation, `interval`
+    /// between blocks, genesis at `genesis_time`, RPC on 127.0.0.1 port 0, default limits,
+    /// no traders, no peers, no faults.
+    pub fn simple(
+        chain_id: ChainId,
+        validators: u32,
+        interval: Duration,
+        genesis_time: Time,
+        store_path: PathBuf,
+    ) -> Self {
+        let mut spec = ChainSpec::simple(chain_id.as_str(), validators);
+        spec.chain_id = chain_id;
+        spec.genesis_time = genesis_time;
+        spec.block_interval = interval;
+        Self {
+            spec,
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            store_path,
+            limits: Limits::default(),
+            max_body_bytes: DEFAULT_MAX_BODY,
+            max_messages_per_block: DEFAULT_MAX_MESSAGES_PER_BLOCK,
+            max_pending: DEFAULT_MAX_PENDING,
+            traders: Vec::new(),
+            peers: Vec::new(),
+            faults: FaultState::default(),
+        }
+    }
+
+    /// This chain as a peer of another: its spec and the given trusting period.
+    pub fn as_peer(&self, trusting_period: Duration) -> Peer {
+        Peer {
+            spec: self.spec.clone(),
+            options: Options {
+                trusting_period,
+                ..Options::default()
+            },
+        }
+    }
+}
+
+/// Default largest request body.
+pub const DEFAULT_MAX_BODY: usize = 1024 * 1024;
+/// Default most messages per block.
+pub const DEFAULT_MAX_MESSAGES_PER_BLOCK: usize = 256;
+/// Default most pending messages.
+pub const DEFAULT_MAX_PENDING: usize = 4096;
+/// Default trusting period of a peer's light client.
+pub const DEFAULT_TRUSTING_PERIOD: Duration = Duration::from_secs(14 * 24 * 3600);
+
+/// Collects key errors while checking.
+#[derive(Default)]
+struct Checker {
+    errors: Vec<KeyError>,
+}
+
+impl Checker {
+    fn fail(&mut self, key: impl Into<String>, problem: impl Into<String>) {
+        self.errors.push(KeyError {
+            key: key.into(),
+            problem: problem.into(),
+        });
+    }
+
+    fn required<T>(&mut self, key: &str, value: Option<T>) -> Option<T> {
+        if value.is_none() {
+            self.fail(key, "is required");
+        }
+        value
+    }
+
+    fn chain_id(&mut self, key: &str, value: Option<String>) -> Option<ChainId> {
+        let value = self.required(key, value)?;
+        ChainId::new(value)
+            .map_err(|e| self.fail(key, e.to_string()))
+            .ok()
+    }
+
+    fn genesis(&mut self, key: &str, value: Option<u64>) -> Option<Time> {
+        let secs = self.required(key, value)?;
+        let time = Time::from_unix_secs(secs);
+        if time.is_none() {
+            self.fail(key, "is too far in the future");
+        }
+        time
+    }
+
+    fn positive(&mut self, key: &str, value: Option<usize>, default: usize) -> usize {
+        match value {
+            Some(0) => {
+                self.fail(key, "must be at least 1");
+                default
+            }
+            Some(v) => v,
+            None => default,
+        }
+    }
+
+    fn validators(
+        &mut self,
+        prefix: &str,
+        raw: Option<RawValidators>,
+    ) -> Option<(String, u32, u64, u32)> {
+        let raw = self.required(prefix, raw)?;
+        let seed = self.required(&format!("{prefix}.seed"), raw.seed);
+        if seed.as_deref() == Some("") {
+            self.fail(format!("{prefix}.seed"), "must not be empty");
+        }
+        let count = self.required(&format!("{prefix}.count"), raw.count);
+        if let Some(c) = count {
+            if c == 0 || c as usize > MAX_VALIDATORS {
+                self.fail(
+                    format!("{prefix}.count"),
+                    format!("must be 1 to {MAX_VALIDATORS}"),
+                );
+            }
+        }
+        Some((seed?, count?, raw.rotate_every, raw.rotate_count))
+    }
+}
+
+fn spec_of(
+    chain_id: ChainId,
+    (seed, validators, rotate_every, rotate_count): (String, u32, u64, u32),
+    genesis_time: Time,
+    block_interval: Duration,
+) -> ChainSpec {
+    ChainSpec {
+        chain_id,
+        seed,
+        validators,
+        rotate_every,
+        rotate_count,
+        genesis_time,
+        block_interval,
+    }
+}
+
+impl TryFrom<RawConfig> for DevnetConfig {
+    type Error = ConfigError;
+
+    fn try_from(raw: RawConfig) -> Result<Self, Self::Error> {
+        let mut c = Checker::default();
+        let chain_id = c.chain_id("chain_id", raw.chain_id);
+        let genesis = c.genesis("genesis_time_unix", raw.genesis_time_unix);
+        let interval = match raw.block_interval_ms {
+            Some(0) => {
+                c.fail("block_interval_ms", "must be at least 1");
+                DEFAULT_BLOCK_INTERVAL
+            }
+            Some(ms) => Duration::from_millis(ms),
+            None => DEFAULT_BLOCK_INTERVAL,
+        };
+        let listen = c.required("listen", raw.listen).and_then(|l| {
+            l.parse::<SocketAddr>()
+                .map_err(|e| c.fail("listen", format!("{l:?} is not an address: {e}")))
+                .ok()
+        });
+        let store_path = c.required("store_path", raw.store_path);
+        let validators = c.validators("validators", raw.validators);
+        let max_payload = c.positive(
+            "limits.max_payload_bytes",
+            raw.limits.max_payload_bytes,
+            DEFAULT_MAX_PAYLOAD,
+        );
+        let max_body_bytes = c.positive(
+            "limits.max_body_bytes",
+            raw.limits.max_body_bytes,
+            DEFAULT_MAX_BODY,
+        );
+        if max_body_bytes < max_payload {
+            c.fail(
+                "limits.max_body_bytes",
+                format!("must be at least limits.max_payload_bytes ({max_payload})"),
+            );
+        }
+        let max_messages_per_block = c.positive(
+            "limits.max_messages_per_block",
+            raw.limits.max_messages_per_block,
+            DEFAULT_MAX_MESSAGES_PER_BLOCK,
+        );
+        let max_pending = c.positive(
+            "limits.max_pending",
+            raw.limits.max_pending,
+            DEFAULT_MAX_PENDING,
+        );
+
+        let mut traders = Vec::new();
+        let mut trader_keys = BTreeSet::new();
+        for (i, t) in raw.traders.into_iter().enumerate() {
+            let name = c.required(&format!("traders[{i}].name"), t.name);
+            let key_name = format!("traders[{i}].public_key");
+            let key = c.required(&key_name, t.public_key).and_then(|hex_key| {
+                let mut bytes = [0u8; 32];
+                hex::decode_to_slice(&hex_key, &mut bytes)
+                    .map_err(|e| c.fail(&key_name, format!("is not 64 hex digits: {e}")))
+                    .ok()
+                    .map(|()| PublicKey(bytes))
+            });
+            if let Some(k) = key {
+                if !trader_keys.insert(k) {
+                    c.fail(&key_name, "is registered twice");
+                }
+            }
+            if let (Some(name), Some(public_key)) = (name, key) {
+                traders.push(Trader { name, public_key });
+            }
+        }
+
+        let mut peers = Vec::new();
+        let mut peer_ids = BTreeSet::new();
+        for (i, p) in raw.peers.into_iter().enumerate() {
+            let prefix = format!("peers[{i}]");
+            let id = c.chain_id(&format!("{prefix}.chain_id"), p.chain_id);
+            if let Some(id) = &id {
+                if Some(id) == chain_id.as_ref() {
+                    c.fail(format!("{prefix}.chain_id"), "is this chain's own id");
+                } else if !peer_ids.insert(id.clone()) {
+                    c.fail(format!("{prefix}.chain_id"), "is listed twice");
+                }
+            }
+            let genesis = c.genesis(&format!("{prefix}.genesis_time_unix"), p.genesis_time_unix);
+            let trusting_period = match p.trusting_period_secs {
+                Some(0) => {
+                    c.fail(
+                        format!("{prefix}.trusting_period_secs"),
+                        "must be at least 1",
+                    );
+                    DEFAULT_TRUSTING_PERIOD
+                }
+                Some(s) => Duration::from_secs(s),
+                None => DEFAULT_TRUSTING_PERIOD,
+            };
+            let vals = c.validators(&format!("{prefix}.validators"), p.validators);
+            if let (Some(id), Some(genesis), Some(vals)) = (id, genesis, vals) {
+                peers.push(Peer {
+                    // The peer's interval does not matter here: only its block 1 is derived.
+                    spec: spec_of(id, vals, genesis, DEFAULT_BLOCK_INTERVAL),
+                    options: Options {
+                        trusting_period,
+                        ..Options::default()
+                    },
+                });
+            }
+        }
+        if let Some(h) = raw.faults.fork_at_height {
+            if h < 2 {
+                c.fail("faults.fork_at_height", "must be 2 or above (1 is genesis)");
+            }
+        }
+
+        match (chain_id, genesis, listen, store_path, validators) {
+            (Some(chain_id), Some(genesis), Some(listen), Some(store_path), Some(vals))
+                if c.errors.is_empty() =>
+            {
+                Ok(Self {
+                    spec: spec_of(chain_id, vals, genesis, interval),
+                    listen,
+                    store_path,
+                    limits: Limits { max_payload },
+                    max_body_bytes,
+                    max_messages_per_block,
+                    max_pending,
+                    traders,
+                    peers,
+                    faults: raw.faults,
+                })
+            }
+            _ => Err(ConfigError::Invalid(c.errors)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+chain_id = "test-a"
+genesis_time_unix = 1767225600
+block_interval_ms = 50
+listen = "127.0.0.1:0"
+store_path = "/tmp/x"
+[validators]
+seed = "a"
+count = 4
+rotate_every = 3
+rotate_count = 1
+[[traders]]
+name = "t"
+public_key = "0101010101010101010101010101010101010101010101010101010101010101"
+[[peers]]
+chain_id = "test-b"
+genesis_time_unix = 1767225600
+[peers.validators]
+seed = "b"
+count = 3
+"#;
+
+    #[test]
+    fn good_config_loads() {
+        let c = DevnetConfig::from_toml(GOOD).unwrap();
+        assert_eq!(c.chain_id().as_str(), "test-a");
+        assert_eq!(c.spec.block_interval, Duration::from_millis(50));
+        assert_eq!(c.spec.rotate_every, 3);
+        assert_eq!(c.traders.len(), 1);
+        let peer = &c.peers[0];
+        assert_eq!(peer.spec.validators, 3);
+        assert_eq!(peer.options.trusting_period, DEFAULT_TRUSTING_PERIOD);
+        let root = peer.trust_root();
+        assert_eq!(root.height(), Height(1));
+        assert_eq!(root.header().chain_id.as_str(), "test-b");
+        // Deterministic: the same settings give the same root.
+        assert_eq!(root, c.peers[0].trust_root());
+    }
+
+    #[test]
+    fn every_bad_key_is_named() {
+        let bad = GOOD
+            .replace("chain_id = \"test-a\"", "chain_id = \"has space\"")
+            .replace("count = 4", "count = 0")
+            .replace("listen = \"127.0.0.1:0\"", "listen = \"nowhere\"")
+            .replace("0101010101010101010101010101010101010101010101010101010101010101", "zz")
+            .replace("chain_id = \"test-b\"", "chain_id = \"\"");
+        let err = DevnetConfig::from_toml(&bad).unwrap_err();
+        let ConfigError::Invalid(errors) = &err else {
+            panic!("{err}")
+        };
+        let keys: Vec<&str> = errors.iter().map(|e| e.key.as_str()).collect();
+        for key in [
+            "chain_id",
+            "listen",
+            "validators.count",
+            "traders[0].public_key",
+            "peers[0].chain_id",
+        ] {
+            assert!(keys.contains(&key), "{key} not named in {err}");
+        }
+    }
+
+    #[test]
+    fn missing_and_unknown_keys_are_named() {
+        let err = DevnetConfig::from_toml("chain_id = \"a\"").unwrap_err();
+        let text = err.to_string();
+        for key in ["genesis_time_unix", "listen", "store_path", "validators"] {
+            assert!(text.contains(key), "{key} missing from {text}");
+        }
+        let err = DevnetConfig::from_toml(&format!("{GOOD}\nbogus = 1\n")).unwrap_err();
+        assert!(err.to_string().contains("bogus"), "{err}");
+        let err = DevnetConfig::from_toml(&GOOD.replace("count = 4", "count = \"four\""))
+            .unwrap_err();
+        assert!(err.to_string().contains("count"), "{err}");
+    }
+}

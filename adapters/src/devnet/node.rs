@@ -1,0 +1,704 @@
+//! The devnet chain's node: the one writer of the chain's state.
+//!
+//! [`Node`] owns the outbox, the inbox with its light clients, the fault modes and the
+//! latest block, and is the only code that writes the store. It runs on its own thread and
+//! takes [`Command`]s from a bounded channel: a `Tick` from the block timer, a transaction,
+//! a delivery, a fault change, `Shutdown`. Each command is handled to the end before the
+//! next, so there is no lock and no interleaving to reason about; RPC readers read the
+//! store (whose batches are atomic) and the [`NodeStatus`] the node publishes on a watch
+//! channel after every change.
+//!
+//! Every change follows the same order: compute the new state, write it in one synced batch,
+//! then apply it in memory and answer. A failed write changes nothing and is reported.
+//!
+//! Blocks: `testgen::block_at` signs each block with every validator of the spec's set at
+//! that height (so the set rotates every `rotate_every` blocks), stamped with the real clock
+//! (never earlier than the parent's time plus 1 ns). Block 1 is the deterministic genesis of
+//! [`super::config::genesis_block`].
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use corridor_light_client::client::{ClientError, NativeClient, UpdateOutcome};
+use corridor_light_client::envelope::{SignedMessage, TradeMessage};
+use corridor_light_client::hash;
+use corridor_light_client::merkle::MerkleTree;
+use corridor_light_client::native::LightBlock;
+use corridor_light_client::testgen::{self, BlockContents};
+use corridor_light_client::{ChainId, Hash32, Height, Time};
+use serde::{Deserialize, Serialize};
+use tokio::sync::{mpsc, oneshot, watch};
+
+use super::api::{ChainError, NodeStatus, TxAccepted};
+use super::config::{genesis_block, DevnetConfig, FaultState};
+use super::store::{height_key, Cf, MessageLocation, RocksStore};
+use crate::types::{DeliveryAck, ProofBundle, Receipt, ReceiptResult};
+
+/// Most light blocks one delivery may carry.
+pub const MAX_BUNDLE_LIGHT_BLOCKS: usize = 64;
+
+const META_HEIGHT: &[u8] = b"height";
+const META_PUBLISHED: &[u8] = b"published";
+const META_SEQUENCES: &[u8] = b"sequences";
+const META_FAULTS: &[u8] = b"faults";
+const META_PENDING_COUNTER: &[u8] = b"pending_counter";
+const PENDING_OUT: u8 = b'o';
+const PENDING_IN: u8 = b'i';
+const TAG_STATE: &[u8] = b"corridor/devnet/state/v1\0";
+const TAG_FORK: &[u8] = b"corridor/devnet/fork/v1\0";
+
+/// A request to the node.
+pub(crate) enum Command {
+    /// The block timer fired.
+    Tick,
+    /// A trader's transaction.
+    SubmitTx(
+        Box<SignedMessage>,
+        oneshot::Sender<Result<TxAccepted, ChainError>>,
+    ),
+    /// An inbound delivery.
+    Deliver(
+        Box<ProofBundle>,
+        oneshot::Sender<Result<DeliveryAck, ChainError>>,
+    ),
+    /// New fault modes.
+    SetFaults(FaultState, oneshot::Sender<Result<NodeStatus, ChainError>>),
+    /// Stop after the current command.
+    Shutdown,
+}
+
+/// Next sequence numbers, as stored (and hashed into the state root).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+struct Sequences {
+    /// Next sequence to assign, per (destination, channel).
+    outbound: BTreeMap<String, u64>,
+    /// Next sequence expected, per (source, channel).
+    inbound: BTreeMap<String, u64>,
+}
+
+fn lane(chain: &ChainId, channel: u32) -> String {
+    format!("{chain}/{channel}")
+}
+
+impl Sequences {
+    fn next_out(&self, dest: &ChainId, channel: u32) -> u64 {
+        self.outbound.get(&lane(dest, channel)).copied().unwrap_or(1)
+    }
+
+    fn next_in(&self, source: &ChainId, channel: u32) -> u64 {
+        self.inbound.get(&lane(source, channel)).copied().unwrap_or(1)
+    }
+
+    fn root(&self) -> Hash32 {
+        hash::tagged(
+            TAG_STATE,
+            &corridor_light_client::codec::encode("sequences", self).unwrap_or_default(),
+        )
+    }
+}
+
+struct PendingOut {
+    key: Vec<u8>,
+    id: Hash32,
+    message: TradeMessage,
+}
+
+struct PendingIn {
+    key: Vec<u8>,
+    receipt: Receipt,
+}
+
+/// The node. See the module docs.
+pub(crate) struct Node {
+    config: Arc<DevnetConfig>,
+    store: Arc<RocksStore>,
+    /// The latest produced block, correctly signed.
+    latest: LightBlock,
+    /// Height, hash and time of the latest published block.
+    published: (Height, Hash32, Time),
+    sequences: Sequences,
+    pending_out: VecDeque<PendingOut>,
+    pending_in: VecDeque<PendingIn>,
+    pending_counter: u64,
+    clients: BTreeMap<ChainId, NativeClient>,
+    faults: FaultState,
+    ticks: u64,
+    status: watch::Sender<NodeStatus>,
+}
+
+/// The current time from the system clock.
+pub(crate) fn system_now() -> Time {
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
+        .unwrap_or(0);
+    Time::from_unix_nanos(nanos)
+}
+
+impl Node {
+    /// Opens the chain from its store, or writes its genesis when the store is new.
+    pub(crate) fn open(
+        config: Arc<DevnetConfig>,
+        store: Arc<RocksStore>,
+    ) -> Result<(Self, watch::Receiver<NodeStatus>), ChainError> {
+        let produced: Option<u64> = store.get(Cf::Meta, META_HEIGHT)?;
+        if produced.is_none() {
+            Self::write_genesis(&config, &store)?;
+        }
+        let produced = Height(store.get(Cf::Meta, META_HEIGHT)?.unwrap_or(1u64));
+        let latest: LightBlock = store
+            .get(Cf::Blocks, &height_key(produced))?
+            .ok_or_else(|| ChainError::NotFound(format!("stored block at height {produced}")))?;
+        // The stored block may carry a corrupted signature (fault mode); only its header is
+        // used as a parent, and the header is the same.
+        let published_height = Height(store.get(Cf::Meta, META_PUBLISHED)?.unwrap_or(produced.0));
+        let published_block: LightBlock = store
+            .get(Cf::Blocks, &height_key(published_height))?
+            .ok_or_else(|| {
+                ChainError::NotFound(format!("stored block at height {published_height}"))
+            })?;
+        let sequences: Sequences = store.get(Cf::Meta, META_SEQUENCES)?.unwrap_or_default();
+        let faults: FaultState = store
+            .get(Cf::Meta, META_FAULTS)?
+            .unwrap_or_else(|| config.faults.clone());
+        let pending_counter: u64 = store.get(Cf::Meta, META_PENDING_COUNTER)?.unwrap_or(0);
+        let mut pending_out = VecDeque::new();
+        for (key, message) in store.scan::<TradeMessage>(Cf::Pending, &[PENDING_OUT])? {
+            let id = message
+                .message
+                .id()
+                .map_err(|e| ChainError::Malformed(e.to_string()))?;
+            pending_out.push_back(PendingOut { key, id, message });
+        }
+        let mut pending_in = VecDeque::new();
+        for (key, receipt) in store.scan::<Receipt>(Cf::Pending, &[PENDING_IN])? {
+            pending_in.push_back(PendingIn { key, receipt });
+        }
+        let mut clients = BTreeMap::new();
+        for peer in &config.peers {
+            let id = peer.spec.chain_id.clone();
+            let client = match store.get::<NativeClient>(Cf::Clients, id.as_str().as_bytes())? {
+                Some(c) => c,
+                None => NativeClient::new(peer.trust_root(), peer.options),
+            };
+            clients.insert(id, client);
+        }
+        let header = published_block.header();
+        let published = (published_height, header.hash(), header.time);
+        let initial = NodeStatus {
+            chain_id: config.chain_id().clone(),
+            produced_height: produced,
+            published_height,
+            published_hash: published.1,
+            published_time: published.2,
+            ticks: 0,
+            faults: faults.clone(),
+            pending_messages: pending_out.len(),
+            pending_receipts: pending_in.len(),
+        };
+        let (status, status_rx) = watch::channel(initial);
+        tracing::info!(chain = %config.chain_id(), height = produced.0, "devnet chain opened");
+        Ok((
+            Self {
+                config,
+                store,
+                latest,
+                published,
+                sequences,
+                pending_out,
+                pending_in,
+                pending_counter,
+                clients,
+                faults,
+                ticks: 0,
+                status,
+            },
+            status_rx,
+        ))
+    }
+
+    fn write_genesis(config: &DevnetConfig, store: &RocksStore) -> Result<(), ChainError> {
+        let genesis = genesis_block(&config.spec);
+        let mut batch = store.batch();
+        batch.put(Cf::Blocks, &height_key(Height(1)), &genesis)?;
+        batch.put(Cf::Meta, META_HEIGHT, &1u64)?;
+        batch.put(Cf::Meta, META_PUBLISHED, &1u64)?;
+        batch.put(Cf::Meta, META_FAULTS, &config.faults)?;
+        for peer in &config.peers {
+            let client = NativeClient::new(peer.trust_root(), peer.options);
+            batch.put(
+                Cf::Clients,
+                peer.spec.chain_id.as_str().as_bytes(),
+                &client,
+            )?;
+        }
+        store.commit(batch)?;
+        tracing::info!(chain = %config.chain_id(), hash = %genesis.header().hash(), "genesis written");
+        Ok(())
+    }
+
+    fn chain_id(&self) -> &ChainId {
+        &self.config.spec.chain_id
+    }
+
+    /// Handles commands until `Shutdown` or until every sender is gone.
+    pub(crate) fn run(mut self, mut commands: mpsc::Receiver<Command>) {
+        let span = tracing::info_span!("devnet-node", chain = %self.chain_id());
+        let _entered = span.enter();
+        while let Some(command) = commands.blocking_recv() {
+            match command {
+                Command::Tick => {
+                    if let Err(e) = self.tick() {
+                        tracing::error!(error = %e, "block production failed");
+                    }
+                }
+                Command::SubmitTx(message, reply) => {
+                    let _ = reply.send(self.submit(*message));
+                }
+                Command::Deliver(bundle, reply) => {
+                    let _ = reply.send(self.deliver(*bundle));
+                }
+                Command::SetFaults(faults, reply) => {
+                    let _ = reply.send(self.set_faults(faults));
+                }
+                Command::Shutdown => break,
+            }
+        }
+        tracing::info!(height = self.latest.height().0, "devnet node stopped");
+    }
+
+    fn publish_status(&self) {
+        self.status.send_replace(NodeStatus {
+            chain_id: self.chain_id().clone(),
+            produced_height: self.latest.height(),
+            published_height: self.published.0,
+            published_hash: self.published.1,
+            published_time: self.published.2,
+            ticks: self.ticks,
+            faults: self.faults.clone(),
+            pending_messages: self.pending_out.len(),
+            pending_receipts: self.pending_in.len(),
+        });
+    }
+
+    fn next_pending_key(&self, kind: u8) -> (Vec<u8>, u64) {
+        let mut key = vec![kind];
+        key.extend(self.pending_counter.to_be_bytes());
+        (key, self.pending_counter.saturating_add(1))
+    }
+
+    /// Produces the next block (unless stalled).
+    fn tick(&mut self) -> Result<(), ChainError> {
+        self.ticks = self.ticks.saturating_add(1);
+        if self.faults.stall {
+            self.publish_status();
+            return Ok(());
+        }
+        let parent = self.latest.header();
+        let height = parent
+            .height
+            .increment()
+            .ok_or_else(|| ChainError::Malformed("height overflow".into()))?;
+        let per_block = self.config.max_messages_per_block;
+        let outs: Vec<&PendingOut> = self.pending_out.iter().take(per_block).collect();
+        let ins: Vec<&PendingIn> = self.pending_in.iter().take(per_block).collect();
+        let message_leaves = outs
+            .iter()
+            .map(|p| p.message.leaf())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| ChainError::Malformed(e.to_string()))?;
+        let receipt_leaves = ins
+            .iter()
+            .map(|p| p.receipt.leaf())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| ChainError::Malformed(e.to_string()))?;
+        let contents = BlockContents {
+            messages_root: MerkleTree::from_leaves(&message_leaves).root(),
+            receipts_root: MerkleTree::from_leaves(&receipt_leaves).root(),
+            state_root: self.sequences.root(),
+        };
+        let one_ns = core::time::Duration::from_nanos(1);
+        let earliest = parent.time.checked_add(one_ns).unwrap_or(parent.time);
+        let time = system_now().max(earliest);
+        let block = testgen::block_at(
+            &self.config.spec,
+            height,
+            parent.hash(),
+            contents,
+            time,
+        );
+        let served = if self.faults.bad_signatures {
+            testgen::with_bad_signature(block.clone(), 0)
+        } else {
+            block.clone()
+        };
+        let key = height_key(height);
+        let mut batch = self.store.batch();
+        batch.put(Cf::Blocks, &key, &served)?;
+        if !outs.is_empty() {
+            let messages: Vec<&TradeMessage> = outs.iter().map(|p| &p.message).collect();
+            batch.put(Cf::Messages, &key, &messages)?;
+        }
+        for p in &outs {
+            batch.delete(Cf::Pending, &p.key)?;
+            let body = &p.message.message.body;
+            let location = MessageLocation {
+                destination: body.destination_chain.clone(),
+                channel: body.channel,
+                sequence: p.message.sequence,
+                height: Some(height),
+            };
+            batch.put(Cf::Ids, p.id.as_bytes(), &location)?;
+        }
+        if !ins.is_empty() {
+            let receipts: Vec<&Receipt> = ins.iter().map(|p| &p.receipt).collect();
+            batch.put(Cf::Receipts, &key, &receipts)?;
+        }
+        for p in &ins {
+            batch.delete(Cf::Pending, &p.key)?;
+        }
+        batch.put(Cf::Meta, META_HEIGHT, &height.0)?;
+        if !self.faults.withhold {
+            batch.put(Cf::Meta, META_PUBLISHED, &height.0)?;
+        }
+        if self.faults.fork_at_height == Some(height.0) {
+            batch.put(Cf::Forks, &key, &self.conflicting(&block))?;
+        }
+        let (n_out, n_in) = (outs.len(), ins.len());
+        self.store.commit(batch)?;
+
+        self.pending_out.drain(..n_out);
+        self.pending_in.drain(..n_in);
+        let header = block.header();
+        if !self.faults.withhold {
+            self.published = (height, header.hash(), header.time);
+        }
+        tracing::debug!(
+            height = height.0,
+            messages = n_out,
+            receipts = n_in,
+            withheld = self.faults.withhold,
+            "block produced"
+        );
+        if self.faults.fork_at_height == Some(height.0) {
+            tracing::warn!(height = height.0, "fault: signed a conflicting block");
+        }
+        self.latest = block;
+        self.publish_status();
+        Ok(())
+    }
+
+    /// A block conflicting with `block`: another state root, signed by the same validators.
+    fn conflicting(&self, block: &LightBlock) -> LightBlock {
+        let keys = self.config.spec.keys_at(block.height());
+        let root = hash::tagged(TAG_FORK, block.header().state_root.as_bytes());
+        testgen::fork(block, &keys, root)
+    }
+
+    /// Accepts a trader's message into the outbox.
+    fn submit(&mut self, message: SignedMessage) -> Result<TxAccepted, ChainError> {
+        let body = &message.body;
+        if &body.source_chain != self.chain_id() {
+            return Err(ChainError::WrongChain {
+                field: "body.source_chain",
+                expected: self.chain_id().clone(),
+                got: body.source_chain.clone(),
+            });
+        }
+        if !self
+            .config
+            .traders
+            .iter()
+            .any(|t| t.public_key == body.sender)
+        {
+            return Err(ChainError::UnknownTrader(body.sender));
+        }
+        message
+            .validate(&self.config.limits)
+            .map_err(ChainError::InvalidMessage)?;
+        let destination = body.destination_chain.clone();
+        if self.config.peer(&destination).is_none() {
+            return Err(ChainError::UnknownDestination(destination));
+        }
+        let id = message
+            .id()
+            .map_err(|e| ChainError::InvalidMessage(e.into()))?;
+        if let Some(loc) = self
+            .store
+            .get::<MessageLocation>(Cf::Ids, id.as_bytes())?
+        {
+            return Ok(TxAccepted {
+                id,
+                destination: loc.destination,
+                channel: loc.channel,
+                sequence: loc.sequence,
+                duplicate: true,
+            });
+        }
+        if self.pending_out.len() >= self.config.max_pending {
+            return Err(ChainError::OutboxFull(self.pending_out.len()));
+        }
+        let channel = body.channel;
+        let sequence = self.sequences.next_out(&destination, channel);
+        let mut sequences = self.sequences.clone();
+        sequences
+            .outbound
+            .insert(lane(&destination, channel), sequence.saturating_add(1));
+        let (key, counter) = self.next_pending_key(PENDING_OUT);
+        let trade = TradeMessage { sequence, message };
+        let location = MessageLocation {
+            destination: destination.clone(),
+            channel,
+            sequence,
+            height: None,
+        };
+        let mut batch = self.store.batch();
+        batch.put(Cf::Pending, &key, &trade)?;
+        batch.put(Cf::Ids, id.as_bytes(), &location)?;
+        batch.put(Cf::Meta, META_SEQUENCES, &sequences)?;
+        batch.put(Cf::Meta, META_PENDING_COUNTER, &counter)?;
+        self.store.commit(batch)?;
+
+        self.sequences = sequences;
+        self.pending_counter = counter;
+        self.pending_out.push_back(PendingOut {
+            key,
+            id,
+            message: trade,
+        });
+        tracing::debug!(%destination, channel, sequence, "message accepted");
+        self.publish_status();
+        Ok(TxAccepted {
+            id,
+            destination,
+            channel,
+            sequence,
+            duplicate: false,
+        })
+    }
+
+    /// Verifies an inbound delivery and, when it is the next of its channel, queues its
+    /// receipt.
+    fn deliver(&mut self, bundle: ProofBundle) -> Result<DeliveryAck, ChainError> {
+        let body = &bundle.message.message.body;
+        if &body.destination_chain != self.chain_id() {
+            return Err(ChainError::WrongChain {
+                field: "message.body.destination_chain",
+                expected: self.chain_id().clone(),
+                got: body.destination_chain.clone(),
+            });
+        }
+        let source = body.source_chain.clone();
+        if bundle.light_blocks.len() > MAX_BUNDLE_LIGHT_BLOCKS {
+            return Err(ChainError::TooManyLightBlocks {
+                got: bundle.light_blocks.len(),
+                max: MAX_BUNDLE_LIGHT_BLOCKS,
+            });
+        }
+        let now = system_now();
+        let Some(client) = self.clients.get_mut(&source) else {
+            return Err(ChainError::UnknownSource(source));
+        };
+        let (verified, changed) = update_client(client, &source, &bundle, now);
+        let checked = verified.and_then(|messages_root| {
+            bundle
+                .proof
+                .verify(&bundle.message.leaf().unwrap_or_default(), &messages_root)
+                .map_err(|e| ChainError::InvalidProof {
+                    height: bundle.height,
+                    reason: e.to_string(),
+                })
+        });
+        let client_bytes_key = source.as_str().as_bytes().to_vec();
+        let client_snapshot = changed.then(|| client.clone());
+        let outcome = checked.and_then(|()| self.accept_delivery(&bundle, now));
+        match outcome {
+            Ok((receipt, sequences)) => {
+                let (key, counter) = self.next_pending_key(PENDING_IN);
+                let mut batch = self.store.batch();
+                if let Some(c) = &client_snapshot {
+                    batch.put(Cf::Clients, &client_bytes_key, c)?;
+                }
+                batch.put(Cf::Pending, &key, &receipt)?;
+                batch.put(Cf::Meta, META_SEQUENCES, &sequences)?;
+                batch.put(Cf::Meta, META_PENDING_COUNTER, &counter)?;
+                self.store.commit(batch)?;
+                self.sequences = sequences;
+                self.pending_counter = counter;
+                let ack = DeliveryAck {
+                    source_chain: receipt.source_chain.clone(),
+                    channel: receipt.channel,
+                    sequence: receipt.sequence,
+                    result: receipt.result,
+                };
+                self.pending_in.push_back(PendingIn { key, receipt });
+                tracing::debug!(source = %ack.source_chain, channel = ack.channel, sequence = ack.sequence, "delivery accepted");
+                self.publish_status();
+                Ok(ack)
+            }
+            Err(e) => {
+                if let Some(c) = &client_snapshot {
+                    // Verified progress (or a freeze) is kept even when the delivery is not.
+                    let mut batch = self.store.batch();
+                    batch.put(Cf::Clients, &client_bytes_key, c)?;
+                    self.store.commit(batch)?;
+                }
+                tracing::info!(%source, problem = e.problem(), error = %e, "delivery refused");
+                Err(e)
+            }
+        }
+    }
+
+    /// Checks what depends on the inbox state: signature rules, sequence, deadline.
+    fn accept_delivery(
+        &self,
+        bundle: &ProofBundle,
+        now: Time,
+    ) -> Result<(Receipt, Sequences), ChainError> {
+        let message = &bundle.message;
+        message
+            .message
+            .validate(&self.config.limits)
+            .map_err(ChainError::InvalidMessage)?;
+        let body = &message.message.body;
+        let expected = self.sequences.next_in(&body.source_chain, body.channel);
+        if message.sequence < expected {
+            return Err(ChainError::Duplicate {
+                source_chain: body.source_chain.clone(),
+                channel: body.channel,
+                sequence: message.sequence,
+            });
+        }
+        if message.sequence > expected {
+            return Err(ChainError::OutOfOrder {
+                source_chain: body.source_chain.clone(),
+                channel: body.channel,
+                expected,
+                got: message.sequence,
+            });
+        }
+        if self.pending_in.len() >= self.config.max_pending {
+            return Err(ChainError::InboxFull(self.pending_in.len()));
+        }
+        let including = self.latest.height().increment().unwrap_or(self.latest.height());
+        let result = match message.check_deadline(including, now) {
+            Ok(()) => ReceiptResult::Delivered,
+            Err(_) => ReceiptResult::Expired,
+        };
+        let commitment = message
+            .commitment()
+            .map_err(|e| ChainError::InvalidMessage(e.into()))?;
+        let receipt = Receipt {
+            source_chain: body.source_chain.clone(),
+            destination_chain: body.destination_chain.clone(),
+            channel: body.channel,
+            sequence: message.sequence,
+            message_commitment: commitment,
+            result,
+        };
+        let mut sequences = self.sequences.clone();
+        sequences.inbound.insert(
+            lane(&body.source_chain, body.channel),
+            message.sequence.saturating_add(1),
+        );
+        Ok((receipt, sequences))
+    }
+
+    /// Applies new fault modes.
+    fn set_faults(&mut self, faults: FaultState) -> Result<NodeStatus, ChainError> {
+        if faults.fork_at_height.is_some_and(|h| h < 2) {
+            return Err(ChainError::BadFaults(
+                "fork_at_height must be 2 or above (1 is genesis)".into(),
+            ));
+        }
+        let produced = self.latest.height();
+        let mut batch = self.store.batch();
+        batch.put(Cf::Meta, META_FAULTS, &faults)?;
+        if let Some(h) = faults.fork_at_height.map(Height) {
+            let exists = self.store.get::<LightBlock>(Cf::Forks, &height_key(h))?;
+            if h <= produced && exists.is_none() {
+                let block: LightBlock = self
+                    .store
+                    .get(Cf::Blocks, &height_key(h))?
+                    .ok_or_else(|| ChainError::NotFound(format!("block at height {h}")))?;
+                batch.put(Cf::Forks, &height_key(h), &self.conflicting(&block))?;
+                tracing::warn!(height = h.0, "fault: signed a conflicting block");
+            }
+        }
+        let release = self.faults.withhold && !faults.withhold;
+        if release {
+            batch.put(Cf::Meta, META_PUBLISHED, &produced.0)?;
+        }
+        self.store.commit(batch)?;
+        if release {
+            let header = self.latest.header();
+            self.published = (produced, header.hash(), header.time);
+        }
+        tracing::warn!(?faults, "fault modes changed");
+        self.faults = faults;
+        self.publish_status();
+        Ok(self.status.borrow().clone())
+    }
+}
+
+/// Offers the bundle's light blocks to the source's client; answers the messages root of
+/// the header at the bundle's height once it is trusted, and whether the client changed.
+fn update_client(
+    client: &mut NativeClient,
+    source: &ChainId,
+    bundle: &ProofBundle,
+    now: Time,
+) -> (Result<Hash32, ChainError>, bool) {
+    let mut changed = false;
+    for block in &bundle.light_blocks {
+        let height = block.height();
+        if &block.header().chain_id != source {
+            let reason = format!(
+                "it is a block of {}, the message comes from {source}",
+                block.header().chain_id
+            );
+            return (Err(ChainError::InvalidLightBlock { height, reason }), changed);
+        }
+        match client.update(block.clone(), now) {
+            Ok(UpdateOutcome::Trusted(_)) => changed = true,
+            Ok(UpdateOutcome::AlreadyTrusted(_)) => {}
+            Ok(UpdateOutcome::NotEnoughTrust(h)) => {
+                return (Err(ChainError::NotEnoughTrust { height: h }), changed);
+            }
+            Ok(UpdateOutcome::Misbehaviour(evidence)) => {
+                tracing::error!(
+                    chain = %source,
+                    height = height.0,
+                    double_signers = evidence.double_signers.len(),
+                    "misbehaviour: conflicting headers; light client frozen"
+                );
+                let error = ChainError::Misbehaviour {
+                    chain: source.clone(),
+                    height,
+                };
+                return (Err(error), true);
+            }
+            Err(ClientError::Frozen { .. }) => {
+                return (Err(ChainError::ClientFrozen(source.clone())), changed);
+            }
+            Err(e) => {
+                let reason = e.to_string();
+                return (Err(ChainError::InvalidLightBlock { height, reason }), changed);
+            }
+        }
+    }
+    if client.is_frozen() {
+        return (Err(ChainError::ClientFrozen(source.clone())), changed);
+    }
+    match client.trusted_at(bundle.height) {
+        Some(block) => (Ok(block.header().messages_root), changed),
+        None => (
+            Err(ChainError::UntrustedHeight {
+                chain: source.clone(),
+                height: bundle.height,
+            }),
+            changed,
+        ),
+    }
+}

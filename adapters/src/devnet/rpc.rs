@@ -1,0 +1,367 @@
+//! The devnet chain's HTTP JSON RPC (axum).
+//!
+//! | method and path | answer |
+//! |---|---|
+//! | `GET /status` | [`ChainStatus`] of the latest published block |
+//! | `GET /blocks/latest` | the latest published [`LightBlock`] |
+//! | `GET /blocks/{height}` | the published [`LightBlock`] at `height` (404 above the tip or withheld) |
+//! | `GET /blocks/{height}/conflicting` | the conflicting block the fork fault signed at `height` |
+//! | `GET /outbox?from=H&to=H` | [`OutboundMessage`]s with proofs, at most 256 heights |
+//! | `POST /tx` | submit a [`SignedMessage`]: 202 [`TxAccepted`] (200 when already known) |
+//! | `GET /tx/{id}` | where the outbox put a message ([`MessageLocation`]) |
+//! | `POST /deliveries` | submit a [`ProofBundle`]: 202 [`DeliveryAck`] |
+//! | `GET /receipts?from=H&to=H` | [`ReceiptProof`]s, at most 256 heights |
+//! | `GET /clients/{chain_id}` | the inbox's light client of a source chain ([`ClientStatus`]) |
+//! | `GET /admin/status` | [`NodeStatus`] (produced vs published height, ticks, faults) |
+//! | `POST /admin/faults` | set [`FaultState`], answers [`NodeStatus`] |
+//!
+//! Errors are `application/problem+json` ([`Problem`]); a body that does not parse is a
+//! `malformed-request` problem that quotes the parser, a body over the configured limit is
+//! `body-too-large` (413). Reads go to the store directly (on the blocking pool for ranges);
+//! writes go to the node as commands on a bounded channel, so a burst waits for capacity
+//! instead of growing a queue.
+//!
+//! [`LightBlock`]: corridor_light_client::native::LightBlock
+//! [`SignedMessage`]: corridor_light_client::envelope::SignedMessage
+//! [`FaultState`]: super::config::FaultState
+
+use std::sync::Arc;
+
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use corridor_light_client::client::NativeClient;
+use corridor_light_client::envelope::{SignedMessage, TradeMessage};
+use corridor_light_client::merkle::MerkleTree;
+use corridor_light_client::native::LightBlock;
+use corridor_light_client::{ChainId, Hash32, Height};
+use serde::{Deserialize, Serialize};
+use tokio::sync::{mpsc, oneshot, watch};
+
+use super::api::{ChainError, ClientStatus, NodeStatus, Problem, TxAccepted};
+use super::config::{DevnetConfig, FaultState};
+use super::node::Command;
+use super::store::{height_key, Cf, MessageLocation, RocksStore};
+use crate::adapter::MAX_RANGE;
+use crate::types::{ChainStatus, DeliveryAck, OutboundMessage, ProofBundle, Receipt, ReceiptProof};
+
+/// What every handler shares.
+#[derive(Clone)]
+pub(crate) struct RpcState {
+    pub(crate) config: Arc<DevnetConfig>,
+    pub(crate) store: Arc<RocksStore>,
+    pub(crate) status: watch::Receiver<NodeStatus>,
+    pub(crate) commands: mpsc::Sender<Command>,
+}
+
+/// The router.
+pub(crate) fn router(state: RpcState) -> Router {
+    let limit = state.config.max_body_bytes;
+    Router::new()
+        .route("/status", get(status))
+        .route("/blocks/latest", get(latest_block))
+        .route("/blocks/{height}", get(block))
+        .route("/blocks/{height}/conflicting", get(conflicting_block))
+        .route("/outbox", get(outbox))
+        .route("/tx", post(submit_tx))
+        .route("/tx/{id}", get(tx_location))
+        .route("/deliveries", post(submit_delivery))
+        .route("/receipts", get(receipts))
+        .route("/clients/{chain_id}", get(client_status))
+        .route("/admin/status", get(admin_status))
+        .route("/admin/faults", post(set_faults))
+        .layer(DefaultBodyLimit::max(limit))
+        .with_state(state)
+}
+
+/// A handler's error: a problem document.
+struct ApiError(Problem);
+
+impl From<ChainError> for ApiError {
+    fn from(e: ChainError) -> Self {
+        Self(Problem::from(&e))
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status =
+            StatusCode::from_u16(self.0.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let body = serde_json::to_vec(&self.0).unwrap_or_default();
+        (
+            status,
+            [(header::CONTENT_TYPE, "application/problem+json")],
+            body,
+        )
+            .into_response()
+    }
+}
+
+fn malformed(status: StatusCode, what: &str, text: String) -> ApiError {
+    let name = if status == StatusCode::PAYLOAD_TOO_LARGE {
+        "body-too-large"
+    } else {
+        "malformed-request"
+    };
+    ApiError(Problem::new(name, status.as_u16(), format!("{what}: {text}")))
+}
+
+impl From<JsonRejection> for ApiError {
+    fn from(r: JsonRejection) -> Self {
+        malformed(r.status(), "request body", r.body_text())
+    }
+}
+
+impl From<PathRejection> for ApiError {
+    fn from(r: PathRejection) -> Self {
+        malformed(StatusCode::BAD_REQUEST, "path", r.body_text())
+    }
+}
+
+impl From<QueryRejection> for ApiError {
+    fn from(r: QueryRejection) -> Self {
+        malformed(StatusCode::BAD_REQUEST, "query", r.body_text())
+    }
+}
+
+type ApiResult<T> = Result<T, ApiError>;
+
+/// Runs a blocking store read on the blocking pool.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, ChainError> + Send + 'static,
+) -> Result<T, ChainError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|_| ChainError::Stopped)?
+}
+
+/// Sends a command and waits for its answer.
+async fn ask<T>(
+    state: &RpcState,
+    make: impl FnOnce(oneshot::Sender<Result<T, ChainError>>) -> Command,
+) -> Result<T, ChainError> {
+    let (tx, rx) = oneshot::channel();
+    state
+        .commands
+        .send(make(tx))
+        .await
+        .map_err(|_| ChainError::Stopped)?;
+    rx.await.map_err(|_| ChainError::Stopped)?
+}
+
+async fn status(State(state): State<RpcState>) -> Json<ChainStatus> {
+    let s = state.status.borrow().clone();
+    Json(ChainStatus {
+        chain_id: s.chain_id,
+        family: "corridor".into(),
+        latest_height: s.published_height,
+        latest_hash: s.published_hash,
+        latest_time: s.published_time,
+    })
+}
+
+async fn admin_status(State(state): State<RpcState>) -> Json<NodeStatus> {
+    Json(state.status.borrow().clone())
+}
+
+fn published_block(state: &RpcState, height: Height, cf: Cf) -> Result<LightBlock, ChainError> {
+    let published = state.status.borrow().published_height;
+    let what = || match cf {
+        Cf::Forks => format!("conflicting block at height {height}"),
+        _ => format!("light block at height {height}"),
+    };
+    if height > published || height.0 == 0 {
+        return Err(ChainError::NotFound(what()));
+    }
+    state
+        .store
+        .get(cf, &height_key(height))?
+        .ok_or_else(|| ChainError::NotFound(what()))
+}
+
+async fn latest_block(State(state): State<RpcState>) -> ApiResult<Json<LightBlock>> {
+    let height = state.status.borrow().published_height;
+    Ok(Json(published_block(&state, height, Cf::Blocks)?))
+}
+
+async fn block(
+    State(state): State<RpcState>,
+    height: Result<Path<u64>, PathRejection>,
+) -> ApiResult<Json<LightBlock>> {
+    let Path(h) = height?;
+    Ok(Json(published_block(&state, Height(h), Cf::Blocks)?))
+}
+
+async fn conflicting_block(
+    State(state): State<RpcState>,
+    height: Result<Path<u64>, PathRejection>,
+) -> ApiResult<Json<LightBlock>> {
+    let Path(h) = height?;
+    Ok(Json(published_block(&state, Height(h), Cf::Forks)?))
+}
+
+/// `?from=H&to=H`.
+#[derive(Deserialize)]
+struct Range {
+    from: u64,
+    to: u64,
+}
+
+/// The published heights of a range, checked.
+fn published_range(state: &RpcState, range: &Range) -> Result<(u64, u64), ChainError> {
+    crate::adapter::check_range("", Height(range.from), Height(range.to))
+        .map_err(|_| ChainError::Malformed(format!(
+            "range from={} to={} must start at 1 or above and span 1 to {MAX_RANGE} heights",
+            range.from, range.to
+        )))?;
+    let published = state.status.borrow().published_height.0;
+    Ok((range.from, range.to.min(published)))
+}
+
+/// Items committed at each height of a range with their inclusion proofs.
+fn proven<T, R>(
+    store: &RocksStore,
+    cf: Cf,
+    (from, to): (u64, u64),
+    leaf: impl Fn(&T) -> Result<Vec<u8>, corridor_light_client::codec::CodecError>,
+    make: impl Fn(Height, T, corridor_light_client::merkle::InclusionProof) -> R,
+) -> Result<Vec<R>, ChainError>
+where
+    T: Serialize + serde::de::DeserializeOwned,
+{
+    let mut out = Vec::new();
+    for h in from..=to {
+        let height = Height(h);
+        let Some(items) = store.get::<Vec<T>>(cf, &height_key(height))? else {
+            continue;
+        };
+        let leaves = items
+            .iter()
+            .map(&leaf)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| ChainError::Malformed(e.to_string()))?;
+        let tree = MerkleTree::from_leaves(&leaves);
+        for (i, item) in items.into_iter().enumerate() {
+            let proof = tree
+                .prove(i as u64)
+                .ok_or_else(|| ChainError::NotFound(format!("leaf {i} at height {h}")))?;
+            out.push(make(height, item, proof));
+        }
+    }
+    Ok(out)
+}
+
+async fn outbox(
+    State(state): State<RpcState>,
+    range: Result<Query<Range>, QueryRejection>,
+) -> ApiResult<Json<Vec<OutboundMessage>>> {
+    let Query(range) = range?;
+    let span = published_range(&state, &range)?;
+    let store = state.store.clone();
+    let out = blocking(move || {
+        proven(&store, Cf::Messages, span, TradeMessage::leaf, |height, message, proof| {
+            OutboundMessage {
+                height,
+                message,
+                proof,
+            }
+        })
+    })
+    .await?;
+    Ok(Json(out))
+}
+
+async fn receipts(
+    State(state): State<RpcState>,
+    range: Result<Query<Range>, QueryRejection>,
+) -> ApiResult<Json<Vec<ReceiptProof>>> {
+    let Query(range) = range?;
+    let span = published_range(&state, &range)?;
+    let store = state.store.clone();
+    let out = blocking(move || {
+        proven(&store, Cf::Receipts, span, Receipt::leaf, |height, receipt, proof| {
+            ReceiptProof {
+                height,
+                receipt,
+                proof,
+            }
+        })
+    })
+    .await?;
+    Ok(Json(out))
+}
+
+async fn submit_tx(
+    State(state): State<RpcState>,
+    body: Result<Json<SignedMessage>, JsonRejection>,
+) -> ApiResult<(StatusCode, Json<TxAccepted>)> {
+    let Json(message) = body?;
+    let accepted = ask(&state, |tx| Command::SubmitTx(Box::new(message), tx)).await?;
+    let code = if accepted.duplicate {
+        StatusCode::OK
+    } else {
+        StatusCode::ACCEPTED
+    };
+    Ok((code, Json(accepted)))
+}
+
+async fn tx_location(
+    State(state): State<RpcState>,
+    id: Result<Path<String>, PathRejection>,
+) -> ApiResult<Json<MessageLocation>> {
+    let Path(id) = id?;
+    let id = Hash32::from_hex(&id)
+        .map_err(|e| ChainError::Malformed(format!("message id {id:?}: {e}")))?;
+    let location = state
+        .store
+        .get::<MessageLocation>(Cf::Ids, id.as_bytes())
+        .map_err(ChainError::from)?
+        .ok_or_else(|| ChainError::NotFound(format!("message {id}")))?;
+    Ok(Json(location))
+}
+
+async fn submit_delivery(
+    State(state): State<RpcState>,
+    body: Result<Json<ProofBundle>, JsonRejection>,
+) -> ApiResult<(StatusCode, Json<DeliveryAck>)> {
+    let Json(bundle) = body?;
+    let ack = ask(&state, |tx| Command::Deliver(Box::new(bundle), tx)).await?;
+    Ok((StatusCode::ACCEPTED, Json(ack)))
+}
+
+async fn client_status(
+    State(state): State<RpcState>,
+    chain: Result<Path<String>, PathRejection>,
+) -> ApiResult<Json<ClientStatus>> {
+    let Path(chain) = chain?;
+    let chain_id = ChainId::new(chain.clone())
+        .map_err(|e| ChainError::Malformed(format!("chain id {chain:?}: {e}")))?;
+    let store = state.store.clone();
+    let key = chain_id.as_str().as_bytes().to_vec();
+    let client: NativeClient = blocking(move || {
+        store
+            .get::<NativeClient>(Cf::Clients, &key)?
+            .ok_or_else(|| ChainError::NotFound(format!("light client of {chain}")))
+    })
+    .await?;
+    let latest = client
+        .latest()
+        .cloned()
+        .ok_or_else(|| ChainError::NotFound(format!("trusted block of {chain_id}")))?;
+    Ok(Json(ClientStatus {
+        chain_id,
+        latest,
+        frozen: client.is_frozen(),
+    }))
+}
+
+async fn set_faults(
+    State(state): State<RpcState>,
+    body: Result<Json<FaultState>, JsonRejection>,
+) -> ApiResult<Json<NodeStatus>> {
+    let Json(faults) = body?;
+    Ok(Json(ask(&state, |tx| Command::SetFaults(faults, tx)).await?))
+}

@@ -1,0 +1,123 @@
+//! What crosses the adapter boundary.
+//!
+//! - [`ChainStatus`]: a chain's latest published block.
+//! - [`OutboundMessage`]: a trade message a source chain committed, with its inclusion proof
+//!   against the messages root of the block at `height`.
+//! - [`ProofBundle`]: what a destination chain's inbox takes (DESIGN.md "proof bundle"): the
+//!   message, its inclusion proof, the height of the header whose messages root the proof is
+//!   against, and the source light blocks the receiver needs to reach that height from what
+//!   it trusts, in increasing height order, the block at `height` last.
+//! - [`Receipt`]: the destination chain's record that (source, channel, sequence) was
+//!   delivered, with a result code; [`ReceiptProof`] proves it against the receipts root of
+//!   the destination block that took the delivery in.
+//!
+//! Everything here is plain data with serde (JSON on the devnet RPC, canonical CBOR where
+//! it is hashed or stored).
+
+use corridor_light_client::codec::{self, CodecError};
+use corridor_light_client::envelope::TradeMessage;
+use corridor_light_client::hash::TAG_RECEIPT;
+use corridor_light_client::merkle::InclusionProof;
+use corridor_light_client::native::LightBlock;
+use corridor_light_client::{ChainId, Hash32, Height, Time};
+use serde::{Deserialize, Serialize};
+
+/// A chain's latest published block, as its endpoint reports it (untrusted until verified).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChainStatus {
+    /// The chain.
+    pub chain_id: ChainId,
+    /// Its family: `corridor` (native) or `cometbft`.
+    pub family: String,
+    /// Latest published height.
+    pub latest_height: Height,
+    /// Hash of the latest published header.
+    pub latest_hash: Hash32,
+    /// Time of the latest published header.
+    pub latest_time: Time,
+}
+
+/// A committed outbound trade message and its proof.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutboundMessage {
+    /// Height of the block whose messages root commits the message.
+    pub height: Height,
+    /// The message with its channel sequence.
+    pub message: TradeMessage,
+    /// Inclusion of [`TradeMessage::leaf`] under that block's messages root.
+    pub proof: InclusionProof,
+}
+
+/// A delivery for a destination chain's inbox.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProofBundle {
+    /// The message with its channel sequence.
+    pub message: TradeMessage,
+    /// Inclusion of the message's leaf under the messages root of the header at `height`.
+    pub proof: InclusionProof,
+    /// Height of the source header whose messages root the proof is against.
+    pub height: Height,
+    /// Source light blocks from the receiver's trusted state up to `height`, in increasing
+    /// height order. May be empty when the receiver already trusts `height`.
+    pub light_blocks: Vec<LightBlock>,
+}
+
+/// What became of a delivered message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReceiptResult {
+    /// Delivered to the destination before its deadline.
+    Delivered,
+    /// The deadline had passed: the sequence is consumed, the message is not delivered.
+    Expired,
+}
+
+/// The destination chain's record of one delivery.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Receipt {
+    /// Chain the message came from.
+    pub source_chain: ChainId,
+    /// Chain that took it in.
+    pub destination_chain: ChainId,
+    /// Channel.
+    pub channel: u32,
+    /// Sequence on the channel.
+    pub sequence: u64,
+    /// [`TradeMessage::commitment`] of the delivered message.
+    pub message_commitment: Hash32,
+    /// Result code.
+    pub result: ReceiptResult,
+}
+
+impl Receipt {
+    /// Leaf data committed in the receipts root: the receipt tag and canonical CBOR.
+    pub fn leaf(&self) -> Result<Vec<u8>, CodecError> {
+        let mut out = TAG_RECEIPT.to_vec();
+        out.extend(codec::encode("receipt", self)?);
+        Ok(out)
+    }
+}
+
+/// A receipt with its proof against the receipts root of the block at `height`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReceiptProof {
+    /// Height of the destination block that took the delivery in.
+    pub height: Height,
+    /// The receipt.
+    pub receipt: Receipt,
+    /// Inclusion of [`Receipt::leaf`] under that block's receipts root.
+    pub proof: InclusionProof,
+}
+
+/// A destination chain's answer to an accepted delivery.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeliveryAck {
+    /// Chain the message came from.
+    pub source_chain: ChainId,
+    /// Channel.
+    pub channel: u32,
+    /// Sequence.
+    pub sequence: u64,
+    /// Result the receipt will carry.
+    pub result: ReceiptResult,
+}
