@@ -280,6 +280,7 @@ async fn inbox_takes_a_valid_delivery_once_and_refuses_forgeries() {
     // Out of order: sequence 2 before 1.
     assert_eq!(problem(b.submit_delivery(&b2).await), "out-of-order");
     // The valid delivery, once.
+    let before = chain_b.status().produced_height;
     let ack = b.submit_delivery(&b1).await.unwrap();
     assert_eq!((ack.sequence, ack.result), (1, ReceiptResult::Delivered));
     let err = b.submit_delivery(&b1).await.unwrap_err();
@@ -291,12 +292,14 @@ async fn inbox_takes_a_valid_delivery_once_and_refuses_forgeries() {
     assert!(!b.client_status(&id("in-a")).await.unwrap().frozen);
 
     // Both receipts are committed in B's blocks, with proofs against the receipts roots.
-    let start = chain_b.status().produced_height;
     let status = chain_b
-        .wait_for(WAIT, |s| s.pending_receipts == 0 && s.published_height > start)
+        .wait_for(WAIT, |s| s.pending_receipts == 0 && s.published_height > before)
         .await
         .unwrap();
-    let receipts = b.receipts(Height(1), status.published_height).await.unwrap();
+    let receipts = b
+        .receipts(before.increment().unwrap(), status.published_height)
+        .await
+        .unwrap();
     assert_eq!(receipts.len(), 2);
     for (r, seq) in receipts.iter().zip([1, 2]) {
         assert_eq!(r.receipt.sequence, seq);

@@ -6,6 +6,9 @@ use corridor_light_client::Time;
 /// Parses an RFC 3339 timestamp at or after the Unix epoch.
 pub(super) fn parse_rfc3339(s: &str) -> Result<Time, String> {
     let bad = |why: &str| format!("{s:?} is not an RFC 3339 time: {why}");
+    if !s.is_ascii() {
+        return Err(bad("not ASCII"));
+    }
     let b = s.as_bytes();
     if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't') {
         return Err(bad("expected YYYY-MM-DDTHH:MM:SS"));

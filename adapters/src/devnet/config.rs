@@ -491,7 +491,7 @@ impl TryFrom<RawConfig> for DevnetConfig {
             let key_name = format!("traders[{i}].public_key");
             let key = c.required(&key_name, t.public_key).and_then(|hex_key| {
                 let mut bytes = [0u8; 32];
-                hex::decode_to_slice(&hex_key, &mut bytes)
+                hex::decode_to_slice(hex_key, &mut bytes)
                     .map_err(|e| c.fail(&key_name, format!("is not 64 hex digits: {e}")))
                     .ok()
                     .map(|()| PublicKey(bytes))

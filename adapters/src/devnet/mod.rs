@@ -153,8 +153,9 @@ impl DevnetChain {
         });
         let mut server_stop = stop_rx;
         let server = tokio::spawn(async move {
+            // The flag only ever turns true (or its sender goes): any change means stop.
             let shutdown = async move {
-                let _ = server_stop.wait_for(|s| *s).await;
+                let _ = server_stop.changed().await;
             };
             if let Err(e) = axum::serve(listener, app)
                 .with_graceful_shutdown(shutdown)
@@ -190,7 +191,7 @@ async fn tick(commands: mpsc::Sender<Command>, interval: Duration, mut stop: wat
                     break;
                 }
             }
-            _ = stop.wait_for(|s| *s) => break,
+            _ = stop.changed() => break,
         }
     }
 }
@@ -240,11 +241,22 @@ impl DevnetHandle {
     pub async fn wait_for(
         &self,
         limit: Duration,
-        ready: impl FnMut(&NodeStatus) -> bool,
+        mut ready: impl FnMut(&NodeStatus) -> bool,
     ) -> Result<NodeStatus, WaitTimeout> {
         let mut rx = self.status.clone();
-        match tokio::time::timeout(limit, rx.wait_for(ready)).await {
-            Ok(Ok(s)) => Ok(s.clone()),
+        let wait = async move {
+            loop {
+                let status = rx.borrow_and_update().clone();
+                if ready(&status) {
+                    return Some(status);
+                }
+                if rx.changed().await.is_err() {
+                    return None;
+                }
+            }
+        };
+        match tokio::time::timeout(limit, wait).await {
+            Ok(Some(s)) => Ok(s),
             _ => Err(WaitTimeout {
                 chain: self.chain.clone(),
                 limit,

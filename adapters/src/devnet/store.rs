@@ -113,6 +113,11 @@ pub(crate) fn height_key(h: Height) -> [u8; 8] {
 impl RocksStore {
     /// Opens (or creates) the store at `path`.
     pub(crate) fn open(path: &Path) -> Result<Self, StoreError> {
+        std::fs::create_dir_all(path).map_err(|e| StoreError::Db {
+            op: "create folder",
+            cf: "*",
+            reason: format!("{}: {e}", path.display()),
+        })?;
         let mut opts = Options::default();
         opts.create_if_missing(true);
         opts.create_missing_column_families(true);
