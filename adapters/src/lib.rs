@@ -20,7 +20,10 @@
 //!
 //! Dependencies point one way: `corridor-light-client` <- this crate <- the relay.
 #![forbid(unsafe_code)]
-#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
 
 pub mod adapter;
 pub mod bundle;

@@ -31,7 +31,9 @@ impl RetryPolicy {
 
     /// The sleep before attempt `attempt + 1` (attempts count from 1).
     pub fn backoff(&self, attempt: u32) -> Duration {
-        let factor = 1u32.checked_shl(attempt.saturating_sub(1)).unwrap_or(u32::MAX);
+        let factor = 1u32
+            .checked_shl(attempt.saturating_sub(1))
+            .unwrap_or(u32::MAX);
         self.initial_backoff
             .saturating_mul(factor)
             .min(self.max_backoff)
@@ -52,7 +54,11 @@ impl Default for RetryPolicy {
 /// Runs `op` under `policy`; see the module docs.
 ///
 /// Cancel-safe as far as `op` is: dropping the future stops between or during attempts.
-pub async fn retry<T, F, Fut>(policy: &RetryPolicy, what: &str, mut op: F) -> Result<T, AdapterError>
+pub async fn retry<T, F, Fut>(
+    policy: &RetryPolicy,
+    what: &str,
+    mut op: F,
+) -> Result<T, AdapterError>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, AdapterError>>,

@@ -89,12 +89,19 @@ impl Recording {
         }
         let search = dir.join("block_search.json");
         if search.exists() {
-            let mut blocks = read(&search)["result"]["blocks"].as_array().unwrap().clone();
+            let mut blocks = read(&search)["result"]["blocks"]
+                .as_array()
+                .unwrap()
+                .clone();
             blocks.push(read(&dir.join("block_at_height_1.json"))["result"].clone());
             let by_height: BTreeMap<u64, &Value> = blocks
                 .iter()
                 .map(|b| {
-                    let h = b["block"]["header"]["height"].as_str().unwrap().parse().unwrap();
+                    let h = b["block"]["header"]["height"]
+                        .as_str()
+                        .unwrap()
+                        .parse()
+                        .unwrap();
                     (h, b)
                 })
                 .collect();
@@ -150,7 +157,8 @@ impl Recording {
 type Params = Query<BTreeMap<String, String>>;
 
 fn height_param(q: &BTreeMap<String, String>) -> Option<u64> {
-    q.get("height").map(|h| h.trim_matches('"').parse().unwrap())
+    q.get("height")
+        .map(|h| h.trim_matches('"').parse().unwrap())
 }
 
 async fn commit(State(r): State<Arc<Recording>>, Query(q): Params) -> axum::response::Response {
@@ -185,7 +193,10 @@ async fn status(State(r): State<Arc<Recording>>) -> axum::response::Response {
 }
 
 async fn abci_query(State(r): State<Arc<Recording>>, Query(q): Params) -> axum::response::Response {
-    assert_eq!(q.get("path").map(String::as_str), Some("\"store/main/key\""));
+    assert_eq!(
+        q.get("path").map(String::as_str),
+        Some("\"store/main/key\"")
+    );
     assert_eq!(q.get("prove").map(String::as_str), Some("true"));
     rpc(r.abci.clone())
 }
@@ -212,7 +223,10 @@ async fn serve(recording: Recording) -> (CometBftAdapter, Arc<Recording>) {
 #[tokio::test]
 async fn status_and_light_blocks_of_recorded_kvstore_chains() {
     let Some(vectors) = vectors() else { return };
-    for folder in ["kvstore_fixtures/v0_34/incoming", "kvstore_fixtures/v0_38/incoming"] {
+    for folder in [
+        "kvstore_fixtures/v0_34/incoming",
+        "kvstore_fixtures/v0_38/incoming",
+    ] {
         let (adapter, rec) = serve(Recording::load(&vectors, folder)).await;
         let latest = rec.latest();
         assert!(latest > 40, "{folder}: block_search gives about 45 commits");
@@ -271,12 +285,12 @@ async fn recorded_gaia_commit_parses() {
     let (adapter, rec) = serve(Recording::load(&vectors, "gaia_fixtures/incoming")).await;
     let sh = adapter.signed_header(Some(Height(10))).await.unwrap();
     assert_eq!(sh.header.chain_id.as_str(), "ibc-0");
-    assert_eq!(hex::encode_upper(&sh.commit.block_id.hash), rec.block_ids[&10]);
-    assert_eq!(sh.header.app_hash.len(), 32);
     assert_eq!(
-        sh.header.time.to_string(),
-        "2021-12-17T20:27:47.875954829Z"
+        hex::encode_upper(&sh.commit.block_id.hash),
+        rec.block_ids[&10]
     );
+    assert_eq!(sh.header.app_hash.len(), 32);
+    assert_eq!(sh.header.time.to_string(), "2021-12-17T20:27:47.875954829Z");
     // No validator set was recorded for this chain: the node's error comes back typed.
     let err = adapter.validators(Height(10)).await.unwrap_err();
     assert!(matches!(err, AdapterError::NotFound { .. }), "{err}");
@@ -293,7 +307,10 @@ async fn abci_query_returns_the_value_and_its_ics23_proof() {
         .await
         .unwrap();
     assert_eq!(q.key, key);
-    assert_eq!(q.value, hex::decode(ics["value"].as_str().unwrap()).unwrap());
+    assert_eq!(
+        q.value,
+        hex::decode(ics["value"].as_str().unwrap()).unwrap()
+    );
     assert_eq!(q.height, Height(10));
     assert_eq!(q.proof_ops.len(), 1);
     assert_eq!(q.proof_ops[0].kind, "ics23:iavl");

@@ -30,7 +30,10 @@ fn demo_configs_load_and_agree_with_each_other() {
     let configs: Vec<DevnetConfig> = CHAINS.iter().map(|c| load(c)).collect();
     for (config, name) in configs.iter().zip(CHAINS) {
         assert_eq!(config.chain_id().as_str(), name);
-        assert!(config.spec.rotate_every > 0, "{name} rotates its validators");
+        assert!(
+            config.spec.rotate_every > 0,
+            "{name} rotates its validators"
+        );
         assert!(!config.traders.is_empty());
         for trader in &config.traders {
             assert_eq!(
@@ -64,7 +67,10 @@ fn a_config_error_names_its_key() {
         PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../config/kz-astana.toml"),
     )
     .unwrap()
-    .replace("count = 4\nrotate_every = 50", "count = 0\nrotate_every = 50");
+    .replace(
+        "count = 4\nrotate_every = 50",
+        "count = 0\nrotate_every = 50",
+    );
     std::fs::write(&path, text).unwrap();
     let err = DevnetConfig::load(&path).unwrap_err().to_string();
     assert!(err.contains("validators.count"), "{err}");

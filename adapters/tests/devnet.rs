@@ -43,7 +43,11 @@ async fn blocks_verify_with_the_light_client_across_rotations() {
     let a = adapter("rot-a", &chain.url());
 
     let root = a.light_block(Height(1)).await.unwrap();
-    assert_eq!(root, genesis_block(&spec), "genesis follows from the config");
+    assert_eq!(
+        root,
+        genesis_block(&spec),
+        "genesis follows from the config"
+    );
     let mut client = NativeClient::new(root.clone(), Options::default());
     let mut sets = BTreeSet::new();
     for h in 2..=14 {
@@ -173,7 +177,10 @@ async fn transaction_endpoint_rejects_bad_messages_with_clear_problems() {
     assert!(err.to_string().contains("body.source_chain"), "{err}");
 
     let nowhere = message(&trader, "tx-a", "tx-z", 0, 5);
-    assert_eq!(problem(a.submit_message(&nowhere).await), "unknown-destination");
+    assert_eq!(
+        problem(a.submit_message(&nowhere).await),
+        "unknown-destination"
+    );
 
     // Malformed bodies, straight over HTTP: problem+json, naming what failed.
     let http = reqwest::Client::new();
@@ -191,12 +198,12 @@ async fn transaction_endpoint_rejects_bad_messages_with_clear_problems() {
             .await
             .unwrap();
         assert_eq!(resp.status().as_u16(), status);
-        assert_eq!(
-            resp.headers()["content-type"],
-            "application/problem+json"
-        );
+        assert_eq!(resp.headers()["content-type"], "application/problem+json");
         let p: serde_json::Value = resp.json().await.unwrap();
-        assert!(p["type"].as_str().unwrap().starts_with("urn:corridor:problem:"));
+        assert!(p["type"]
+            .as_str()
+            .unwrap()
+            .starts_with("urn:corridor:problem:"));
         assert!(!p["detail"].as_str().unwrap().is_empty());
     }
     // Nothing of the above reached the outbox.
@@ -242,9 +249,18 @@ async fn inbox_takes_a_valid_delivery_once_and_refuses_forgeries() {
     let a = adapter("in-a", &chain_a.url());
     let b = adapter("in-b", &chain_b.url());
 
-    let m1 = a.submit_message(&message(&trader, "in-a", "in-b", 0, 1)).await.unwrap();
-    let m2 = a.submit_message(&message(&trader, "in-a", "in-b", 0, 2)).await.unwrap();
-    let m3 = a.submit_message(&message(&trader, "in-a", "in-c", 0, 3)).await.unwrap();
+    let m1 = a
+        .submit_message(&message(&trader, "in-a", "in-b", 0, 1))
+        .await
+        .unwrap();
+    let m2 = a
+        .submit_message(&message(&trader, "in-a", "in-b", 0, 2))
+        .await
+        .unwrap();
+    let m3 = a
+        .submit_message(&message(&trader, "in-a", "in-c", 0, 3))
+        .await
+        .unwrap();
     let (o1, o2, o3) = (
         committed(&a, m1.id).await,
         committed(&a, m2.id).await,
@@ -271,7 +287,10 @@ async fn inbox_takes_a_valid_delivery_once_and_refuses_forgeries() {
     forged.message.sequence = 2;
     assert_eq!(problem(b.submit_delivery(&forged).await), "invalid-proof");
     let mut forged = b1.clone();
-    forged.proof.path.push(forged.proof.path.first().copied().unwrap_or_default());
+    forged
+        .proof
+        .path
+        .push(forged.proof.path.first().copied().unwrap_or_default());
     assert_eq!(problem(b.submit_delivery(&forged).await), "invalid-proof");
     // A message meant for another chain, with a valid proof.
     let err = b.submit_delivery(&b3).await.unwrap_err();
@@ -293,7 +312,9 @@ async fn inbox_takes_a_valid_delivery_once_and_refuses_forgeries() {
 
     // Both receipts are committed in B's blocks, with proofs against the receipts roots.
     let status = chain_b
-        .wait_for(WAIT, |s| s.pending_receipts == 0 && s.published_height > before)
+        .wait_for(WAIT, |s| {
+            s.pending_receipts == 0 && s.published_height > before
+        })
         .await
         .unwrap();
     let receipts = b

@@ -59,7 +59,11 @@ async fn block_production_and_delivery_costs() {
     let trusted = b.client_status(&id("ms-a")).await.unwrap().latest;
     let mut bundles = Vec::new();
     for o in outs {
-        bundles.push(build_bundle(&a, &trusted, o, Options::default(), now()).await.unwrap());
+        bundles.push(
+            build_bundle(&a, &trusted, o, Options::default(), now())
+                .await
+                .unwrap(),
+        );
     }
     let mut times = Vec::new();
     for bundle in &bundles {
@@ -83,7 +87,11 @@ async fn block_production_and_delivery_costs() {
     for _ in 0..rounds {
         let mut client = NativeClient::new(genesis_block(&a_spec), Options::default());
         client.update(block.clone(), now()).unwrap();
-        let root = client.trusted_at(block.height()).unwrap().header().messages_root;
+        let root = client
+            .trusted_at(block.height())
+            .unwrap()
+            .header()
+            .messages_root;
         bundles[0].proof.verify(&leaf, &root).unwrap();
     }
     println!(

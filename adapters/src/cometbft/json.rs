@@ -10,10 +10,10 @@ use base64::Engine as _;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
+use super::time::parse_rfc3339;
 use super::types::{
     AbciQuery, BlockId, BlockIdFlag, Commit, CommitSig, Header, ProofOp, SignedHeader, Validator,
 };
-use super::time::parse_rfc3339;
 use corridor_light_client::signature::PublicKey;
 use corridor_light_client::{ChainId, Height, Time};
 
@@ -215,7 +215,8 @@ impl SignedHeaderJson {
     /// Converts, checking every field's form.
     pub(super) fn parse(&self) -> Result<SignedHeader, String> {
         let h = &self.header;
-        let chain_id = ChainId::new(h.chain_id.clone()).map_err(|e| format!("header.chain_id: {e}"))?;
+        let chain_id =
+            ChainId::new(h.chain_id.clone()).map_err(|e| format!("header.chain_id: {e}"))?;
         let last_block_id = match &h.last_block_id {
             Some(b) if !b.hash.is_empty() => Some(block_id("header.last_block_id", b)?),
             _ => None,
@@ -393,8 +394,12 @@ mod tests {
 
     #[test]
     fn bad_fields_are_named() {
-        assert!(int("header.height", "ten").unwrap_err().contains("header.height"));
-        assert!(hex_bytes("header.app_hash", "zz").unwrap_err().contains("app_hash"));
+        assert!(int("header.height", "ten")
+            .unwrap_err()
+            .contains("header.height"));
+        assert!(hex_bytes("header.app_hash", "zz")
+            .unwrap_err()
+            .contains("app_hash"));
         assert_eq!(hex_bytes("x", "").unwrap(), Vec::<u8>::new());
     }
 }

@@ -79,9 +79,7 @@ impl CometBftAdapter {
                 Ok(Envelope {
                     result: Some(r), ..
                 }) => Ok(r),
-                Ok(Envelope {
-                    error: Some(e), ..
-                }) => Err(self.rpc_error(path, e)),
+                Ok(Envelope { error: Some(e), .. }) => Err(self.rpc_error(path, e)),
                 Ok(_) => Err(self.invalid(path, "neither result nor error")),
                 Err(_) if !(200..300).contains(&answer.status) => {
                     Err(self.http.status_error(path, &answer))
@@ -211,10 +209,15 @@ impl CometBftAdapter {
         Ok(query)
     }
 
-    async fn light_block_at(&self, height: Option<Height>) -> Result<CometLightBlock, AdapterError> {
+    async fn light_block_at(
+        &self,
+        height: Option<Height>,
+    ) -> Result<CometLightBlock, AdapterError> {
         let signed_header = self.signed_header(height).await?;
         let h = signed_header.header.height;
-        let next = h.increment().ok_or_else(|| self.invalid("/commit", "height overflow"))?;
+        let next = h
+            .increment()
+            .ok_or_else(|| self.invalid("/commit", "height overflow"))?;
         let validators = self.validators(h).await?;
         let next_validators = self.validators(next).await?;
         Ok(CometLightBlock {
@@ -269,8 +272,11 @@ impl ChainAdapter for CometBftAdapter {
             chain_id,
             family: "cometbft".into(),
             latest_height: Height(
-                json::int("sync_info.latest_block_height", &s.sync_info.latest_block_height)
-                    .map_err(bad)?,
+                json::int(
+                    "sync_info.latest_block_height",
+                    &s.sync_info.latest_block_height,
+                )
+                .map_err(bad)?,
             ),
             latest_hash: hash,
             latest_time: time::parse_rfc3339(&s.sync_info.latest_block_time)
@@ -298,7 +304,11 @@ impl ChainAdapter for CometBftAdapter {
         Err(self.unsupported("submit_delivery"))
     }
 
-    async fn receipts(&self, _from: Height, _to: Height) -> Result<Vec<ReceiptProof>, AdapterError> {
+    async fn receipts(
+        &self,
+        _from: Height,
+        _to: Height,
+    ) -> Result<Vec<ReceiptProof>, AdapterError> {
         Err(self.unsupported("receipts"))
     }
 }

@@ -115,7 +115,10 @@ impl DevnetAdapter {
     }
 
     /// Submits a trader's signed message to the outbox.
-    pub async fn submit_message(&self, message: &SignedMessage) -> Result<TxAccepted, AdapterError> {
+    pub async fn submit_message(
+        &self,
+        message: &SignedMessage,
+    ) -> Result<TxAccepted, AdapterError> {
         self.post("/tx", message).await
     }
 

@@ -52,8 +52,8 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use corridor_light_client::envelope::{Limits, DEFAULT_MAX_PAYLOAD};
-use corridor_light_client::native::{LightBlock, MAX_VALIDATORS};
 use corridor_light_client::hash;
+use corridor_light_client::native::{LightBlock, MAX_VALIDATORS};
 use corridor_light_client::signature::{PublicKey, SigningKey};
 use corridor_light_client::testgen::{self, BlockContents, ChainSpec};
 use corridor_light_client::{ChainId, Hash32, Height, Options, Time};
@@ -619,7 +619,10 @@ count = 3
             .replace("chain_id = \"test-a\"", "chain_id = \"has space\"")
             .replace("count = 4", "count = 0")
             .replace("listen = \"127.0.0.1:0\"", "listen = \"nowhere\"")
-            .replace("0101010101010101010101010101010101010101010101010101010101010101", "zz")
+            .replace(
+                "0101010101010101010101010101010101010101010101010101010101010101",
+                "zz",
+            )
             .replace("chain_id = \"test-b\"", "chain_id = \"\"");
         let err = DevnetConfig::from_toml(&bad).unwrap_err();
         let ConfigError::Invalid(errors) = &err else {
@@ -646,8 +649,8 @@ count = 3
         }
         let err = DevnetConfig::from_toml(&format!("{GOOD}\nbogus = 1\n")).unwrap_err();
         assert!(err.to_string().contains("bogus"), "{err}");
-        let err = DevnetConfig::from_toml(&GOOD.replace("count = 4", "count = \"four\""))
-            .unwrap_err();
+        let err =
+            DevnetConfig::from_toml(&GOOD.replace("count = 4", "count = \"four\"")).unwrap_err();
         assert!(err.to_string().contains("count"), "{err}");
     }
 }

@@ -180,7 +180,11 @@ impl DevnetChain {
 
 /// Sends a `Tick` every `interval` until stopped. A tick that finds the queue full is
 /// dropped (the node is busy; the next one will do).
-async fn tick(commands: mpsc::Sender<Command>, interval: Duration, mut stop: watch::Receiver<bool>) {
+async fn tick(
+    commands: mpsc::Sender<Command>,
+    interval: Duration,
+    mut stop: watch::Receiver<bool>,
+) {
     let mut timer = tokio::time::interval(interval);
     timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     timer.tick().await; // the first tick fires at once; block 2 comes one interval later
@@ -273,7 +277,10 @@ impl DevnetHandle {
             let _ = ticker.await;
         }
         if let Some(mut server) = self.server.take() {
-            if tokio::time::timeout(SHUTDOWN_GRACE, &mut server).await.is_err() {
+            if tokio::time::timeout(SHUTDOWN_GRACE, &mut server)
+                .await
+                .is_err()
+            {
                 tracing::warn!(chain = %self.chain, "RPC connections still open; closing them");
                 server.abort();
                 let _ = server.await;

@@ -83,11 +83,17 @@ fn lane(chain: &ChainId, channel: u32) -> String {
 
 impl Sequences {
     fn next_out(&self, dest: &ChainId, channel: u32) -> u64 {
-        self.outbound.get(&lane(dest, channel)).copied().unwrap_or(1)
+        self.outbound
+            .get(&lane(dest, channel))
+            .copied()
+            .unwrap_or(1)
     }
 
     fn next_in(&self, source: &ChainId, channel: u32) -> u64 {
-        self.inbound.get(&lane(source, channel)).copied().unwrap_or(1)
+        self.inbound
+            .get(&lane(source, channel))
+            .copied()
+            .unwrap_or(1)
     }
 
     fn root(&self) -> Hash32 {
@@ -227,11 +233,7 @@ impl Node {
         batch.put(Cf::Meta, META_FAULTS, &config.faults)?;
         for peer in &config.peers {
             let client = NativeClient::new(peer.trust_root(), peer.options);
-            batch.put(
-                Cf::Clients,
-                peer.spec.chain_id.as_str().as_bytes(),
-                &client,
-            )?;
+            batch.put(Cf::Clients, peer.spec.chain_id.as_str().as_bytes(), &client)?;
         }
         store.commit(batch)?;
         tracing::info!(chain = %config.chain_id(), hash = %genesis.header().hash(), "genesis written");
@@ -321,13 +323,7 @@ impl Node {
         let one_ns = core::time::Duration::from_nanos(1);
         let earliest = parent.time.checked_add(one_ns).unwrap_or(parent.time);
         let time = system_now().max(earliest);
-        let block = testgen::block_at(
-            &self.config.spec,
-            height,
-            parent.hash(),
-            contents,
-            time,
-        );
+        let block = testgen::block_at(&self.config.spec, height, parent.hash(), contents, time);
         let served = if self.faults.bad_signatures {
             testgen::with_bad_signature(block.clone(), 0)
         } else {
@@ -424,10 +420,7 @@ impl Node {
         let id = message
             .id()
             .map_err(|e| ChainError::InvalidMessage(e.into()))?;
-        if let Some(loc) = self
-            .store
-            .get::<MessageLocation>(Cf::Ids, id.as_bytes())?
-        {
+        if let Some(loc) = self.store.get::<MessageLocation>(Cf::Ids, id.as_bytes())? {
             return Ok(TxAccepted {
                 id,
                 destination: loc.destination,
@@ -581,7 +574,11 @@ impl Node {
         if self.pending_in.len() >= self.config.max_pending {
             return Err(ChainError::InboxFull(self.pending_in.len()));
         }
-        let including = self.latest.height().increment().unwrap_or(self.latest.height());
+        let including = self
+            .latest
+            .height()
+            .increment()
+            .unwrap_or(self.latest.height());
         let result = match message.check_deadline(including, now) {
             Ok(()) => ReceiptResult::Delivered,
             Err(_) => ReceiptResult::Expired,
@@ -658,7 +655,10 @@ fn update_client(
                 "it is a block of {}, the message comes from {source}",
                 block.header().chain_id
             );
-            return (Err(ChainError::InvalidLightBlock { height, reason }), changed);
+            return (
+                Err(ChainError::InvalidLightBlock { height, reason }),
+                changed,
+            );
         }
         match client.update(block.clone(), now) {
             Ok(UpdateOutcome::Trusted(_)) => changed = true,
@@ -684,7 +684,10 @@ fn update_client(
             }
             Err(e) => {
                 let reason = e.to_string();
-                return (Err(ChainError::InvalidLightBlock { height, reason }), changed);
+                return (
+                    Err(ChainError::InvalidLightBlock { height, reason }),
+                    changed,
+                );
             }
         }
     }

@@ -106,7 +106,11 @@ fn malformed(status: StatusCode, what: &str, text: String) -> ApiError {
     } else {
         "malformed-request"
     };
-    ApiError(Problem::new(name, status.as_u16(), format!("{what}: {text}")))
+    ApiError(Problem::new(
+        name,
+        status.as_u16(),
+        format!("{what}: {text}"),
+    ))
 }
 
 impl From<JsonRejection> for ApiError {
@@ -212,11 +216,12 @@ struct Range {
 
 /// The published heights of a range, checked.
 fn published_range(state: &RpcState, range: &Range) -> Result<(u64, u64), ChainError> {
-    crate::adapter::check_range("", Height(range.from), Height(range.to))
-        .map_err(|_| ChainError::Malformed(format!(
+    crate::adapter::check_range("", Height(range.from), Height(range.to)).map_err(|_| {
+        ChainError::Malformed(format!(
             "range from={} to={} must start at 1 or above and span 1 to {MAX_RANGE} heights",
             range.from, range.to
-        )))?;
+        ))
+    })?;
     let published = state.status.borrow().published_height.0;
     Ok((range.from, range.to.min(published)))
 }
@@ -262,13 +267,17 @@ async fn outbox(
     let span = published_range(&state, &range)?;
     let store = state.store.clone();
     let out = blocking(move || {
-        proven(&store, Cf::Messages, span, TradeMessage::leaf, |height, message, proof| {
-            OutboundMessage {
+        proven(
+            &store,
+            Cf::Messages,
+            span,
+            TradeMessage::leaf,
+            |height, message, proof| OutboundMessage {
                 height,
                 message,
                 proof,
-            }
-        })
+            },
+        )
     })
     .await?;
     Ok(Json(out))
@@ -282,13 +291,17 @@ async fn receipts(
     let span = published_range(&state, &range)?;
     let store = state.store.clone();
     let out = blocking(move || {
-        proven(&store, Cf::Receipts, span, Receipt::leaf, |height, receipt, proof| {
-            ReceiptProof {
+        proven(
+            &store,
+            Cf::Receipts,
+            span,
+            Receipt::leaf,
+            |height, receipt, proof| ReceiptProof {
                 height,
                 receipt,
                 proof,
-            }
-        })
+            },
+        )
     })
     .await?;
     Ok(Json(out))
@@ -363,5 +376,7 @@ async fn set_faults(
     body: Result<Json<FaultState>, JsonRejection>,
 ) -> ApiResult<Json<NodeStatus>> {
     let Json(faults) = body?;
-    Ok(Json(ask(&state, |tx| Command::SetFaults(faults, tx)).await?))
+    Ok(Json(
+        ask(&state, |tx| Command::SetFaults(faults, tx)).await?,
+    ))
 }

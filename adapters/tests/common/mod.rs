@@ -82,13 +82,7 @@ pub fn peer(a: &mut DevnetConfig, b: &DevnetConfig) {
 }
 
 /// A signed packing list from `from` to `to`.
-pub fn message(
-    key: &SigningKey,
-    from: &str,
-    to: &str,
-    channel: u32,
-    nonce: u64,
-) -> SignedMessage {
+pub fn message(key: &SigningKey, from: &str, to: &str, channel: u32, nonce: u64) -> SignedMessage {
     let doc = serde_json::json!({
         "packing_list_number": format!("PL-{nonce}"), "issue_date": "2026-11-28",
         "consignor": "Shanghai Machinery Export Co.", "consignee": "Astana Trading LLP",
