@@ -49,3 +49,27 @@ pub mod verifier;
 
 pub use types::{ChainId, Hash32, Height, Options, Time, TrustThreshold};
 pub use verifier::{Verdict, VerificationError, Verifier, VotingPowerTally};
+
+#[cfg(test)]
+pub(crate) mod test_support {
+    //! Helpers of the unit tests.
+
+    /// Property-test settings for the suite: a fixed seed, so a run in CI never fails at random,
+    /// and `cases` cases. `PROPTEST_RNG_SEED` and `PROPTEST_CASES` override both, which is how
+    /// the long randomized runs are made (BENCHMARKS.md and the README say how).
+    pub(crate) fn proptest_config(cases: u32) -> proptest::test_runner::Config {
+        use proptest::test_runner::{Config, RngSeed};
+        // `Config::default()` reads the PROPTEST_* environment variables.
+        let mut config = Config::default();
+        if std::env::var_os("PROPTEST_CASES").is_none() {
+            config.cases = cases;
+        }
+        if std::env::var_os("PROPTEST_RNG_SEED").is_none() {
+            config.rng_seed = RngSeed::Fixed(PROPTEST_SEED);
+        }
+        config
+    }
+
+    /// The suite's fixed property-test seed.
+    pub(crate) const PROPTEST_SEED: u64 = 0x00C0_2219_D042;
+}

@@ -522,7 +522,7 @@ mod tests {
     }
 
     proptest! {
-        #![proptest_config(ProptestConfig::with_cases(256))]
+        #![proptest_config(crate::test_support::proptest_config(256))]
 
         #[test]
         fn single_bit_changes_are_rejected(n in 1usize..200, pick: usize, bit: usize, part in 0u8..5) {

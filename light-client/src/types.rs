@@ -457,6 +457,8 @@ mod tests {
     }
 
     proptest! {
+        #![proptest_config(crate::test_support::proptest_config(256))]
+
         #[test]
         fn threshold_matches_exact_rational_comparison(
             num in 1u64.., den in 1u64.., signed: u64, total: u64

@@ -1,6 +1,8 @@
 //! Behaviour of the native light client beyond single verifications: bisection, the
 //! freezing client, misbehaviour evidence, and properties of the encoding.
 
+mod common;
+
 use core::time::Duration;
 
 use corridor_light_client::bisection::{Bisection, Outcome};
@@ -269,7 +271,7 @@ fn small_chain() -> Vec<LightBlock> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(64))]
+    #![proptest_config(common::proptest_config(64))]
 
     #[test]
     fn light_block_codec_round_trips(validators in 1u32..12, height in 1u64..50) {
