@@ -10,7 +10,10 @@
 //! `int32` indices (packed or not).
 //!
 //! Unknown fields are skipped (wire types 0, 1, 2, 5); groups and truncated input are
-//! errors. A scalar or message field given twice keeps the last value (Go would merge two
+//! errors. A commitment proof or batch entry whose only proof is in a field outside this
+//! schema (the `exclusion` proofs of an unmerged upstream branch use `CommitmentProof`
+//! field 5 and entry field 3) is [`Ics23Error::UnsupportedProofKind`], not a decoding
+//! error, so callers can tell a proof kind they do not know from a broken proof. A scalar or message field given twice keeps the last value (Go would merge two
 //! copies of a message): whatever is decoded, verification recomputes every hash from it,
 //! so a decoding quirk can only make a proof fail, never prove something false.
 
@@ -224,9 +227,23 @@ fn compressed_non_exist(buf: &[u8]) -> Result<CompressedNonExistenceProof, Ics23
     Ok(p)
 }
 
+/// The decoded entry; else the unknown proof field it held; else an error.
+fn entry_or_unsupported<T>(
+    entry: Option<T>,
+    unknown: Option<u64>,
+    message: &'static str,
+) -> Result<T, Ics23Error> {
+    match (entry, unknown) {
+        (Some(e), _) => Ok(e),
+        (None, Some(field)) => Err(Ics23Error::UnsupportedProofKind { message, field }),
+        (None, None) => Err(err(format!("empty {message}"))),
+    }
+}
+
 /// Decodes a `CommitmentProof`.
 pub fn commitment_proof(buf: &[u8]) -> Result<CommitmentProof, Ics23Error> {
     let mut out = None;
+    let mut unsupported = None;
     let mut r = Reader::new(buf);
     while let Some((f, w)) = r.next()? {
         match f {
@@ -247,6 +264,7 @@ pub fn commitment_proof(buf: &[u8]) -> Result<CommitmentProof, Ics23Error> {
                     if bf == 1 {
                         let mut er = Reader::new(bytes(&bw, "batch entry")?);
                         let mut entry = None;
+                        let mut unknown = None;
                         while let Some((ef, ew)) = er.next()? {
                             match ef {
                                 1 => {
@@ -261,10 +279,14 @@ pub fn commitment_proof(buf: &[u8]) -> Result<CommitmentProof, Ics23Error> {
                                         "entry nonexist",
                                     )?)?))
                                 }
-                                _ => {}
+                                other => {
+                                    if matches!(ew, Wire::Bytes(_)) {
+                                        unknown = Some(other);
+                                    }
+                                }
                             }
                         }
-                        entries.push(entry.ok_or_else(|| err("empty batch entry"))?);
+                        entries.push(entry_or_unsupported(entry, unknown, "BatchEntry")?);
                     }
                 }
                 out = Some(CommitmentProof::Batch(entries));
@@ -278,6 +300,7 @@ pub fn commitment_proof(buf: &[u8]) -> Result<CommitmentProof, Ics23Error> {
                         1 => {
                             let mut er = Reader::new(bytes(&cw, "compressed entry")?);
                             let mut entry = None;
+                            let mut unknown = None;
                             while let Some((ef, ew)) = er.next()? {
                                 match ef {
                                     1 => {
@@ -290,10 +313,18 @@ pub fn commitment_proof(buf: &[u8]) -> Result<CommitmentProof, Ics23Error> {
                                             compressed_non_exist(bytes(&ew, "entry nonexist")?)?,
                                         ))
                                     }
-                                    _ => {}
+                                    other => {
+                                        if matches!(ew, Wire::Bytes(_)) {
+                                            unknown = Some(other);
+                                        }
+                                    }
                                 }
                             }
-                            entries.push(entry.ok_or_else(|| err("empty compressed entry"))?);
+                            entries.push(entry_or_unsupported(
+                                entry,
+                                unknown,
+                                "CompressedBatchEntry",
+                            )?);
                         }
                         2 => lookup_inners.push(inner_op(bytes(&cw, "lookup_inners")?)?),
                         _ => {}
@@ -304,10 +335,21 @@ pub fn commitment_proof(buf: &[u8]) -> Result<CommitmentProof, Ics23Error> {
                     lookup_inners,
                 });
             }
-            _ => {}
+            other => {
+                if matches!(w, Wire::Bytes(_)) {
+                    unsupported = Some(other);
+                }
+            }
         }
     }
-    out.ok_or_else(|| err("no proof in the commitment proof"))
+    match (out, unsupported) {
+        (Some(proof), _) => Ok(proof),
+        (None, Some(field)) => Err(Ics23Error::UnsupportedProofKind {
+            message: "CommitmentProof",
+            field,
+        }),
+        (None, None) => Err(err("no proof in the commitment proof")),
+    }
 }
 
 #[cfg(test)]
