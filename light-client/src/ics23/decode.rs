@@ -164,6 +164,39 @@ pub fn existence_proof(buf: &[u8]) -> Result<ExistenceProof, Ics23Error> {
     Ok(p)
 }
 
+/// Decodes an `ExistenceProof` in the layout `cosmos/ics23` used before its current schema,
+/// which its `existence*.json` test files still have: `key = 1; value = 2; repeated ProofOp
+/// steps = 3`, with `ProofOp { oneof { LeafOp leaf = 1; InnerOp inner = 2; } }`. The first
+/// step must be the leaf op, every later one an inner op.
+pub fn legacy_existence_proof(buf: &[u8]) -> Result<ExistenceProof, Ics23Error> {
+    let mut p = ExistenceProof::default();
+    let mut r = Reader::new(buf);
+    while let Some((f, w)) = r.next()? {
+        match f {
+            1 => p.key = bytes(&w, "ExistenceProof.key")?.to_vec(),
+            2 => p.value = bytes(&w, "ExistenceProof.value")?.to_vec(),
+            3 => {
+                let mut sr = Reader::new(bytes(&w, "ExistenceProof.steps")?);
+                while let Some((sf, sw)) = sr.next()? {
+                    match sf {
+                        1 if p.leaf.is_none() && p.path.is_empty() => {
+                            p.leaf = Some(leaf_op(bytes(&sw, "ProofOp.leaf")?)?)
+                        }
+                        1 => return Err(err("legacy proof: a leaf op after the first step")),
+                        2 if p.leaf.is_some() => {
+                            p.path.push(inner_op(bytes(&sw, "ProofOp.inner")?)?)
+                        }
+                        2 => return Err(err("legacy proof: an inner op before the leaf op")),
+                        _ => {}
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(p)
+}
+
 fn non_existence_proof(buf: &[u8]) -> Result<NonExistenceProof, Ics23Error> {
     let mut p = NonExistenceProof::default();
     let mut r = Reader::new(buf);
