@@ -765,3 +765,285 @@ pub fn run_file(stem: &str, value: &Value, spec: Option<&ProofSpec>) -> Ics23Out
         Err(what) => Ics23Outcome::unknown(what),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::ics23::{tendermint_spec, CompressedLimit};
+
+    fn field(number: u64, body: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        crate::cometbft::proto::put_varint(&mut out, (number << 3) | 2);
+        crate::cometbft::proto::put_varint(&mut out, body.len() as u64);
+        out.extend_from_slice(body);
+        out
+    }
+
+    fn b64e(bytes: &[u8]) -> String {
+        base64::engine::general_purpose::STANDARD.encode(bytes)
+    }
+
+    /// The tendermint leaf op, protobuf-encoded.
+    fn leaf_bytes() -> Vec<u8> {
+        let mut op = vec![0x08, 0x01, 0x18, 0x01, 0x20, 0x01];
+        op.extend(field(5, &[0]));
+        op
+    }
+
+    fn inner_bytes(op: &InnerOp) -> Vec<u8> {
+        let mut out = vec![0x08, 0x01];
+        out.extend(field(2, &op.prefix));
+        if !op.suffix.is_empty() {
+            out.extend(field(3, &op.suffix));
+        }
+        out
+    }
+
+    /// A two-leaf CometBFT tree over `a = 1`, `b = 2`: the root and each leaf's inner op.
+    fn tree() -> (Vec<u8>, InnerOp, InnerOp) {
+        let leaf = tendermint_spec().leaf_spec.unwrap();
+        let (ha, hb) = (
+            leaf.apply(b"a", b"1").unwrap(),
+            leaf.apply(b"b", b"2").unwrap(),
+        );
+        let left = InnerOp {
+            hash: HashOp::SHA256,
+            prefix: vec![1],
+            suffix: hb,
+        };
+        let right = InnerOp {
+            hash: HashOp::SHA256,
+            prefix: [&[1u8][..], &ha].concat(),
+            suffix: Vec::new(),
+        };
+        (left.apply(&ha).unwrap(), left, right)
+    }
+
+    /// A compressed batch proving `a` and `b` with `depth` copies of their inner op each.
+    fn compressed_batch(depth: usize) -> Vec<u8> {
+        let (_, left, right) = tree();
+        let mut batch = Vec::new();
+        for (key, value, index) in [(b"a", b"1", 0u8), (b"b", b"2", 1)] {
+            let mut exist = field(1, key);
+            exist.extend(field(2, value));
+            exist.extend(field(3, &leaf_bytes()));
+            exist.extend(field(4, &vec![index; depth]));
+            batch.extend(field(1, &field(1, &exist)));
+        }
+        batch.extend(field(2, &inner_bytes(&left)));
+        batch.extend(field(2, &inner_bytes(&right)));
+        field(4, &batch)
+    }
+
+    fn batch_json(proof: &[u8], root: &[u8], b_value: &str) -> Value {
+        json!({
+            "items": [{"key": "61", "value": "31"}, {"key": "62", "value": b_value}],
+            "proof": hex::encode(proof),
+            "root": hex::encode(root),
+        })
+    }
+
+    #[test]
+    fn files_are_classified_by_stem_and_shape() {
+        for kind in UnitKind::ALL {
+            assert_eq!(classify(kind.stem(), &json!({})), Ok(FileKind::Unit(kind)));
+        }
+        let batch = json!({"items": [], "proof": "", "root": ""});
+        assert_eq!(classify("batch_exist", &batch), Ok(FileKind::Batch));
+        let existence = json!({"existence": "", "root": ""});
+        assert_eq!(classify("existence1", &existence), Ok(FileKind::Existence));
+        let proof = json!({"key": "", "value": "", "proof": "", "root": ""});
+        assert_eq!(classify("exist_left", &proof), Ok(FileKind::Proof));
+        assert_eq!(
+            classify("TestNewThingData", &json!({})),
+            Err("unit file TestNewThingData".to_owned())
+        );
+        assert_eq!(
+            classify("other", &json!({"root": "", "leaves": []})),
+            Err("a file with members [leaves, root]".to_owned())
+        );
+        let outcome = run_file("TestNewThingData", &json!({}), None);
+        assert_eq!(outcome.status, Status::UnknownKind);
+        assert!(!outcome.passed() && outcome.is_unknown_kind());
+        assert_eq!(outcome.got, "unknown kind: unit file TestNewThingData");
+    }
+
+    #[test]
+    fn check_leaf_cases() {
+        let ok = json!({"Leaf": {"hash": 2, "prehash_value": 1, "length": 1, "prefix": "AAE="},
+                        "Spec": {"hash": 2, "prehash_value": 1, "length": 1, "prefix": "AA=="},
+                        "IsErr": false});
+        run_unit_case(UnitKind::CheckLeaf, &ok).unwrap();
+        let refused = json!({"Leaf": {"hash": 1}, "Spec": {}, "IsErr": false});
+        assert!(matches!(
+            run_unit_case(UnitKind::CheckLeaf, &refused),
+            Err(VectorError::Refused(Ics23Error::Spec(_)))
+        ));
+        let accepted = json!({"Leaf": {"prefix": "qrs="}, "Spec": {}, "IsErr": true});
+        assert_eq!(
+            run_unit_case(UnitKind::CheckLeaf, &accepted),
+            Err(VectorError::Accepted)
+        );
+        let file = json!({"a": ok, "b": accepted});
+        let outcome = run_file("TestCheckLeafData", &file, None);
+        assert_eq!(outcome.status, Status::Disagrees);
+        assert_eq!(
+            outcome.got,
+            "1 cases pass, first failure b: accepted, but the vector expects a refusal"
+        );
+    }
+
+    #[test]
+    fn check_against_spec_reads_err_or_the_older_is_err() {
+        let spec = json!({"leaf_spec": {"hash": 1}});
+        let proof = json!({"key": "YQ==", "value": "MQ==", "leaf": {"hash": 1}});
+        for case in [
+            json!({"Proof": proof, "Spec": spec, "Err": ""}),
+            json!({"Proof": proof, "Spec": spec, "IsErr": false}),
+        ] {
+            run_unit_case(UnitKind::CheckAgainstSpec, &case).unwrap();
+        }
+        for case in [
+            json!({"Proof": proof, "Spec": spec, "Err": "some Go message"}),
+            json!({"Proof": proof, "Spec": spec, "IsErr": true}),
+        ] {
+            assert_eq!(
+                run_unit_case(UnitKind::CheckAgainstSpec, &case),
+                Err(VectorError::Accepted)
+            );
+        }
+    }
+
+    #[test]
+    fn leaf_op_mismatch_names_both_hashes() {
+        let case = json!({"Op": {"hash": 1}, "Key": b64e(b"foo"), "Value": b64e(b"bar"),
+                          "Expected": b64e(&[0; 32])});
+        let Err(VectorError::Mismatch { got, expected }) = run_unit_case(UnitKind::LeafOp, &case)
+        else {
+            panic!("expected a mismatch")
+        };
+        // echo -n foobar | sha256sum
+        assert_eq!(
+            got,
+            "c3ab8ff13720e8ad9047dd39466b3c8974e592c2fa383d4a3960714caef0c4f2"
+        );
+        assert_eq!(expected, "00".repeat(32));
+    }
+
+    #[test]
+    fn batch_files_verify_every_item() {
+        let (root, ..) = tree();
+        let spec = tendermint_spec();
+        let outcome = run_file(
+            "batch_exist",
+            &batch_json(&compressed_batch(1), &root, "32"),
+            Some(&spec),
+        );
+        assert!(outcome.passed(), "{outcome:?}");
+        assert_eq!(outcome.got, "2 items verified");
+
+        let wrong: BatchFile =
+            serde_json::from_value(batch_json(&compressed_batch(1), &root, "33")).unwrap();
+        assert!(matches!(
+            wrong.verify(&spec),
+            Err(VectorError::Refused(Ics23Error::Mismatch("value")))
+        ));
+        let other_root: BatchFile =
+            serde_json::from_value(batch_json(&compressed_batch(1), &[7; 32], "32")).unwrap();
+        assert!(matches!(
+            other_root.verify(&spec),
+            Err(VectorError::Refused(Ics23Error::RootMismatch { .. }))
+        ));
+        // Paths deeper than the spec allows are refused before expansion.
+        let deep: BatchFile =
+            serde_json::from_value(batch_json(&compressed_batch(129), &root, "32")).unwrap();
+        let Err(VectorError::Refused(Ics23Error::CompressedTooLarge { limit, got, max })) =
+            deep.verify(&spec)
+        else {
+            panic!("expected CompressedTooLarge")
+        };
+        assert_eq!((limit, got, max), (CompressedLimit::PathLength, 129, 128));
+        let empty: BatchFile =
+            serde_json::from_value(json!({"items": [], "proof": "", "root": ""})).unwrap();
+        assert_eq!(empty.verify(&spec), Err(VectorError::NoItems));
+        let outcome = run_file(
+            "batch_exist",
+            &batch_json(&compressed_batch(1), &root, "32"),
+            None,
+        );
+        assert_eq!(
+            (outcome.status, outcome.got.as_str()),
+            (
+                Status::Disagrees,
+                "error: no proof spec for this folder (iavl, tendermint or smt)"
+            )
+        );
+    }
+
+    #[test]
+    fn existence_files_in_either_layout_verify() {
+        let (root, left, _) = tree();
+        let spec = tendermint_spec();
+        // The earlier layout: steps = 3, each a ProofOp { leaf = 1 | inner = 2 }.
+        let mut legacy = field(1, b"a");
+        legacy.extend(field(2, b"1"));
+        legacy.extend(field(3, &field(1, &leaf_bytes())));
+        legacy.extend(field(3, &field(2, &inner_bytes(&left))));
+        // The current layout: leaf = 3, path = 4.
+        let mut current = field(1, b"a");
+        current.extend(field(2, b"1"));
+        current.extend(field(3, &leaf_bytes()));
+        current.extend(field(4, &inner_bytes(&left)));
+        for bytes in [&legacy, &current] {
+            let file = json!({"existence": hex::encode(bytes), "root": hex::encode(&root)});
+            let outcome = run_file("existence1", &file, Some(&spec));
+            assert!(outcome.passed(), "{outcome:?}");
+            let file = ExistenceFile {
+                existence: hex::encode(bytes),
+                root: hex::encode([7; 32]),
+            };
+            assert!(matches!(
+                file.verify(&spec),
+                Err(VectorError::Refused(Ics23Error::RootMismatch { .. }))
+            ));
+        }
+        // An inner op before the leaf is not a proof in the earlier layout.
+        let mut bad = field(1, b"a");
+        bad.extend(field(3, &field(2, &inner_bytes(&left))));
+        assert!(matches!(
+            decode::legacy_existence_proof(&bad),
+            Err(Ics23Error::Decode(_))
+        ));
+    }
+
+    #[test]
+    fn proofs_outside_the_schema_are_an_unknown_kind() {
+        let spec = tendermint_spec();
+        // CommitmentProof field 5 (an exclusion proof of upstream's unmerged branch).
+        let exclusion = field(5, &field(1, b"k"));
+        let file =
+            json!({"key": "6b", "value": "", "proof": hex::encode(&exclusion), "root": "00"});
+        let outcome = run_file("exclusion", &file, Some(&spec));
+        assert_eq!(outcome.status, Status::UnknownKind);
+        assert_eq!(
+            outcome.got,
+            "unknown kind: proof in CommitmentProof field 5"
+        );
+        // A batch entry field 3.
+        let batch = field(3, &field(1, &field(3, &field(1, b"k"))));
+        let file = json!({"items": [{"key": "6b", "value": ""}], "proof": hex::encode(&batch),
+                          "root": "00"});
+        let outcome = run_file("batch_exclusion", &file, Some(&spec));
+        assert_eq!(outcome.got, "unknown kind: proof in BatchEntry field 3");
+        // A proof with nothing in it at all is broken, not unknown.
+        let file = json!({"key": "6b", "value": "", "proof": "", "root": "00"});
+        let outcome = run_file("exist_left", &file, Some(&spec));
+        assert_eq!(outcome.status, Status::Disagrees);
+        assert_eq!(
+            outcome.got,
+            "error: refused: proof does not decode: no proof in the commitment proof"
+        );
+    }
+}
