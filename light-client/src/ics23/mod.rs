@@ -20,7 +20,11 @@
 //! Departures: where the Go code would panic on malformed input (a neighbour check on an
 //! empty path, a branch not in the child order, a compressed path index out of range), this
 //! code returns an error. BLAKE3 and Keccak-256 are supported (the Rust reference has them);
-//! RLP length prefixes are not (neither reference has them).
+//! RLP length prefixes are not (neither reference has them). A compressed batch is checked in
+//! compressed form before it is expanded (see [`DecompressLimits`]): a path longer than the
+//! spec's depth limit, or than [`HARD_MAX_DEPTH`] whatever the spec says, and batches
+//! expanding past [`MAX_EXPANDED_STEPS`] steps or [`MAX_EXPANDED_BYTES`] bytes are refused,
+//! where Go expands first.
 
 pub mod decode;
 mod ops;
