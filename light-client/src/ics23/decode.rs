@@ -10,7 +10,10 @@
 //! `int32` indices (packed or not).
 //!
 //! Unknown fields are skipped (wire types 0, 1, 2, 5); groups and truncated input are
-//! errors. A scalar or message field given twice keeps the last value (Go would merge two
+//! errors. A commitment proof or batch entry whose only proof is in a field outside this
+//! schema (the `exclusion` proofs of an unmerged upstream branch use `CommitmentProof`
+//! field 5 and entry field 3) is [`Ics23Error::UnsupportedProofKind`], not a decoding
+//! error, so callers can tell a proof kind they do not know from a broken proof. A scalar or message field given twice keeps the last value (Go would merge two
 //! copies of a message): whatever is decoded, verification recomputes every hash from it,
 //! so a decoding quirk can only make a proof fail, never prove something false.
 
@@ -161,6 +164,39 @@ pub fn existence_proof(buf: &[u8]) -> Result<ExistenceProof, Ics23Error> {
     Ok(p)
 }
 
+/// Decodes an `ExistenceProof` in the layout `cosmos/ics23` used before its current schema,
+/// which its `existence*.json` test files still have: `key = 1; value = 2; repeated ProofOp
+/// steps = 3`, with `ProofOp { oneof { LeafOp leaf = 1; InnerOp inner = 2; } }`. The first
+/// step must be the leaf op, every later one an inner op.
+pub fn legacy_existence_proof(buf: &[u8]) -> Result<ExistenceProof, Ics23Error> {
+    let mut p = ExistenceProof::default();
+    let mut r = Reader::new(buf);
+    while let Some((f, w)) = r.next()? {
+        match f {
+            1 => p.key = bytes(&w, "ExistenceProof.key")?.to_vec(),
+            2 => p.value = bytes(&w, "ExistenceProof.value")?.to_vec(),
+            3 => {
+                let mut sr = Reader::new(bytes(&w, "ExistenceProof.steps")?);
+                while let Some((sf, sw)) = sr.next()? {
+                    match sf {
+                        1 if p.leaf.is_none() && p.path.is_empty() => {
+                            p.leaf = Some(leaf_op(bytes(&sw, "ProofOp.leaf")?)?)
+                        }
+                        1 => return Err(err("legacy proof: a leaf op after the first step")),
+                        2 if p.leaf.is_some() => {
+                            p.path.push(inner_op(bytes(&sw, "ProofOp.inner")?)?)
+                        }
+                        2 => return Err(err("legacy proof: an inner op before the leaf op")),
+                        _ => {}
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(p)
+}
+
 fn non_existence_proof(buf: &[u8]) -> Result<NonExistenceProof, Ics23Error> {
     let mut p = NonExistenceProof::default();
     let mut r = Reader::new(buf);
@@ -224,9 +260,23 @@ fn compressed_non_exist(buf: &[u8]) -> Result<CompressedNonExistenceProof, Ics23
     Ok(p)
 }
 
+/// The decoded entry; else the unknown proof field it held; else an error.
+fn entry_or_unsupported<T>(
+    entry: Option<T>,
+    unknown: Option<u64>,
+    message: &'static str,
+) -> Result<T, Ics23Error> {
+    match (entry, unknown) {
+        (Some(e), _) => Ok(e),
+        (None, Some(field)) => Err(Ics23Error::UnsupportedProofKind { message, field }),
+        (None, None) => Err(err(format!("empty {message}"))),
+    }
+}
+
 /// Decodes a `CommitmentProof`.
 pub fn commitment_proof(buf: &[u8]) -> Result<CommitmentProof, Ics23Error> {
     let mut out = None;
+    let mut unsupported = None;
     let mut r = Reader::new(buf);
     while let Some((f, w)) = r.next()? {
         match f {
@@ -247,6 +297,7 @@ pub fn commitment_proof(buf: &[u8]) -> Result<CommitmentProof, Ics23Error> {
                     if bf == 1 {
                         let mut er = Reader::new(bytes(&bw, "batch entry")?);
                         let mut entry = None;
+                        let mut unknown = None;
                         while let Some((ef, ew)) = er.next()? {
                             match ef {
                                 1 => {
@@ -261,10 +312,14 @@ pub fn commitment_proof(buf: &[u8]) -> Result<CommitmentProof, Ics23Error> {
                                         "entry nonexist",
                                     )?)?))
                                 }
-                                _ => {}
+                                other => {
+                                    if matches!(ew, Wire::Bytes(_)) {
+                                        unknown = Some(other);
+                                    }
+                                }
                             }
                         }
-                        entries.push(entry.ok_or_else(|| err("empty batch entry"))?);
+                        entries.push(entry_or_unsupported(entry, unknown, "BatchEntry")?);
                     }
                 }
                 out = Some(CommitmentProof::Batch(entries));
@@ -278,6 +333,7 @@ pub fn commitment_proof(buf: &[u8]) -> Result<CommitmentProof, Ics23Error> {
                         1 => {
                             let mut er = Reader::new(bytes(&cw, "compressed entry")?);
                             let mut entry = None;
+                            let mut unknown = None;
                             while let Some((ef, ew)) = er.next()? {
                                 match ef {
                                     1 => {
@@ -290,10 +346,18 @@ pub fn commitment_proof(buf: &[u8]) -> Result<CommitmentProof, Ics23Error> {
                                             compressed_non_exist(bytes(&ew, "entry nonexist")?)?,
                                         ))
                                     }
-                                    _ => {}
+                                    other => {
+                                        if matches!(ew, Wire::Bytes(_)) {
+                                            unknown = Some(other);
+                                        }
+                                    }
                                 }
                             }
-                            entries.push(entry.ok_or_else(|| err("empty compressed entry"))?);
+                            entries.push(entry_or_unsupported(
+                                entry,
+                                unknown,
+                                "CompressedBatchEntry",
+                            )?);
                         }
                         2 => lookup_inners.push(inner_op(bytes(&cw, "lookup_inners")?)?),
                         _ => {}
@@ -304,10 +368,21 @@ pub fn commitment_proof(buf: &[u8]) -> Result<CommitmentProof, Ics23Error> {
                     lookup_inners,
                 });
             }
-            _ => {}
+            other => {
+                if matches!(w, Wire::Bytes(_)) {
+                    unsupported = Some(other);
+                }
+            }
         }
     }
-    out.ok_or_else(|| err("no proof in the commitment proof"))
+    match (out, unsupported) {
+        (Some(proof), _) => Ok(proof),
+        (None, Some(field)) => Err(Ics23Error::UnsupportedProofKind {
+            message: "CommitmentProof",
+            field,
+        }),
+        (None, None) => Err(err("no proof in the commitment proof")),
+    }
 }
 
 #[cfg(test)]

@@ -20,7 +20,11 @@
 //! Departures: where the Go code would panic on malformed input (a neighbour check on an
 //! empty path, a branch not in the child order, a compressed path index out of range), this
 //! code returns an error. BLAKE3 and Keccak-256 are supported (the Rust reference has them);
-//! RLP length prefixes are not (neither reference has them).
+//! RLP length prefixes are not (neither reference has them). A compressed batch is checked in
+//! compressed form before it is expanded (see [`DecompressLimits`]): a path longer than the
+//! spec's depth limit, or than [`HARD_MAX_DEPTH`] whatever the spec says, and batches
+//! expanding past [`MAX_EXPANDED_STEPS`] steps or [`MAX_EXPANDED_BYTES`] bytes are refused,
+//! where Go expands first.
 
 pub mod decode;
 mod ops;
@@ -29,9 +33,10 @@ mod verify;
 
 pub use ops::{do_hash, do_length};
 pub use verify::{
-    calculate_existence_root, check_existence_against_spec, decompress, left_branches_are_empty,
-    right_branches_are_empty, verify_existence, verify_membership, verify_non_existence,
-    verify_non_membership,
+    calculate_existence_root, check_compressed, check_existence_against_spec, decompress,
+    decompress_within, left_branches_are_empty, right_branches_are_empty, verify_existence,
+    verify_membership, verify_non_existence, verify_non_membership, DecompressLimits,
+    HARD_MAX_DEPTH, MAX_COMPRESSED_ENTRIES, MAX_EXPANDED_BYTES, MAX_EXPANDED_STEPS,
 };
 
 /// A hash operation (`cosmos.ics23.v1.HashOp`), kept as its protobuf number: protobuf
@@ -332,4 +337,56 @@ pub enum Ics23Error {
     /// The commitment proof holds no proof for the key.
     #[error("no proof for the key in the commitment proof")]
     NoProofForKey,
+    /// The proof is of a kind outside `cosmos.ics23.v1` as this crate knows it: its only
+    /// proof is in an unknown field of `message`.
+    #[error("unsupported proof kind: {message} field {field}")]
+    UnsupportedProofKind {
+        /// The message holding the field (`CommitmentProof`, `BatchEntry`, ...).
+        message: &'static str,
+        /// The field number.
+        field: u64,
+    },
+    /// A compressed batch would expand beyond a limit; refused before expanding it.
+    #[error("compressed batch refused before expansion: {limit} is {got}, at most {max}")]
+    CompressedTooLarge {
+        /// Which limit.
+        limit: CompressedLimit,
+        /// What the compressed proof asks for (a running total for steps and bytes).
+        got: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// A compressed path names an inner op the batch's lookup table does not have.
+    #[error("compressed path index {index} out of range (lookup table has {lookup_len})")]
+    CompressedIndexOutOfRange {
+        /// The index.
+        index: i32,
+        /// Length of the lookup table.
+        lookup_len: usize,
+    },
+}
+
+/// A limit on how far a compressed batch may expand ([`DecompressLimits`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CompressedLimit {
+    /// Entries in the batch.
+    Entries,
+    /// Indices in one path (the spec's depth limit).
+    PathLength,
+    /// Indices in all paths together.
+    ExpandedSteps,
+    /// Prefix and suffix bytes of all named inner ops together.
+    ExpandedBytes,
+}
+
+impl std::fmt::Display for CompressedLimit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Entries => "the entry count",
+            Self::PathLength => "a path length",
+            Self::ExpandedSteps => "the expanded step count",
+            Self::ExpandedBytes => "the expanded inner-op bytes",
+        })
+    }
 }

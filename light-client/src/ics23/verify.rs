@@ -1,9 +1,15 @@
-//! Existence and non-existence verification, and the neighbour checks.
+//! Existence and non-existence verification, the neighbour checks, and decompression.
+//!
+//! A compressed batch names shared inner ops by index, so a few bytes of indices can stand
+//! for megabytes of expanded proof. [`decompress_within`] therefore checks the compressed
+//! form first ([`check_compressed`]: entry count, path lengths against the spec's depth
+//! limit and [`HARD_MAX_DEPTH`], lookup indices, total steps and bytes) and clones nothing
+//! before that check passed.
 
 use super::ops::do_hash_or_noop;
 use super::{
-    BatchEntry, CommitmentProof, CompressedBatchEntry, CompressedExistenceProof, ExistenceProof,
-    Ics23Error, InnerOp, InnerSpec, NonExistenceProof, ProofSpec,
+    BatchEntry, CommitmentProof, CompressedBatchEntry, CompressedExistenceProof, CompressedLimit,
+    ExistenceProof, Ics23Error, InnerOp, InnerSpec, NonExistenceProof, ProofSpec,
 };
 
 /// Default depth limit when a spec sets none (Go's rule).
@@ -286,6 +292,121 @@ fn is_left_neighbor(spec: &InnerSpec, left: &[InnerOp], right: &[InnerOp]) -> bo
     }
 }
 
+/// Most inner steps a compressed path may name, whatever the spec says: specs of real stores
+/// stay far below (IAVL and CometBFT trees: 128 by default, sparse Merkle trees: 256).
+pub const HARD_MAX_DEPTH: usize = 1024;
+
+/// Most entries a compressed batch may hold.
+pub const MAX_COMPRESSED_ENTRIES: usize = 65_536;
+
+/// Most inner steps all paths of a compressed batch may name together.
+pub const MAX_EXPANDED_STEPS: usize = 1 << 20;
+
+/// Most bytes of inner-op prefixes and suffixes the expanded batch may hold together.
+pub const MAX_EXPANDED_BYTES: usize = 32 << 20;
+
+/// How far a compressed batch may expand, checked on its compressed form before anything
+/// is cloned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DecompressLimits {
+    /// Most indices in one path.
+    pub max_depth: usize,
+    /// Most entries.
+    pub max_entries: usize,
+    /// Most indices in all paths together.
+    pub max_steps: usize,
+    /// Most prefix and suffix bytes of all named inner ops together.
+    pub max_bytes: usize,
+}
+
+impl Default for DecompressLimits {
+    /// The hard caps, with the depth limit Go applies when a spec sets none.
+    fn default() -> Self {
+        Self {
+            max_depth: DEFAULT_MAX_DEPTH,
+            max_entries: MAX_COMPRESSED_ENTRIES,
+            max_steps: MAX_EXPANDED_STEPS,
+            max_bytes: MAX_EXPANDED_BYTES,
+        }
+    }
+}
+
+impl DecompressLimits {
+    /// The limits for proofs checked against `spec`: its `max_depth` (128 when unset), never
+    /// above [`HARD_MAX_DEPTH`]. A path longer than the spec allows could never verify, so
+    /// refusing it before expansion changes no verdict.
+    pub fn for_spec(spec: &ProofSpec) -> Self {
+        let depth = match usize::try_from(spec.max_depth) {
+            Ok(0) | Err(_) => DEFAULT_MAX_DEPTH,
+            Ok(n) => n,
+        };
+        Self {
+            max_depth: depth.min(HARD_MAX_DEPTH),
+            ..Self::default()
+        }
+    }
+}
+
+/// Checks a compressed batch against `limits` without expanding it: entry count, every
+/// path's length, every lookup index, and the steps and bytes the expansion would hold.
+pub fn check_compressed(
+    entries: &[CompressedBatchEntry],
+    lookup: &[InnerOp],
+    limits: &DecompressLimits,
+) -> Result<(), Ics23Error> {
+    if entries.len() > limits.max_entries {
+        return Err(Ics23Error::CompressedTooLarge {
+            limit: CompressedLimit::Entries,
+            got: entries.len(),
+            max: limits.max_entries,
+        });
+    }
+    let mut steps: usize = 0;
+    let mut bytes: usize = 0;
+    let paths = entries.iter().flat_map(|e| match e {
+        CompressedBatchEntry::Exist(p) => [Some(p), None],
+        CompressedBatchEntry::Nonexist(n) => [n.left.as_ref(), n.right.as_ref()],
+    });
+    for p in paths.flatten() {
+        if p.path.len() > limits.max_depth {
+            return Err(Ics23Error::CompressedTooLarge {
+                limit: CompressedLimit::PathLength,
+                got: p.path.len(),
+                max: limits.max_depth,
+            });
+        }
+        steps = steps.saturating_add(p.path.len());
+        if steps > limits.max_steps {
+            return Err(Ics23Error::CompressedTooLarge {
+                limit: CompressedLimit::ExpandedSteps,
+                got: steps,
+                max: limits.max_steps,
+            });
+        }
+        for &index in &p.path {
+            let op = usize::try_from(index)
+                .ok()
+                .and_then(|i| lookup.get(i))
+                .ok_or(Ics23Error::CompressedIndexOutOfRange {
+                    index,
+                    lookup_len: lookup.len(),
+                })?;
+            bytes = bytes
+                .saturating_add(op.prefix.len())
+                .saturating_add(op.suffix.len());
+            if bytes > limits.max_bytes {
+                return Err(Ics23Error::CompressedTooLarge {
+                    limit: CompressedLimit::ExpandedBytes,
+                    got: bytes,
+                    max: limits.max_bytes,
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Expands one compressed existence proof; its indices were checked by [`check_compressed`].
 fn decompress_exist(
     p: &CompressedExistenceProof,
     lookup: &[InnerOp],
@@ -293,13 +414,14 @@ fn decompress_exist(
     let path = p
         .path
         .iter()
-        .map(|&i| {
-            usize::try_from(i)
+        .map(|&index| {
+            usize::try_from(index)
                 .ok()
                 .and_then(|i| lookup.get(i))
                 .cloned()
-                .ok_or_else(|| {
-                    Ics23Error::Decode(format!("compressed path index {i} out of range"))
+                .ok_or(Ics23Error::CompressedIndexOutOfRange {
+                    index,
+                    lookup_len: lookup.len(),
                 })
         })
         .collect::<Result<Vec<_>, _>>()?;
@@ -311,8 +433,17 @@ fn decompress_exist(
     })
 }
 
-/// The proof with compressed batches expanded.
+/// The proof with compressed batches expanded, within the default [`DecompressLimits`].
 pub fn decompress(proof: &CommitmentProof) -> Result<CommitmentProof, Ics23Error> {
+    decompress_within(proof, &DecompressLimits::default())
+}
+
+/// The proof with compressed batches expanded, after [`check_compressed`] found the
+/// expansion within `limits`.
+pub fn decompress_within(
+    proof: &CommitmentProof,
+    limits: &DecompressLimits,
+) -> Result<CommitmentProof, Ics23Error> {
     let CommitmentProof::Compressed {
         entries,
         lookup_inners,
@@ -320,6 +451,7 @@ pub fn decompress(proof: &CommitmentProof) -> Result<CommitmentProof, Ics23Error
     else {
         return Ok(proof.clone());
     };
+    check_compressed(entries, lookup_inners, limits)?;
     let entries = entries
         .iter()
         .map(|e| {
@@ -354,7 +486,7 @@ pub fn verify_membership(
     key: &[u8],
     value: &[u8],
 ) -> Result<(), Ics23Error> {
-    let proof = decompress(proof)?;
+    let proof = decompress_within(proof, &DecompressLimits::for_spec(spec))?;
     let exist = match &proof {
         CommitmentProof::Exist(e) if e.key == key => Some(e),
         CommitmentProof::Batch(entries) => entries.iter().find_map(|e| match e {
@@ -386,7 +518,7 @@ pub fn verify_non_membership(
     proof: &CommitmentProof,
     key: &[u8],
 ) -> Result<(), Ics23Error> {
-    let proof = decompress(proof)?;
+    let proof = decompress_within(proof, &DecompressLimits::for_spec(spec))?;
     let non = match &proof {
         CommitmentProof::Nonexist(n) if encloses(spec, n, key) => Some(n),
         CommitmentProof::Batch(entries) => entries.iter().find_map(|e| match e {
@@ -397,4 +529,185 @@ pub fn verify_non_membership(
     }
     .ok_or(Ics23Error::NoProofForKey)?;
     verify_non_existence(non, spec, root, key)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ics23::{decode, iavl_spec, smt_spec, tendermint_spec, HashOp, LeafOp, LengthOp};
+
+    /// A protobuf length-delimited field.
+    fn field(number: u64, body: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        crate::cometbft::proto::put_varint(&mut out, (number << 3) | 2);
+        crate::cometbft::proto::put_varint(&mut out, body.len() as u64);
+        out.extend_from_slice(body);
+        out
+    }
+
+    /// The protobuf bytes of a compressed batch: `entries` existence proofs of key `k<i>`,
+    /// each with a path of `depth` indices 0, and one lookup inner op with a `prefix_len`
+    /// byte prefix.
+    fn compressed_bytes(entries: usize, depth: usize, prefix_len: usize) -> Vec<u8> {
+        let leaf = field(5, &[0]); // LeafOp { prefix: [0] }
+        let mut batch = Vec::new();
+        for i in 0..entries {
+            let mut exist = field(1, format!("k{i}").as_bytes());
+            exist.extend(field(2, b"v"));
+            exist.extend(field(3, &leaf));
+            exist.extend(field(4, &vec![0u8; depth])); // packed indices, all 0
+            batch.extend(field(1, &field(1, &exist)));
+        }
+        let mut op = vec![0x08, 0x01]; // hash: SHA-256
+        op.extend(field(2, &vec![7u8; prefix_len]));
+        batch.extend(field(2, &op));
+        field(4, &batch)
+    }
+
+    fn too_large(err: Ics23Error) -> (CompressedLimit, usize, usize) {
+        match err {
+            Ics23Error::CompressedTooLarge { limit, got, max } => (limit, got, max),
+            other => panic!("expected CompressedTooLarge, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn small_compressed_proof_that_would_expand_hugely_is_refused_before_expansion() {
+        // 2,000 entries of depth 128 over one 64 KiB inner op: about 300 KiB on the wire,
+        // 16 GiB once every path index is cloned.
+        let bytes = compressed_bytes(2000, 128, 64 << 10);
+        assert!(bytes.len() < 400 << 10, "{} bytes", bytes.len());
+        let proof = decode::commitment_proof(&bytes).unwrap();
+        let (limit, got, max) = too_large(decompress(&proof).unwrap_err());
+        assert_eq!(
+            (limit, max),
+            (CompressedLimit::ExpandedBytes, MAX_EXPANDED_BYTES)
+        );
+        assert!(got > max);
+        for spec in [iavl_spec(), tendermint_spec(), smt_spec()] {
+            let err = verify_membership(&spec, &[0; 32], &proof, b"k0", b"v").unwrap_err();
+            assert_eq!(too_large(err).0, CompressedLimit::ExpandedBytes);
+        }
+        let err = verify_non_membership(&iavl_spec(), &[0; 32], &proof, b"k").unwrap_err();
+        assert_eq!(too_large(err).0, CompressedLimit::ExpandedBytes);
+    }
+
+    #[test]
+    fn path_longer_than_the_spec_allows_is_refused_in_compressed_form() {
+        let proof = decode::commitment_proof(&compressed_bytes(1, 129, 4)).unwrap();
+        let err = verify_membership(&iavl_spec(), &[0; 32], &proof, b"k0", b"v").unwrap_err();
+        assert_eq!(too_large(err), (CompressedLimit::PathLength, 129, 128));
+        // The sparse Merkle tree spec allows 256.
+        let err = verify_membership(&smt_spec(), &[0; 32], &proof, b"k0", b"v").unwrap_err();
+        assert!(
+            !matches!(err, Ics23Error::CompressedTooLarge { .. }),
+            "{err:?}"
+        );
+        let proof = decode::commitment_proof(&compressed_bytes(1, 257, 4)).unwrap();
+        let err = verify_membership(&smt_spec(), &[0; 32], &proof, b"k0", b"v").unwrap_err();
+        assert_eq!(too_large(err), (CompressedLimit::PathLength, 257, 256));
+        // A spec's own limit never lifts the hard cap.
+        let spec = ProofSpec {
+            max_depth: i32::MAX,
+            ..iavl_spec()
+        };
+        assert_eq!(DecompressLimits::for_spec(&spec).max_depth, HARD_MAX_DEPTH);
+        let proof = decode::commitment_proof(&compressed_bytes(1, HARD_MAX_DEPTH + 1, 4)).unwrap();
+        let err = verify_membership(&spec, &[0; 32], &proof, b"k0", b"v").unwrap_err();
+        assert_eq!(
+            too_large(err),
+            (
+                CompressedLimit::PathLength,
+                HARD_MAX_DEPTH + 1,
+                HARD_MAX_DEPTH
+            )
+        );
+    }
+
+    #[test]
+    fn entry_and_step_counts_and_indices_are_checked_before_expansion() {
+        let CommitmentProof::Compressed {
+            entries,
+            lookup_inners,
+        } = decode::commitment_proof(&compressed_bytes(3, 4, 4)).unwrap()
+        else {
+            panic!("not compressed")
+        };
+        let limits = DecompressLimits {
+            max_entries: 2,
+            ..DecompressLimits::default()
+        };
+        let err = check_compressed(&entries, &lookup_inners, &limits).unwrap_err();
+        assert_eq!(too_large(err), (CompressedLimit::Entries, 3, 2));
+        let limits = DecompressLimits {
+            max_steps: 10,
+            ..DecompressLimits::default()
+        };
+        let err = check_compressed(&entries, &lookup_inners, &limits).unwrap_err();
+        assert_eq!(too_large(err), (CompressedLimit::ExpandedSteps, 12, 10));
+        assert!(check_compressed(&entries, &lookup_inners, &DecompressLimits::default()).is_ok());
+
+        for bad in [1, -1, i32::MAX] {
+            let mut entries = entries.clone();
+            if let CompressedBatchEntry::Exist(p) = &mut entries[1] {
+                p.path[2] = bad;
+            }
+            let proof = CommitmentProof::Compressed {
+                entries,
+                lookup_inners: lookup_inners.clone(),
+            };
+            assert_eq!(
+                decompress(&proof).unwrap_err(),
+                Ics23Error::CompressedIndexOutOfRange {
+                    index: bad,
+                    lookup_len: 1
+                }
+            );
+        }
+    }
+
+    #[test]
+    fn compressed_batch_within_limits_still_verifies() {
+        // A two-leaf CometBFT tree: root = SHA-256(1 || leaf(a) || leaf(b)).
+        let spec = tendermint_spec();
+        let leaf = LeafOp {
+            hash: HashOp::SHA256,
+            prehash_key: HashOp::NO_HASH,
+            prehash_value: HashOp::SHA256,
+            length: LengthOp::VAR_PROTO,
+            prefix: vec![0],
+        };
+        let (ha, hb) = (
+            leaf.apply(b"a", b"1").unwrap(),
+            leaf.apply(b"b", b"2").unwrap(),
+        );
+        let left = InnerOp {
+            hash: HashOp::SHA256,
+            prefix: vec![1],
+            suffix: hb.clone(),
+        };
+        let right = InnerOp {
+            hash: HashOp::SHA256,
+            prefix: [&[1u8][..], &ha].concat(),
+            suffix: Vec::new(),
+        };
+        let root = left.apply(&ha).unwrap();
+        assert_eq!(right.apply(&hb).unwrap(), root);
+        let exist = |key: &[u8], value: &[u8], index| CompressedExistenceProof {
+            key: key.to_vec(),
+            value: value.to_vec(),
+            leaf: Some(leaf.clone()),
+            path: vec![index],
+        };
+        let proof = CommitmentProof::Compressed {
+            entries: vec![
+                CompressedBatchEntry::Exist(exist(b"a", b"1", 0)),
+                CompressedBatchEntry::Exist(exist(b"b", b"2", 1)),
+            ],
+            lookup_inners: vec![left, right],
+        };
+        verify_membership(&spec, &root, &proof, b"a", b"1").unwrap();
+        verify_membership(&spec, &root, &proof, b"b", b"2").unwrap();
+        assert!(verify_membership(&spec, &root, &proof, b"b", b"1").is_err());
+    }
 }
