@@ -1,77 +1,99 @@
-//! A native light-client state: trusted blocks by height, misbehaviour detection, freezing.
+//! The generic light client: trusted blocks of one chain of any [`Family`], misbehaviour
+//! detection, freezing.
 //!
-//! [`NativeClient::update`] takes any light block:
+//! A client starts from a [`TrustRoot`], public data from the operator's config: the chain,
+//! a height and the hash of the header at that height. The root block itself comes from
+//! anywhere (a node, a peer, a bundle): [`LightClient::update`] takes it when its hash is the
+//! root's and it is validly signed by more than 2/3 of its own set. A trust root is never a
+//! key or a seed: whoever reads a config learns nothing that lets them sign.
+//!
+//! [`LightClient::update`] then takes any light block of the chain:
 //! - above the latest trusted height, it is verified from the latest trusted block (the
-//!   verdict may be [`Verdict::NotEnoughTrust`]: bisect with [`crate::bisection`]);
+//!   verdict may be "not enough trust": bisect, [`LightClient::bisection`]);
+//! - below the latest height and not yet trusted, from the nearest trusted block below it;
 //! - at a height already trusted with the same hash, nothing changes;
-//! - at a height already trusted with a **different** hash, it is checked as a real
-//!   conflict: consistent and signed by more than 2/3 of its set, and, when it is not the
-//!   trust root, verifiable from the trusted block below it. A real conflict is
-//!   misbehaviour: the client keeps [`Evidence`] and freezes, refusing every later update;
-//! - below the latest height and not yet trusted, it is verified from the nearest trusted
-//!   block below it.
+//! - at a height already trusted with a **different** hash: see below.
 //!
-//! The number of trusted blocks kept is bounded; the oldest (other than the root) go first.
+//! ## Freezing
+//! Two valid, different headers at one height are misbehaviour, but only a conflicting
+//! block that the trusted validators really signed proves it. The client freezes, keeping
+//! [`Evidence`], when the conflicting block is internally consistent, signed by more than
+//! 2/3 of its own set, and either
+//! - validators holding more than the trust threshold of the power of the set that signed
+//!   the trusted block signed both blocks (double signing, checked signature by signature),
+//!   or
+//! - it verifies from the trusted block below it by the ordinary rules (a fork the light
+//!   client's rules would have accepted).
+//!
+//! Anything else is refused as [`ClientError::UnprovenConflict`] and changes nothing: a
+//! stranger's self-signed block at a trusted height cannot freeze the client. A frozen
+//! client refuses every later update until an operator replaces it.
+//!
+//! The number of trusted blocks kept is bounded ([`MAX_TRUSTED_BLOCKS`]); the oldest other
+//! than the root go first.
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::native::{LightBlock, NativeVerifier, TrustedState};
+use crate::bisection::Bisection;
+use crate::family::{Family, FamilyKind, Signer};
 use crate::signature::PublicKey;
-use crate::types::{Height, Options, Time};
-use crate::verifier::{Verdict, VerificationError, Verifier};
+use crate::types::{ChainId, Hash32, Height, Options, Time};
+use crate::verifier::{Verdict, VerificationError, VotingPowerTally};
 
 /// Most trusted blocks a client keeps.
 pub const MAX_TRUSTED_BLOCKS: usize = 1024;
 
-/// Proof that a chain's validators signed two different blocks at one height.
+/// What an operator trusts of a chain (DESIGN.md "trust root"): public data only.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Evidence {
-    /// The block the client trusted.
-    pub trusted: LightBlock,
-    /// The conflicting block.
-    pub conflicting: LightBlock,
-    /// Keys that signed both blocks, sorted.
-    pub double_signers: Vec<PublicKey>,
+pub struct TrustRoot {
+    /// The chain.
+    pub chain_id: ChainId,
+    /// Height of the trusted header.
+    pub height: Height,
+    /// Hash of the trusted header (which commits its validator sets).
+    pub header_hash: Hash32,
 }
 
-impl Evidence {
-    /// Builds evidence from two blocks at one height with different hashes, or `None` when
-    /// they do not conflict. Both must be self-consistent and validly signed.
-    pub fn from_conflict(
-        trusted: &LightBlock,
-        conflicting: &LightBlock,
-    ) -> Result<Option<Self>, VerificationError> {
-        if trusted.height() != conflicting.height()
-            || trusted.header().chain_id != conflicting.header().chain_id
-            || trusted.header().hash() == conflicting.header().hash()
-        {
-            return Ok(None);
-        }
-        let a = NativeVerifier.verify_self_consistent(trusted)?;
-        let b = NativeVerifier.verify_self_consistent(conflicting)?;
-        let mut double_signers: Vec<PublicKey> = a.into_iter().filter(|k| b.contains(k)).collect();
-        double_signers.sort();
-        Ok(Some(Self {
-            trusted: trusted.clone(),
-            conflicting: conflicting.clone(),
-            double_signers,
-        }))
-    }
+/// Proof that a chain's validators signed two different blocks at one height.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(bound = "B: Serialize + serde::de::DeserializeOwned")]
+pub struct Evidence<B> {
+    /// The block the client trusted.
+    pub trusted: B,
+    /// The conflicting block.
+    pub conflicting: B,
+    /// Keys whose valid signatures are on both blocks, sorted.
+    pub double_signers: Vec<PublicKey>,
+    /// Their power in the set that signed the trusted block.
+    pub double_signed: VotingPowerTally,
+    /// Why the conflict was proven.
+    pub proven_by: ConflictProof,
+}
+
+/// Which rule proved a conflict (see the module doc).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConflictProof {
+    /// More than the trust threshold of the trusted set signed both blocks.
+    DoubleSigning,
+    /// The conflicting block verifies from the trusted block below it.
+    VerifiesFromTrusted,
 }
 
 /// What an update did.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum UpdateOutcome {
+pub enum UpdateOutcome<B> {
     /// The block is now trusted.
     Trusted(Height),
     /// The block was trusted already.
     AlreadyTrusted(Height),
     /// Not enough of the trusted set signed it: fetch a block in between.
-    NotEnoughTrust(Height),
-    /// The block conflicts with a trusted one: the client is now frozen.
-    Misbehaviour(Box<Evidence>),
+    NotEnoughTrust(Height, VotingPowerTally),
+    /// The block conflicts with a trusted one and the conflict is proven: the client is now
+    /// frozen.
+    Misbehaviour(Box<Evidence<B>>),
 }
 
 /// Why an update was refused.
@@ -82,7 +104,7 @@ pub enum ClientError {
     #[error("light client of {chain} is frozen since misbehaviour at height {height}")]
     Frozen {
         /// The chain.
-        chain: String,
+        chain: ChainId,
         /// Height of the conflicting blocks.
         height: Height,
     },
@@ -97,31 +119,129 @@ pub enum ClientError {
         /// Lowest trusted height.
         root: Height,
     },
+    /// The client has no root block yet and this is not it.
+    #[error(
+        "the trust root of {chain} is the header {expected} at height {root}; got {got} at \
+         height {height}"
+    )]
+    NotTheRoot {
+        /// The chain.
+        chain: ChainId,
+        /// The root's height.
+        root: Height,
+        /// The root's header hash.
+        expected: Hash32,
+        /// Height of the block given.
+        height: Height,
+        /// Hash of the block given.
+        got: Hash32,
+    },
+    /// A block at a trusted height with another hash, which neither double signing by the
+    /// trusted set nor verification from trusted state proves: refused, nothing changes.
+    #[error(
+        "block {got} at trusted height {height} conflicts with {trusted}, but only \
+         {double_signed} double-signed and it does not verify from trusted state"
+    )]
+    UnprovenConflict {
+        /// The height.
+        height: Height,
+        /// Hash of the trusted block.
+        trusted: Hash32,
+        /// Hash of the conflicting block.
+        got: Hash32,
+        /// Power of the trusted set that signed both.
+        double_signed: VotingPowerTally,
+    },
 }
 
-/// A light client of one native chain.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct NativeClient {
-    options: Options,
-    trusted: BTreeMap<Height, LightBlock>,
-    root: Height,
-    root_block: LightBlock,
-    evidence: Option<Evidence>,
-}
-
-impl NativeClient {
-    /// A client whose trust root is `root`, a block the operator trusts (from config).
-    pub fn new(root: LightBlock, options: Options) -> Self {
-        let height = root.height();
-        let mut trusted = BTreeMap::new();
-        trusted.insert(height, root.clone());
-        Self {
-            options,
-            trusted,
-            root: height,
-            root_block: root,
-            evidence: None,
+impl ClientError {
+    /// A short, stable name of the reason, for metric labels and problem types.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Self::Frozen { .. } => "client-frozen",
+            Self::Invalid(_) => "invalid-light-block",
+            Self::BelowRoot { .. } => "below-trust-root",
+            Self::NotTheRoot { .. } => "not-the-trust-root",
+            Self::UnprovenConflict { .. } => "unproven-conflict",
         }
+    }
+}
+
+/// A light client of one chain of family `F`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(bound = "F::LightBlock: Serialize + serde::de::DeserializeOwned")]
+pub struct LightClient<F: Family> {
+    #[serde(skip)]
+    family: F,
+    kind: FamilyKind,
+    root: TrustRoot,
+    options: Options,
+    trusted: BTreeMap<Height, F::LightBlock>,
+    evidence: Option<Evidence<F::LightBlock>>,
+    revision: u64,
+}
+
+impl<F: Family> LightClient<F> {
+    /// A client that trusts `root` and verifies with `options`. It trusts no block until
+    /// the root block is offered to [`Self::update`].
+    pub fn new(root: TrustRoot, options: Options) -> Self {
+        Self {
+            family: F::default(),
+            kind: F::KIND,
+            root,
+            options,
+            trusted: BTreeMap::new(),
+            evidence: None,
+            revision: 0,
+        }
+    }
+
+    /// A client whose root block is known already (it must be the root's).
+    pub fn with_root_block(
+        root: TrustRoot,
+        options: Options,
+        block: F::LightBlock,
+    ) -> Result<Self, ClientError> {
+        let mut client = Self::new(root, options);
+        client.update(block, Time::from_unix_nanos(0))?;
+        Ok(client)
+    }
+
+    /// A client whose trust root is `block` itself, for a caller that got the block from a
+    /// place it trusts: the block's chain, height and hash become the [`TrustRoot`].
+    pub fn trusting(block: F::LightBlock, options: Options) -> Result<Self, ClientError> {
+        let family = F::default();
+        let root = TrustRoot {
+            chain_id: family.block_chain(&block).clone(),
+            height: family.block_height(&block),
+            header_hash: family.block_hash(&block),
+        };
+        Self::with_root_block(root, options, block)
+    }
+
+    /// The chain.
+    pub fn chain_id(&self) -> &ChainId {
+        &self.root.chain_id
+    }
+
+    /// The family this client was made for. A client read back from a store is checked
+    /// against it by [`Self::check_family`].
+    pub fn family(&self) -> FamilyKind {
+        self.kind
+    }
+
+    /// Refuses a client that a store holds under another family's type.
+    pub fn check_family(&self) -> Result<(), FamilyKind> {
+        if self.kind == F::KIND {
+            Ok(())
+        } else {
+            Err(self.kind)
+        }
+    }
+
+    /// The trust root.
+    pub fn root(&self) -> &TrustRoot {
+        &self.root
     }
 
     /// The options the client verifies with.
@@ -129,27 +249,47 @@ impl NativeClient {
         &self.options
     }
 
-    /// The latest trusted block.
-    pub fn latest(&self) -> Option<&LightBlock> {
+    /// The latest trusted block, `None` before the root block arrived.
+    pub fn latest(&self) -> Option<&F::LightBlock> {
         self.trusted.values().next_back()
     }
 
-    /// The latest trusted height.
+    /// The latest trusted height (the root's before the root block arrived).
     pub fn latest_height(&self) -> Height {
         self.trusted
             .keys()
             .next_back()
             .copied()
-            .unwrap_or(self.root)
+            .unwrap_or(self.root.height)
+    }
+
+    /// When the latest trusted block's trusting period ends: after that the client can
+    /// verify nothing new (`None` before the root block arrived, or past the end of time).
+    pub fn trusted_until(&self) -> Option<Time> {
+        self.latest().and_then(|b| {
+            self.family
+                .block_time(b)
+                .checked_add(self.options.trusting_period)
+        })
     }
 
     /// The trusted block at `height`, if kept.
-    pub fn trusted_at(&self, height: Height) -> Option<&LightBlock> {
+    pub fn trusted_at(&self, height: Height) -> Option<&F::LightBlock> {
         self.trusted.get(&height)
     }
 
+    /// The highest trusted height below `height`, if any.
+    pub fn trusted_heights_below(&self, height: Height) -> Option<Height> {
+        self.trusted.range(..height).next_back().map(|(h, _)| *h)
+    }
+
+    /// Number of trusted blocks kept.
+    pub fn trusted_len(&self) -> usize {
+        self.trusted.len()
+    }
+
     /// The evidence that froze the client, if it is frozen.
-    pub fn evidence(&self) -> Option<&Evidence> {
+    pub fn evidence(&self) -> Option<&Evidence<F::LightBlock>> {
         self.evidence.as_ref()
     }
 
@@ -158,80 +298,176 @@ impl NativeClient {
         self.evidence.is_some()
     }
 
+    /// A counter that moves on every change (a block trusted, a freeze): a caller that
+    /// persists the client does so when it moved.
+    pub fn revision(&self) -> u64 {
+        self.revision
+    }
+
+    /// A sans-IO bisection towards `target` from the nearest trusted block below it (see
+    /// [`crate::bisection`]); `None` when no trusted block is below `target`. Feed it
+    /// blocks until it is done, then offer each block of its [`Bisection::path`] to
+    /// [`Self::update`], in order.
+    pub fn bisection(&self, target: Height) -> Option<Bisection<F>> {
+        let (_, base) = self.trusted.range(..target).next_back()?;
+        Some(Bisection::new(
+            self.family,
+            self.family.trusted_state(base),
+            target,
+            self.options,
+        ))
+    }
+
     /// Offers `block` to the client at time `now`.
-    pub fn update(&mut self, block: LightBlock, now: Time) -> Result<UpdateOutcome, ClientError> {
-        let height = block.height();
+    pub fn update(
+        &mut self,
+        block: F::LightBlock,
+        now: Time,
+    ) -> Result<UpdateOutcome<F::LightBlock>, ClientError> {
+        let height = self.family.block_height(&block);
         if let Some(e) = &self.evidence {
             return Err(ClientError::Frozen {
-                chain: e.trusted.header().chain_id.to_string(),
-                height: e.trusted.height(),
+                chain: self.root.chain_id.clone(),
+                height: self.family.block_height(&e.trusted),
             });
         }
-        if height < self.root {
+        let chain = self.family.block_chain(&block);
+        if chain != &self.root.chain_id {
+            return Err(VerificationError::ChainIdMismatch {
+                height,
+                expected: self.root.chain_id.clone(),
+                got: chain.clone(),
+            }
+            .into());
+        }
+        if height < self.root.height {
             return Err(ClientError::BelowRoot {
                 height,
-                root: self.root,
+                root: self.root.height,
             });
         }
+        if self.trusted.is_empty() {
+            return self.take_root(block);
+        }
         if let Some(existing) = self.trusted.get(&height) {
-            if existing.header().hash() == block.header().hash() {
+            if self.family.block_hash(existing) == self.family.block_hash(&block) {
                 return Ok(UpdateOutcome::AlreadyTrusted(height));
             }
             return self.handle_conflict(block, now);
         }
-        let base = self.base_below(height);
-        match NativeVerifier.verify_update(&block, &base, &self.options, now) {
+        let Some(base) = self.trusted.range(..height).next_back().map(|(_, b)| b) else {
+            // Unreachable: the root is kept and every other height is above it.
+            return Err(ClientError::BelowRoot {
+                height,
+                root: self.root.height,
+            });
+        };
+        let base = self.family.trusted_state(base);
+        match self.family.verify_update(&block, &base, &self.options, now) {
             Verdict::Success => {
                 self.insert(block);
                 Ok(UpdateOutcome::Trusted(height))
             }
-            Verdict::NotEnoughTrust(_) => Ok(UpdateOutcome::NotEnoughTrust(height)),
+            Verdict::NotEnoughTrust(tally) => Ok(UpdateOutcome::NotEnoughTrust(height, tally)),
             Verdict::Invalid(e) => Err(e.into()),
         }
     }
 
-    /// A block at a trusted height with another hash: freeze if it is really signed.
+    /// The first block: it must be the root's header, validly signed by its own set.
+    fn take_root(
+        &mut self,
+        block: F::LightBlock,
+    ) -> Result<UpdateOutcome<F::LightBlock>, ClientError> {
+        let height = self.family.block_height(&block);
+        let got = self.family.block_hash(&block);
+        if height != self.root.height || got != self.root.header_hash {
+            return Err(ClientError::NotTheRoot {
+                chain: self.root.chain_id.clone(),
+                root: self.root.height,
+                expected: self.root.header_hash,
+                height,
+                got,
+            });
+        }
+        self.family.signers(&block)?;
+        self.trusted.insert(height, block);
+        self.revision = self.revision.wrapping_add(1);
+        Ok(UpdateOutcome::Trusted(height))
+    }
+
+    /// A block at a trusted height with another hash: freeze only if the conflict is
+    /// proven (module doc).
     fn handle_conflict(
         &mut self,
-        block: LightBlock,
+        block: F::LightBlock,
         now: Time,
-    ) -> Result<UpdateOutcome, ClientError> {
-        let height = block.height();
-        if height > self.root {
-            // It must verify from below like any block; skipping checks apply.
-            let base = self.base_below(height);
-            match NativeVerifier.verify_update(&block, &base, &self.options, now) {
-                Verdict::Success => {}
-                Verdict::NotEnoughTrust(_) => return Ok(UpdateOutcome::NotEnoughTrust(height)),
-                Verdict::Invalid(e) => return Err(e.into()),
-            }
-        }
+    ) -> Result<UpdateOutcome<F::LightBlock>, ClientError> {
+        let height = self.family.block_height(&block);
         let Some(trusted) = self.trusted.get(&height) else {
-            return Ok(UpdateOutcome::NotEnoughTrust(height));
+            return Err(ClientError::BelowRoot {
+                height,
+                root: self.root.height,
+            });
         };
-        match Evidence::from_conflict(trusted, &block)? {
-            Some(evidence) => {
-                self.evidence = Some(evidence.clone());
-                Ok(UpdateOutcome::Misbehaviour(Box::new(evidence)))
-            }
-            None => Ok(UpdateOutcome::AlreadyTrusted(height)),
-        }
+        // The conflicting block must stand on its own first: consistent, > 2/3 signed.
+        let theirs = self.family.signers(&block)?;
+        // Trusted blocks were verified when they were taken in.
+        let ours = self.family.signers(trusted)?;
+        let double: Vec<Signer> = ours
+            .iter()
+            .filter(|s| theirs.binary_search_by(|t| t.key.cmp(&s.key)).is_ok())
+            .copied()
+            .collect();
+        let double_signed = VotingPowerTally {
+            total: self.family.signing_power(trusted),
+            tallied: double.iter().fold(0u64, |t, s| t.saturating_add(s.power)),
+            trust_threshold: self.options.trust_threshold,
+        };
+        let proven_by = if double_signed
+            .trust_threshold
+            .is_exceeded_by(double_signed.tallied, double_signed.total)
+        {
+            Some(ConflictProof::DoubleSigning)
+        } else {
+            let base = self
+                .trusted
+                .range(..height)
+                .next_back()
+                .map(|(_, b)| self.family.trusted_state(b));
+            base.filter(|base| {
+                matches!(
+                    self.family.verify_update(&block, base, &self.options, now),
+                    Verdict::Success
+                )
+            })
+            .map(|_| ConflictProof::VerifiesFromTrusted)
+        };
+        let Some(proven_by) = proven_by else {
+            return Err(ClientError::UnprovenConflict {
+                height,
+                trusted: self.family.block_hash(trusted),
+                got: self.family.block_hash(&block),
+                double_signed,
+            });
+        };
+        let evidence = Evidence {
+            trusted: trusted.clone(),
+            conflicting: block,
+            double_signers: double.iter().map(|s| s.key).collect(),
+            double_signed,
+            proven_by,
+        };
+        self.evidence = Some(evidence.clone());
+        self.revision = self.revision.wrapping_add(1);
+        Ok(UpdateOutcome::Misbehaviour(Box::new(evidence)))
     }
 
-    /// The trusted state of the highest trusted block below `height`.
-    fn base_below(&self, height: Height) -> TrustedState {
-        let block = self
-            .trusted
-            .range(..height)
-            .next_back()
-            .map_or(&self.root_block, |(_, b)| b);
-        TrustedState::from_block(block)
-    }
-
-    fn insert(&mut self, block: LightBlock) {
-        self.trusted.insert(block.height(), block);
+    fn insert(&mut self, block: F::LightBlock) {
+        self.trusted.insert(self.family.block_height(&block), block);
+        self.revision = self.revision.wrapping_add(1);
         while self.trusted.len() > MAX_TRUSTED_BLOCKS {
-            let oldest = self.trusted.keys().find(|h| **h != self.root).copied();
+            let root = self.root.height;
+            let oldest = self.trusted.keys().find(|h| **h != root).copied();
             match oldest {
                 Some(h) => self.trusted.remove(&h),
                 None => break,

@@ -13,14 +13,21 @@
 //!   tendermint-rs's verification rules).
 //! - [`ics23`]: ICS-23 membership and non-membership proofs (iavl, tendermint, smt specs).
 //! - [`bisection`]: a sans-IO planner that says which height to fetch next.
-//! - [`client`]: a light-client state that stores trusted blocks and freezes on misbehaviour.
+//! - [`family`]: the [`family::Family`] trait each chain family implements for the generic
+//!   client: block identity, signers, leaf proofs against a verified header.
+//! - [`client`]: the generic [`client::LightClient`]: trust root, a bounded window of
+//!   trusted blocks, bisection, freezing on proven misbehaviour.
+//! - [`bundle`]: proof bundles and [`bundle::verify_bundle`], which every receiver calls.
 //! - [`merkle`]: RFC 6962-style binary Merkle trees, inclusion proofs and multiproofs.
 //! - [`envelope`]: the trade message envelope, its commitment and the trader's signature.
 //! - [`documents`]: field-level checks of each trade document kind (TRADE-DOCS.md).
 //! - [`codec`], [`hash`], [`signature`]: canonical CBOR, domain-separated hashing and
 //!   deterministic batch verification of ed25519 signatures.
-//! - [`testgen`]: a deterministic generator of signed native light blocks for tests and the
-//!   devnet.
+//!
+//! Test-only code sits behind the `testkit` feature, outside what a relay build links: the
+//! block generator `testgen` (the devnet chain and tests), the vector runners
+//! (`native::vectors`, `cometbft::vectors`, `ics23::vectors`) and the document examples
+//! (`documents::examples`).
 #![forbid(unsafe_code)]
 #![cfg_attr(
     not(test),
@@ -33,16 +40,19 @@
 )]
 
 pub mod bisection;
+pub mod bundle;
 pub mod client;
 pub mod codec;
 pub mod cometbft;
 pub mod documents;
 pub mod envelope;
+pub mod family;
 pub mod hash;
 pub mod ics23;
 pub mod merkle;
 pub mod native;
 pub mod signature;
+#[cfg(feature = "testkit")]
 pub mod testgen;
 pub mod types;
 pub mod verifier;

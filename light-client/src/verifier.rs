@@ -39,7 +39,7 @@ impl Verdict {
 }
 
 /// Voting power counted towards a threshold.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct VotingPowerTally {
     /// Total power of the set that was counted against.
     pub total: u64,
@@ -264,9 +264,15 @@ pub enum VerificationError {
 /// Implementations are pure: no IO, no clock. `now` is the caller's current time.
 pub trait Verifier {
     /// The family's light block: header, commit and validator sets.
-    type LightBlock;
+    type LightBlock: Clone
+        + core::fmt::Debug
+        + PartialEq
+        + serde::Serialize
+        + serde::de::DeserializeOwned
+        + Send
+        + Sync;
     /// What the verifier keeps of a block it trusts.
-    type TrustedState: Clone;
+    type TrustedState: Clone + core::fmt::Debug + Send + Sync;
 
     /// Verifies `untrusted` against `trusted`: adjacent when the heights are consecutive,
     /// skipping otherwise.

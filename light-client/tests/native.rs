@@ -6,8 +6,12 @@ mod common;
 use core::time::Duration;
 
 use corridor_light_client::bisection::{Bisection, Outcome};
-use corridor_light_client::client::{ClientError, Evidence, NativeClient, UpdateOutcome};
-use corridor_light_client::native::{LightBlock, NativeVerifier, TrustedState};
+use corridor_light_client::client::{
+    ClientError, ConflictProof, LightClient, TrustRoot, UpdateOutcome, MAX_TRUSTED_BLOCKS,
+};
+use corridor_light_client::native::{
+    LightBlock, NativeVerifier, TrustedState, Validator, ValidatorSet,
+};
 use corridor_light_client::testgen::{self, ChainSpec};
 use corridor_light_client::{Hash32, Height, Options, Time, Verdict, VerificationError, Verifier};
 use proptest::prelude::*;
@@ -116,12 +120,72 @@ fn bisection_stops_on_invalid_and_rejects_wrong_heights() {
     assert_eq!(bisection.next_height(), None);
 }
 
+fn client_from(root: &LightBlock) -> LightClient<NativeVerifier> {
+    let trust_root = TrustRoot {
+        chain_id: root.header().chain_id.clone(),
+        height: root.height(),
+        header_hash: root.header().hash(),
+    };
+    LightClient::with_root_block(trust_root, Options::default(), root.clone()).unwrap()
+}
+
+#[test]
+fn client_takes_only_the_root_block_named_in_its_trust_root() {
+    let spec = rotating(4, 0, 0);
+    let blocks = testgen::chain(&spec, 3);
+    let now = now_after(&spec, 3);
+    let root = TrustRoot {
+        chain_id: blocks[0].header().chain_id.clone(),
+        height: Height(1),
+        header_hash: blocks[0].header().hash(),
+    };
+    let mut client = LightClient::<NativeVerifier>::new(root, Options::default());
+    assert_eq!(client.latest(), None);
+    // Block 2 is valid, but it is not the root: nothing is trusted yet to vouch for it.
+    assert!(matches!(
+        client.update(blocks[1].clone(), now),
+        Err(ClientError::NotTheRoot {
+            height: Height(2),
+            ..
+        })
+    ));
+    // A block at the root height with another hash is not the root either.
+    let other = testgen::fork(&blocks[0], &spec.keys_at(Height(1)), Hash32([5; 32]));
+    assert!(matches!(
+        client.update(other, now),
+        Err(ClientError::NotTheRoot {
+            height: Height(1),
+            ..
+        })
+    ));
+    // The root block with a forged signature is refused even though its hash matches.
+    let forged = testgen::with_bad_signature(blocks[0].clone(), 0);
+    assert_eq!(forged.header().hash(), blocks[0].header().hash());
+    assert!(matches!(
+        client.update(forged, now),
+        Err(ClientError::Invalid(
+            VerificationError::InvalidSignature { .. }
+        ))
+    ));
+    assert_eq!(client.revision(), 0);
+    assert_eq!(
+        client.update(blocks[0].clone(), now).unwrap(),
+        UpdateOutcome::Trusted(Height(1))
+    );
+    assert_eq!(
+        client.update(blocks[1].clone(), now).unwrap(),
+        UpdateOutcome::Trusted(Height(2))
+    );
+    assert_eq!(client.revision(), 2);
+    assert_eq!(client.latest_height(), Height(2));
+}
+
 #[test]
 fn client_freezes_on_a_signed_fork_and_keeps_evidence() {
     let spec = rotating(4, 0, 0);
     let blocks = testgen::chain(&spec, 6);
     let now = now_after(&spec, 6);
-    let mut client = NativeClient::new(blocks[0].clone(), Options::default());
+    let mut client = client_from(&blocks[0]);
     for b in &blocks[1..5] {
         assert_eq!(
             client.update(b.clone(), now).unwrap(),
@@ -141,10 +205,18 @@ fn client_freezes_on_a_signed_fork_and_keeps_evidence() {
         panic!("expected misbehaviour, got {outcome:?}")
     };
     assert_eq!(evidence.conflicting, forked);
+    assert_eq!(evidence.trusted, blocks[3]);
+    assert_eq!(evidence.proven_by, ConflictProof::DoubleSigning);
     let mut expected: Vec<_> = keys[..3].iter().map(|k| k.public_key()).collect();
     expected.sort();
     assert_eq!(evidence.double_signers, expected);
+    // Keys 0, 1, 2 (powers 10, 11, 12) of the set of four (10 to 13).
+    assert_eq!(
+        (evidence.double_signed.tallied, evidence.double_signed.total),
+        (33, 46)
+    );
     assert!(client.is_frozen());
+    assert_eq!(client.evidence(), Some(&*evidence));
     assert!(matches!(
         client.update(blocks[5].clone(), now),
         Err(ClientError::Frozen {
@@ -159,7 +231,7 @@ fn an_unsigned_conflict_is_an_error_not_misbehaviour() {
     let spec = rotating(4, 0, 0);
     let blocks = testgen::chain(&spec, 3);
     let now = now_after(&spec, 3);
-    let mut client = NativeClient::new(blocks[0].clone(), Options::default());
+    let mut client = client_from(&blocks[0]);
     client.update(blocks[1].clone(), now).unwrap();
     // Fork signed by only one validator: not enough power, so no one is framed.
     let weak = testgen::fork(&blocks[1], &spec.keys_at(Height(2))[..1], Hash32([9; 32]));
@@ -169,32 +241,106 @@ fn an_unsigned_conflict_is_an_error_not_misbehaviour() {
             VerificationError::InsufficientCommitPower { .. }
         ))
     ));
-    assert!(!client.is_frozen());
-    // A conflict with the trust root itself is checked on its own signatures.
-    let root_fork = testgen::fork(&blocks[0], &spec.keys_at(Height(1)), Hash32([1; 32]));
-    assert!(matches!(
-        client.update(root_fork, now),
-        Ok(UpdateOutcome::Misbehaviour(_))
-    ));
-}
-
-#[test]
-fn evidence_needs_two_distinct_valid_blocks() {
-    let spec = rotating(4, 0, 0);
-    let blocks = testgen::chain(&spec, 2);
-    assert_eq!(
-        Evidence::from_conflict(&blocks[1], &blocks[1]).unwrap(),
-        None
-    );
-    assert_eq!(
-        Evidence::from_conflict(&blocks[0], &blocks[1]).unwrap(),
-        None
-    );
-    let bad = testgen::with_bad_signature(
+    // A conflicting block with a forged signature proves nothing either.
+    let forged = testgen::with_bad_signature(
         testgen::fork(&blocks[1], &spec.keys_at(Height(2)), Hash32([3; 32])),
         0,
     );
-    assert!(Evidence::from_conflict(&blocks[1], &bad).is_err());
+    assert!(matches!(
+        client.update(forged, now),
+        Err(ClientError::Invalid(
+            VerificationError::InvalidSignature { .. }
+        ))
+    ));
+    assert!(!client.is_frozen());
+    // A conflict with the trust root itself, signed by the root's own validators, is
+    // double signing: it freezes.
+    let root_fork = testgen::fork(&blocks[0], &spec.keys_at(Height(1)), Hash32([1; 32]));
+    assert!(matches!(
+        client.update(root_fork, now),
+        Ok(UpdateOutcome::Misbehaviour(e)) if e.proven_by == ConflictProof::DoubleSigning
+    ));
+}
+
+/// A stranger's block, self-consistent and signed by its own one-key validator set, at a
+/// trusted height (the root's or another) must not freeze the client: it proves nothing
+/// about the chain's validators.
+#[test]
+fn a_strangers_self_signed_block_does_not_freeze_the_client() {
+    let spec = rotating(4, 0, 0);
+    let blocks = testgen::chain(&spec, 3);
+    let now = now_after(&spec, 3);
+    let mut client = client_from(&blocks[0]);
+    client.update(blocks[1].clone(), now).unwrap();
+    let stranger = ChainSpec {
+        seed: "a stranger".into(),
+        validators: 1,
+        ..spec.clone()
+    };
+    for height in [Height(1), Height(2)] {
+        let fake = testgen::block(&stranger, height, Hash32([4; 32]), Default::default());
+        assert_eq!(fake.header().chain_id, spec.chain_id);
+        // It stands on its own: consistent and fully signed by its own set.
+        assert!(NativeVerifier.verify_self_consistent(&fake).is_ok());
+        let revision = client.revision();
+        let refused = client.update(fake, now);
+        assert!(
+            matches!(
+                refused,
+                Err(ClientError::UnprovenConflict { height: h, double_signed, .. })
+                    if h == height && double_signed.tallied == 0
+            ),
+            "{height}: {refused:?}"
+        );
+        assert!(!client.is_frozen());
+        assert_eq!(client.revision(), revision);
+    }
+    // The client still follows the real chain.
+    assert_eq!(
+        client.update(blocks[2].clone(), now).unwrap(),
+        UpdateOutcome::Trusted(Height(3))
+    );
+}
+
+/// A conflicting block above the root that the light-client rules accept from the block
+/// below it is misbehaviour even when little of the trusted block's signers double-signed.
+/// Two quorums of one set always share more than 1/3, so the fork here skips from the root
+/// with another validator set: keys 2 and 3 of the root's set A (10, 11, 12, 13) hold more
+/// than 1/3 of A, and more than 2/3 of the fork's own set {2, 3, 10}; the trusted block 5
+/// was signed by keys 0, 1, 2, so only key 2 (12 of 46) signed both.
+#[test]
+fn a_conflict_that_verifies_from_trusted_state_freezes() {
+    let spec = rotating(4, 0, 0);
+    let blocks = testgen::chain(&spec, 5);
+    let now = now_after(&spec, 5);
+    let mut client = client_from(&blocks[0]);
+    let trusted5 = testgen::with_signers(blocks[4].clone(), &[0, 1, 2]);
+    assert_eq!(
+        client.update(trusted5, now).unwrap(),
+        UpdateOutcome::Trusted(Height(5))
+    );
+    let set_b = ValidatorSet::new(
+        [2, 3, 10]
+            .map(|i| Validator {
+                pub_key: spec.key(i).public_key(),
+                power: spec.power(i),
+            })
+            .to_vec(),
+    )
+    .unwrap();
+    let mut fork = blocks[4].clone();
+    fork.signed_header.header.validators_hash = set_b.hash();
+    fork.signed_header.header.proposer = spec.key(3).public_key();
+    fork.validators = set_b;
+    let fork = testgen::resign(fork, &[spec.key(2), spec.key(3)]);
+    let outcome = client.update(fork.clone(), now).unwrap();
+    let UpdateOutcome::Misbehaviour(e) = outcome else {
+        panic!("expected misbehaviour, got {outcome:?}")
+    };
+    assert_eq!(e.proven_by, ConflictProof::VerifiesFromTrusted);
+    assert_eq!(e.double_signers, vec![spec.key(2).public_key()]);
+    assert_eq!((e.double_signed.tallied, e.double_signed.total), (12, 46));
+    assert!(client.is_frozen());
 }
 
 #[test]
@@ -202,19 +348,66 @@ fn client_rejects_below_root_and_bisects_on_not_enough_trust() {
     let spec = rotating(4, 2, 4);
     let blocks = testgen::chain(&spec, 8);
     let now = now_after(&spec, 8);
-    let mut client = NativeClient::new(blocks[2].clone(), Options::default());
+    let mut client = client_from(&blocks[2]);
     assert!(matches!(
         client.update(blocks[0].clone(), now),
         Err(ClientError::BelowRoot { .. })
     ));
-    assert_eq!(
+    assert!(matches!(
         client.update(blocks[7].clone(), now).unwrap(),
-        UpdateOutcome::NotEnoughTrust(Height(8))
-    );
-    for b in &blocks[3..8] {
-        client.update(b.clone(), now).unwrap();
+        UpdateOutcome::NotEnoughTrust(Height(8), t) if t.tallied == 0
+    ));
+    // The client's own bisection plans the way there.
+    let mut plan = client.bisection(Height(8)).unwrap();
+    while let Some(h) = plan.next_height() {
+        plan.handle_light_block(&blocks[h.0 as usize - 1], now)
+            .unwrap();
+    }
+    assert!(matches!(plan.outcome(), Outcome::Done(_)));
+    for state in plan.path() {
+        let b = &blocks[state.header.height.0 as usize - 1];
+        assert_eq!(
+            client.update(b.clone(), now).unwrap(),
+            UpdateOutcome::Trusted(b.height())
+        );
     }
     assert_eq!(client.latest_height(), Height(8));
+    assert!(client.trusted_len() < 7, "bisection skipped some heights");
+}
+
+#[test]
+fn client_keeps_a_bounded_window_and_its_root() {
+    let spec = rotating(1, 0, 0);
+    let count = MAX_TRUSTED_BLOCKS as u64 + 20;
+    let blocks = testgen::chain(&spec, count);
+    let now = now_after(&spec, count);
+    let mut client = client_from(&blocks[0]);
+    for b in &blocks[1..] {
+        client.update(b.clone(), now).unwrap();
+    }
+    assert_eq!(client.trusted_len(), MAX_TRUSTED_BLOCKS);
+    assert!(client.trusted_at(Height(1)).is_some(), "the root stays");
+    assert!(
+        client.trusted_at(Height(2)).is_none(),
+        "the oldest go first"
+    );
+    assert_eq!(client.latest_height(), Height(count));
+}
+
+#[test]
+fn a_client_round_trips_through_its_stored_form() {
+    let spec = rotating(4, 0, 0);
+    let blocks = testgen::chain(&spec, 3);
+    let now = now_after(&spec, 3);
+    let mut client = client_from(&blocks[0]);
+    client.update(blocks[2].clone(), now).unwrap();
+    let bytes = corridor_light_client::codec::encode("client", &client).unwrap();
+    let back: LightClient<NativeVerifier> =
+        corridor_light_client::codec::decode("client", &bytes).unwrap();
+    assert_eq!(back.check_family(), Ok(()));
+    assert_eq!(back.latest_height(), Height(3));
+    assert_eq!(back.trusted_at(Height(1)), Some(&blocks[0]));
+    assert_eq!(back.revision(), client.revision());
 }
 
 #[test]

@@ -28,12 +28,14 @@
 pub mod json;
 pub(crate) mod proto;
 pub mod time;
+#[cfg(feature = "testkit")]
 pub mod vectors;
 mod verify;
 pub mod vote;
 
 use core::fmt;
 
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::signature::{PublicKey, Signature};
@@ -46,7 +48,7 @@ pub use verify::CometVerifier;
 pub const MAX_TOTAL_VOTING_POWER: u64 = (i64::MAX as u64) / 8;
 
 /// A validator address: the first 20 bytes of SHA-256 of its public key.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
 pub struct Address(pub [u8; 20]);
 
 impl Address {
@@ -72,7 +74,8 @@ impl fmt::Debug for Address {
 }
 
 /// One validator: key, derived address and voting power.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "(PublicKey, u64)", into = "(PublicKey, u64)")]
 pub struct Validator {
     /// `SHA-256(pub_key)[..20]` (checked when built).
     address: Address,
@@ -123,12 +126,38 @@ impl Validator {
 /// A validator set in canonical order (power descending, then address ascending), without
 /// two entries for one address, total power at most [`MAX_TOTAL_VOTING_POWER`]. It may be
 /// empty: the model-based vectors contain empty sets, and the verifier rejects them.
-#[derive(Clone, Debug, PartialEq, Eq, Default)]
+#[derive(Clone, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(try_from = "Vec<Validator>", into = "Vec<Validator>")]
 pub struct ValidatorSet {
     validators: Vec<Validator>,
     /// `(address, index into validators)`, sorted by address, for lookups in O(log n).
     by_address: Vec<(Address, usize)>,
     total_power: u64,
+}
+
+impl From<(PublicKey, u64)> for Validator {
+    fn from((pub_key, power): (PublicKey, u64)) -> Self {
+        Self::new(pub_key, power)
+    }
+}
+
+impl From<Validator> for (PublicKey, u64) {
+    fn from(v: Validator) -> Self {
+        (v.pub_key, v.power)
+    }
+}
+
+impl TryFrom<Vec<Validator>> for ValidatorSet {
+    type Error = ValidatorSetError;
+    fn try_from(validators: Vec<Validator>) -> Result<Self, Self::Error> {
+        Self::new(validators)
+    }
+}
+
+impl From<ValidatorSet> for Vec<Validator> {
+    fn from(set: ValidatorSet) -> Self {
+        set.validators
+    }
 }
 
 /// Why a validator set was refused.
@@ -215,7 +244,7 @@ impl ValidatorSet {
 }
 
 /// The part-set header of a block ID.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct PartSetHeader {
     /// Number of parts.
     pub total: u32,
@@ -224,7 +253,7 @@ pub struct PartSetHeader {
 }
 
 /// A block ID: the header hash and the part-set header.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct BlockId {
     /// The header hash (absent in a zero block ID).
     pub hash: Option<Hash32>,
@@ -264,7 +293,7 @@ fn hash_bytes(h: &Option<Hash32>) -> &[u8] {
 }
 
 /// Protocol versions of a header.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Version {
     /// Block protocol version.
     pub block: u64,
@@ -273,7 +302,7 @@ pub struct Version {
 }
 
 /// A CometBFT block header.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Header {
     /// Protocol versions.
     pub version: Version,
@@ -349,7 +378,7 @@ impl Header {
 }
 
 /// How a validator took part in a commit.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum CommitSig {
     /// No vote received (`block_id_flag` 1).
     Absent,
@@ -390,7 +419,7 @@ impl CommitSig {
 }
 
 /// The precommits that commit a block.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Commit {
     /// Height of the block (0 only in the empty `last_commit` of a chain's first block).
     pub height: Height,
@@ -403,7 +432,7 @@ pub struct Commit {
 }
 
 /// A header and the commit that signs it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SignedHeader {
     /// The header.
     pub header: Header,
@@ -412,7 +441,7 @@ pub struct SignedHeader {
 }
 
 /// Everything needed to verify one header: the signed header and both validator sets.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LightBlock {
     /// Header and commit.
     pub signed_header: SignedHeader,

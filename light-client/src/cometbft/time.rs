@@ -13,7 +13,9 @@ use crate::types::Time;
 
 /// Seconds since the Unix epoch (negative before 1970) and nanoseconds, as protobuf's
 /// `google.protobuf.Timestamp`.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
+#[derive(
+    Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, serde::Serialize, serde::Deserialize,
+)]
 pub struct Timestamp {
     /// Whole seconds since 1970-01-01T00:00:00Z.
     pub seconds: i64,

@@ -43,7 +43,7 @@ use crate::verifier::{
 };
 
 /// The verifier of the `cometbft` family. Stateless.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct CometVerifier;
 
 /// A `Commit` vote of the commit: who signed, when, and the signature.
@@ -153,6 +153,82 @@ impl CometVerifier {
             }
         }
         Ok(header_hash)
+    }
+
+    /// Checks that `block` is internally consistent (step 1) and that more than 2/3 of its
+    /// own set's power signed it, verifying **every** `Commit` signature (not only those a
+    /// walk reaches): misbehaviour evidence names exactly who signed, so each signer's
+    /// signature must have been checked. Returns the signers, sorted by key.
+    pub fn verify_signed_by_own_set(
+        &self,
+        block: &LightBlock,
+    ) -> Result<Vec<crate::family::Signer>, VerificationError> {
+        self.verify_block_shape(block)?;
+        let commit = &block.signed_header.commit;
+        let height = commit.height;
+        let template =
+            VoteTemplate::precommit(&block.header().chain_id, commit, Some(&commit.block_id));
+        let mut signers = Vec::new();
+        let mut sign_bytes = Vec::new();
+        let mut signatures = Vec::new();
+        for sig in &commit.signatures {
+            if let CommitSig::Commit {
+                validator_address,
+                timestamp,
+                signature,
+            } = sig
+            {
+                // verify_block_shape checked every address is in the set.
+                let Some(v) = block.validators.find(validator_address) else {
+                    return Err(VerificationError::UnknownSigner {
+                        height,
+                        validator: validator_address.to_string(),
+                    });
+                };
+                signers.push(crate::family::Signer {
+                    key: *v.pub_key(),
+                    power: v.power(),
+                });
+                sign_bytes.push(template.sign_bytes(timestamp));
+                signatures.push((*validator_address, *signature));
+            }
+        }
+        let items: Vec<(PublicKey, &[u8], Signature)> = signers
+            .iter()
+            .zip(&sign_bytes)
+            .zip(&signatures)
+            .map(|((s, msg), (_, sig))| (s.key, msg.as_slice(), *sig))
+            .collect();
+        if let Some(bad) = signature::verify_all(&items) {
+            let validator = signatures
+                .get(bad)
+                .map(|(a, _)| a.to_string())
+                .unwrap_or_default();
+            return Err(VerificationError::InvalidSignature { height, validator });
+        }
+        signers.sort();
+        if let Some(w) = signers
+            .windows(2)
+            .find(|w| w.first().map(|s| s.key) == w.get(1).map(|s| s.key))
+        {
+            return Err(VerificationError::DuplicateValidator {
+                height,
+                validator: w.first().map(|s| s.key.to_string()).unwrap_or_default(),
+            });
+        }
+        let tallied = signers.iter().fold(0u64, |t, s| t.saturating_add(s.power));
+        let total = block.validators.total_power();
+        if !TrustThreshold::TWO_THIRDS.is_exceeded_by(tallied, total) {
+            return Err(VerificationError::InsufficientCommitPower {
+                height,
+                tally: VotingPowerTally {
+                    total,
+                    tallied,
+                    trust_threshold: TrustThreshold::TWO_THIRDS,
+                },
+            });
+        }
+        Ok(signers)
     }
 
     /// Steps 2 and 3: the block against the trusted state and the clock.

@@ -11,6 +11,7 @@
 //! binary float ever rounds money. Parties are a name string or a map with a `name`.
 
 pub mod codes;
+#[cfg(feature = "testkit")]
 pub mod examples;
 
 use ciborium::Value;

@@ -28,6 +28,7 @@
 
 pub mod decode;
 mod ops;
+#[cfg(feature = "testkit")]
 pub mod vectors;
 mod verify;
 

@@ -13,6 +13,7 @@
 //! Every structure decodes only from its canonical encoding (see [`crate::codec`]), and a
 //! validator set cannot be built with duplicate keys, zero power or too much total power.
 
+#[cfg(feature = "testkit")]
 pub mod vectors;
 mod verify;
 

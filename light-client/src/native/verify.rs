@@ -28,7 +28,7 @@ use crate::verifier::{
 use crate::Height;
 
 /// The verifier of the native `corridor` family.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct NativeVerifier;
 
 impl NativeVerifier {

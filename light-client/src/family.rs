@@ -1,0 +1,301 @@
+//! Chain families: what the generic [`crate::client::LightClient`] and
+//! [`crate::bundle::verify_bundle`] need of each.
+//!
+//! A family is a [`Verifier`] (a light block against a trusted state) plus three things the
+//! generic code cannot know: how a block is identified (hash, time, chain), who validly
+//! signed a block on its own (for misbehaviour evidence), and how a leaf is proven against a
+//! verified header ([`Family::verify_leaf`]):
+//!
+//! | family | [`FamilyKind`] | leaf proof | against |
+//! |---|---|---|---|
+//! | native ([`NativeVerifier`]) | `corridor` | RFC 6962 [`InclusionProof`] | the header's messages or receipts root |
+//! | CometBFT ([`CometVerifier`]) | `cometbft` | ICS-23 [`CometProof`]: IAVL store, then multistore | the header's app hash |
+//!
+//! A CometBFT app hash in the header at height `h` commits the state after block `h - 1`:
+//! a proof of state queried at height `h - 1` is checked against the header at `h`, and the
+//! bundle names `h`.
+
+use core::fmt::Debug;
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use crate::cometbft::{self, CometVerifier};
+use crate::ics23::{self, CommitmentProof, Ics23Error};
+use crate::merkle::{InclusionProof, ProofError};
+use crate::native::{self, NativeVerifier};
+use crate::signature::PublicKey;
+use crate::types::{ChainId, Hash32, Time};
+use crate::verifier::{VerificationError, Verifier};
+
+/// The chain families corridor knows, as named in config, bundles and metric labels.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FamilyKind {
+    /// The native format of DESIGN.md (the devnet chains).
+    Corridor,
+    /// CometBFT chains, with ICS-23 proofs against the app hash.
+    Cometbft,
+}
+
+impl FamilyKind {
+    /// The name in config and metric labels.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Corridor => "corridor",
+            Self::Cometbft => "cometbft",
+        }
+    }
+}
+
+impl core::fmt::Display for FamilyKind {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Which commitment of a verified header a leaf proof is against.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CommitmentRoot {
+    /// Outbound trade messages of the source chain.
+    Messages,
+    /// Receipts of inbound deliveries of the destination chain.
+    Receipts,
+}
+
+impl CommitmentRoot {
+    /// Key prefix of this commitment in a CometBFT chain's `corridor` store.
+    pub fn store_prefix(self) -> &'static [u8] {
+        match self {
+            Self::Messages => b"outbox/",
+            Self::Receipts => b"receipts/",
+        }
+    }
+}
+
+/// Why a leaf proof was refused.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum LeafProofError {
+    /// A native Merkle proof does not lead to the header's root.
+    #[error(transparent)]
+    Merkle(#[from] ProofError),
+    /// An ICS-23 proof does not verify.
+    #[error(transparent)]
+    Ics23(#[from] Ics23Error),
+    /// The proof has the wrong number of layers.
+    #[error("proof has {got} layers, {expected} expected")]
+    Layers {
+        /// Layers the family needs.
+        expected: usize,
+        /// Layers given.
+        got: usize,
+    },
+    /// A proof layer is larger than [`MAX_COMET_PROOF_LAYER_BYTES`].
+    #[error("proof layer {layer} is {got} bytes, at most {max} allowed")]
+    LayerTooLarge {
+        /// Which layer.
+        layer: usize,
+        /// Its size.
+        got: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// The key is not in the namespace of the commitment it is claimed under.
+    #[error("key does not start with {expected:?}")]
+    KeyNamespace {
+        /// The prefix the key needs.
+        expected: String,
+    },
+}
+
+/// A validator that signed a block, with its power in the block's own validator set.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Signer {
+    /// Its key.
+    pub key: PublicKey,
+    /// Its voting power in the set that signed the block.
+    pub power: u64,
+}
+
+/// A chain family. See the module doc.
+pub trait Family: Verifier + Clone + Copy + Default + Debug + Send + Sync + 'static {
+    /// The family's name.
+    const KIND: FamilyKind;
+    /// A proof of a leaf against a verified header.
+    type LeafProof: Clone + Debug + PartialEq + Serialize + DeserializeOwned + Send + Sync;
+
+    /// Hash of the block's header, as its commit signs it.
+    fn block_hash(&self, block: &Self::LightBlock) -> Hash32;
+
+    /// Time of the block's header.
+    fn block_time(&self, block: &Self::LightBlock) -> Time;
+
+    /// Chain of the block's header.
+    fn block_chain<'a>(&self, block: &'a Self::LightBlock) -> &'a ChainId;
+
+    /// Total power of the set that signs `block`.
+    fn signing_power(&self, block: &Self::LightBlock) -> u64;
+
+    /// Checks that `block` is internally consistent and validly signed by more than 2/3 of
+    /// its own validator set, and returns who signed it (sorted by key). Needs no trusted
+    /// state: this is what misbehaviour detection asks of both conflicting blocks.
+    fn signers(&self, block: &Self::LightBlock) -> Result<Vec<Signer>, VerificationError>;
+
+    /// Checks that `leaf` is committed under `key` in the `root` commitment of the verified
+    /// `block`.
+    fn verify_leaf(
+        &self,
+        block: &Self::LightBlock,
+        root: CommitmentRoot,
+        key: &[u8],
+        leaf: &[u8],
+        proof: &Self::LeafProof,
+    ) -> Result<(), LeafProofError>;
+}
+
+impl Family for NativeVerifier {
+    const KIND: FamilyKind = FamilyKind::Corridor;
+    type LeafProof = InclusionProof;
+
+    fn block_hash(&self, block: &native::LightBlock) -> Hash32 {
+        block.header().hash()
+    }
+
+    fn block_time(&self, block: &native::LightBlock) -> Time {
+        block.header().time
+    }
+
+    fn block_chain<'a>(&self, block: &'a native::LightBlock) -> &'a ChainId {
+        &block.header().chain_id
+    }
+
+    fn signing_power(&self, block: &native::LightBlock) -> u64 {
+        block.validators.total_power()
+    }
+
+    fn signers(&self, block: &native::LightBlock) -> Result<Vec<Signer>, VerificationError> {
+        let keys = self.verify_self_consistent(block)?;
+        let mut signers: Vec<Signer> = keys
+            .into_iter()
+            .filter_map(|key| {
+                block.validators.find(&key).map(|v| Signer {
+                    key,
+                    power: v.power,
+                })
+            })
+            .collect();
+        signers.sort();
+        Ok(signers)
+    }
+
+    /// Native trees commit leaves by position: the key is not part of the proof (the leaf
+    /// itself names its channel and sequence).
+    fn verify_leaf(
+        &self,
+        block: &native::LightBlock,
+        root: CommitmentRoot,
+        _key: &[u8],
+        leaf: &[u8],
+        proof: &InclusionProof,
+    ) -> Result<(), LeafProofError> {
+        let header = block.header();
+        let root = match root {
+            CommitmentRoot::Messages => &header.messages_root,
+            CommitmentRoot::Receipts => &header.receipts_root,
+        };
+        Ok(proof.verify(leaf, root)?)
+    }
+}
+
+/// An ICS-23 proof of a key in a CometBFT chain's `corridor` store: the IAVL proof of the
+/// key under the store's root, then the multistore proof of the store under the app hash
+/// (the two-layer path IBC verifies). Each layer is a `CommitmentProof` in protobuf, as a
+/// node's `abci_query` returns it; a layer is decoded only after its size is checked.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CometProof {
+    /// Layer 0: the key under the `corridor` store's root (IAVL spec); layer 1: the store
+    /// under the app hash (tendermint spec).
+    pub layers: Vec<Vec<u8>>,
+}
+
+/// Largest protobuf `CommitmentProof` of one layer (an IAVL path of depth 64 is < 8 KiB).
+pub const MAX_COMET_PROOF_LAYER_BYTES: usize = 64 * 1024;
+
+/// Name of corridor's store in a CometBFT application's multistore.
+pub const COMET_STORE: &[u8] = b"corridor";
+
+impl Family for CometVerifier {
+    const KIND: FamilyKind = FamilyKind::Cometbft;
+    type LeafProof = CometProof;
+
+    fn block_hash(&self, block: &cometbft::LightBlock) -> Hash32 {
+        block.header().hash()
+    }
+
+    fn block_time(&self, block: &cometbft::LightBlock) -> Time {
+        block.header().time
+    }
+
+    fn block_chain<'a>(&self, block: &'a cometbft::LightBlock) -> &'a ChainId {
+        &block.header().chain_id
+    }
+
+    fn signing_power(&self, block: &cometbft::LightBlock) -> u64 {
+        block.validators.total_power()
+    }
+
+    fn signers(&self, block: &cometbft::LightBlock) -> Result<Vec<Signer>, VerificationError> {
+        self.verify_signed_by_own_set(block)
+    }
+
+    fn verify_leaf(
+        &self,
+        block: &cometbft::LightBlock,
+        root: CommitmentRoot,
+        key: &[u8],
+        leaf: &[u8],
+        proof: &CometProof,
+    ) -> Result<(), LeafProofError> {
+        let prefix = root.store_prefix();
+        if !key.starts_with(prefix) {
+            return Err(LeafProofError::KeyNamespace {
+                expected: String::from_utf8_lossy(prefix).into_owned(),
+            });
+        }
+        let [store, multistore] = proof.layers.as_slice() else {
+            return Err(LeafProofError::Layers {
+                expected: 2,
+                got: proof.layers.len(),
+            });
+        };
+        for (layer, bytes) in [store, multistore].into_iter().enumerate() {
+            if bytes.len() > MAX_COMET_PROOF_LAYER_BYTES {
+                return Err(LeafProofError::LayerTooLarge {
+                    layer,
+                    got: bytes.len(),
+                    max: MAX_COMET_PROOF_LAYER_BYTES,
+                });
+            }
+        }
+        let store = &ics23::decode::commitment_proof(store)?;
+        let multistore = &ics23::decode::commitment_proof(multistore)?;
+        // Each layer is one plain existence proof, as IBC's Merkle paths are: the store
+        // layer's root is what the multistore layer must prove under the store's name.
+        let CommitmentProof::Exist(exist) = store else {
+            return Err(LeafProofError::Ics23(Ics23Error::NoProofForKey));
+        };
+        let iavl = ics23::iavl_spec();
+        let store_root = ics23::calculate_existence_root(exist, Some(&iavl))?;
+        ics23::verify_membership(&iavl, &store_root, store, key, leaf)?;
+        ics23::verify_membership(
+            &ics23::tendermint_spec(),
+            &block.header().app_hash,
+            multistore,
+            COMET_STORE,
+            &store_root,
+        )?;
+        Ok(())
+    }
+}

@@ -1,0 +1,373 @@
+//! `verify_bundle`: the one check every receiver makes of a proof bundle, with each refusal
+//! asserted by its reason.
+
+mod common;
+
+use corridor_light_client::bundle::{
+    verify_bundle, AnyBundle, BundleError, ProofBundle, MAX_BUNDLE_LIGHT_BLOCKS,
+};
+use corridor_light_client::client::{ClientError, LightClient, TrustRoot};
+use corridor_light_client::documents::examples::example;
+use corridor_light_client::envelope::{
+    payload_from_json, Deadline, DocumentKind, MessageBody, TradeMessage, VERSION,
+};
+use corridor_light_client::family::{CometProof, CommitmentRoot, Family, LeafProofError};
+use corridor_light_client::merkle::MerkleTree;
+use corridor_light_client::native::{LightBlock, NativeVerifier};
+use corridor_light_client::signature::SigningKey;
+use corridor_light_client::testgen::{self, BlockContents, ChainSpec};
+use corridor_light_client::{codec, hash, ChainId, Hash32, Height, Options, Time};
+
+const CHAIN: &str = "cn-shanghai";
+
+fn message(sequence: u64, nonce: u64) -> TradeMessage {
+    let key = SigningKey::from_seed([1; 32]);
+    let payload = payload_from_json(&example(DocumentKind::BillOfLading)).unwrap();
+    let body = MessageBody {
+        version: VERSION,
+        source_chain: ChainId::new(CHAIN).unwrap(),
+        destination_chain: ChainId::new("kz-astana").unwrap(),
+        channel: 3,
+        nonce,
+        sender: key.public_key(),
+        receiver: SigningKey::from_seed([2; 32]).public_key(),
+        kind: DocumentKind::BillOfLading,
+        payload_hash: hash::sha3(&payload.0),
+        payload,
+        deadline: Deadline::Height(Height(1000)),
+    };
+    TradeMessage {
+        sequence,
+        message: body.sign(&key).unwrap(),
+    }
+}
+
+/// A chain of `count` blocks whose block 4 commits three messages; the bundle for the
+/// second of them, from a receiver that trusts block 1.
+struct World {
+    spec: ChainSpec,
+    blocks: Vec<LightBlock>,
+    bundle: ProofBundle<NativeVerifier>,
+    now: Time,
+}
+
+fn world() -> World {
+    let spec = ChainSpec::simple(CHAIN, 4);
+    let messages: Vec<TradeMessage> = (1..=3).map(|s| message(s, s)).collect();
+    let leaves: Vec<Vec<u8>> = messages.iter().map(|m| m.leaf().unwrap()).collect();
+    let tree = MerkleTree::from_leaves(&leaves);
+    let mut blocks = Vec::new();
+    let mut parent = Hash32::ZERO;
+    for h in 1..=6u64 {
+        let contents = BlockContents {
+            messages_root: if h == 4 { tree.root() } else { Hash32::ZERO },
+            ..BlockContents::default()
+        };
+        let b = testgen::block(&spec, Height(h), parent, contents);
+        parent = b.header().hash();
+        blocks.push(b);
+    }
+    let bundle = ProofBundle {
+        message: messages[1].clone(),
+        proof: tree.prove(1).unwrap(),
+        height: Height(4),
+        light_blocks: blocks[1..4].to_vec(),
+    };
+    World {
+        now: spec.time_at(Height(10)),
+        spec,
+        blocks,
+        bundle,
+    }
+}
+
+fn client(w: &World) -> LightClient<NativeVerifier> {
+    LightClient::trusting(w.blocks[0].clone(), Options::default()).unwrap()
+}
+
+#[test]
+fn a_valid_bundle_verifies_and_moves_the_client() {
+    let w = world();
+    let mut c = client(&w);
+    let before = c.revision();
+    let verified = verify_bundle(&mut c, &w.bundle, w.now).unwrap();
+    assert_eq!(verified.message, w.bundle.message);
+    assert_eq!(verified.height, Height(4));
+    assert_eq!(verified.header_hash, w.blocks[3].header().hash());
+    assert_eq!(verified.commitment, w.bundle.message.commitment().unwrap());
+    assert_eq!(c.latest_height(), Height(4));
+    assert_ne!(c.revision(), before);
+    // Again, with no light blocks: the client trusts height 4 already.
+    let mut again = w.bundle.clone();
+    again.light_blocks.clear();
+    let revision = c.revision();
+    assert_eq!(verify_bundle(&mut c, &again, w.now).unwrap(), verified);
+    assert_eq!(c.revision(), revision, "nothing new to persist");
+}
+
+#[test]
+fn each_refusal_names_its_reason() {
+    let w = world();
+    let cases: Vec<(&str, ProofBundle<NativeVerifier>, &str)> = vec![
+        (
+            "another source chain",
+            {
+                let mut b = w.bundle.clone();
+                b.message = {
+                    let mut m = message(2, 2);
+                    m.message.body.source_chain = ChainId::new("pk-karachi").unwrap();
+                    m
+                };
+                b
+            },
+            "wrong-source-chain",
+        ),
+        (
+            "sequence 0",
+            {
+                let mut b = w.bundle.clone();
+                b.message.sequence = 0;
+                b
+            },
+            "zero-sequence",
+        ),
+        (
+            "too many blocks",
+            {
+                let mut b = w.bundle.clone();
+                b.light_blocks = vec![w.blocks[1].clone(); MAX_BUNDLE_LIGHT_BLOCKS + 1];
+                b
+            },
+            "too-many-light-blocks",
+        ),
+        (
+            "a block of another chain",
+            {
+                let mut b = w.bundle.clone();
+                let other = ChainSpec::simple("pk-karachi", 4);
+                b.light_blocks[0] =
+                    testgen::block(&other, Height(2), Hash32::ZERO, Default::default());
+                b
+            },
+            "light-block-chain",
+        ),
+        (
+            "blocks out of order",
+            {
+                let mut b = w.bundle.clone();
+                b.light_blocks.swap(0, 1);
+                b
+            },
+            "light-block-order",
+        ),
+        (
+            "the last block is not at the bundle's height",
+            {
+                let mut b = w.bundle.clone();
+                b.light_blocks.push(w.blocks[4].clone());
+                b
+            },
+            "light-block-order",
+        ),
+        (
+            "a forged signature on a light block",
+            {
+                let mut b = w.bundle.clone();
+                b.light_blocks[1] = testgen::with_bad_signature(b.light_blocks[1].clone(), 0);
+                b
+            },
+            "invalid-light-block",
+        ),
+        (
+            "no block reaches the bundle's height",
+            {
+                let mut b = w.bundle.clone();
+                b.light_blocks.clear();
+                b
+            },
+            "untrusted-height",
+        ),
+        (
+            "the proof of another message",
+            {
+                let mut b = w.bundle.clone();
+                b.message = message(2, 99);
+                b
+            },
+            "invalid-proof",
+        ),
+        (
+            "a message re-signed at its sequence with a changed body",
+            {
+                let mut b = w.bundle.clone();
+                let key = SigningKey::from_seed([1; 32]);
+                let mut body = b.message.message.body.clone();
+                body.channel = 4;
+                b.message.message = body.sign(&key).unwrap();
+                b
+            },
+            "invalid-proof",
+        ),
+    ];
+    for (label, bundle, reason) in cases {
+        let mut c = client(&w);
+        let err = verify_bundle(&mut c, &bundle, w.now).unwrap_err();
+        assert_eq!(err.reason(), reason, "{label}: {err}");
+        assert!(!c.is_frozen(), "{label}");
+    }
+}
+
+#[test]
+fn cheap_checks_come_before_any_signature() {
+    // A bundle that is wrong in shape and carries forged blocks is refused for its shape:
+    // the forged signatures are never looked at (the client is untouched).
+    let w = world();
+    let mut c = client(&w);
+    let mut b = w.bundle.clone();
+    b.light_blocks = b
+        .light_blocks
+        .iter()
+        .map(|l| testgen::with_bad_signature(l.clone(), 0))
+        .rev()
+        .collect();
+    let err = verify_bundle(&mut c, &b, w.now).unwrap_err();
+    assert!(matches!(err, BundleError::LightBlockOrder { .. }), "{err}");
+    assert_eq!(c.revision(), 1);
+}
+
+#[test]
+fn verified_progress_is_kept_when_the_proof_fails() {
+    let w = world();
+    let mut c = client(&w);
+    let mut b = w.bundle.clone();
+    b.message = message(2, 99);
+    let err = verify_bundle(&mut c, &b, w.now).unwrap_err();
+    assert!(matches!(
+        err,
+        BundleError::InvalidProof {
+            sequence: 2,
+            height: Height(4),
+            source: LeafProofError::Merkle(_)
+        }
+    ));
+    assert_eq!(c.latest_height(), Height(4));
+}
+
+#[test]
+fn skipping_without_enough_trust_and_misbehaviour_are_named() {
+    let w = world();
+    // A set rotated away from the receiver's trust: skipping lacks trust.
+    let mut spec = ChainSpec::simple(CHAIN, 3);
+    spec.rotate_every = 1;
+    spec.rotate_count = 3;
+    let rotated = testgen::chain(&spec, 5);
+    let mut c = LightClient::trusting(rotated[0].clone(), Options::default()).unwrap();
+    let mut b = w.bundle.clone();
+    b.light_blocks = vec![rotated[3].clone()];
+    let err = verify_bundle(&mut c, &b, w.now).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            BundleError::NotEnoughTrust {
+                height: Height(4),
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert_eq!(err.reason(), "not-enough-trust");
+
+    // A fork of block 4 signed by the same validators: the client freezes, and refuses
+    // every bundle after.
+    let mut c = client(&w);
+    verify_bundle(&mut c, &w.bundle, w.now).unwrap();
+    let fork = testgen::fork(&w.blocks[3], &w.spec.keys_at(Height(4)), Hash32([9; 32]));
+    let mut b = w.bundle.clone();
+    b.light_blocks = vec![fork];
+    let err = verify_bundle(&mut c, &b, w.now).unwrap_err();
+    assert_eq!(err.reason(), "misbehaviour", "{err}");
+    assert!(c.is_frozen());
+    let err = verify_bundle(&mut c, &w.bundle, w.now).unwrap_err();
+    assert_eq!(err.reason(), "client-frozen", "{err}");
+}
+
+#[test]
+fn a_client_without_its_root_takes_it_from_the_bundle_only_if_it_is_the_root() {
+    let w = world();
+    let root = TrustRoot {
+        chain_id: ChainId::new(CHAIN).unwrap(),
+        height: Height(1),
+        header_hash: w.blocks[0].header().hash(),
+    };
+    let mut c = LightClient::<NativeVerifier>::new(root, Options::default());
+    let err = verify_bundle(&mut c, &w.bundle, w.now).unwrap_err();
+    assert!(
+        matches!(
+            &err,
+            BundleError::LightBlock {
+                source: ClientError::NotTheRoot { .. },
+                ..
+            }
+        ),
+        "{err}"
+    );
+    let mut b = w.bundle.clone();
+    b.light_blocks.insert(0, w.blocks[0].clone());
+    verify_bundle(&mut c, &b, w.now).unwrap();
+}
+
+#[test]
+fn bundles_are_tagged_with_their_family_on_the_wire() {
+    let w = world();
+    let any = AnyBundle::Corridor(w.bundle.clone());
+    let json = serde_json::to_value(&any).unwrap();
+    assert_eq!(json["family"], "corridor");
+    let back: AnyBundle = serde_json::from_value(json).unwrap();
+    assert_eq!(back, any);
+    let bytes = codec::encode("bundle", &any).unwrap();
+    let back: AnyBundle = codec::decode("bundle", &bytes).unwrap();
+    assert_eq!(back.message(), &w.bundle.message);
+}
+
+#[test]
+fn cometbft_leaf_proofs_check_their_shape_first() {
+    use corridor_light_client::cometbft::CometVerifier;
+    let Some(dir) = common::vectors_dir("cometbft leaf proofs") else {
+        return;
+    };
+    let v = common::read_json(
+        &dir.join("cometbft/model_based/single_step/MC10_3_faulty_TestFailure.json"),
+    );
+    let block =
+        corridor_light_client::cometbft::json::light_block(&v["input"][0]["block"]).unwrap();
+    let key = b"outbox/x".to_vec();
+    let cases = [
+        (
+            CommitmentRoot::Receipts,
+            CometProof {
+                layers: vec![vec![], vec![]],
+            },
+            "key does not start with",
+        ),
+        (
+            CommitmentRoot::Messages,
+            CometProof {
+                layers: vec![vec![]],
+            },
+            "1 layers, 2 expected",
+        ),
+        (
+            CommitmentRoot::Messages,
+            CometProof {
+                layers: vec![vec![0; 64 * 1024 + 1], vec![]],
+            },
+            "proof layer 0 is 65537 bytes",
+        ),
+    ];
+    for (root, proof, reason) in cases {
+        let err = CometVerifier
+            .verify_leaf(&block, root, &key, b"leaf", &proof)
+            .unwrap_err();
+        assert!(err.to_string().contains(reason), "{err}");
+    }
+}
