@@ -109,6 +109,17 @@ fn bisection_stops_on_invalid_and_rejects_wrong_heights() {
         "asked for 16, given 4"
     );
     let bad = testgen::with_bad_signature(blocks[15].clone(), 0);
+    // Skipping from block 1, the forged block's signers hold none of the trusted set: that
+    // is "not enough trust", decided before any signature, and the planner bisects.
+    bisection.handle_light_block(&bad, now).unwrap();
+    assert_eq!(bisection.next_height(), Some(Height(8)));
+    // From block 15, the same forged block is adjacent: its signature is checked.
+    let mut bisection = Bisection::new(
+        NativeVerifier,
+        TrustedState::from_block(&blocks[14]),
+        Height(16),
+        Options::default(),
+    );
     bisection.handle_light_block(&bad, now).unwrap();
     assert!(matches!(
         bisection.outcome(),
@@ -490,4 +501,48 @@ proptest! {
             prop_assert!(v != Verdict::Success, "bit {bit} flipped and still verified");
         }
     }
+}
+
+/// Power is tallied from the claimed signers before any signature is checked: a commit that
+/// could not pass with every signature valid is refused for its power, and a skip whose
+/// signers hold too little of the trusted set is "not enough trust", whatever the
+/// signatures (the order DESIGN.md asks for: cheap checks before signatures).
+#[test]
+fn claimed_power_is_tallied_before_signatures() {
+    let spec = rotating(4, 0, 0);
+    let blocks = testgen::chain(&spec, 3);
+    let now = now_after(&spec, 3);
+    let trusted = TrustedState::from_block(&blocks[0]);
+    // Two of four signers (21 of 46) with a forged signature: refused for power.
+    let weak = testgen::with_bad_signature(testgen::with_signers(blocks[1].clone(), &[0, 1]), 0);
+    assert!(matches!(
+        NativeVerifier.verify_update(&weak, &trusted, &Options::default(), now),
+        Verdict::Invalid(VerificationError::InsufficientCommitPower { height: Height(2), tally })
+            if tally.tallied == 21 && tally.total == 46
+    ));
+    // Enough claimed power and one forged signature: the signature is checked.
+    let forged = testgen::with_bad_signature(blocks[1].clone(), 0);
+    assert!(matches!(
+        NativeVerifier.verify_update(&forged, &trusted, &Options::default(), now),
+        Verdict::Invalid(VerificationError::InvalidSignature {
+            height: Height(2),
+            ..
+        })
+    ));
+    // Skipping to block 3 with a threshold of 1/2 the two signers (21 of 46) are not enough
+    // trust, forged signature or not; with enough trust, the forgery is found.
+    let half = Options {
+        trust_threshold: corridor_light_client::TrustThreshold::new(1, 2).unwrap(),
+        ..Options::default()
+    };
+    let skip = testgen::with_bad_signature(testgen::with_signers(blocks[2].clone(), &[0, 1, 2]), 2);
+    assert!(matches!(
+        NativeVerifier.verify_update(&skip, &trusted, &half, now),
+        Verdict::Invalid(VerificationError::InvalidSignature { .. })
+    ));
+    let few = testgen::with_bad_signature(testgen::with_signers(blocks[2].clone(), &[0, 1]), 0);
+    assert!(matches!(
+        NativeVerifier.verify_update(&few, &trusted, &half, now),
+        Verdict::NotEnoughTrust(t) if t.tallied == 21 && t.total == 46
+    ));
 }

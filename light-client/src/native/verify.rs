@@ -9,10 +9,17 @@
 //! 4. adjacent (`h = trusted + 1`): the header's validators are the trusted next validators,
 //!    and its parent hash is the trusted header's hash (CometBFT's verifier leaves the
 //!    parent link unchecked; the native family has the trusted header at hand, so it does);
-//! 5. the commit: every signature is by a member of the header's set, no signer twice,
-//!    every signature valid (one batch), and more than 2/3 of the set's power signed;
-//! 6. skipping (`h > trusted + 1`): more than the trust threshold of the trusted next
-//!    validators' power signed, else [`Verdict::NotEnoughTrust`].
+//! 5. skipping (`h > trusted + 1`): more than the trust threshold of the trusted next
+//!    validators' power is claimed by the commit's signers, else
+//!    [`Verdict::NotEnoughTrust`] (before any signature: see below);
+//! 6. the commit: every signature is by a member of the header's set, no signer twice,
+//!    more than 2/3 of the set's power claimed, then every signature valid (one batch).
+//!
+//! Cheap checks first: power is tallied from the claimed signers before any signature is
+//! verified, so a commit that could not pass with every signature valid costs no signature
+//! work. A skipping step whose signers do not hold enough of the trusted set is "not enough
+//! trust" even if its signatures are forged; that verdict trusts nothing (the caller
+//! bisects), and a forged block at a height the bisection reaches is invalid there.
 //!
 //! A commit with an invalid signature is invalid even when the valid ones would be enough:
 //! a block that carries forged signatures comes from a faulty source.
@@ -108,6 +115,19 @@ impl NativeVerifier {
             // Cannot overflow: members are distinct and the set's total fits in u64.
             signed_power = signed_power.saturating_add(member.power);
         }
+        // The claimed power is tallied before any signature is checked: a commit that could
+        // not pass even with every signature valid costs no signature work.
+        let total = block.validators.total_power();
+        if !TrustThreshold::TWO_THIRDS.is_exceeded_by(signed_power, total) {
+            return Err(VerificationError::InsufficientCommitPower {
+                height,
+                tally: VotingPowerTally {
+                    total,
+                    tallied: signed_power,
+                    trust_threshold: TrustThreshold::TWO_THIRDS,
+                },
+            });
+        }
         let vote = Vote {
             chain_id: header.chain_id.clone(),
             height,
@@ -125,17 +145,6 @@ impl NativeVerifier {
             return Err(VerificationError::InvalidSignature {
                 height,
                 validator: validator.unwrap_or_default(),
-            });
-        }
-        let total = block.validators.total_power();
-        if !TrustThreshold::TWO_THIRDS.is_exceeded_by(signed_power, total) {
-            return Err(VerificationError::InsufficientCommitPower {
-                height,
-                tally: VotingPowerTally {
-                    total,
-                    tallied: signed_power,
-                    trust_threshold: TrustThreshold::TWO_THIRDS,
-                },
             });
         }
         Ok(commit.signatures.iter().map(|s| s.validator).collect())
@@ -178,25 +187,31 @@ impl NativeVerifier {
                 });
             }
         }
-        let signers = self.verify_self_consistent(untrusted)?;
         if adjacent {
+            self.verify_self_consistent(untrusted)?;
             return Ok(None);
         }
+        // Skipping: the trusted set's claimed share is tallied before any signature. Too
+        // little is "not enough trust" whatever the signatures: nothing is trusted on it,
+        // and a forged commit makes us do no signature work.
         let trusted_set = &trusted.next_validators;
-        let tallied = signers
+        let tallied = untrusted
+            .signed_header
+            .commit
+            .signatures
             .iter()
-            .filter_map(|k| trusted_set.find(k))
+            .filter_map(|s| trusted_set.find(&s.validator))
             .fold(0u64, |acc, v| acc.saturating_add(v.power));
         let tally = VotingPowerTally {
             total: trusted_set.total_power(),
             tallied,
             trust_threshold: options.trust_threshold,
         };
-        if options.trust_threshold.is_exceeded_by(tallied, tally.total) {
-            Ok(None)
-        } else {
-            Ok(Some(tally))
+        if !options.trust_threshold.is_exceeded_by(tallied, tally.total) {
+            return Ok(Some(tally));
         }
+        self.verify_self_consistent(untrusted)?;
+        Ok(None)
     }
 }
 
