@@ -25,7 +25,8 @@
 //!   deterministic batch verification of ed25519 signatures.
 //!
 //! Test-only code sits behind the `testkit` feature, outside what a relay build links: the
-//! block generator `testgen` (the devnet chain and tests), the vector runners
+//! block generator `testgen` (the devnet chain and tests), `testkit` (the vectors folder,
+//! temporary folders, the wall clock for tests), the vector runners
 //! (`native::vectors`, `cometbft::vectors`, `ics23::vectors`) and the document examples
 //! (`documents::examples`).
 #![forbid(unsafe_code)]
@@ -54,6 +55,8 @@ pub mod native;
 pub mod signature;
 #[cfg(feature = "testkit")]
 pub mod testgen;
+#[cfg(feature = "testkit")]
+pub mod testkit;
 pub mod types;
 pub mod verifier;
 

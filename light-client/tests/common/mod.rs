@@ -7,18 +7,9 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-/// `../shared/vectors` of the workspace, or `None` (after saying so) when it is absent.
-/// With `CI=true` an absent folder is a failure, not a skip.
+/// `../shared/vectors` of the workspace (see `testkit::vectors_dir`).
 pub fn vectors_dir(test: &str) -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/vectors");
-    if dir.is_dir() {
-        return Some(dir);
-    }
-    if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!("{test}: {} is missing and CI=true", dir.display());
-    }
-    eprintln!("{test}: skipped, {} is absent", dir.display());
-    None
+    corridor_light_client::testkit::vectors_dir(env!("CARGO_MANIFEST_DIR"), test)
 }
 
 /// The `*.json` files of `dir`, sorted.
