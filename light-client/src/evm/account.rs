@@ -91,7 +91,7 @@ pub enum AccountError {
         /// The slot.
         slot: Hash32,
         /// Why.
-        source: ProofError,
+        source: Box<ProofError>,
     },
     /// A proven value is not canonical RLP.
     #[error("account value: {0}")]
@@ -170,7 +170,7 @@ pub fn verify_storage(
         AccountError::StorageProof {
             address: *address,
             slot: *slot,
-            source,
+            source: Box::new(source),
         }
     })?;
     match value {

@@ -317,7 +317,7 @@ impl CliqueSnapshot {
         if config.epoch == 0 {
             return Err(CliqueError::ZeroEpoch);
         }
-        if header.number % config.epoch != 0 {
+        if !header.number.is_multiple_of(config.epoch) {
             return Err(CliqueError::NotCheckpoint {
                 number: header.number,
                 epoch: config.epoch,
@@ -376,7 +376,7 @@ impl CliqueSnapshot {
             });
         }
         let epoch = self.config.epoch.max(1);
-        let checkpoint = number % epoch == 0;
+        let checkpoint = number.is_multiple_of(epoch);
 
         // verifyHeader
         if checkpoint && header.beneficiary != Address::ZERO {

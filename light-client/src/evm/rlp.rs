@@ -486,7 +486,7 @@ pub enum Value {
     /// A byte string.
     Bytes(Vec<u8>),
     /// A list.
-    List(Vec<Value>),
+    List(Vec<Self>),
 }
 
 impl Value {

@@ -309,9 +309,8 @@ pub fn verify_proof<N: AsRef<[u8]>>(
                 }
             }
             2 => {
-                let (head, tail) = match items {
-                    [head, tail] => (head, tail),
-                    _ => return Err(malformed("two-item node")),
+                let [head, tail] = items else {
+                    return Err(malformed("two-item node"));
                 };
                 let encoded_path = head
                     .as_bytes()
@@ -355,7 +354,7 @@ pub fn verify_proof<N: AsRef<[u8]>>(
 /// Hex-prefix encoding of a nibble path (Yellow Paper, Appendix C).
 fn hex_prefix(path: &[u8], leaf: bool) -> Vec<u8> {
     let flag: u8 = if leaf { 2 } else { 0 };
-    let mut out = Vec::with_capacity(path.len() / 2 + 1);
+    let mut out = Vec::with_capacity((path.len() / 2).saturating_add(1));
     let rest = if path.len() % 2 == 1 {
         out.push(((flag | 1) << 4) | path.first().copied().unwrap_or(0));
         path.get(1..).unwrap_or_default()
@@ -459,9 +458,8 @@ fn encode_node(entries: &[(Vec<u8>, &[u8])], depth: usize) -> Vec<u8> {
         rlp::put_bytes(&mut payload, value);
         return rlp::list(&payload);
     }
-    let (first, last) = match (entries.first(), entries.last()) {
-        (Some((f, _)), Some((l, _))) => (f, l),
-        _ => return rlp::bytes(&[]),
+    let (Some((first, _)), Some((last, _))) = (entries.first(), entries.last()) else {
+        return rlp::bytes(&[]);
     };
     // Sorted input: the common prefix of all paths is that of the first and the last.
     let common = first
@@ -537,9 +535,8 @@ pub fn build_proof(builder: &TrieBuilder, key: &[u8]) -> Vec<Vec<u8>> {
         if group.len() == 1 {
             return proof;
         }
-        let (first, last) = match (group.first(), group.last()) {
-            (Some((f, _)), Some((l, _))) => (f, l),
-            _ => return proof,
+        let (Some((first, _)), Some((last, _))) = (group.first(), group.last()) else {
+            return proof;
         };
         let common = first
             .iter()

@@ -45,7 +45,7 @@ pub enum EvmLightBlock {
     /// Under attestations: the target header and the attestations of its hash.
     Attested {
         /// The header.
-        header: Header,
+        header: Box<Header>,
         /// Attestations of its hash.
         attestations: Vec<Attestation>,
     },
@@ -263,7 +263,7 @@ impl EvmVerifier {
                 quorum.verify(header.number, &hash, attestations)?;
                 Ok(EvmTrustedState {
                     verified: VerifiedHeader {
-                        header: header.clone(),
+                        header: Header::clone(header),
                         hash,
                     },
                     clique: None,
@@ -409,7 +409,7 @@ mod tests {
             verifier.verify(
                 &trusted,
                 &EvmLightBlock::Attested {
-                    header: headers[0].clone(),
+                    header: Box::new(headers[0].clone()),
                     attestations: vec![]
                 },
                 now()
@@ -432,7 +432,7 @@ mod tests {
         h.number = 100;
         let digest = attestation_digest(1, 100, &h.hash());
         let block = EvmLightBlock::Attested {
-            header: h.clone(),
+            header: Box::new(h.clone()),
             attestations: vec![Attestation::Ed25519 {
                 key: ed.public_key(),
                 signature: ed.sign(&digest.0),
@@ -441,7 +441,7 @@ mod tests {
         let state = verifier.verify(&trusted, &block, now()).unwrap();
         assert_eq!(state.verified().hash(), h.hash());
         let block = EvmLightBlock::Attested {
-            header: h,
+            header: Box::new(h),
             attestations: vec![],
         };
         assert!(matches!(
