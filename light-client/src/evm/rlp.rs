@@ -610,4 +610,65 @@ mod tests {
         assert_eq!(decode(&u64_bytes(1000)).unwrap().as_u64().unwrap(), 1000);
         assert_eq!(u64_bytes(0), vec![0x80]);
     }
+
+    /// Deterministic property tests: fixed seed, so CI never fails at random.
+    mod properties {
+        use proptest::prelude::*;
+        use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
+
+        use super::super::*;
+
+        fn runner(cases: u32) -> TestRunner {
+            let config = Config {
+                cases,
+                failure_persistence: None,
+                ..Config::default()
+            };
+            TestRunner::new_with_rng(config, TestRng::from_seed(RngAlgorithm::ChaCha, &[7; 32]))
+        }
+
+        fn value() -> impl Strategy<Value = Value> {
+            let leaf = prop::collection::vec(any::<u8>(), 0..70).prop_map(Value::Bytes);
+            leaf.prop_recursive(4, 64, 8, |inner| {
+                prop::collection::vec(inner, 0..8).prop_map(Value::List)
+            })
+        }
+
+        #[test]
+        fn encode_then_decode_is_identity() {
+            runner(256)
+                .run(&value(), |v| {
+                    let enc = v.encode();
+                    let item = decode(&enc).unwrap();
+                    prop_assert_eq!(Value::from(&item), v);
+                    prop_assert_eq!(item.raw, enc.as_slice());
+                    Ok(())
+                })
+                .unwrap();
+        }
+
+        /// Whatever the strict decoder accepts re-encodes to the same bytes: one value, one
+        /// encoding.
+        #[test]
+        fn accepted_input_is_canonical() {
+            let bytes = prop::collection::vec(
+                prop_oneof![
+                    any::<u8>(),
+                    0x7fu8..=0x82,
+                    0xb7u8..=0xb9,
+                    0xc0u8..=0xc3,
+                    0xf7u8..=0xf9
+                ],
+                0..40,
+            );
+            runner(2048)
+                .run(&bytes, |input| {
+                    if let Ok(item) = decode(&input) {
+                        prop_assert_eq!(Value::from(&item).encode(), input);
+                    }
+                    Ok(())
+                })
+                .unwrap();
+        }
+    }
 }

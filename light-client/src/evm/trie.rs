@@ -682,4 +682,69 @@ mod tests {
             Err(ProofError::MalformedNode { .. })
         ));
     }
+
+    /// Deterministic property tests: fixed seed, so CI never fails at random.
+    mod properties {
+        use std::collections::BTreeMap;
+
+        use proptest::prelude::*;
+        use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
+
+        use super::super::*;
+
+        #[test]
+        fn built_proofs_verify_and_any_flipped_byte_is_refused() {
+            let config = Config {
+                cases: 64,
+                failure_persistence: None,
+                ..Config::default()
+            };
+            let mut runner = TestRunner::new_with_rng(
+                config,
+                TestRng::from_seed(RngAlgorithm::ChaCha, &[11; 32]),
+            );
+            let entries = prop::collection::btree_map(
+                prop::collection::vec(any::<u8>(), 1..6),
+                prop::collection::vec(any::<u8>(), 1..48),
+                1..40,
+            );
+            let strategy = (
+                entries,
+                prop::collection::vec(any::<u8>(), 1..6),
+                any::<u64>(),
+            );
+            let limits = ProofLimits::default();
+            runner
+                .run(
+                    &strategy,
+                    |(entries, probe, noise): (BTreeMap<Vec<u8>, Vec<u8>>, Vec<u8>, u64)| {
+                        let mut t = TrieBuilder::new();
+                        for (k, v) in &entries {
+                            t.insert(k, v).unwrap();
+                        }
+                        let root = t.root();
+                        for (k, v) in &entries {
+                            let proof = build_proof(&t, k);
+                            let got = verify_proof(&root, k, &proof, &limits).unwrap();
+                            prop_assert_eq!(got.as_ref(), Some(v));
+                        }
+                        let proof = build_proof(&t, &probe);
+                        let got = verify_proof(&root, &probe, &proof, &limits).unwrap();
+                        prop_assert_eq!(got.as_ref(), entries.get(&probe));
+                        // Flip one bit of one byte of one node.
+                        let mut bad = proof.clone();
+                        let node = (noise % bad.len() as u64) as usize;
+                        let at = ((noise >> 16) % bad[node].len() as u64) as usize;
+                        bad[node][at] ^= 1 << ((noise >> 40) % 8);
+                        let refused = matches!(
+                            verify_proof(&root, &probe, &bad, &limits),
+                            Err(ProofError::HashMismatch { index, .. }) if index == node
+                        );
+                        prop_assert!(refused);
+                        Ok(())
+                    },
+                )
+                .unwrap();
+        }
+    }
 }
