@@ -1016,3 +1016,91 @@ fn trie_vectors() {
     }
     println!("trie: {cases} root cases pass");
 }
+
+/// The verifier API end to end on mainnet data: a checkpoint from config, a later header
+/// accepted under k-of-n attestations (the weaker trust model), then the deposit contract's
+/// account proof and a log of a real receipt proof checked against that verified header.
+#[test]
+fn verifier_on_mainnet_header_receipt_and_account() {
+    use corridor_light_client::evm::attest::{attestation_digest, Attestation, AttestorKey};
+    use corridor_light_client::evm::verifier::{
+        EvmError, EvmLightBlock, EvmTrustedState, EvmVerifier, TrustRule,
+    };
+    use corridor_light_client::evm::WeakTrustAttestationQuorum;
+    use corridor_light_client::signature::SigningKey;
+    use corridor_light_client::Time;
+
+    let Some(dir) = evm_dir("verifier_on_mainnet_header_receipt_and_account") else {
+        return;
+    };
+    let operators: Vec<SigningKey> = (1u8..=3).map(|i| SigningKey::from_seed([i; 32])).collect();
+    let keys: Vec<AttestorKey> = operators
+        .iter()
+        .map(|k| AttestorKey::Ed25519(k.public_key()))
+        .collect();
+    let rule =
+        TrustRule::WeakTrustAttestations(WeakTrustAttestationQuorum::new(1, &keys, 2).unwrap());
+    let checkpoint = Header::from_json(&common::read_json(
+        &dir.join("headers/ethereumjs_mainnet-500000.json"),
+    ))
+    .unwrap();
+    let checkpoint_hash = checkpoint.hash();
+    let trusted = EvmTrustedState::from_checkpoint(&rule, checkpoint, &checkpoint_hash).unwrap();
+    let verifier = EvmVerifier::new(rule);
+
+    let block = common::read_json(&dir.join("headers/helios_mainnet-21925176_block.json"));
+    let header = Header::from_json(&block).unwrap();
+    let digest = attestation_digest(1, header.number, &header.hash());
+    let attest = |k: &SigningKey| Attestation::Ed25519 {
+        key: k.public_key(),
+        signature: k.sign(&digest.0),
+    };
+    let now = Time::from_unix_secs(header.timestamp + 12).unwrap();
+    let one = EvmLightBlock::Attested {
+        header: Box::new(header.clone()),
+        attestations: vec![attest(&operators[0])],
+    };
+    assert!(matches!(
+        verifier.verify(&trusted, &one, now),
+        Err(EvmError::Attestation(_))
+    ));
+    let two = EvmLightBlock::Attested {
+        header: Box::new(header.clone()),
+        attestations: vec![attest(&operators[0]), attest(&operators[2])],
+    };
+    let state = verifier.verify(&trusted, &two, now).unwrap();
+    let verified = state.verified();
+    assert_eq!(verified.hash(), h32(&block["hash"]));
+
+    let rp =
+        common::read_json(&dir.join("receipts_txs/helios_mainnet-21925176_receipt-proof.json"));
+    let proof = ReceiptProof {
+        index: 0x27,
+        nodes: rp["receiptProof"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| hexb(n.as_str().unwrap()))
+            .collect(),
+    };
+    let log = verified
+        .verify_receipt_log(&proof, 0, &verifier.limits)
+        .unwrap();
+    assert_eq!(
+        log.address,
+        Address::from_hex("0x00000000219ab540356cbb839cbe05303d7705fa").unwrap()
+    );
+    let mut other = proof.clone();
+    other.index = 0x28;
+    assert!(matches!(
+        verified.verify_receipt_log(&other, 0, &verifier.limits),
+        Err(EvmError::Receipt(
+            ReceiptError::Proof { index: 0x28, .. } | ReceiptError::Absent { index: 0x28 }
+        ))
+    ));
+
+    let account =
+        common::read_json(&dir.join("getproof/helios_mainnet-21925176_deposit-contract.json"));
+    let account = AccountProof::from_json(&account, None).unwrap();
+    assert!(verified.verify_account(&account, &verifier.limits).unwrap());
+}

@@ -265,7 +265,17 @@ impl Receipt {
             return Err(ReceiptError::BadType { byte: tx_type });
         }
         let outcome = match (obj.get("status"), obj.get("root")) {
-            (Some(s), _) => Outcome::Status(u64_of("status", s)? == 1),
+            (Some(s), _) => match u64_of("status", s)? {
+                0 => Outcome::Status(false),
+                1 => Outcome::Status(true),
+                _ => {
+                    return Err(JsonError {
+                        field: "status",
+                        reason: "neither 0x0 nor 0x1",
+                    }
+                    .into())
+                }
+            },
             (None, Some(r)) => Outcome::PostState(Hash32(json_fixed::<32>("root", r)?)),
             (None, None) => {
                 return Err(JsonError {
