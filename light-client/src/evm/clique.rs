@@ -751,4 +751,81 @@ mod tests {
         assert!(snap.signers().any(|s| *s == newcomer));
         assert_eq!(snap.signers().count(), 4);
     }
+
+    #[test]
+    fn votes_remove_a_signer_and_the_removed_signer_is_refused() {
+        let (keys, g, mut snap) = setup();
+        let target = keys[0].1;
+        let mut parent = g;
+        // Blocks 1 and 2 (signers 1 and 2, in turn) vote to drop signer 0.
+        for number in 1u64..=2 {
+            let mut h = child(&parent, 2);
+            h.beneficiary = target;
+            h.nonce = NONCE_DROP_VOTE;
+            seal(&mut h, &keys[(number % 3) as usize].0);
+            snap = snap.apply(&h).unwrap();
+            parent = h;
+        }
+        assert_eq!(snap.signers().count(), 2);
+        let mut h = child(&parent, 1);
+        seal(&mut h, &keys[0].0);
+        assert_eq!(
+            snap.apply(&h),
+            Err(CliqueError::Unauthorized {
+                number: 3,
+                signer: target
+            })
+        );
+    }
+
+    #[test]
+    fn checkpoint_and_extra_data_rules() {
+        let (keys, g, _) = setup();
+        let config = CliqueConfig {
+            epoch: 2,
+            period: 15,
+        };
+        let snap = CliqueSnapshot::from_checkpoint(config, &g).unwrap();
+        // A non-checkpoint block listing signers.
+        let mut h1 = child(&g, 2);
+        h1.extra_data = g.extra_data.clone();
+        seal(&mut h1, &keys[1].0);
+        assert!(matches!(
+            snap.apply(&h1),
+            Err(CliqueError::BadSignerList {
+                checkpoint: false,
+                ..
+            })
+        ));
+        let mut h1 = child(&g, 2);
+        seal(&mut h1, &keys[1].0);
+        let snap = snap.apply(&h1).unwrap();
+        // Block 2 is a checkpoint: it must list the signer set, and carry no vote.
+        let mut h2 = child(&h1, 2);
+        seal(&mut h2, &keys[2].0);
+        assert_eq!(
+            snap.apply(&h2),
+            Err(CliqueError::CheckpointSignersMismatch { number: 2 })
+        );
+        let mut h2 = child(&h1, 2);
+        h2.extra_data = g.extra_data.clone();
+        h2.beneficiary = Address([5; 20]);
+        seal(&mut h2, &keys[2].0);
+        assert_eq!(
+            snap.apply(&h2),
+            Err(CliqueError::CheckpointVote { number: 2 })
+        );
+        let mut h2 = child(&h1, 2);
+        h2.extra_data = g.extra_data.clone();
+        seal(&mut h2, &keys[2].0);
+        assert_eq!(snap.apply(&h2).unwrap().number(), 2);
+        // Starting from a block that is not a checkpoint.
+        assert_eq!(
+            CliqueSnapshot::from_checkpoint(config, &h1),
+            Err(CliqueError::NotCheckpoint {
+                number: 1,
+                epoch: 2
+            })
+        );
+    }
 }

@@ -18,6 +18,16 @@
 //!   trusted checkpoint) under the configured [`TrustRule`] and checks receipt proofs and
 //!   logs against a [`VerifiedHeader`].
 //!
+//! ## Plugging into the generic light client
+//! This module does not depend on [`crate::verifier`] or [`crate::client`] yet. The mapping
+//! meant for it: `LightBlock` = [`EvmLightBlock`], `TrustedState` = [`EvmTrustedState`],
+//! `verify_update(trusted, untrusted, now)` = [`EvmVerifier::verify`] (whose `Ok` is the
+//! new trusted state; there is no "not enough trust" outcome: a Clique step carries every
+//! header, an attested header is accepted or refused outright), heights are header numbers,
+//! and a leaf proof against a verified header is [`VerifiedHeader::verify_receipt_log`]
+//! (receipts root) or [`VerifiedHeader::verify_account`] (state root). Header times are
+//! seconds, the crate's [`crate::Time`] nanoseconds.
+//!
 //! BSC's Parlia is not implemented: its seal is Clique's with the chain id prepended, but
 //! its validator set and fast-finality vote attestations live in `extraData` in a format
 //! that changed across forks and for which no public vector is available; a Parlia chain
