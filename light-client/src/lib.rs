@@ -11,6 +11,9 @@
 //! - [`native`]: the `corridor` chain family (canonical CBOR, SHA3-256, ed25519 commits).
 //! - [`cometbft`]: the `cometbft` chain family (protobuf hashing, SHA-256 Merkle trees,
 //!   tendermint-rs's verification rules).
+//! - [`evm`]: the `evm` chain family (strict RLP, Keccak-256, Merkle-Patricia proofs,
+//!   Clique seals, k-of-n attestations as a weaker trust model); self-contained, not yet
+//!   behind the generic client.
 //! - [`ics23`]: ICS-23 membership and non-membership proofs (iavl, tendermint, smt specs).
 //! - [`bisection`]: a sans-IO planner that says which height to fetch next.
 //! - [`family`]: the [`family::Family`] trait each chain family implements for the generic
@@ -47,6 +50,7 @@ pub mod codec;
 pub mod cometbft;
 pub mod documents;
 pub mod envelope;
+pub mod evm;
 pub mod family;
 pub mod hash;
 pub mod ics23;

@@ -1,0 +1,221 @@
+//! The `evm` chain family: Ethereum-style chains (Ethereum itself, Clique-sealed consortium
+//! chains, and EVM chains with no usable seal).
+//!
+//! - [`rlp`]: strict RLP decoding (non-canonical input refused with its reason) and
+//!   canonical encoding.
+//! - [`header`]: block headers of every shape from Frontier (15 fields) to Prague (21), from
+//!   RLP and from JSON-RPC objects; `keccak256(rlp(header))`; parent-hash linkage.
+//! - [`trie`]: Merkle-Patricia proofs (inclusion and exclusion) with size bounds checked
+//!   before hashing, and a root builder for full key sets.
+//! - [`account`]: EIP-1186 (`eth_getProof`) account and storage proofs.
+//! - [`receipt`]: receipts (legacy and typed), receipt proofs against a receipts root, and
+//!   logs inside a proven receipt.
+//! - [`clique`]: Clique (EIP-225) seals: signer recovery, signer sets from checkpoints,
+//!   in-turn and out-of-turn difficulty, the recent-signer rule and signer votes.
+//! - [`attest`]: k-of-n attestations of a header hash by configured operator keys, for
+//!   chains with no usable seal. This is a weaker trust model than a light client.
+//! - [`verifier`]: [`EvmVerifier`], which checks a header (or a chain of headers from a
+//!   trusted checkpoint) under the configured [`TrustRule`] and checks receipt proofs and
+//!   logs against a [`VerifiedHeader`].
+//!
+//! ## Plugging into the generic light client
+//! This module does not depend on [`crate::verifier`] or [`crate::client`] yet. The mapping
+//! meant for it: `LightBlock` = [`EvmLightBlock`], `TrustedState` = [`EvmTrustedState`],
+//! `verify_update(trusted, untrusted, now)` = [`EvmVerifier::verify`] (whose `Ok` is the
+//! new trusted state; there is no "not enough trust" outcome: a Clique step carries every
+//! header, an attested header is accepted or refused outright), heights are header numbers,
+//! and a leaf proof against a verified header is [`VerifiedHeader::verify_receipt_log`]
+//! (receipts root) or [`VerifiedHeader::verify_account`] (state root). Header times are
+//! seconds, the crate's [`crate::Time`] nanoseconds.
+//!
+//! BSC's Parlia is not implemented: its seal is Clique's with the chain id prepended, but
+//! its validator set and fast-finality vote attestations live in `extraData` in a format
+//! that changed across forks and for which no public vector is available; a Parlia chain
+//! can be followed with [`attest`] until then.
+//!
+//! ## Implements
+//! - Ethereum Yellow Paper, Appendix B (RLP), Appendix D (Modified Merkle Patricia Trie),
+//!   section 4.3 (block header), section 4.3.1 (receipts).
+//! - EIP-1186 (`eth_getProof`), EIP-2718 (typed receipts), EIP-225 (Clique).
+
+pub mod account;
+pub mod attest;
+pub mod clique;
+pub mod header;
+pub mod receipt;
+pub mod rlp;
+pub mod trie;
+pub mod verifier;
+
+use core::fmt;
+
+use sha3::{Digest, Keccak256};
+
+use crate::types::Hash32;
+
+pub use account::{Account, AccountError, AccountProof, StorageProof};
+pub use attest::{AttestError, Attestation, AttestorKey, WeakTrustAttestationQuorum};
+pub use clique::{CliqueConfig, CliqueError, CliqueSnapshot};
+pub use header::{Header, HeaderError};
+pub use receipt::{Log, Receipt, ReceiptError, ReceiptProof};
+pub use rlp::RlpError;
+pub use trie::{ProofError, ProofLimits};
+pub use verifier::{
+    EvmError, EvmLightBlock, EvmTrustedState, EvmVerifier, TrustRule, VerifiedHeader,
+};
+
+/// `keccak256("")`: the code hash of an account without code.
+pub const EMPTY_CODE_HASH: Hash32 = Hash32([
+    0xc5, 0xd2, 0x46, 0x01, 0x86, 0xf7, 0x23, 0x3c, 0x92, 0x7e, 0x7d, 0xb2, 0xdc, 0xc7, 0x03, 0xc0,
+    0xe5, 0x00, 0xb6, 0x53, 0xca, 0x82, 0x27, 0x3b, 0x7b, 0xfa, 0xd8, 0x04, 0x5d, 0x85, 0xa4, 0x70,
+]);
+
+/// `keccak256(0x80)`: the root of an empty trie.
+pub const EMPTY_TRIE_ROOT: Hash32 = Hash32([
+    0x56, 0xe8, 0x1f, 0x17, 0x1b, 0xcc, 0x55, 0xa6, 0xff, 0x83, 0x45, 0xe6, 0x92, 0xc0, 0xf8, 0x6e,
+    0x5b, 0x48, 0xe0, 0x1b, 0x99, 0x6c, 0xad, 0xc0, 0x01, 0x62, 0x2f, 0xb5, 0xe3, 0x63, 0xb4, 0x21,
+]);
+
+/// `keccak256(0xc0)`: the ommers hash of a block without uncles.
+pub const EMPTY_OMMERS_HASH: Hash32 = Hash32([
+    0x1d, 0xcc, 0x4d, 0xe8, 0xde, 0xc7, 0x5d, 0x7a, 0xab, 0x85, 0xb5, 0x67, 0xb6, 0xcc, 0xd4, 0x1a,
+    0xd3, 0x12, 0x45, 0x1b, 0x94, 0x8a, 0x74, 0x13, 0xf0, 0xa1, 0x42, 0xfd, 0x40, 0xd4, 0x93, 0x47,
+]);
+
+/// Keccak-256 (the original Keccak padding, as Ethereum uses it; not NIST SHA3-256).
+pub fn keccak256(data: &[u8]) -> Hash32 {
+    Hash32(Keccak256::digest(data).into())
+}
+
+/// A JSON field (of a JSON-RPC object) that is missing or not the expected `0x` hex.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("JSON field {field}: {reason}")]
+pub struct JsonError {
+    /// The field, by its JSON-RPC name.
+    pub field: &'static str,
+    /// What is wrong.
+    pub reason: &'static str,
+}
+
+/// A 20-byte account address.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Address(pub [u8; 20]);
+
+impl Address {
+    /// The zero address.
+    pub const ZERO: Self = Self([0; 20]);
+
+    /// Parses `0x`-prefixed (or bare) hex of 20 bytes.
+    pub fn from_hex(s: &str) -> Result<Self, hex::FromHexError> {
+        let mut out = [0u8; 20];
+        hex::decode_to_slice(s.strip_prefix("0x").unwrap_or(s), &mut out)?;
+        Ok(Self(out))
+    }
+
+    /// The address of an uncompressed secp256k1 public key (`x || y`, 64 bytes): the last 20
+    /// bytes of its Keccak-256.
+    pub fn from_public_key(xy: &[u8; 64]) -> Self {
+        let h = keccak256(xy);
+        let mut out = [0u8; 20];
+        out.copy_from_slice(h.0.get(12..).unwrap_or(&[0; 20]));
+        Self(out)
+    }
+}
+
+impl fmt::Display for Address {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "0x{}", hex::encode(self.0))
+    }
+}
+
+impl fmt::Debug for Address {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+/// A 256-bit unsigned integer, big-endian (balances, difficulty, base fee, storage values).
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct U256(pub [u8; 32]);
+
+impl U256 {
+    /// Zero.
+    pub const ZERO: Self = Self([0; 32]);
+
+    /// From big-endian bytes of at most 32 (longer input keeps its low 32 bytes; callers
+    /// bound the width first).
+    pub fn from_be_slice(be: &[u8]) -> Self {
+        let mut out = [0u8; 32];
+        let n = be.len().min(32);
+        let src = be.get(be.len().saturating_sub(n)..).unwrap_or_default();
+        if let Some(dst) = out.get_mut(32usize.saturating_sub(n)..) {
+            dst.copy_from_slice(src);
+        }
+        Self(out)
+    }
+
+    /// From a `u64`.
+    pub fn from_u64(v: u64) -> Self {
+        Self::from_be_slice(&v.to_be_bytes())
+    }
+
+    /// The value as a `u64`, if it fits.
+    pub fn to_u64(&self) -> Option<u64> {
+        let (high, low) = self.0.split_at(24);
+        if high.iter().any(|&b| b != 0) {
+            return None;
+        }
+        Some(low.iter().fold(0u64, |acc, &b| (acc << 8) | u64::from(b)))
+    }
+
+    /// The minimal big-endian bytes (empty for zero).
+    pub fn to_minimal_be(&self) -> &[u8] {
+        let skip = self.0.iter().take_while(|&&b| b == 0).count();
+        self.0.get(skip..).unwrap_or_default()
+    }
+
+    /// Whether this is zero.
+    pub fn is_zero(&self) -> bool {
+        self.0 == [0; 32]
+    }
+}
+
+impl fmt::Display for U256 {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let m = self.to_minimal_be();
+        if m.is_empty() {
+            f.write_str("0x0")
+        } else {
+            let s = hex::encode(m);
+            write!(f, "0x{}", s.trim_start_matches('0'))
+        }
+    }
+}
+
+impl fmt::Debug for U256 {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn constants_are_the_hashes_they_name() {
+        assert_eq!(keccak256(b""), EMPTY_CODE_HASH);
+        assert_eq!(keccak256(&[0x80]), EMPTY_TRIE_ROOT);
+        assert_eq!(keccak256(&[0xc0]), EMPTY_OMMERS_HASH);
+    }
+
+    #[test]
+    fn u256_conversions() {
+        let v = U256::from_u64(0x1234);
+        assert_eq!(v.to_minimal_be(), &[0x12, 0x34]);
+        assert_eq!(v.to_u64(), Some(0x1234));
+        assert_eq!(v.to_string(), "0x1234");
+        assert_eq!(U256::ZERO.to_string(), "0x0");
+        assert!(U256([1; 32]).to_u64().is_none());
+    }
+}
