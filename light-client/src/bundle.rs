@@ -22,6 +22,7 @@ use crate::client::{ClientError, LightClient, UpdateOutcome};
 use crate::codec::CodecError;
 use crate::cometbft::CometVerifier;
 use crate::envelope::TradeMessage;
+use crate::evm::EvmFamily;
 use crate::family::{CommitmentRoot, Family, FamilyKind, LeafProofError};
 use crate::native::NativeVerifier;
 use crate::types::{ChainId, Hash32, Height, Time};
@@ -54,6 +55,8 @@ pub enum AnyBundle {
     Corridor(ProofBundle<NativeVerifier>),
     /// A CometBFT chain's bundle.
     Cometbft(ProofBundle<CometVerifier>),
+    /// An EVM chain's bundle.
+    Evm(ProofBundle<EvmFamily>),
 }
 
 impl AnyBundle {
@@ -62,6 +65,7 @@ impl AnyBundle {
         match self {
             Self::Corridor(_) => FamilyKind::Corridor,
             Self::Cometbft(_) => FamilyKind::Cometbft,
+            Self::Evm(_) => FamilyKind::Evm,
         }
     }
 
@@ -70,6 +74,7 @@ impl AnyBundle {
         match self {
             Self::Corridor(b) => &b.message,
             Self::Cometbft(b) => &b.message,
+            Self::Evm(b) => &b.message,
         }
     }
 }

@@ -10,6 +10,9 @@
 //! |---|---|---|---|
 //! | native ([`NativeVerifier`]) | `corridor` | RFC 6962 [`InclusionProof`] | the header's messages or receipts root |
 //! | CometBFT ([`CometVerifier`]) | `cometbft` | ICS-23 [`CometProof`]: IAVL store, then multistore | the header's app hash |
+//! | EVM ([`EvmFamily`](crate::evm::EvmFamily)) | `evm` | Merkle-Patricia receipt proof and log index, [`EvmLogProof`](crate::evm::EvmLogProof) | the header's receipts root; the log of the outbox or inbox contract |
+//!
+//! The EVM family's light blocks, conflict rule and leaf encoding are in [`crate::evm::family`].
 //!
 //! A CometBFT app hash in the header at height `h` commits the state after block `h - 1`:
 //! a proof of state queried at height `h - 1` is checked against the header at `h`, and the
@@ -21,6 +24,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::cometbft::{self, CometVerifier};
+use crate::evm::EvmLeafError;
 use crate::ics23::{self, CommitmentProof, Ics23Error};
 use crate::merkle::{InclusionProof, ProofError};
 use crate::native::{self, NativeVerifier};
@@ -36,6 +40,9 @@ pub enum FamilyKind {
     Corridor,
     /// CometBFT chains, with ICS-23 proofs against the app hash.
     Cometbft,
+    /// EVM chains (Clique seals, or k-of-n attestations as a weaker trust model), with
+    /// receipt proofs of the corridor contracts' logs.
+    Evm,
 }
 
 impl FamilyKind {
@@ -44,6 +51,7 @@ impl FamilyKind {
         match self {
             Self::Corridor => "corridor",
             Self::Cometbft => "cometbft",
+            Self::Evm => "evm",
         }
     }
 }
@@ -84,6 +92,9 @@ pub enum LeafProofError {
     /// An ICS-23 proof does not verify.
     #[error(transparent)]
     Ics23(#[from] Ics23Error),
+    /// An EVM receipt proof or log does not verify.
+    #[error(transparent)]
+    Evm(#[from] EvmLeafError),
     /// The proof has the wrong number of layers.
     #[error("proof has {got} layers, {expected} expected")]
     Layers {

@@ -12,8 +12,8 @@
 //! - [`cometbft`]: the `cometbft` chain family (protobuf hashing, SHA-256 Merkle trees,
 //!   tendermint-rs's verification rules).
 //! - [`evm`]: the `evm` chain family (strict RLP, Keccak-256, Merkle-Patricia proofs,
-//!   Clique seals, k-of-n attestations as a weaker trust model); self-contained, not yet
-//!   behind the generic client.
+//!   Clique seals, k-of-n attestations as a weaker trust model, receipt proofs of the
+//!   corridor contracts' logs).
 //! - [`ics23`]: ICS-23 membership and non-membership proofs (iavl, tendermint, smt specs).
 //! - [`bisection`]: a sans-IO planner that says which height to fetch next.
 //! - [`family`]: the [`family::Family`] trait each chain family implements for the generic

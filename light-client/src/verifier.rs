@@ -249,6 +249,15 @@ pub enum VerificationError {
         /// What is wrong.
         reason: String,
     },
+    /// An `evm` family rule is broken (header, Clique seal, attestations; see
+    /// [`crate::evm::family`]).
+    #[error("evm light block at height {height}: {source}")]
+    Evm {
+        /// Height of the light block.
+        height: Height,
+        /// Which rule.
+        source: Box<crate::evm::EvmError>,
+    },
     /// Trusting period or time arithmetic would overflow.
     #[error("time arithmetic overflowed at height {height} (trusting period {trusting_period:?})")]
     TimeOverflow {

@@ -22,6 +22,7 @@
 use std::collections::BTreeSet;
 
 use k256::ecdsa::{RecoveryId, Signature as EcdsaSignature, VerifyingKey};
+use serde::{Deserialize, Serialize};
 
 use super::{keccak256, Address};
 use crate::signature::{PublicKey, Signature};
@@ -33,7 +34,8 @@ pub const ATTESTATION_TAG: &[u8] = b"corridor/evm-header-attestation/v1";
 pub const MAX_ATTESTORS: usize = 256;
 
 /// An attestor's key.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum AttestorKey {
     /// A secp256k1 key, named by its Ethereum address.
     Secp256k1(Address),
@@ -42,10 +44,11 @@ pub enum AttestorKey {
 }
 
 /// One attestation: which configured attestor, and its signature.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Attestation {
     /// A 65-byte `r || s || v` secp256k1 signature of the digest.
-    Secp256k1([u8; 65]),
+    Secp256k1(#[serde(with = "sig65")] [u8; 65]),
     /// An ed25519 signature of the digest, with the signer's key.
     Ed25519 {
         /// The signer.
@@ -145,9 +148,49 @@ fn recover_strict(digest: &Hash32, sig: &[u8; 65]) -> Option<Address> {
     Some(Address::from_public_key(xy))
 }
 
+/// Serde of a 65-byte secp256k1 signature (bytes, or hex in JSON).
+mod sig65 {
+    use serde::{Deserializer, Serializer};
+
+    pub(super) fn serialize<S: Serializer>(sig: &[u8; 65], s: S) -> Result<S::Ok, S::Error> {
+        crate::evm::serde_bytes::serialize(sig, s)
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<[u8; 65], D::Error> {
+        crate::types::bytes_or_hex::<D, 65>(d)
+    }
+}
+
+/// A quorum as configured or carried in a light block, checked by
+/// [`WeakTrustAttestationQuorum::new`] when read.
+#[derive(Serialize, Deserialize)]
+struct RawQuorum {
+    chain_id: u64,
+    attestors: Vec<AttestorKey>,
+    threshold: usize,
+}
+
+impl TryFrom<RawQuorum> for WeakTrustAttestationQuorum {
+    type Error = AttestError;
+    fn try_from(raw: RawQuorum) -> Result<Self, AttestError> {
+        Self::new(raw.chain_id, &raw.attestors, raw.threshold)
+    }
+}
+
+impl From<WeakTrustAttestationQuorum> for RawQuorum {
+    fn from(q: WeakTrustAttestationQuorum) -> Self {
+        Self {
+            chain_id: q.chain_id,
+            attestors: q.attestors.into_iter().collect(),
+            threshold: q.threshold,
+        }
+    }
+}
+
 /// k-of-n attestations by configured operator keys. A WEAKER trust model than a light
 /// client: see the module documentation.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "RawQuorum", into = "RawQuorum")]
 pub struct WeakTrustAttestationQuorum {
     chain_id: u64,
     attestors: BTreeSet<AttestorKey>,
@@ -191,6 +234,16 @@ impl WeakTrustAttestationQuorum {
         self.chain_id
     }
 
+    /// The configured attestors, ascending.
+    pub fn attestors(&self) -> impl Iterator<Item = &AttestorKey> {
+        self.attestors.iter()
+    }
+
+    /// The number n of configured attestors.
+    pub fn attestor_count(&self) -> usize {
+        self.attestors.len()
+    }
+
     /// Checks that at least k distinct configured attestors signed the header `hash` at
     /// `number`. Every attestation given must be valid and by a configured attestor, and
     /// none may repeat one: a bad attestation is refused, not skipped.
@@ -200,6 +253,16 @@ impl WeakTrustAttestationQuorum {
         hash: &Hash32,
         attestations: &[Attestation],
     ) -> Result<(), AttestError> {
+        self.attestors_of(number, hash, attestations).map(|_| ())
+    }
+
+    /// As [`Self::verify`], and returns the attestors that signed, ascending.
+    pub fn attestors_of(
+        &self,
+        number: u64,
+        hash: &Hash32,
+        attestations: &[Attestation],
+    ) -> Result<Vec<AttestorKey>, AttestError> {
         if attestations.len() > self.attestors.len() {
             return Err(AttestError::TooManyAttestations {
                 number,
@@ -232,7 +295,7 @@ impl WeakTrustAttestationQuorum {
                 threshold: self.threshold,
             });
         }
-        Ok(())
+        Ok(seen.into_iter().collect())
     }
 }
 

@@ -33,6 +33,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use k256::ecdsa::{RecoveryId, Signature, VerifyingKey};
+use serde::{Deserialize, Serialize};
 
 use super::header::Header;
 use super::{keccak256, Address, EMPTY_OMMERS_HASH, U256};
@@ -50,7 +51,7 @@ pub const NONCE_AUTH_VOTE: [u8; 8] = [0xff; 8];
 pub const NONCE_DROP_VOTE: [u8; 8] = [0; 8];
 
 /// A Clique chain's parameters.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CliqueConfig {
     /// Blocks between checkpoints (30000 on Goerli and geth's default).
     pub epoch: u64,
@@ -283,7 +284,7 @@ pub fn checkpoint_signers(header: &Header) -> Result<Vec<Address>, CliqueError> 
 }
 
 /// A pending vote.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 struct Vote {
     signer: Address,
     address: Address,
@@ -291,14 +292,17 @@ struct Vote {
 }
 
 /// The running count of votes about one address.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 struct Tally {
     authorize: bool,
     votes: usize,
 }
 
 /// The Clique signer state after a verified header (geth's `clique.Snapshot`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// It travels inside light blocks ([`super::family::EvmBlock`]); a snapshot read from a peer
+/// is only ever used after [`CliqueSnapshot::agrees_with`] a trusted one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CliqueSnapshot {
     config: CliqueConfig,
     number: u64,
@@ -351,8 +355,88 @@ impl CliqueSnapshot {
         self.signers.iter()
     }
 
+    /// The chain's parameters.
+    pub fn config(&self) -> CliqueConfig {
+        self.config
+    }
+
+    /// The number of authorised signers.
+    pub fn signer_count(&self) -> usize {
+        self.signers.len()
+    }
+
+    /// Whether this snapshot (read from a peer) may stand for `trusted` (computed from
+    /// trusted headers) at the same block: everything equal but the recent signers, of
+    /// which this one may know more. A client that started from a later checkpoint than
+    /// the peer knows no signer of the blocks before it (as geth, starting from a
+    /// checkpoint); the peer's fuller list only refuses more, and every entry must lie in
+    /// the window of the last `floor(N/2) + 1` blocks.
+    pub fn agrees_with(&self, trusted: &Self) -> bool {
+        let window = (self.signers.len() / 2).saturating_add(1) as u64;
+        let oldest = self.number.saturating_sub(window);
+        self.config == trusted.config
+            && self.number == trusted.number
+            && self.hash == trusted.hash
+            && self.timestamp == trusted.timestamp
+            && self.signers == trusted.signers
+            && self.votes == trusted.votes
+            && self.tally == trusted.tally
+            && trusted
+                .recents
+                .iter()
+                .all(|(n, a)| self.recents.get(n) == Some(a))
+            && self
+                .recents
+                .keys()
+                .all(|&n| n > oldest && n <= self.number)
+    }
+
+    /// Checks the seal of the checkpoint header this snapshot was made from, against the
+    /// signer list the header itself carries (so it needs no parent): the header rules of
+    /// a checkpoint (no vote, zero mix digest, no uncles), an authorised signer, and the
+    /// difficulty of its turn. Returns the signer. The genesis block carries no seal.
+    pub fn checkpoint_sealer(&self, header: &Header) -> Result<Address, CliqueError> {
+        let number = header.number;
+        if number != self.number || header.hash() != self.hash {
+            return Err(CliqueError::NotNext {
+                number,
+                previous: self.number,
+                reason: "not this checkpoint",
+            });
+        }
+        if header.beneficiary != Address::ZERO || header.nonce != NONCE_DROP_VOTE {
+            return Err(CliqueError::CheckpointVote { number });
+        }
+        if header.mix_hash != Hash32::ZERO {
+            return Err(CliqueError::NonZeroMixDigest { number });
+        }
+        if header.ommers_hash != EMPTY_OMMERS_HASH {
+            return Err(CliqueError::HasUncles { number });
+        }
+        let signer = seal_signer(header)?;
+        if !self.signers.contains(&signer) {
+            return Err(CliqueError::Unauthorized { number, signer });
+        }
+        let in_turn = self.in_turn(number, &signer);
+        let expected = U256::from_u64(if in_turn { 2 } else { 1 });
+        if header.difficulty != expected {
+            return Err(CliqueError::WrongDifficulty {
+                number,
+                difficulty: header.difficulty,
+                in_turn,
+            });
+        }
+        Ok(signer)
+    }
+
+    /// The signer of block `number`, while it is among the recent signers this snapshot
+    /// keeps (the block it is at always is, once applied).
+    pub fn recent_signer(&self, number: u64) -> Option<Address> {
+        self.recents.get(&number).copied()
+    }
+
     /// Whether `signer` is in turn at `number`.
-    fn in_turn(&self, number: u64, signer: &Address) -> bool {
+    pub fn in_turn(&self, number: u64, signer: &Address) -> bool {
         let n = self.signers.len() as u64;
         let offset = self.signers.iter().take_while(|s| *s != signer).count() as u64;
         number.checked_rem(n) == Some(offset)

@@ -457,6 +457,23 @@ impl Header {
     }
 }
 
+/// In light blocks a header travels as its RLP encoding (hex in JSON), and is read back with
+/// the strict decoder: [`MAX_HEADER_BYTES`] is checked before anything is decoded.
+impl serde::Serialize for Header {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        super::serde_bytes::serialize(&self.encode(), s)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Header {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let bytes = super::serde_bytes::deserialize(d)?;
+        Self::decode(&bytes)
+            .map(|(header, _)| header)
+            .map_err(serde::de::Error::custom)
+    }
+}
+
 /// Checks that each header's `parentHash` is the hash of the one before it and that the
 /// numbers are consecutive. `first_parent`, when given, is the trusted hash the first
 /// header must build on. Returns the hash of the last header (or `first_parent` when the

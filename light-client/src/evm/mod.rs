@@ -17,16 +17,17 @@
 //! - [`verifier`]: [`EvmVerifier`], which checks a header (or a chain of headers from a
 //!   trusted checkpoint) under the configured [`TrustRule`] and checks receipt proofs and
 //!   logs against a [`VerifiedHeader`].
+//! - [`family`]: [`EvmFamily`], the family behind the generic [`crate::client::LightClient`]
+//!   and [`crate::bundle::verify_bundle`]: one header per light block ([`EvmBlock`]),
+//!   adjacent Clique steps, attested headers at any later height, Clique equivocation as
+//!   the only Clique misbehaviour, and corridor logs proven against the receipts root.
 //!
-//! ## Plugging into the generic light client
-//! This module does not depend on [`crate::verifier`] or [`crate::client`] yet. The mapping
-//! meant for it: `LightBlock` = [`EvmLightBlock`], `TrustedState` = [`EvmTrustedState`],
-//! `verify_update(trusted, untrusted, now)` = [`EvmVerifier::verify`] (whose `Ok` is the
-//! new trusted state; there is no "not enough trust" outcome: a Clique step carries every
-//! header, an attested header is accepted or refused outright), heights are header numbers,
-//! and a leaf proof against a verified header is [`VerifiedHeader::verify_receipt_log`]
-//! (receipts root) or [`VerifiedHeader::verify_account`] (state root). Header times are
-//! seconds, the crate's [`crate::Time`] nanoseconds.
+//! ## Two ways in
+//! [`EvmVerifier`] checks a chain of headers from a configured checkpoint in one call
+//! ([`EvmLightBlock`], [`EvmTrustedState`]), for a caller that keeps its own state (the
+//! vector runner). [`EvmFamily`] is the same rules for the generic client, where the chain's
+//! parameters ride in the root block built from configuration (see [`family`]). Header
+//! times are seconds, the crate's [`crate::Time`] nanoseconds.
 //!
 //! BSC's Parlia is not implemented: its seal is Clique's with the chain id prepended, but
 //! its validator set and fast-finality vote attestations live in `extraData` in a format
@@ -41,6 +42,7 @@
 pub mod account;
 pub mod attest;
 pub mod clique;
+pub mod family;
 pub mod header;
 pub mod receipt;
 pub mod rlp;
@@ -49,6 +51,7 @@ pub mod verifier;
 
 use core::fmt;
 
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use sha3::{Digest, Keccak256};
 
 use crate::types::Hash32;
@@ -56,6 +59,9 @@ use crate::types::Hash32;
 pub use account::{Account, AccountError, AccountProof, StorageProof};
 pub use attest::{AttestError, Attestation, AttestorKey, WeakTrustAttestationQuorum};
 pub use clique::{CliqueConfig, CliqueError, CliqueSnapshot};
+pub use family::{
+    CorridorContracts, EvmBlock, EvmFamily, EvmLeafError, EvmLogProof, EvmSeal, EvmTrusted,
+};
 pub use header::{Header, HeaderError};
 pub use receipt::{Log, Receipt, ReceiptError, ReceiptProof};
 pub use rlp::RlpError;
@@ -131,6 +137,89 @@ impl fmt::Display for Address {
 impl fmt::Debug for Address {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Display::fmt(self, f)
+    }
+}
+
+impl Serialize for Address {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        if s.is_human_readable() {
+            s.serialize_str(&hex::encode(self.0))
+        } else {
+            s.serialize_bytes(&self.0)
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Address {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        crate::types::bytes_or_hex::<D, 20>(d).map(Self)
+    }
+}
+
+/// Serde for byte strings of light blocks and proofs: CBOR bytes, or hex in human-readable
+/// formats (JSON). Lengths are bounded where the bytes are used, before any hashing.
+pub(crate) mod serde_bytes {
+    use core::fmt;
+
+    use serde::de::{Error, Visitor};
+    use serde::{Deserializer, Serializer};
+
+    /// Serializes `bytes`.
+    pub(crate) fn serialize<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        if s.is_human_readable() {
+            s.serialize_str(&hex::encode(bytes))
+        } else {
+            s.serialize_bytes(bytes)
+        }
+    }
+
+    struct BytesVisitor;
+
+    impl Visitor<'_> for BytesVisitor {
+        type Value = Vec<u8>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("bytes or hex digits")
+        }
+        fn visit_bytes<E: Error>(self, v: &[u8]) -> Result<Vec<u8>, E> {
+            Ok(v.to_vec())
+        }
+        fn visit_byte_buf<E: Error>(self, v: Vec<u8>) -> Result<Vec<u8>, E> {
+            Ok(v)
+        }
+        fn visit_str<E: Error>(self, v: &str) -> Result<Vec<u8>, E> {
+            hex::decode(v.strip_prefix("0x").unwrap_or(v))
+                .map_err(|e| E::custom(format!("bad hex: {e}")))
+        }
+    }
+
+    /// Deserializes bytes.
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        if d.is_human_readable() {
+            d.deserialize_str(BytesVisitor)
+        } else {
+            d.deserialize_byte_buf(BytesVisitor)
+        }
+    }
+
+    /// A list of byte strings (proof nodes).
+    pub(crate) mod list {
+        use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+        #[derive(Serialize, Deserialize)]
+        #[serde(transparent)]
+        struct Item(#[serde(with = "super")] Vec<u8>);
+
+        /// Serializes `items`.
+        pub(crate) fn serialize<S: Serializer>(items: &[Vec<u8>], s: S) -> Result<S::Ok, S::Error> {
+            s.collect_seq(items.iter().map(|i| Item(i.clone())))
+        }
+
+        /// Deserializes a list of byte strings.
+        pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
+            d: D,
+        ) -> Result<Vec<Vec<u8>>, D::Error> {
+            Ok(Vec::<Item>::deserialize(d)?.into_iter().map(|i| i.0).collect())
+        }
     }
 }
 

@@ -340,11 +340,12 @@ impl Receipt {
 }
 
 /// A proof of the receipt at a transaction index.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ReceiptProof {
     /// The transaction index in the block.
     pub index: u64,
-    /// The proof nodes, root first.
+    /// The proof nodes, root first (bounded by [`ProofLimits`] before any is hashed).
+    #[serde(with = "super::serde_bytes::list")]
     pub nodes: Vec<Vec<u8>>,
 }
 

@@ -94,6 +94,37 @@ pub enum EvmError {
         /// The trusted number.
         trusted: u64,
     },
+    /// A light block names other outbox and inbox contracts than the trusted state.
+    #[error("header {number}: light block names other corridor contracts than trusted state")]
+    ContractsChanged {
+        /// Its number.
+        number: u64,
+    },
+    /// A light block carries another attestation quorum than the trusted state.
+    #[error("header {number}: light block carries another attestation quorum than trusted state")]
+    QuorumChanged {
+        /// Its number.
+        number: u64,
+    },
+    /// The Clique snapshot a light block carries for its parent is not the trusted one.
+    #[error("clique block {number}: the parent snapshot carried does not agree with trusted state")]
+    SnapshotDisagrees {
+        /// Its number.
+        number: u64,
+    },
+    /// A Clique checkpoint in its stand-alone form is only ever a trust root.
+    #[error("clique block {number}: a stand-alone checkpoint is only a trust root, send the header with its parent snapshot")]
+    CheckpointNotRoot {
+        /// Its number.
+        number: u64,
+    },
+    /// An out-of-turn Clique header offered as evidence of misbehaviour (see
+    /// [`super::family`]: ordinary Clique forks are out of turn).
+    #[error("clique block {number}: an out-of-turn header is no evidence of misbehaviour")]
+    OutOfTurnEvidence {
+        /// Its number.
+        number: u64,
+    },
     /// The header's time is too far after `now`.
     #[error("header {number}: timestamp {timestamp} is after now {now} plus drift")]
     FromTheFuture {
