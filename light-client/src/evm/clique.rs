@@ -309,9 +309,36 @@ pub struct CliqueSnapshot {
     hash: Hash32,
     timestamp: u64,
     signers: BTreeSet<Address>,
+    #[serde(with = "pairs")]
     recents: BTreeMap<u64, Address>,
     votes: Vec<Vote>,
+    #[serde(with = "pairs")]
     tally: BTreeMap<Address, Tally>,
+}
+
+/// Maps as lists of `(key, value)` pairs: a map with integer keys does not survive JSON
+/// inside an internally tagged enum (a bundle), a list does.
+mod pairs {
+    use std::collections::BTreeMap;
+
+    use serde::de::DeserializeOwned;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub(super) fn serialize<K: Serialize, V: Serialize, S: Serializer>(
+        map: &BTreeMap<K, V>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        s.collect_seq(map.iter())
+    }
+
+    pub(super) fn deserialize<'de, K, V, D>(d: D) -> Result<BTreeMap<K, V>, D::Error>
+    where
+        K: DeserializeOwned + Ord,
+        V: DeserializeOwned,
+        D: Deserializer<'de>,
+    {
+        Ok(Vec::<(K, V)>::deserialize(d)?.into_iter().collect())
+    }
 }
 
 impl CliqueSnapshot {
@@ -385,10 +412,7 @@ impl CliqueSnapshot {
                 .recents
                 .iter()
                 .all(|(n, a)| self.recents.get(n) == Some(a))
-            && self
-                .recents
-                .keys()
-                .all(|&n| n > oldest && n <= self.number)
+            && self.recents.keys().all(|&n| n > oldest && n <= self.number)
     }
 
     /// Checks the seal of the checkpoint header this snapshot was made from, against the

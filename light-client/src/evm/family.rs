@@ -457,8 +457,7 @@ pub fn verify_corridor_log(
             got: log.address,
         });
     }
-    if log.topics.len() != expected.topics.len() || log.topics.first() != expected.topics.first()
-    {
+    if log.topics.len() != expected.topics.len() || log.topics.first() != expected.topics.first() {
         return Err(EvmLeafError::WrongEvent {
             expected: event_signature(root),
         });
@@ -647,7 +646,8 @@ impl Family for EvmFamily {
     /// A Clique checkpoint: its seal against its own signer list (the genesis block has no
     /// seal and no signer); a Clique header: it applies to the parent snapshot it carries
     /// and is sealed **in turn** (module doc: out-of-turn headers are no evidence); an
-    /// attested header: k valid attestations by its quorum.
+    /// attested header: k valid attestations by its quorum, or none at all (a root, which
+    /// its configured hash vouches for: no signer, never evidence).
     fn signers(&self, block: &EvmBlock) -> Result<Vec<Signer>, VerificationError> {
         let header = &block.header;
         let number = header.number;
@@ -674,6 +674,9 @@ impl Family for EvmFamily {
                     .ok_or_else(|| invalid(height, CliqueError::BadSignature { number }))?;
                 vec![address_key(&sealer)]
             }
+            // An unattested header (a root, vouched for by its configured hash) has no
+            // signer, so it is never evidence.
+            EvmSeal::Attested { attestations, .. } if attestations.is_empty() => Vec::new(),
             EvmSeal::Attested {
                 quorum,
                 attestations,

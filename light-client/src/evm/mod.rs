@@ -218,7 +218,10 @@ pub(crate) mod serde_bytes {
         pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
             d: D,
         ) -> Result<Vec<Vec<u8>>, D::Error> {
-            Ok(Vec::<Item>::deserialize(d)?.into_iter().map(|i| i.0).collect())
+            Ok(Vec::<Item>::deserialize(d)?
+                .into_iter()
+                .map(|i| i.0)
+                .collect())
         }
     }
 }

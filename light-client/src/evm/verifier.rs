@@ -107,7 +107,9 @@ pub enum EvmError {
         number: u64,
     },
     /// The Clique snapshot a light block carries for its parent is not the trusted one.
-    #[error("clique block {number}: the parent snapshot carried does not agree with trusted state")]
+    #[error(
+        "clique block {number}: the parent snapshot carried does not agree with trusted state"
+    )]
     SnapshotDisagrees {
         /// Its number.
         number: u64,
