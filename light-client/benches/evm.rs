@@ -1,8 +1,11 @@
 //! EVM verification costs on real mainnet data from `../shared/vectors/evm`:
 //!
-//! - `account_proof`: the 8-node account proof of the deposit contract at mainnet block
-//!   21,925,176 against its state root, next to the raw cost of 8 Keccak-256 hashes of
-//!   533 bytes;
+//! - `mpt/corridor/account_8_nodes` and `mpt/alloy/account_8_nodes`: the 8-node account
+//!   proof of the deposit contract at mainnet block 21,925,176 against its state root, by
+//!   this crate and by `alloy-trie`'s `proof::verify_proof` (the reference; a dev-dependency
+//!   only), next to `evm/floor_keccak_8x533`, the raw cost of 8 Keccak-256 hashes of 533
+//!   bytes with this crate's Keccak (`sha3`), and `evm/floor_alloy_keccak_8x533`, the same
+//!   with alloy's;
 //! - `receipt_proof`: the 3-node receipt proof at index 0x27 of the same block, decoded;
 //! - `header_hash`: RLP encoding and Keccak-256 of the same (Cancun, 20-field) header;
 //! - `clique_seal`: secp256k1 recovery of the Goerli block 1,000,000 signer.
@@ -55,15 +58,48 @@ fn bench(c: &mut Criterion) {
         .unwrap()
         .unwrap();
 
-    let mut group = c.benchmark_group("evm");
-    group.bench_function("account_proof_8_nodes", |b| {
+    let value = verify_proof(&root, &key.0, &nodes, &limits).unwrap();
+    let alloy_nodes: Vec<alloy_primitives::Bytes> = nodes
+        .iter()
+        .map(|n| alloy_primitives::Bytes::from(n.clone()))
+        .collect();
+    let alloy_root = alloy_primitives::B256::from(root.0);
+    let alloy_key = alloy_trie::Nibbles::unpack(key.0);
+    alloy_trie::proof::verify_proof(alloy_root, alloy_key, value.clone(), alloy_nodes.iter())
+        .unwrap();
+
+    let mut mpt = c.benchmark_group("mpt");
+    mpt.bench_function("corridor/account_8_nodes", |b| {
         b.iter(|| verify_proof(&root, black_box(&key.0), black_box(&nodes), &limits).unwrap())
     });
+    mpt.bench_function("alloy/account_8_nodes", |b| {
+        b.iter(|| {
+            // The key's nibbles and the expected value are part of the call, as a caller
+            // of alloy's verifier makes them for each proof.
+            alloy_trie::proof::verify_proof(
+                alloy_root,
+                alloy_trie::Nibbles::unpack(black_box(key.0)),
+                value.clone(),
+                black_box(&alloy_nodes).iter(),
+            )
+            .unwrap()
+        })
+    });
+    mpt.finish();
+
+    let mut group = c.benchmark_group("evm");
     let node = [7u8; 533];
     group.bench_function("floor_keccak_8x533", |b| {
         b.iter(|| {
             for _ in 0..8 {
                 black_box(keccak256(black_box(&node)));
+            }
+        })
+    });
+    group.bench_function("floor_alloy_keccak_8x533", |b| {
+        b.iter(|| {
+            for _ in 0..8 {
+                black_box(alloy_primitives::keccak256(black_box(&node)));
             }
         })
     });

@@ -42,14 +42,20 @@ fn node_list(v: &Value) -> Vec<Vec<u8>> {
 
 /// Every account proof (key `keccak256(address)`) and storage proof (key
 /// `keccak256(slot)`) in a getproof file, whatever its nesting.
-fn collect(name: &str, v: &Value, out: &mut Vec<(String, Hash32, Vec<u8>, Vec<Vec<u8>>)>) {
+fn collect(name: &str, v: &Value, out: &mut Vec<Case>) {
     match v {
         Value::Object(map) => {
             if let (Some(proof), Some(address)) = (map.get("accountProof"), map.get("address")) {
                 let nodes = node_list(proof);
                 if let Some(first) = nodes.first() {
                     let key = keccak256(&hexb(address)).0.to_vec();
-                    out.push((format!("{name}/account"), keccak256(first), key, nodes));
+                    out.push(Case {
+                        name: format!("{name}/account"),
+                        root: keccak256(first),
+                        key,
+                        value: None,
+                        nodes,
+                    });
                 }
                 for (i, s) in map
                     .get("storageProof")
@@ -64,7 +70,13 @@ fn collect(name: &str, v: &Value, out: &mut Vec<(String, Hash32, Vec<u8>, Vec<Ve
                     let mut padded = [0u8; 32];
                     padded[32 - slot.len()..].copy_from_slice(&slot);
                     let key = keccak256(&padded).0.to_vec();
-                    out.push((format!("{name}/storage{i}"), keccak256(first), key, nodes));
+                    out.push(Case {
+                        name: format!("{name}/storage{i}"),
+                        root: keccak256(first),
+                        key,
+                        value: None,
+                        nodes,
+                    });
                 }
                 return;
             }
@@ -86,19 +98,12 @@ fn cases(dir: &Path) -> Vec<Case> {
     for file in common::json_files(&dir.join("evm/getproof")) {
         collect(&common::name(&file), &common::read_json(&file), &mut raw);
     }
-    raw.into_iter()
-        .map(|(name, root, key, nodes)| {
-            let value = verify_proof(&root, &key, &nodes, &ProofLimits::default())
-                .unwrap_or_else(|e| panic!("{name}: the unmutated proof is refused: {e}"));
-            Case {
-                name,
-                root,
-                key,
-                value,
-                nodes,
-            }
-        })
-        .collect()
+    // What each unmutated proof proves is the value both sides must agree on.
+    for c in &mut raw {
+        c.value = verify_proof(&c.root, &c.key, &c.nodes, &ProofLimits::default())
+            .unwrap_or_else(|e| panic!("{}: the unmutated proof is refused: {e}", c.name));
+    }
+    raw
 }
 
 fn corridor_accepts(c: &Case) -> bool {
@@ -203,6 +208,15 @@ proptest! {
 
 static CASES: std::sync::LazyLock<Option<Vec<Case>>> = std::sync::LazyLock::new(vector_cases);
 
+/// Decodes one fork field of a header.
+type ForkField = fn(&mut &[u8]) -> alloy_rlp::Result<()>;
+
+/// A header of the vectors: its file and its RLP.
+struct VectorHeader {
+    name: String,
+    rlp: Vec<u8>,
+}
+
 /// A header decoded field by field with `alloy-rlp`, with the types `alloy-consensus`
 /// gives them: 32-byte hashes, a 20-byte address, a 256-byte bloom, canonical integers,
 /// 8-byte nonce, the fork fields in order; the whole input consumed.
@@ -231,7 +245,7 @@ fn alloy_decode_header(mut buf: &[u8]) -> alloy_rlp::Result<usize> {
     B256::decode(&mut body)?;
     B64::decode(&mut body)?;
     let mut fields = 15;
-    let forks: [fn(&mut &[u8]) -> alloy_rlp::Result<()>; 6] = [
+    let forks: [ForkField; 6] = [
         |b| U256::decode(b).map(drop),
         |b| B256::decode(b).map(drop),
         |b| u64::decode(b).map(drop),
@@ -256,20 +270,23 @@ fn alloy_decode_header(mut buf: &[u8]) -> alloy_rlp::Result<usize> {
     Ok(fields)
 }
 
-fn header_encodings() -> Option<Vec<(String, Vec<u8>)>> {
+fn header_encodings() -> Option<Vec<VectorHeader>> {
     let dir = common::vectors_dir("evm_differential")?;
     let mut out = Vec::new();
     for file in common::json_files(&dir.join("evm/headers")) {
         let json = common::read_json(&file);
         let candidates = [json.get("result").unwrap_or(&json), &json];
         if let Some(header) = candidates.iter().find_map(|v| Header::from_json(v).ok()) {
-            out.push((common::name(&file), header.encode()));
+            out.push(VectorHeader {
+                name: common::name(&file),
+                rlp: header.encode(),
+            });
         }
     }
     Some(out)
 }
 
-static HEADERS: std::sync::LazyLock<Option<Vec<(String, Vec<u8>)>>> =
+static HEADERS: std::sync::LazyLock<Option<Vec<VectorHeader>>> =
     std::sync::LazyLock::new(header_encodings);
 
 #[test]
@@ -278,7 +295,7 @@ fn every_vector_header_decodes_on_both_sides() {
         return;
     };
     assert!(headers.len() >= 5, "only {} headers", headers.len());
-    for (name, rlp) in headers {
+    for VectorHeader { name, rlp } in headers {
         let (ours, _) = Header::decode(rlp).unwrap_or_else(|e| panic!("{name}: {e}"));
         assert_eq!(alloy_decode_header(rlp), Ok(ours.field_count()), "{name}");
     }
@@ -296,7 +313,7 @@ proptest! {
     #[test]
     fn header_rlp_mutations_agree(pick in any::<usize>(), at in any::<usize>(), xor in 1u8..=255) {
         let Some(headers) = HEADERS.as_ref() else { return Ok(()) };
-        let (name, rlp) = &headers[pick % headers.len()];
+        let VectorHeader { name, rlp } = &headers[pick % headers.len()];
         let mut m = rlp.clone();
         let i = at % m.len();
         m[i] ^= xor;
