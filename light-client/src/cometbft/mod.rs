@@ -13,7 +13,7 @@
 //! - [`vote`]: canonical vote sign bytes (`CanonicalVote`, length-prefixed).
 //! - [`CometVerifier`]: adjacent and skipping verification with the rules, check order and
 //!   verdict classes of tendermint-rs's `tendermint-light-client-verifier` (module `verify`).
-//! - [`vectors`]: runners for the public vector formats (model-based single-step files, RPC
+//! - `vectors` (feature `testkit`): runners for the public vector formats (model-based single-step files, RPC
 //!   fixtures, the amino-era bisection files).
 //!
 //! # Departures from tendermint-rs

@@ -8,7 +8,7 @@
 //!   a given store must look like.
 //! - [`verify_membership`], [`verify_non_membership`]: the entry points.
 //! - [`decode`]: the protobuf form of `cosmos.ics23.v1.CommitmentProof`, decoded by hand.
-//! - [`vectors`]: the JSON test data of the `cosmos/ics23` repository.
+//! - `vectors` (feature `testkit`): the JSON test data of the `cosmos/ics23` repository.
 //!
 //! ## Implements
 //! The Go reference (`cosmos/ics23`, the code ibc-go runs), rule for rule: leaf and inner
