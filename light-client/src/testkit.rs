@@ -11,13 +11,17 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use crate::types::Time;
 
 /// `../shared/vectors` beside the workspace, seen from the crate at `manifest_dir` (pass
-/// `env!("CARGO_MANIFEST_DIR")`), or `None` after saying that `test` skips.
+/// `env!("CARGO_MANIFEST_DIR")`), or the folder `CORRIDOR_VECTORS` names (for a copy of the
+/// tree elsewhere, such as a mutation-testing run), or `None` after saying that `test`
+/// skips.
 ///
 /// # Panics
 /// Under `CI=true` when the folder is absent or empty: CI must never pass without the
 /// vectors. Also when the folder cannot be read.
 pub fn vectors_dir(manifest_dir: &str, test: &str) -> Option<PathBuf> {
-    let dir = Path::new(manifest_dir).join("../../shared/vectors");
+    let dir = std::env::var_os("CORRIDOR_VECTORS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(manifest_dir).join("../../shared/vectors"));
     let ci = std::env::var("CI").is_ok_and(|v| v == "true");
     if !dir.is_dir() {
         assert!(!ci, "{test}: {} is missing and CI=true", dir.display());

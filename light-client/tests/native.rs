@@ -9,6 +9,7 @@ use corridor_light_client::bisection::{Bisection, Outcome};
 use corridor_light_client::client::{
     ClientError, ConflictProof, LightClient, TrustRoot, UpdateOutcome, MAX_TRUSTED_BLOCKS,
 };
+use corridor_light_client::family::FamilyKind;
 use corridor_light_client::native::{
     LightBlock, NativeVerifier, TrustedState, Validator, ValidatorSet,
 };
@@ -545,4 +546,42 @@ fn claimed_power_is_tallied_before_signatures() {
         NativeVerifier.verify_update(&few, &trusted, &half, now),
         Verdict::NotEnoughTrust(t) if t.tallied == 21 && t.total == 46
     ));
+}
+
+#[test]
+fn client_accessors_say_what_it_trusts() {
+    let spec = rotating(4, 0, 0);
+    let blocks = testgen::chain(&spec, 6);
+    let now = now_after(&spec, 6);
+    let options = Options {
+        trusting_period: Duration::from_secs(600),
+        ..Options::default()
+    };
+    let mut client = LightClient::<NativeVerifier>::trusting(blocks[0].clone(), options).unwrap();
+    assert_eq!(client.options(), &options);
+    assert_eq!(client.latest(), Some(&blocks[0]));
+    assert_eq!(
+        client.trusted_until(),
+        spec.time_at(Height(1))
+            .checked_add(Duration::from_secs(600))
+    );
+    client.update(blocks[3].clone(), now).unwrap();
+    assert_eq!(client.latest(), Some(&blocks[3]));
+    assert_eq!(
+        client.trusted_until(),
+        spec.time_at(Height(4))
+            .checked_add(Duration::from_secs(600))
+    );
+    assert_eq!(client.trusted_heights_below(Height(4)), Some(Height(1)));
+    assert_eq!(client.trusted_heights_below(Height(6)), Some(Height(4)));
+    assert_eq!(client.trusted_heights_below(Height(1)), None);
+    assert_eq!(client.root().height, Height(1));
+    assert_eq!(client.chain_id(), &spec.chain_id);
+    // A stored client of another family is told apart.
+    assert_eq!(client.check_family(), Ok(()));
+    let mut stored = serde_json::to_value(&client).unwrap();
+    assert_eq!(stored["kind"], "corridor");
+    stored["kind"] = serde_json::json!("cometbft");
+    let other: LightClient<NativeVerifier> = serde_json::from_value(stored).unwrap();
+    assert_eq!(other.check_family(), Err(FamilyKind::Cometbft));
 }

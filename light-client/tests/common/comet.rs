@@ -55,6 +55,11 @@ pub struct BlockSpec<'a> {
 
 /// A light block, signed by the chosen members of its validator set.
 pub fn light_block(spec: &BlockSpec<'_>) -> LightBlock {
+    light_block_with_app_hash(spec, vec![4; 32])
+}
+
+/// As [`light_block`], with the given app hash.
+pub fn light_block_with_app_hash(spec: &BlockSpec<'_>, app_hash: Vec<u8>) -> LightBlock {
     let validators = set_of(spec.validators);
     let next_validators = set_of(spec.next_validators);
     let header = Header {
@@ -74,7 +79,7 @@ pub fn light_block(spec: &BlockSpec<'_>) -> LightBlock {
         validators_hash: validators.hash(),
         next_validators_hash: next_validators.hash(),
         consensus_hash: Hash32([3; 32]),
-        app_hash: vec![4; 32],
+        app_hash,
         last_results_hash: Some(Hash32([5; 32])),
         evidence_hash: None,
         proposer_address: validators

@@ -1,0 +1,327 @@
+//! The CometBFT family in the generic light client: trust root, conflicts and freezing, and
+//! `verify_bundle` with two-layer ICS-23 proofs (IAVL store, then multistore) against the
+//! app hash.
+
+mod common;
+
+use std::time::Duration;
+
+use common::comet::{light_block, light_block_with_app_hash, members, BlockSpec, Member};
+use corridor_light_client::bundle::{message_key, verify_bundle, ProofBundle};
+use corridor_light_client::client::{ClientError, ConflictProof, LightClient, UpdateOutcome};
+use corridor_light_client::cometbft::{CometVerifier, LightBlock};
+use corridor_light_client::documents::examples::example;
+use corridor_light_client::envelope::{
+    payload_from_json, Deadline, DocumentKind, MessageBody, TradeMessage, VERSION,
+};
+use corridor_light_client::family::{
+    CometProof, CommitmentRoot, Family, FamilyKind, LeafProofError, COMET_STORE,
+    MAX_COMET_PROOF_LAYER_BYTES,
+};
+use corridor_light_client::signature::SigningKey;
+use corridor_light_client::{hash, ChainId, Height, Options, Time};
+use sha2::{Digest, Sha256};
+
+const CHAIN: &str = "trade-cosmos-1";
+
+fn t(s: u64) -> Time {
+    Time::from_unix_secs(1_700_000_000 + s).unwrap()
+}
+
+fn block(h: u64, time: Time, vals: &[Member], signs: &dyn Fn(usize) -> bool) -> LightBlock {
+    light_block(&BlockSpec {
+        chain_id: CHAIN,
+        height: h,
+        time,
+        validators: vals,
+        next_validators: vals,
+        signs,
+    })
+}
+
+fn options() -> Options {
+    Options {
+        trusting_period: Duration::from_secs(3600),
+        ..Options::default()
+    }
+}
+
+#[test]
+fn a_cometbft_client_follows_and_freezes_only_on_proven_conflicts() {
+    let vals = members(21, 4, |i| 10 + i as u64);
+    let all = |_: usize| true;
+    let root = block(100, t(0), &vals, &all);
+    let mut client = LightClient::<CometVerifier>::trusting(root.clone(), options()).unwrap();
+    assert_eq!(client.family(), FamilyKind::Cometbft);
+    assert_eq!(client.latest(), Some(&root));
+    assert_eq!(client.trusted_until(), Some(t(3600)));
+    let b101 = block(101, t(5), &vals, &all);
+    assert_eq!(
+        client.update(b101.clone(), t(10)).unwrap(),
+        UpdateOutcome::Trusted(Height(101))
+    );
+    assert_eq!(client.trusted_until(), Some(t(3605)));
+
+    // A stranger's block at 101, fully signed by its own set: refused, no freeze.
+    let strangers = members(99, 1, |_| 1000);
+    let fake = block(101, t(6), &strangers, &all);
+    assert!(CometVerifier.signers(&fake).is_ok());
+    assert!(matches!(
+        client.update(fake, t(10)),
+        Err(ClientError::UnprovenConflict { height: Height(101), double_signed, .. })
+            if double_signed.tallied == 0 && double_signed.total == 46
+    ));
+    // A conflicting block with too little of its own set: invalid.
+    let weak = block(101, t(7), &vals, &|i| i == 0);
+    assert!(matches!(
+        client.update(weak, t(10)),
+        Err(ClientError::Invalid(_))
+    ));
+    assert!(!client.is_frozen());
+
+    // Three of the four validators (powers 13, 12, 11 in canonical order) sign another
+    // block 101: double signing by 36 of 46, more than a third.
+    let fork = block(101, t(8), &vals, &|i| i < 3);
+    let outcome = client.update(fork.clone(), t(10)).unwrap();
+    let UpdateOutcome::Misbehaviour(e) = outcome else {
+        panic!("expected misbehaviour, got {outcome:?}");
+    };
+    assert_eq!(e.proven_by, ConflictProof::DoubleSigning);
+    assert_eq!(e.conflicting, fork);
+    assert_eq!(e.trusted, b101);
+    assert_eq!((e.double_signed.tallied, e.double_signed.total), (36, 46));
+    assert_eq!(e.double_signers.len(), 3);
+    assert!(client.is_frozen());
+}
+
+#[test]
+fn signers_checks_every_signature_and_names_the_signers() {
+    let vals = members(22, 4, |i| 10 + i as u64);
+    let b = block(100, t(0), &vals, &|i| i != 1);
+    let signers = CometVerifier.signers(&b).unwrap();
+    assert_eq!(signers.len(), 3);
+    assert_eq!(signers.iter().map(|s| s.power).sum::<u64>(), 13 + 11 + 10);
+    assert!(signers.windows(2).all(|w| w[0].key < w[1].key));
+    assert_eq!(CometVerifier.signing_power(&b), 46);
+    assert_eq!(CometVerifier.block_hash(&b), b.header().hash());
+    assert_eq!(CometVerifier.block_time(&b), t(0));
+    // A forged signature anywhere in the commit, even past two thirds, is refused.
+    let mut forged = b.clone();
+    if let Some(corridor_light_client::cometbft::CommitSig::Commit { signature, .. }) =
+        forged.signed_header.commit.signatures.last_mut()
+    {
+        signature.0[0] ^= 1;
+    }
+    assert!(matches!(
+        CometVerifier.signers(&forged),
+        Err(corridor_light_client::VerificationError::InvalidSignature { .. })
+    ));
+}
+
+// ---- two-layer ICS-23 proofs, built by hand ----
+
+fn varint(mut n: u64, out: &mut Vec<u8>) {
+    while n >= 0x80 {
+        out.push((n as u8) | 0x80);
+        n >>= 7;
+    }
+    out.push(n as u8);
+}
+
+fn sha(data: &[u8]) -> Vec<u8> {
+    Sha256::digest(data).to_vec()
+}
+
+/// The leaf hash of ICS-23's leaf op (SHA-256, value prehashed, VAR_PROTO lengths).
+fn leaf_hash(prefix: &[u8], key: &[u8], value: &[u8]) -> Vec<u8> {
+    let mut data = prefix.to_vec();
+    varint(key.len() as u64, &mut data);
+    data.extend(key);
+    let v = sha(value);
+    varint(v.len() as u64, &mut data);
+    data.extend(v);
+    sha(&data)
+}
+
+fn field_bytes(tag: u8, bytes: &[u8], out: &mut Vec<u8>) {
+    out.push(tag << 3 | 2);
+    varint(bytes.len() as u64, out);
+    out.extend(bytes);
+}
+
+fn field_int(tag: u8, v: u64, out: &mut Vec<u8>) {
+    out.push(tag << 3);
+    varint(v, out);
+}
+
+/// Protobuf `CommitmentProof { exist: ExistenceProof }` with SHA-256 leaf and inner ops.
+fn existence(key: &[u8], value: &[u8], leaf_prefix: &[u8], path: &[(Vec<u8>, Vec<u8>)]) -> Vec<u8> {
+    let mut leaf = Vec::new();
+    field_int(1, 1, &mut leaf); // hash SHA256
+    field_int(3, 1, &mut leaf); // prehash_value SHA256
+    field_int(4, 1, &mut leaf); // length VAR_PROTO
+    field_bytes(5, leaf_prefix, &mut leaf);
+    let mut exist = Vec::new();
+    field_bytes(1, key, &mut exist);
+    field_bytes(2, value, &mut exist);
+    field_bytes(3, &leaf, &mut exist);
+    for (prefix, suffix) in path {
+        let mut inner = Vec::new();
+        field_int(1, 1, &mut inner);
+        field_bytes(2, prefix, &mut inner);
+        field_bytes(3, suffix, &mut inner);
+        field_bytes(4, &inner, &mut exist);
+    }
+    let mut proof = Vec::new();
+    field_bytes(1, &exist, &mut proof);
+    proof
+}
+
+/// An IAVL store holding `key -> value` alone, and a multistore of two stores whose left
+/// one is `corridor`: the proof layers and the app hash.
+fn prove(key: &[u8], value: &[u8]) -> (CometProof, Vec<u8>) {
+    // IAVL leaf prefix: height 0, size 1, version 1 (zig-zag varints).
+    let iavl_prefix = [0u8, 2, 2];
+    let store_root = leaf_hash(&iavl_prefix, key, value);
+    let corridor_leaf = leaf_hash(&[0], COMET_STORE, &store_root);
+    let sibling = leaf_hash(&[0], b"zzz", b"another store's root");
+    let mut inner = vec![1u8];
+    inner.extend(&corridor_leaf);
+    inner.extend(&sibling);
+    let app_hash = sha(&inner);
+    let layers = vec![
+        existence(key, value, &iavl_prefix, &[]),
+        existence(COMET_STORE, &store_root, &[0], &[(vec![1], sibling)]),
+    ];
+    (CometProof { layers }, app_hash)
+}
+
+fn message(sequence: u64) -> TradeMessage {
+    let key = SigningKey::from_seed([5; 32]);
+    let payload = payload_from_json(&example(DocumentKind::CertificateOfOrigin)).unwrap();
+    let body = MessageBody {
+        version: VERSION,
+        source_chain: ChainId::new(CHAIN).unwrap(),
+        destination_chain: ChainId::new("kz-astana").unwrap(),
+        channel: 7,
+        nonce: sequence,
+        sender: key.public_key(),
+        receiver: SigningKey::from_seed([6; 32]).public_key(),
+        kind: DocumentKind::CertificateOfOrigin,
+        payload_hash: hash::sha3(&payload.0),
+        payload,
+        deadline: Deadline::Height(Height(1000)),
+    };
+    TradeMessage {
+        sequence,
+        message: body.sign(&key).unwrap(),
+    }
+}
+
+#[test]
+fn message_keys_are_namespaced_and_fixed_width() {
+    let m = message(0x0102);
+    let key = message_key(&m);
+    let mut expected = b"outbox/".to_vec();
+    expected.push(9);
+    expected.extend(b"kz-astana");
+    expected.extend([0, 0, 0, 7]);
+    expected.extend([0, 0, 0, 0, 0, 0, 1, 2]);
+    assert_eq!(key, expected);
+    assert_eq!(CommitmentRoot::Receipts.store_prefix(), b"receipts/");
+    assert_eq!(
+        [FamilyKind::Corridor, FamilyKind::Cometbft, FamilyKind::Evm].map(|f| f.to_string()),
+        ["corridor", "cometbft", "evm"]
+    );
+}
+
+#[test]
+fn a_cometbft_bundle_verifies_against_the_app_hash_and_each_refusal_is_named() {
+    let vals = members(23, 4, |_| 10);
+    let all = |_: usize| true;
+    let m = message(1);
+    let key = message_key(&m);
+    let leaf = m.leaf().unwrap();
+    let (proof, app_hash) = prove(&key, &leaf);
+    let root = block(100, t(0), &vals, &all);
+    let at = |app: Vec<u8>| {
+        light_block_with_app_hash(
+            &BlockSpec {
+                chain_id: CHAIN,
+                height: 101,
+                time: t(5),
+                validators: &vals,
+                next_validators: &vals,
+                signs: &all,
+            },
+            app,
+        )
+    };
+    let header = at(app_hash.clone());
+    let bundle = ProofBundle::<CometVerifier> {
+        message: m.clone(),
+        proof: proof.clone(),
+        height: Height(101),
+        light_blocks: vec![header.clone()],
+    };
+    let mut client = LightClient::<CometVerifier>::trusting(root.clone(), options()).unwrap();
+    let verified = verify_bundle(&mut client, &bundle, t(10)).unwrap();
+    assert_eq!(verified.header_hash, header.header().hash());
+
+    let refuse = |b: &ProofBundle<CometVerifier>| {
+        let mut c = LightClient::<CometVerifier>::trusting(root.clone(), options()).unwrap();
+        verify_bundle(&mut c, b, t(10)).unwrap_err()
+    };
+    // Another message under the same proof.
+    let mut other = bundle.clone();
+    other.message = message(2);
+    assert_eq!(refuse(&other).reason(), "invalid-proof");
+    // The right proof under another app hash.
+    let mut moved = bundle.clone();
+    moved.light_blocks = vec![at(vec![9; 32])];
+    assert_eq!(refuse(&moved).reason(), "invalid-proof");
+    // A flipped byte in either layer.
+    for layer in 0..2 {
+        let mut flipped = bundle.clone();
+        let bytes = &mut flipped.proof.layers[layer];
+        let last = bytes.len() - 1;
+        bytes[last] ^= 1;
+        assert_eq!(refuse(&flipped).reason(), "invalid-proof", "layer {layer}");
+    }
+
+    // Shape checks come before decoding.
+    let check = |root_kind, proof: &CometProof| {
+        CometVerifier
+            .verify_leaf(&header, root_kind, &key, &leaf, proof)
+            .unwrap_err()
+    };
+    assert!(matches!(
+        check(CommitmentRoot::Receipts, &proof),
+        LeafProofError::KeyNamespace { expected } if expected == "receipts/"
+    ));
+    assert!(matches!(
+        check(
+            CommitmentRoot::Messages,
+            &CometProof {
+                layers: proof.layers[..1].to_vec()
+            }
+        ),
+        LeafProofError::Layers {
+            expected: 2,
+            got: 1
+        }
+    ));
+    let mut big = proof.clone();
+    big.layers[1] = vec![0; MAX_COMET_PROOF_LAYER_BYTES + 1];
+    assert!(matches!(
+        check(CommitmentRoot::Messages, &big),
+        LeafProofError::LayerTooLarge { layer: 1, got, max }
+            if got == MAX_COMET_PROOF_LAYER_BYTES + 1 && max == MAX_COMET_PROOF_LAYER_BYTES
+    ));
+    // At the limit, the size is not what refuses it.
+    big.layers[1] = vec![0; MAX_COMET_PROOF_LAYER_BYTES];
+    assert!(matches!(
+        check(CommitmentRoot::Messages, &big),
+        LeafProofError::Ics23(_)
+    ));
+}
