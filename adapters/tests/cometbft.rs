@@ -23,10 +23,10 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
 use base64::Engine as _;
-use corridor_adapters::cometbft::types::BlockIdFlag;
 use corridor_adapters::cometbft::CometBftAdapter;
 use corridor_adapters::{AdapterError, ChainAdapter, RetryPolicy};
-use corridor_light_client::{ChainId, Height};
+use corridor_light_client::cometbft::{json as comet_json, CommitSig};
+use corridor_light_client::{ChainId, Hash32, Height};
 use serde_json::{json, Value};
 
 fn vectors() -> Option<PathBuf> {
@@ -154,6 +154,12 @@ impl Recording {
     }
 }
 
+/// A block hash as the recordings write it.
+fn upper_hex(hash: Option<Hash32>) -> String {
+    hash.map(|h| h.to_string().to_uppercase())
+        .unwrap_or_default()
+}
+
 type Params = Query<BTreeMap<String, String>>;
 
 fn height_param(q: &BTreeMap<String, String>) -> Option<u64> {
@@ -246,34 +252,36 @@ async fn status_and_light_blocks_of_recorded_kvstore_chains() {
             assert_eq!(sh.commit.height, Height(h));
             // The commit signs the recorded block id of this height.
             assert_eq!(
-                hex::encode_upper(&sh.commit.block_id.hash),
+                upper_hex(sh.commit.block_id.hash),
                 rec.block_ids[&h],
                 "{folder} height {h}"
             );
             assert_eq!(sh.header.last_block_id.is_none(), h == 1);
             if let Some(prev) = &sh.header.last_block_id {
-                assert_eq!(hex::encode_upper(&prev.hash), rec.block_ids[&(h - 1)]);
+                assert_eq!(upper_hex(prev.hash), rec.block_ids[&(h - 1)]);
             }
             assert_eq!(lb.validators.len(), 1);
-            assert_eq!(lb.validators[0].voting_power, 10);
+            let validator = lb.validators.validators()[0];
+            assert_eq!(validator.power(), 10);
             assert_eq!(lb.validators, lb.next_validators);
+            // The set the adapter built is the one the header commits to.
+            assert_eq!(lb.validators.hash(), sh.header.validators_hash);
             assert_eq!(
                 sh.header.validators_hash, sh.header.next_validators_hash,
                 "the set never changes"
             );
-            let commits: Vec<_> = sh
+            let signers: Vec<_> = sh
                 .commit
                 .signatures
                 .iter()
-                .filter(|s| s.flag == BlockIdFlag::Commit)
+                .filter(|s| matches!(s, CommitSig::Commit { .. }))
+                .map(CommitSig::validator_address)
                 .collect();
-            assert_eq!(commits.len(), 1);
-            assert_eq!(commits[0].validator_address, lb.validators[0].address);
-            assert_eq!(commits[0].signature.as_ref().unwrap().len(), 64);
-            assert_eq!(sh.header.proposer_address, lb.validators[0].address);
+            assert_eq!(signers, [Some(validator.address())]);
+            assert_eq!(sh.header.proposer_address, validator.address());
         }
         let latest_block = adapter.latest_light_block().await.unwrap();
-        assert_eq!(latest_block.signed_header.header.height, Height(latest));
+        assert_eq!(latest_block.height(), Height(latest));
         let err = adapter.light_block(Height(latest + 5)).await.unwrap_err();
         assert!(matches!(err, AdapterError::NotFound { .. }), "{err}");
     }
@@ -285,15 +293,144 @@ async fn recorded_gaia_commit_parses() {
     let (adapter, rec) = serve(Recording::load(&vectors, "gaia_fixtures/incoming")).await;
     let sh = adapter.signed_header(Some(Height(10))).await.unwrap();
     assert_eq!(sh.header.chain_id.as_str(), "ibc-0");
-    assert_eq!(
-        hex::encode_upper(&sh.commit.block_id.hash),
-        rec.block_ids[&10]
-    );
+    assert_eq!(upper_hex(sh.commit.block_id.hash), rec.block_ids[&10]);
     assert_eq!(sh.header.app_hash.len(), 32);
     assert_eq!(sh.header.time.to_string(), "2021-12-17T20:27:47.875954829Z");
     // No validator set was recorded for this chain: the node's error comes back typed.
     let err = adapter.validators(Height(10)).await.unwrap_err();
     assert!(matches!(err, AdapterError::NotFound { .. }), "{err}");
+}
+
+/// The `reason` of an [`AdapterError::InvalidResponse`] from `endpoint`.
+fn invalid_reason(err: AdapterError, endpoint: &str) -> String {
+    match err {
+        AdapterError::InvalidResponse {
+            endpoint: e,
+            reason,
+            ..
+        } if e == endpoint => reason,
+        other => panic!("expected an invalid response from {endpoint}, got {other}"),
+    }
+}
+
+/// Where the header's time and the first vote's time stand in a `/commit` answer's
+/// `signed_header`.
+const HEADER_TIME: &str = "/header/time";
+const VOTE_TIME: &str = "/commit/signatures/0/timestamp";
+
+/// Serves the v0.38 kvstore recording with the field at `pointer` of its `/commit` answer at
+/// height 10 set to `text`; returns the adapter's refusal of that height, having checked
+/// that it is, word for word, the light client's own verdict on the edited signed header.
+async fn refusal_at_10(vectors: &Path, pointer: &str, text: &str) -> String {
+    let mut rec = Recording::load(vectors, "kvstore_fixtures/v0_38/incoming");
+    let signed_header = &mut rec.commits.get_mut(&10).unwrap()["signed_header"];
+    *signed_header.pointer_mut(pointer).unwrap() = json!(text);
+    let light_client = comet_json::signed_header(signed_header)
+        .expect_err("the light client refuses the edited header")
+        .to_string();
+    let (adapter, _) = serve(rec).await;
+    let err = adapter.signed_header(Some(Height(10))).await.unwrap_err();
+    // A light block at that height is refused for the same reason.
+    let again = adapter.light_block(Height(10)).await.unwrap_err();
+    assert_eq!(again, err);
+    let reason = invalid_reason(err, "/commit?height=10");
+    assert_eq!(reason, light_client);
+    reason
+}
+
+#[tokio::test]
+async fn a_malformed_vote_time_is_refused_naming_the_field() {
+    let Some(vectors) = vectors() else { return };
+    // The adapter's former parser kept such a vote, with no time at all.
+    for (time, expected) in [
+        (
+            "2023-05-17T14:12:53.6053745240Z",
+            "height 10: commit.signatures[0].timestamp: bad RFC 3339 time \
+             \"2023-05-17T14:12:53.6053745240Z\": a fraction needs 1 to 9 digits",
+        ),
+        (
+            "yesterday",
+            "height 10: commit.signatures[0].timestamp: bad RFC 3339 time \"yesterday\": \
+             expected a digit",
+        ),
+    ] {
+        assert_eq!(refusal_at_10(&vectors, VOTE_TIME, time).await, expected);
+    }
+}
+
+#[tokio::test]
+async fn leap_seconds_and_out_of_range_times_are_read_as_the_light_client_reads_them() {
+    let Some(vectors) = vectors() else { return };
+    for (pointer, time, expected) in [
+        // A leap second: Go refuses `:60`, and so does the light client; the adapter's
+        // former parser took it.
+        (
+            HEADER_TIME,
+            "2016-12-31T23:59:60Z",
+            "height 10: header.time: bad RFC 3339 time \"2016-12-31T23:59:60Z\": \
+             no such time of day",
+        ),
+        (
+            VOTE_TIME,
+            "2016-12-31T23:59:60.5Z",
+            "height 10: commit.signatures[0].timestamp: bad RFC 3339 time \
+             \"2016-12-31T23:59:60.5Z\": no such time of day",
+        ),
+        // Out of range: a header time before 1970, and one a `Time` cannot hold.
+        (
+            HEADER_TIME,
+            "1969-12-31T23:59:59Z",
+            "height 10: header.time: before 1970 or after 2554",
+        ),
+        (
+            HEADER_TIME,
+            "2555-01-01T00:00:00Z",
+            "height 10: header.time: before 1970 or after 2554",
+        ),
+        // A vote at the Unix epoch, protobuf's default time: the light client reads it as
+        // no time at all (as tendermint-rs does); the adapter's former parser took it.
+        (
+            VOTE_TIME,
+            "1970-01-01T00:00:00Z",
+            "height 10: commit.signatures[0].timestamp: a vote's time is the Unix epoch, \
+             protobuf's default, read as no time",
+        ),
+    ] {
+        assert_eq!(refusal_at_10(&vectors, pointer, time).await, expected);
+    }
+
+    // `/status` reads the latest block's time with the same parser.
+    let mut rec = Recording::load(&vectors, "kvstore_fixtures/v0_38/incoming");
+    let latest = rec.latest();
+    rec.commits.get_mut(&latest).unwrap()["signed_header"]["header"]["time"] =
+        json!("2016-12-31T23:59:60Z");
+    let (adapter, _) = serve(rec).await;
+    let reason = invalid_reason(adapter.status().await.unwrap_err(), "/status");
+    assert_eq!(
+        reason,
+        "sync_info.latest_block_time: bad RFC 3339 time \"2016-12-31T23:59:60Z\": \
+         no such time of day"
+    );
+}
+
+#[tokio::test]
+async fn a_validator_whose_address_is_not_its_key_is_refused_naming_height_and_field() {
+    let Some(vectors) = vectors() else { return };
+    let mut rec = Recording::load(&vectors, "kvstore_fixtures/v0_38/incoming");
+    rec.validators.as_mut().unwrap()[0]["address"] =
+        json!("0000000000000000000000000000000000000000");
+    let (adapter, _) = serve(rec).await;
+    let reason = invalid_reason(
+        adapter.validators(Height(10)).await.unwrap_err(),
+        "/validators?height=10&page=1&per_page=100",
+    );
+    assert!(
+        reason.starts_with(
+            "height 10: validators[0].address: 0000000000000000000000000000000000000000 is not \
+             the address of its key"
+        ),
+        "{reason}"
+    );
 }
 
 #[tokio::test]

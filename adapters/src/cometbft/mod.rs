@@ -7,10 +7,16 @@
 //! - `/abci_query?path=..&data=0x..&height=H&prove=true`: a value with its proof operations
 //!   (ICS-23 `CommitmentProof` bytes), see [`CometBftAdapter::abci_query`].
 //!
-//! Answers are checked for form (every hash hex, every key base64 of 32 bytes, every
-//! validator address the hash of its key, the height and chain asked for) and handed back
-//! as [`types`]; verifying them is the light client's job. The JSON shapes are private
-//! ([`json`]) so that the light client's CometBFT types can replace [`types`] later.
+//! The chain's data in these answers (signed headers, validators, times) is parsed by the
+//! light client's parsers ([`corridor_light_client::cometbft::json`]) into its types
+//! ([`SignedHeader`], [`ValidatorSet`], [`LightBlock`]), which check its form: every hash
+//! 32 bytes, every key ed25519, every validator address the hash of its key, every vote's
+//! time a real RFC 3339 time, a commit at its header's height. The adapter itself reads only
+//! what belongs to the RPC ([`json`]: the JSON-RPC envelope, `/status`, paging,
+//! `/abci_query`) and checks that an answer is the one asked for (chain, height, page
+//! counts). Verifying the data is the light client's job. A refused answer is an
+//! [`AdapterError::InvalidResponse`] naming the endpoint and, in the light client's
+//! words, the height and field.
 //!
 //! A CometBFT chain takes part in corridor's message flow only through a corridor module of
 //! its application (outbox and inbox keys under the app hash), which does not exist yet;
@@ -18,10 +24,10 @@
 //! [`AdapterError::Unsupported`].
 
 mod json;
-mod time;
-pub mod types;
 
 use async_trait::async_trait;
+use corridor_light_client::cometbft::json as comet_json;
+use corridor_light_client::cometbft::{LightBlock, SignedHeader, Validator, ValidatorSet};
 use corridor_light_client::native::MAX_VALIDATORS;
 use corridor_light_client::{ChainId, Hash32, Height};
 use serde::de::DeserializeOwned;
@@ -32,10 +38,42 @@ use crate::http::Http;
 use crate::retry::{retry, RetryPolicy};
 use crate::types::{ChainStatus, DeliveryAck, OutboundMessage, ProofBundle, ReceiptProof};
 use json::{AbciQueryResult, CommitResult, Envelope, StatusResult, ValidatorsResult};
-pub use types::{AbciQuery, CometLightBlock, SignedHeader, Validator};
 
 /// Validators asked for per page (CometBFT's maximum).
 const PER_PAGE: usize = 100;
+
+/// One proof operation of an ABCI query (for ICS-23 proofs, `data` is a protobuf
+/// `CommitmentProof`, which [`corridor_light_client::ics23::decode::commitment_proof`]
+/// reads).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProofOp {
+    /// E.g. `ics23:iavl`.
+    pub kind: String,
+    /// The key proven at this step.
+    pub key: Vec<u8>,
+    /// The proof bytes.
+    pub data: Vec<u8>,
+}
+
+/// An ABCI query's answer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AbciQuery {
+    /// ABCI result code (0 is success).
+    pub code: u32,
+    /// The application's log line.
+    pub log: String,
+    /// Namespace of `code`.
+    pub codespace: String,
+    /// The key.
+    pub key: Vec<u8>,
+    /// The value (empty when absent).
+    pub value: Vec<u8>,
+    /// Height the answer is for: its proof is against the app hash of the header at
+    /// `height + 1`.
+    pub height: Height,
+    /// The proof, outermost last.
+    pub proof_ops: Vec<ProofOp>,
+}
 
 /// A client of one CometBFT node.
 #[derive(Clone, Debug)]
@@ -122,10 +160,9 @@ impl CometBftAdapter {
             None => "/commit".to_owned(),
         };
         let result: CommitResult = self.call(&path).await?;
-        let sh = result
-            .signed_header
-            .parse()
-            .map_err(|e| self.invalid(&path, e))?;
+        // The parser also checks that the commit is for the header's height.
+        let sh = comet_json::signed_header(&result.signed_header)
+            .map_err(|e| self.invalid(&path, e.to_string()))?;
         if sh.header.chain_id != self.chain_id {
             return Err(self.invalid(&path, format!("header of chain {}", sh.header.chain_id)));
         }
@@ -134,41 +171,53 @@ impl CometBftAdapter {
                 return Err(self.invalid(&path, format!("header at height {}", sh.header.height)));
             }
         }
-        if sh.commit.height != sh.header.height {
-            return Err(self.invalid(
-                &path,
-                format!(
-                    "commit for height {} with header at height {}",
-                    sh.commit.height, sh.header.height
-                ),
-            ));
-        }
         Ok(sh)
     }
 
-    /// The validator set at `height`, all pages.
-    pub async fn validators(&self, height: Height) -> Result<Vec<Validator>, AdapterError> {
-        let mut out = Vec::new();
+    /// The validator set at `height`, all pages, at most [`MAX_VALIDATORS`] validators.
+    ///
+    /// Every page must report the same `total`, hold `count` validators, and the pages
+    /// together exactly `total`; the set is built with [`ValidatorSet::new`], which refuses
+    /// an address listed twice (also across pages).
+    pub async fn validators(&self, height: Height) -> Result<ValidatorSet, AdapterError> {
+        let mut all: Vec<Validator> = Vec::new();
+        let mut first_total = None;
         let max_pages = MAX_VALIDATORS.div_ceil(PER_PAGE);
         for page in 1..=max_pages {
             let path = format!("/validators?height={height}&page={page}&per_page={PER_PAGE}");
             let result: ValidatorsResult = self.call(&path).await?;
             let total = json::int("total", &result.total).map_err(|e| self.invalid(&path, e))?;
-            if total as usize > MAX_VALIDATORS {
+            let count = json::int("count", &result.count).map_err(|e| self.invalid(&path, e))?;
+            if total > MAX_VALIDATORS as u64 {
                 return Err(self.invalid(&path, format!("{total} validators, more than allowed")));
             }
-            if result.validators.is_empty() && (out.len() as u64) < total {
+            if *first_total.get_or_insert(total) != total {
+                return Err(self.invalid(&path, format!("total changed between pages to {total}")));
+            }
+            // The light client's error names the field; the height is the one asked for.
+            let listed = comet_json::validators(&result.validators).map_err(|e| {
+                let e = comet_json::ParseError {
+                    height: Some(height),
+                    ..e
+                };
+                self.invalid(&path, e.to_string())
+            })?;
+            if count != listed.len() as u64 {
+                return Err(self.invalid(
+                    &path,
+                    format!("count {count} but {} validators listed", listed.len()),
+                ));
+            }
+            if listed.is_empty() && (all.len() as u64) < total {
                 return Err(self.invalid(&path, format!("page {page} is empty, total {total}")));
             }
-            for (i, v) in result.validators.iter().enumerate() {
-                let field = format!("validators[{}]", out.len().saturating_add(i));
-                out.push(v.parse(&field).map_err(|e| self.invalid(&path, e))?);
-            }
-            if out.len() as u64 >= total {
-                if out.len() as u64 > total {
+            all.extend_from_slice(listed.validators());
+            if all.len() as u64 >= total {
+                if all.len() as u64 > total {
                     return Err(self.invalid(&path, format!("more than total {total} validators")));
                 }
-                return Ok(out);
+                return ValidatorSet::new(all)
+                    .map_err(|e| self.invalid(&path, format!("validators: {e}")));
             }
         }
         Err(self.invalid("/validators", "too many pages"))
@@ -209,10 +258,9 @@ impl CometBftAdapter {
         Ok(query)
     }
 
-    async fn light_block_at(
-        &self,
-        height: Option<Height>,
-    ) -> Result<CometLightBlock, AdapterError> {
+    /// The light block at `height` (the latest when `None`): the signed header and the
+    /// validator sets at its height and the next.
+    async fn light_block_at(&self, height: Option<Height>) -> Result<LightBlock, AdapterError> {
         let signed_header = self.signed_header(height).await?;
         let h = signed_header.header.height;
         let next = h
@@ -220,7 +268,7 @@ impl CometBftAdapter {
             .ok_or_else(|| self.invalid("/commit", "height overflow"))?;
         let validators = self.validators(h).await?;
         let next_validators = self.validators(next).await?;
-        Ok(CometLightBlock {
+        Ok(LightBlock {
             signed_header,
             validators,
             next_validators,
@@ -252,7 +300,7 @@ fn percent_encode(s: &str) -> String {
 
 #[async_trait]
 impl ChainAdapter for CometBftAdapter {
-    type LightBlock = CometLightBlock;
+    type LightBlock = LightBlock;
 
     fn chain_id(&self) -> &ChainId {
         &self.chain_id
@@ -279,16 +327,21 @@ impl ChainAdapter for CometBftAdapter {
                 .map_err(bad)?,
             ),
             latest_hash: hash,
-            latest_time: time::parse_rfc3339(&s.sync_info.latest_block_time)
-                .map_err(|e| bad(format!("sync_info.latest_block_time: {e}")))?,
+            // A block time is read as the light client reads a header's.
+            latest_time: comet_json::time(
+                &s.sync_info.latest_block_time,
+                None,
+                "sync_info.latest_block_time",
+            )
+            .map_err(|e| bad(e.to_string()))?,
         })
     }
 
-    async fn light_block(&self, height: Height) -> Result<CometLightBlock, AdapterError> {
+    async fn light_block(&self, height: Height) -> Result<LightBlock, AdapterError> {
         self.light_block_at(Some(height)).await
     }
 
-    async fn latest_light_block(&self) -> Result<CometLightBlock, AdapterError> {
+    async fn latest_light_block(&self) -> Result<LightBlock, AdapterError> {
         self.light_block_at(None).await
     }
 

@@ -34,7 +34,7 @@ use super::{
     Timestamp, Validator, ValidatorSet, Version,
 };
 use crate::signature::{PublicKey, Signature};
-use crate::types::{ChainId, Hash32, Height};
+use crate::types::{ChainId, Hash32, Height, Time};
 
 /// Why CometBFT JSON was refused.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -252,6 +252,16 @@ fn block_id(raw: &RawBlockId, height: Option<Height>, field: &str) -> Result<Blo
     })
 }
 
+/// Parses an RFC 3339 time (see [`Timestamp::parse`]) that a [`Time`] can hold: a header's
+/// time, or a node's report of one (RPC `/status`'s `latest_block_time`). `field` names it
+/// in the error.
+pub fn time(text: &str, height: Option<Height>, field: &str) -> Result<Time> {
+    Timestamp::parse(text)
+        .map_err(|e| ParseError::new(height, field, e))?
+        .to_time()
+        .ok_or_else(|| ParseError::new(height, field, "before 1970 or after 2554"))
+}
+
 /// Parses a header.
 pub fn header(value: &Value) -> Result<Header> {
     let raw: RawHeader = from_value(value, "header")?;
@@ -259,10 +269,7 @@ pub fn header(value: &Value) -> Result<Header> {
     let h = Some(Height(height));
     let chain_id =
         ChainId::new(raw.chain_id).map_err(|e| ParseError::new(h, "header.chain_id", e))?;
-    let time = Timestamp::parse(&raw.time)
-        .map_err(|e| ParseError::new(h, "header.time", e))?
-        .to_time()
-        .ok_or_else(|| ParseError::new(h, "header.time", "before 1970 or after 2554"))?;
+    let time = time(&raw.time, h, "header.time")?;
     let last_block_id = raw
         .last_block_id
         .as_ref()
@@ -569,6 +576,29 @@ mod tests {
             .unwrap_err()
             .reason
             .contains("unsupported key type"));
+    }
+
+    #[test]
+    fn times_are_bounded_and_named() {
+        let h = Some(Height(5));
+        assert_eq!(
+            time("2023-05-17T14:12:53.605374524Z", h, "t")
+                .unwrap()
+                .to_string(),
+            "2023-05-17T14:12:53.605374524Z"
+        );
+        let leap = time("2016-12-31T23:59:60Z", h, "sync_info.latest_block_time").unwrap_err();
+        assert_eq!(leap.height, h);
+        assert_eq!(leap.field, "sync_info.latest_block_time");
+        assert!(leap.reason.contains("no such time of day"), "{leap}");
+        for early_or_late in [
+            "1969-12-31T23:59:59Z",
+            "0001-01-01T00:00:00Z",
+            "2555-01-01T00:00:00Z",
+        ] {
+            let e = time(early_or_late, None, "header.time").unwrap_err();
+            assert_eq!(e.reason, "before 1970 or after 2554", "{early_or_late}");
+        }
     }
 
     #[test]
