@@ -15,10 +15,16 @@
 //! The trait uses `async-trait` so that a relay can hold adapters as trait objects.
 
 use async_trait::async_trait;
+use corridor_light_client::bundle::ProofBundle;
+use corridor_light_client::family::Family;
+use corridor_light_client::verifier::Verifier;
 use corridor_light_client::{ChainId, Height};
 
 use crate::error::AdapterError;
-use crate::types::{ChainStatus, DeliveryAck, OutboundMessage, ProofBundle, ReceiptProof};
+use crate::types::{ChainStatus, DeliveryAck, OutboundMessage, ReceiptProof};
+
+/// The light block of an adapter's chain family.
+pub type LightBlockOf<A> = <<A as ChainAdapter>::Family as Verifier>::LightBlock;
 
 /// Most heights one range query may span; longer ranges are refused, so pages stay bounded.
 pub const MAX_RANGE: u64 = 256;
@@ -26,9 +32,8 @@ pub const MAX_RANGE: u64 = 256;
 /// A client of one partner chain.
 #[async_trait]
 pub trait ChainAdapter: Send + Sync {
-    /// The chain family's light block (native [`corridor_light_client::native::LightBlock`],
-    /// or CometBFT's).
-    type LightBlock: Send + Sync + 'static;
+    /// The chain's family: its light blocks, verifier and leaf proofs.
+    type Family: Family;
 
     /// The chain this adapter serves.
     fn chain_id(&self) -> &ChainId;
@@ -37,10 +42,10 @@ pub trait ChainAdapter: Send + Sync {
     async fn status(&self) -> Result<ChainStatus, AdapterError>;
 
     /// The light block at `height`; [`AdapterError::NotFound`] above the published tip.
-    async fn light_block(&self, height: Height) -> Result<Self::LightBlock, AdapterError>;
+    async fn light_block(&self, height: Height) -> Result<LightBlockOf<Self>, AdapterError>;
 
     /// The latest published light block.
-    async fn latest_light_block(&self) -> Result<Self::LightBlock, AdapterError>;
+    async fn latest_light_block(&self) -> Result<LightBlockOf<Self>, AdapterError>;
 
     /// Outbound messages committed in blocks `from..=to` (at most [`MAX_RANGE`] heights),
     /// each with its proof, in (height, position) order.
@@ -52,7 +57,10 @@ pub trait ChainAdapter: Send + Sync {
 
     /// Hands a delivery to the chain's inbox. `Ok` means the chain verified and persisted it
     /// and will commit its receipt in a coming block.
-    async fn submit_delivery(&self, bundle: &ProofBundle) -> Result<DeliveryAck, AdapterError>;
+    async fn submit_delivery(
+        &self,
+        bundle: &ProofBundle<Self::Family>,
+    ) -> Result<DeliveryAck, AdapterError>;
 
     /// Receipts committed in blocks `from..=to` (at most [`MAX_RANGE`] heights), each with
     /// its proof.

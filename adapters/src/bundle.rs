@@ -1,23 +1,30 @@
-//! Building a [`ProofBundle`] for a receiver.
+//! Bringing light clients forward, and building a [`ProofBundle`] for a receiver.
 //!
-//! The receiver's inbox verifies every delivery with its own light client of the source
-//! chain; it can only reach the proof's height from what it already trusts. [`build_bundle`]
-//! plans that path with the light client's sans-IO [`Bisection`], fetching each light block
-//! the plan asks for from the source chain's adapter, and puts the blocks of the path in the
-//! bundle. It also checks the proof against the fetched header itself (verify, don't
-//! trust): a source endpoint that serves a bad proof is caught here, before any peer sees it.
+//! - [`sync_client`] brings a light client of a chain to a height with blocks fetched
+//!   through the chain's adapter: the client's own sans-IO bisection plans which heights to
+//!   fetch ([`corridor_light_client::client::LightClient::bisection`]), and every block of
+//!   the path it finds is then offered to the client, which verifies it again. Courier, relay
+//!   and demo all use it; none plans heights by hand.
+//! - [`build_bundle`] plans the path from what a receiver trusts to the height of a
+//!   message's proof, puts the path's blocks in the bundle, and checks the proof against the
+//!   fetched header itself (verify, don't trust): a source endpoint that serves a bad proof
+//!   is caught here, before any peer sees it.
 
 use std::collections::BTreeMap;
 
 use corridor_light_client::bisection::{Bisection, Outcome};
-use corridor_light_client::native::{LightBlock, NativeVerifier, TrustedState};
+use corridor_light_client::bundle::message_key;
+use corridor_light_client::client::{ClientError, LightClient, UpdateOutcome};
+use corridor_light_client::family::{CommitmentRoot, Family};
+use corridor_light_client::native::NativeVerifier;
+use corridor_light_client::verifier::{VerificationError, Verifier};
 use corridor_light_client::{Height, Options, Time};
 
-use crate::adapter::ChainAdapter;
+use crate::adapter::{ChainAdapter, LightBlockOf};
 use crate::error::AdapterError;
 use crate::types::{OutboundMessage, ProofBundle};
 
-/// Why a bundle could not be built.
+/// Why a bundle could not be built, or a client not brought forward.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum BundleError {
@@ -25,14 +32,42 @@ pub enum BundleError {
     #[error(transparent)]
     Adapter(#[from] AdapterError),
     /// A light block on the way did not verify.
-    #[error("light block of {chain} on the way to height {target} did not verify: {reason}")]
+    #[error("light block of {chain} on the way to height {target} did not verify: {source}")]
     Verification {
         /// Source chain.
         chain: String,
         /// Target height.
         target: Height,
         /// Why.
-        reason: String,
+        source: VerificationError,
+    },
+    /// The light client refused a block of the path.
+    #[error("light client of {chain} refused a block on the way to height {target}: {source}")]
+    Client {
+        /// Source chain.
+        chain: String,
+        /// Target height.
+        target: Height,
+        /// Why.
+        source: ClientError,
+    },
+    /// A block of the path proved misbehaviour: the client is frozen.
+    #[error("{chain} misbehaved at height {height}: light client frozen")]
+    Misbehaviour {
+        /// Source chain.
+        chain: String,
+        /// Height of the conflict.
+        height: Height,
+    },
+    /// The bisection did not reach the target.
+    #[error("no path of light blocks of {chain} to height {target}: {reason}")]
+    NoPath {
+        /// Source chain.
+        chain: String,
+        /// Target height.
+        target: Height,
+        /// Why.
+        reason: &'static str,
     },
     /// The message's proof does not lead to the header's messages root.
     #[error("proof of sequence {sequence} at height {height} does not verify: {reason}")]
@@ -46,6 +81,133 @@ pub enum BundleError {
     },
 }
 
+/// Plans and fetches the light blocks that lead from `trusted` to `target` with `options`
+/// at `now`: the blocks of the verified path, in increasing height order, `target`'s last.
+async fn fetch_path<A>(
+    source: &A,
+    trusted: &LightBlockOf<A>,
+    target: Height,
+    options: Options,
+    now: Time,
+) -> Result<Vec<LightBlockOf<A>>, BundleError>
+where
+    A: ChainAdapter + ?Sized,
+{
+    let family = A::Family::default();
+    let chain = source.chain_id().to_string();
+    let mut plan = Bisection::new(family, family.trusted_state(trusted), target, options);
+    let mut fetched: BTreeMap<Height, LightBlockOf<A>> = BTreeMap::new();
+    while let Some(height) = plan.next_height() {
+        let block = match fetched.get(&height) {
+            Some(b) => b.clone(),
+            None => source.light_block(height).await?,
+        };
+        plan.handle_light_block(&block, now)
+            .map_err(|_| BundleError::NoPath {
+                chain: chain.clone(),
+                target,
+                reason: "the source served a block at another height",
+            })?;
+        fetched.insert(height, block);
+    }
+    match plan.outcome() {
+        Outcome::Done(_) => {}
+        Outcome::Failed(e) => {
+            return Err(BundleError::Verification {
+                chain,
+                target,
+                source: e.clone(),
+            })
+        }
+        Outcome::TooManySteps => {
+            return Err(BundleError::NoPath {
+                chain,
+                target,
+                reason: "too many bisection steps",
+            })
+        }
+        Outcome::InProgress => {
+            return Err(BundleError::NoPath {
+                chain,
+                target,
+                reason: "bisection did not finish",
+            })
+        }
+    }
+    Ok(plan
+        .path()
+        .iter()
+        .filter_map(|s| fetched.remove(&family.trusted_height(s)))
+        .collect())
+}
+
+/// Brings `client` to trust `target`, fetching blocks from `source` (see the module doc).
+/// A client without its root block fetches it first. Returns how many blocks the client
+/// took in.
+pub async fn sync_client<A>(
+    source: &A,
+    client: &mut LightClient<A::Family>,
+    target: Height,
+    now: Time,
+) -> Result<usize, BundleError>
+where
+    A: ChainAdapter + ?Sized,
+{
+    let chain = source.chain_id().to_string();
+    let mut taken = 0usize;
+    let mut offer = |client: &mut LightClient<A::Family>, block| match client.update(block, now) {
+        Ok(UpdateOutcome::Trusted(_)) => {
+            taken = taken.saturating_add(1);
+            Ok(())
+        }
+        Ok(UpdateOutcome::AlreadyTrusted(_)) => Ok(()),
+        Ok(UpdateOutcome::NotEnoughTrust(height, _)) => Err(BundleError::NoPath {
+            chain: chain.clone(),
+            target: height,
+            reason: "not enough trust on the verified path",
+        }),
+        Ok(UpdateOutcome::Misbehaviour(e)) => Err(BundleError::Misbehaviour {
+            chain: chain.clone(),
+            height: A::Family::default().block_height(&e.trusted),
+        }),
+        Err(source) => Err(BundleError::Client {
+            chain: chain.clone(),
+            target,
+            source,
+        }),
+    };
+    if client.latest().is_none() {
+        let root = source.light_block(client.root().height).await?;
+        offer(client, root)?;
+    }
+    if client.trusted_at(target).is_some() {
+        return Ok(taken);
+    }
+    let base_height = client
+        .trusted_heights_below(target)
+        .ok_or_else(|| BundleError::Client {
+            chain: chain.clone(),
+            target,
+            source: ClientError::BelowRoot {
+                height: target,
+                root: client.root().height,
+            },
+        })?;
+    let base = client
+        .trusted_at(base_height)
+        .cloned()
+        .ok_or(BundleError::NoPath {
+            chain: chain.clone(),
+            target,
+            reason: "trusted block evicted",
+        })?;
+    let options = *client.options();
+    for block in fetch_path(source, &base, target, options, now).await? {
+        offer(client, block)?;
+    }
+    Ok(taken)
+}
+
 /// Builds the bundle that brings `outbound` to a receiver whose latest trusted block of the
 /// source chain is `trusted`, verifying at time `now` with `options`.
 ///
@@ -53,66 +215,46 @@ pub enum BundleError {
 /// included (the receiver verifies it from the nearest trusted block below).
 pub async fn build_bundle<A>(
     source: &A,
-    trusted: &LightBlock,
+    trusted: &LightBlockOf<A>,
     outbound: OutboundMessage,
     options: Options,
     now: Time,
 ) -> Result<ProofBundle, BundleError>
 where
-    A: ChainAdapter<LightBlock = LightBlock> + ?Sized,
+    A: ChainAdapter<Family = NativeVerifier> + ?Sized,
 {
+    let family = NativeVerifier;
     let target = outbound.height;
-    let chain = source.chain_id().to_string();
-    let verification = |reason: String| BundleError::Verification {
-        chain: chain.clone(),
-        target,
-        reason,
-    };
-    let light_blocks = if trusted.height() >= target {
+    let light_blocks = if family.block_height(trusted) >= target {
         vec![source.light_block(target).await?]
     } else {
-        let mut plan = Bisection::new(
-            NativeVerifier,
-            TrustedState::from_block(trusted),
-            target,
-            options,
-        );
-        let mut fetched: BTreeMap<Height, LightBlock> = BTreeMap::new();
-        while let Some(height) = plan.next_height() {
-            let block = match fetched.get(&height) {
-                Some(b) => b.clone(),
-                None => source.light_block(height).await?,
-            };
-            plan.handle_light_block(&block, now)
-                .map_err(|e| verification(e.to_string()))?;
-            fetched.insert(height, block);
-        }
-        match plan.outcome() {
-            Outcome::Done(_) => {}
-            Outcome::Failed(e) => return Err(verification(e.to_string())),
-            Outcome::TooManySteps => return Err(verification("too many bisection steps".into())),
-            Outcome::InProgress => return Err(verification("bisection did not finish".into())),
-        }
-        let path: Vec<Height> = plan.path().iter().map(|s| s.header.height).collect();
-        path.iter()
-            .filter_map(|h| fetched.remove(h))
-            .collect::<Vec<_>>()
+        fetch_path(source, trusted, target, options, now).await?
     };
     let Some(last) = light_blocks.last() else {
-        return Err(verification("no light block reached the target".into()));
+        return Err(BundleError::NoPath {
+            chain: source.chain_id().to_string(),
+            target,
+            reason: "no light block reached the target",
+        });
+    };
+    let proof_error = |reason: String| BundleError::Proof {
+        sequence: outbound.message.sequence,
+        height: target,
+        reason,
     };
     let leaf = outbound
         .message
         .leaf()
-        .map_err(|e| verification(e.to_string()))?;
-    outbound
-        .proof
-        .verify(&leaf, &last.header().messages_root)
-        .map_err(|e| BundleError::Proof {
-            sequence: outbound.message.sequence,
-            height: target,
-            reason: e.to_string(),
-        })?;
+        .map_err(|e| proof_error(e.to_string()))?;
+    family
+        .verify_leaf(
+            last,
+            CommitmentRoot::Messages,
+            &message_key(&outbound.message),
+            &leaf,
+            &outbound.proof,
+        )
+        .map_err(|e| proof_error(e.to_string()))?;
     Ok(ProofBundle {
         message: outbound.message,
         proof: outbound.proof,

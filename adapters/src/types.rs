@@ -18,7 +18,7 @@ use corridor_light_client::codec::{self, CodecError};
 use corridor_light_client::envelope::TradeMessage;
 use corridor_light_client::hash::TAG_RECEIPT;
 use corridor_light_client::merkle::InclusionProof;
-use corridor_light_client::native::LightBlock;
+use corridor_light_client::native::NativeVerifier;
 use corridor_light_client::{ChainId, Hash32, Height, Time};
 use serde::{Deserialize, Serialize};
 
@@ -48,19 +48,12 @@ pub struct OutboundMessage {
     pub proof: InclusionProof,
 }
 
-/// A delivery for a destination chain's inbox.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ProofBundle {
-    /// The message with its channel sequence.
-    pub message: TradeMessage,
-    /// Inclusion of the message's leaf under the messages root of the header at `height`.
-    pub proof: InclusionProof,
-    /// Height of the source header whose messages root the proof is against.
-    pub height: Height,
-    /// Source light blocks from the receiver's trusted state up to `height`, in increasing
-    /// height order. May be empty when the receiver already trusts `height`.
-    pub light_blocks: Vec<LightBlock>,
-}
+/// A delivery for a native destination chain's inbox (see
+/// [`corridor_light_client::bundle`]).
+pub type ProofBundle = corridor_light_client::bundle::ProofBundle<NativeVerifier>;
+
+/// A light client of a native chain.
+pub type NativeClient = corridor_light_client::client::LightClient<NativeVerifier>;
 
 /// What became of a delivered message.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -9,9 +9,10 @@ use std::collections::BTreeSet;
 use common::*;
 use corridor_adapters::bundle::build_bundle;
 use corridor_adapters::devnet::{genesis_block, DevnetAdapter, DevnetChain, FaultState};
+use corridor_adapters::types::NativeClient;
 use corridor_adapters::{AdapterError, ChainAdapter, ProofBundle, ReceiptResult};
 use corridor_light_client::bisection::{Bisection, Outcome};
-use corridor_light_client::client::{ClientError, Evidence, NativeClient, UpdateOutcome};
+use corridor_light_client::client::{ClientError, ConflictProof, UpdateOutcome};
 use corridor_light_client::native::{NativeVerifier, TrustedState};
 use corridor_light_client::testgen::{self, ChainSpec};
 use corridor_light_client::verifier::VerificationError;
@@ -48,7 +49,7 @@ async fn blocks_verify_with_the_light_client_across_rotations() {
         genesis_block(&spec),
         "genesis follows from the config"
     );
-    let mut client = NativeClient::new(root.clone(), Options::default());
+    let mut client = NativeClient::trusting(root.clone(), Options::default()).unwrap();
     let mut sets = BTreeSet::new();
     for h in 2..=14 {
         let block = a.light_block(Height(h)).await.unwrap();
@@ -64,11 +65,11 @@ async fn blocks_verify_with_the_light_client_across_rotations() {
     // Heights 13 and 14 are signed by keys 4..8, none of the genesis set 0..4: skipping there
     // lacks trust, and bisection finds the way.
     let target = a.light_block(Height(14)).await.unwrap();
-    let mut fresh = NativeClient::new(root.clone(), Options::default());
-    assert_eq!(
+    let mut fresh = NativeClient::trusting(root.clone(), Options::default()).unwrap();
+    assert!(matches!(
         fresh.update(target.clone(), now()).unwrap(),
-        UpdateOutcome::NotEnoughTrust(Height(14))
-    );
+        UpdateOutcome::NotEnoughTrust(Height(14), _)
+    ));
     let mut plan = Bisection::new(
         NativeVerifier,
         TrustedState::from_block(&root),
@@ -122,7 +123,7 @@ async fn submitted_message_is_committed_with_a_proof_that_verifies() {
         .verify(&out.message.leaf().unwrap(), &block.header().messages_root)
         .unwrap();
     // The header that carries the root verifies from the chain's genesis.
-    let mut client = NativeClient::new(genesis_block(&spec), Options::default());
+    let mut client = NativeClient::trusting(genesis_block(&spec), Options::default()).unwrap();
     assert!(matches!(
         client.update(block.clone(), now()).unwrap(),
         UpdateOutcome::Trusted(_)
@@ -376,7 +377,7 @@ async fn restarted_chain_keeps_its_height_and_state() {
     committed(&a, second.id).await;
     // The chain goes on from where it stopped: every block verifies from genesis.
     let tip = a.status().await.unwrap().latest_height;
-    let mut client = NativeClient::new(genesis_block(&spec), Options::default());
+    let mut client = NativeClient::trusting(genesis_block(&spec), Options::default()).unwrap();
     for h in 2..=tip.0 {
         let block = a.light_block(Height(h)).await.unwrap();
         assert_eq!(
@@ -402,16 +403,14 @@ async fn fork_fault_signs_a_conflicting_block() {
     let canonical = a.light_block(Height(3)).await.unwrap();
     let conflicting = a.conflicting_block(Height(3)).await.unwrap();
     assert_ne!(canonical.header().hash(), conflicting.header().hash());
-    let evidence = Evidence::from_conflict(&canonical, &conflicting)
-        .unwrap()
-        .expect("a real conflict");
-    assert_eq!(evidence.double_signers.len(), 4);
-    let mut client = NativeClient::new(genesis_block(&spec), Options::default());
+    let mut client = NativeClient::trusting(genesis_block(&spec), Options::default()).unwrap();
     client.update(canonical, now()).unwrap();
-    assert!(matches!(
-        client.update(conflicting, now()).unwrap(),
-        UpdateOutcome::Misbehaviour(_)
-    ));
+    let outcome = client.update(conflicting, now()).unwrap();
+    let UpdateOutcome::Misbehaviour(evidence) = outcome else {
+        panic!("expected misbehaviour, got {outcome:?}");
+    };
+    assert_eq!(evidence.double_signers.len(), 4);
+    assert_eq!(evidence.proven_by, ConflictProof::DoubleSigning);
     let next = a.light_block(Height(4)).await.unwrap();
     assert!(matches!(
         client.update(next, now()),
@@ -433,9 +432,12 @@ async fn fork_fault_signs_a_conflicting_block() {
     assert_eq!(status.faults.fork_at_height, Some(2));
     let canonical = a.light_block(Height(2)).await.unwrap();
     let conflicting = a.conflicting_block(Height(2)).await.unwrap();
-    assert!(Evidence::from_conflict(&canonical, &conflicting)
-        .unwrap()
-        .is_some());
+    let mut client = NativeClient::trusting(genesis_block(&spec), Options::default()).unwrap();
+    client.update(canonical, now()).unwrap();
+    assert!(matches!(
+        client.update(conflicting, now()).unwrap(),
+        UpdateOutcome::Misbehaviour(_)
+    ));
     chain.shutdown().await.unwrap();
 }
 

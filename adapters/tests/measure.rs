@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 use common::*;
 use corridor_adapters::bundle::build_bundle;
 use corridor_adapters::devnet::{genesis_block, DevnetAdapter, DevnetChain};
+use corridor_adapters::types::NativeClient;
 use corridor_adapters::ChainAdapter;
-use corridor_light_client::client::NativeClient;
 use corridor_light_client::Options;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -85,7 +85,8 @@ async fn block_production_and_delivery_costs() {
     let rounds = 200u32;
     let t = Instant::now();
     for _ in 0..rounds {
-        let mut client = NativeClient::new(genesis_block(&a_spec), Options::default());
+        let mut client =
+            NativeClient::trusting(genesis_block(&a_spec), Options::default()).unwrap();
         client.update(block.clone(), now()).unwrap();
         let root = client
             .trusted_at(block.height())

@@ -21,17 +21,19 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
-use corridor_adapters::bundle::build_bundle;
+use corridor_adapters::bundle::{build_bundle, sync_client};
 use corridor_adapters::devnet::{
     devnet_trader_key, genesis_block, DevnetAdapter, DevnetChain, DevnetConfig, DevnetHandle,
 };
+use corridor_adapters::types::NativeClient;
 use corridor_adapters::{AdapterError, ChainAdapter, ProofBundle};
-use corridor_light_client::client::{NativeClient, UpdateOutcome};
+use corridor_light_client::client::TrustRoot;
 use corridor_light_client::documents::examples::example;
 use corridor_light_client::envelope::{
     payload_from_json, Deadline, DocumentKind, MessageBody, SignedMessage, VERSION,
 };
-use corridor_light_client::native::LightBlock;
+use corridor_light_client::family::{CommitmentRoot, Family};
+use corridor_light_client::native::{LightBlock, NativeVerifier};
 use corridor_light_client::{hash, ChainId, Hash32, Height, Options, Time};
 
 /// The demo's chain configs, embedded so the binary runs from any folder.
@@ -407,7 +409,12 @@ impl Courier {
             .map(|(id, (_, _, config))| {
                 // The trust root: block 1, derived from the chain's config like its peers do.
                 let root = genesis_block(&config.spec);
-                (id.clone(), NativeClient::new(root, client_options()))
+                let trust_root = TrustRoot {
+                    chain_id: id.clone(),
+                    height: root.height(),
+                    header_hash: root.header().hash(),
+                };
+                (id.clone(), NativeClient::new(trust_root, client_options()))
             })
             .collect();
         Ok(Self {
@@ -426,34 +433,7 @@ impl Courier {
     ) -> anyhow::Result<LightBlock> {
         let chain = adapter.chain_id().clone();
         let client = self.clients.get_mut(&chain).context("no client")?;
-        let mut pending = vec![height];
-        let mut steps = 0;
-        while let Some(&h) = pending.last() {
-            steps += 1;
-            if steps > 512 {
-                bail!("{chain}: could not reach height {height}");
-            }
-            let block = adapter.light_block(h).await?;
-            match client.update(block, now())? {
-                UpdateOutcome::Trusted(_) | UpdateOutcome::AlreadyTrusted(_) => {
-                    pending.pop();
-                }
-                UpdateOutcome::NotEnoughTrust(_) => {
-                    // Bisect between the nearest trusted block below `h` and `h`.
-                    let low = (1..h.0)
-                        .rev()
-                        .find(|x| client.trusted_at(Height(*x)).is_some())
-                        .unwrap_or(1);
-                    if h.0.saturating_sub(low) < 2 {
-                        bail!("{chain}: no trust at adjacent height {h}");
-                    }
-                    pending.push(Height(low + (h.0 - low) / 2));
-                }
-                UpdateOutcome::Misbehaviour(e) => {
-                    bail!("{chain} misbehaved at height {}", e.trusted.height())
-                }
-            }
-        }
+        sync_client(adapter, client, height, now()).await?;
         client
             .trusted_at(height)
             .cloned()
@@ -535,9 +515,14 @@ impl Courier {
                     continue;
                 };
                 let header = self.trust(dest, receipt.height).await?;
-                receipt
-                    .proof
-                    .verify(&receipt.receipt.leaf()?, &header.header().receipts_root)
+                NativeVerifier
+                    .verify_leaf(
+                        &header,
+                        CommitmentRoot::Receipts,
+                        &[],
+                        &receipt.receipt.leaf()?,
+                        &receipt.proof,
+                    )
                     .with_context(|| {
                         format!(
                             "receipt of {} seq {} does not verify",

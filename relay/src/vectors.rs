@@ -1,7 +1,10 @@
 //! `corridor vectors FAMILY DIR`: runs every vector file of a folder and reports one line
 //! per file (name, expected, got), then `N passed, M failed`.
 //!
-//! A file that cannot be read or parsed counts as failed, with the reason as its "got".
+//! A file that cannot be read or parsed counts as failed, with the reason as its "got". A
+//! file of a kind no runner knows (an ICS-23 unit-data kind or proof shape that is not
+//! supported) is neither passed nor failed: it is listed as `unknown kind` and counted apart,
+//! so a folder of unknown files can never look like a folder of passing ones.
 //!
 //! `cometbft` and `ics23` walk the folder recursively (names are paths relative to it), so
 //! `corridor vectors cometbft ../shared/vectors/cometbft` runs every kind of file at once:
@@ -19,6 +22,17 @@ use corridor_light_client::cometbft::{self, ValidatorSet};
 use corridor_light_client::ics23;
 use corridor_light_client::native::vectors::NativeVector;
 
+/// How one vector file ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// The verifier agrees with the file.
+    Passed,
+    /// It does not, or the file could not be run.
+    Failed,
+    /// No runner knows this kind of file.
+    UnknownKind,
+}
+
 /// The outcome of one vector file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Line {
@@ -28,8 +42,19 @@ pub struct Line {
     pub expected: String,
     /// What the verifier gave (or why the file could not be run).
     pub got: String,
-    /// Whether they agree.
-    pub passed: bool,
+    /// How it ended.
+    pub status: Status,
+}
+
+impl Line {
+    fn failed(name: String, expected: String, error: impl fmt::Display) -> Self {
+        Self {
+            name,
+            expected,
+            got: format!("error: {error}"),
+            status: Status::Failed,
+        }
+    }
 }
 
 /// The outcome of a folder.
@@ -40,29 +65,66 @@ pub struct Report {
 }
 
 impl Report {
+    fn count(&self, status: Status) -> usize {
+        self.lines.iter().filter(|l| l.status == status).count()
+    }
+
     /// Files that passed.
     pub fn passed(&self) -> usize {
-        self.lines.iter().filter(|l| l.passed).count()
+        self.count(Status::Passed)
     }
 
     /// Files that failed.
     pub fn failed(&self) -> usize {
-        self.lines.len() - self.passed()
+        self.count(Status::Failed)
+    }
+
+    /// Files of a kind no runner knows.
+    pub fn unknown(&self) -> usize {
+        self.count(Status::UnknownKind)
     }
 }
 
 impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for l in &self.lines {
-            let mark = if l.passed { "ok  " } else { "FAIL" };
+            let mark = match l.status {
+                Status::Passed => "ok  ",
+                Status::Failed => "FAIL",
+                Status::UnknownKind => "??  ",
+            };
             writeln!(
                 f,
                 "{mark} {}  expected {}  got {}",
                 l.name, l.expected, l.got
             )?;
         }
-        writeln!(f, "{} passed, {} failed", self.passed(), self.failed())
+        write!(f, "{} passed, {} failed", self.passed(), self.failed())?;
+        match self.unknown() {
+            0 => writeln!(f),
+            n => writeln!(f, ", {n} of unknown kind"),
+        }
     }
+}
+
+/// Runs `run` on every file of `files`, reading each as JSON first; a file that cannot be
+/// read or parsed fails with the reason.
+fn run_files(
+    dir: &Path,
+    files: Vec<PathBuf>,
+    mut run: impl FnMut(&Path, String, serde_json::Value) -> Line,
+) -> Report {
+    let lines = files
+        .into_iter()
+        .map(|path| {
+            let name = relative_name(dir, &path);
+            match read_json(&path) {
+                Ok(value) => run(&path, name, value),
+                Err(e) => Line::failed(name, "?".into(), e),
+            }
+        })
+        .collect();
+    Report { lines }
 }
 
 /// The `*.json` files of `dir`, sorted by name.
@@ -131,30 +193,24 @@ fn genesis_of(folder: &Path) -> Option<ValidatorSet> {
 
 /// Runs a folder (recursively) of CometBFT vector files.
 pub fn run_cometbft(dir: &Path) -> anyhow::Result<Report> {
-    let mut report = Report::default();
-    for path in json_files_recursive(dir)? {
-        let name = relative_name(dir, &path);
-        let line = match read_json(&path) {
-            Ok(value) => {
-                let genesis = path.parent().and_then(genesis_of);
-                let outcome = cometbft::vectors::run_file(&value, genesis.as_ref());
-                Line {
-                    name,
-                    passed: outcome.passed(),
-                    expected: outcome.expected,
-                    got: outcome.got,
-                }
-            }
-            Err(e) => Line {
+    Ok(run_files(
+        dir,
+        json_files_recursive(dir)?,
+        |path, name, value| {
+            let genesis = path.parent().and_then(genesis_of);
+            let outcome = cometbft::vectors::run_file(&value, genesis.as_ref());
+            Line {
                 name,
-                expected: "?".into(),
-                got: format!("error: {e}"),
-                passed: false,
-            },
-        };
-        report.lines.push(line);
-    }
-    Ok(report)
+                status: if outcome.passed() {
+                    Status::Passed
+                } else {
+                    Status::Failed
+                },
+                expected: outcome.expected,
+                got: outcome.got,
+            }
+        },
+    ))
 }
 
 /// Runs a folder (recursively) of ICS-23 vector files. Proof files use the spec `spec`
@@ -167,81 +223,57 @@ pub fn run_ics23(dir: &Path, spec: Option<&str>) -> anyhow::Result<Report> {
         ),
         None => None,
     };
-    let mut report = Report::default();
-    for path in json_files_recursive(dir)? {
-        let name = relative_name(dir, &path);
-        let stem = path
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let folder_spec = path
-            .parent()
-            .and_then(Path::file_name)
-            .and_then(|f| ics23::spec_by_name(&f.to_string_lossy()));
-        let line = match read_json(&path) {
-            Ok(value) => {
-                let outcome = ics23::vectors::run_file(
-                    &stem,
-                    &value,
-                    forced.as_ref().or(folder_spec.as_ref()),
-                );
-                Line {
-                    name,
-                    passed: outcome.passed(),
-                    expected: outcome.expected,
-                    got: outcome.got,
-                }
-            }
-            Err(e) => Line {
+    Ok(run_files(
+        dir,
+        json_files_recursive(dir)?,
+        |path, name, value| {
+            let stem = path
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let folder_spec = path
+                .parent()
+                .and_then(Path::file_name)
+                .and_then(|f| ics23::spec_by_name(&f.to_string_lossy()));
+            let outcome =
+                ics23::vectors::run_file(&stem, &value, forced.as_ref().or(folder_spec.as_ref()));
+            Line {
                 name,
-                expected: "?".into(),
-                got: format!("error: {e}"),
-                passed: false,
-            },
-        };
-        report.lines.push(line);
-    }
-    Ok(report)
+                status: if outcome.is_unknown_kind() {
+                    Status::UnknownKind
+                } else if outcome.passed() {
+                    Status::Passed
+                } else {
+                    Status::Failed
+                },
+                expected: outcome.expected,
+                got: outcome.got,
+            }
+        },
+    ))
 }
 
 /// Runs a folder of native golden vectors.
 pub fn run_native(dir: &Path) -> anyhow::Result<Report> {
-    let mut report = Report::default();
-    for path in json_files(dir)? {
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let line = match std::fs::read_to_string(&path)
-            .map_err(|e| e.to_string())
-            .and_then(|s| {
-                serde_json::from_str::<NativeVector>(&s)
-                    .map_err(|e| format!("bad vector file: {e}"))
-            }) {
-            Ok(vector) => match vector.run() {
-                Ok(r) => Line {
-                    name,
-                    passed: r.passed(),
-                    expected: r.expected,
-                    got: r.got,
-                },
-                Err(e) => Line {
-                    name,
-                    expected: vector.expected,
-                    got: format!("error: {e}"),
-                    passed: false,
-                },
-            },
-            Err(e) => Line {
-                name,
-                expected: "?".into(),
-                got: format!("error: {e}"),
-                passed: false,
-            },
+    Ok(run_files(dir, json_files(dir)?, |_, name, value| {
+        let vector = match serde_json::from_value::<NativeVector>(value) {
+            Ok(v) => v,
+            Err(e) => return Line::failed(name, "?".into(), format!("bad vector file: {e}")),
         };
-        report.lines.push(line);
-    }
-    Ok(report)
+        match vector.run() {
+            Ok(r) => Line {
+                name,
+                status: if r.passed() {
+                    Status::Passed
+                } else {
+                    Status::Failed
+                },
+                expected: r.expected,
+                got: r.got,
+            },
+            Err(e) => Line::failed(name, vector.expected, e),
+        }
+    }))
 }
 
 #[cfg(test)]
@@ -275,20 +307,8 @@ mod tests {
         assert!(run_native(Path::new("/nonexistent-corridor-dir")).is_err());
     }
 
-    /// `../shared/vectors` beside the worktree, or `None` (said) when absent; with
-    /// `CI=true` its absence is a failure.
     fn shared_vectors(test: &str) -> Option<PathBuf> {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/vectors");
-        if dir.is_dir() {
-            return Some(dir);
-        }
-        assert!(
-            std::env::var("CI").map_or(true, |v| v != "true"),
-            "{test}: {} is missing and CI=true",
-            dir.display()
-        );
-        eprintln!("{test}: skipped, {} is absent", dir.display());
-        None
+        corridor_light_client::testkit::vectors_dir(env!("CARGO_MANIFEST_DIR"), test)
     }
 
     fn temp_dir(tag: &str) -> PathBuf {
@@ -365,8 +385,17 @@ mod tests {
             unit.replacen("c1f0", "c1f1", 1),
         )
         .unwrap();
+        // A kind no runner knows is listed apart, neither passed nor failed.
+        std::fs::write(tmp.join("TestSomethingNewData.json"), "{}").unwrap();
         let report = run_ics23(&tmp, None).unwrap();
-        assert_eq!((report.passed(), report.failed()), (1, 3), "{report}");
+        assert_eq!(
+            (report.passed(), report.failed(), report.unknown()),
+            (1, 3, 1),
+            "{report}"
+        );
+        assert!(report
+            .to_string()
+            .ends_with("1 passed, 3 failed, 1 of unknown kind\n"));
         // Forcing the right spec makes the misplaced proof pass.
         let forced = run_ics23(&tmp.join("smt"), Some("iavl")).unwrap();
         std::fs::remove_dir_all(&tmp).unwrap();

@@ -26,8 +26,11 @@
 mod json;
 
 use async_trait::async_trait;
+use corridor_light_client::bundle::ProofBundle;
 use corridor_light_client::cometbft::json as comet_json;
-use corridor_light_client::cometbft::{LightBlock, SignedHeader, Validator, ValidatorSet};
+use corridor_light_client::cometbft::{
+    CometVerifier, LightBlock, SignedHeader, Validator, ValidatorSet,
+};
 use corridor_light_client::native::MAX_VALIDATORS;
 use corridor_light_client::{ChainId, Hash32, Height};
 use serde::de::DeserializeOwned;
@@ -36,7 +39,7 @@ use crate::adapter::ChainAdapter;
 use crate::error::AdapterError;
 use crate::http::Http;
 use crate::retry::{retry, RetryPolicy};
-use crate::types::{ChainStatus, DeliveryAck, OutboundMessage, ProofBundle, ReceiptProof};
+use crate::types::{ChainStatus, DeliveryAck, OutboundMessage, ReceiptProof};
 use json::{AbciQueryResult, CommitResult, Envelope, StatusResult, ValidatorsResult};
 
 /// Validators asked for per page (CometBFT's maximum).
@@ -300,7 +303,7 @@ fn percent_encode(s: &str) -> String {
 
 #[async_trait]
 impl ChainAdapter for CometBftAdapter {
-    type LightBlock = LightBlock;
+    type Family = CometVerifier;
 
     fn chain_id(&self) -> &ChainId {
         &self.chain_id
@@ -353,7 +356,10 @@ impl ChainAdapter for CometBftAdapter {
         Err(self.unsupported("outbound_messages"))
     }
 
-    async fn submit_delivery(&self, _bundle: &ProofBundle) -> Result<DeliveryAck, AdapterError> {
+    async fn submit_delivery(
+        &self,
+        _bundle: &ProofBundle<CometVerifier>,
+    ) -> Result<DeliveryAck, AdapterError> {
         Err(self.unsupported("submit_delivery"))
     }
 

@@ -10,7 +10,7 @@
 
 use async_trait::async_trait;
 use corridor_light_client::envelope::SignedMessage;
-use corridor_light_client::native::LightBlock;
+use corridor_light_client::native::{LightBlock, NativeVerifier};
 use corridor_light_client::{ChainId, Hash32, Height};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -153,7 +153,7 @@ impl DevnetAdapter {
 
 #[async_trait]
 impl ChainAdapter for DevnetAdapter {
-    type LightBlock = LightBlock;
+    type Family = NativeVerifier;
 
     fn chain_id(&self) -> &ChainId {
         &self.chain_id

@@ -51,6 +51,7 @@ use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+use corridor_light_client::client::{ClientError, TrustRoot};
 use corridor_light_client::envelope::{Limits, DEFAULT_MAX_PAYLOAD};
 use corridor_light_client::hash;
 use corridor_light_client::native::{LightBlock, MAX_VALIDATORS};
@@ -188,6 +189,17 @@ impl Peer {
     /// The trust root: the peer's block 1.
     pub fn trust_root(&self) -> LightBlock {
         genesis_block(&self.spec)
+    }
+
+    /// A new light client of the peer, trusting its block 1.
+    pub fn new_client(&self) -> Result<crate::types::NativeClient, ClientError> {
+        let block = self.trust_root();
+        let root = TrustRoot {
+            chain_id: block.header().chain_id.clone(),
+            height: block.height(),
+            header_hash: block.header().hash(),
+        };
+        crate::types::NativeClient::with_root_block(root, self.options, block)
     }
 }
 

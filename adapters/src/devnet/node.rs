@@ -20,7 +20,8 @@ use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use corridor_light_client::client::{ClientError, NativeClient, UpdateOutcome};
+use corridor_light_client::bundle::{verify_bundle, BundleError};
+use corridor_light_client::client::ClientError;
 use corridor_light_client::envelope::{SignedMessage, TradeMessage};
 use corridor_light_client::hash;
 use corridor_light_client::merkle::MerkleTree;
@@ -33,10 +34,10 @@ use tokio::sync::{mpsc, oneshot, watch};
 use super::api::{ChainError, NodeStatus, TxAccepted};
 use super::config::{genesis_block, DevnetConfig, FaultState};
 use super::store::{height_key, Cf, MessageLocation, RocksStore};
-use crate::types::{DeliveryAck, ProofBundle, Receipt, ReceiptResult};
+use crate::types::{DeliveryAck, NativeClient, ProofBundle, Receipt, ReceiptResult};
 
 /// Most light blocks one delivery may carry.
-pub const MAX_BUNDLE_LIGHT_BLOCKS: usize = 64;
+pub use corridor_light_client::bundle::MAX_BUNDLE_LIGHT_BLOCKS;
 
 const META_HEIGHT: &[u8] = b"height";
 const META_PUBLISHED: &[u8] = b"published";
@@ -186,7 +187,9 @@ impl Node {
             let id = peer.spec.chain_id.clone();
             let client = match store.get::<NativeClient>(Cf::Clients, id.as_str().as_bytes())? {
                 Some(c) => c,
-                None => NativeClient::new(peer.trust_root(), peer.options),
+                None => peer.new_client().map_err(|e| {
+                    ChainError::Malformed(format!("trust root of {}: {e}", peer.spec.chain_id))
+                })?,
             };
             clients.insert(id, client);
         }
@@ -232,7 +235,9 @@ impl Node {
         batch.put(Cf::Meta, META_PUBLISHED, &1u64)?;
         batch.put(Cf::Meta, META_FAULTS, &config.faults)?;
         for peer in &config.peers {
-            let client = NativeClient::new(peer.trust_root(), peer.options);
+            let client = peer.new_client().map_err(|e| {
+                ChainError::Malformed(format!("trust root of {}: {e}", peer.spec.chain_id))
+            })?;
             batch.put(Cf::Clients, peer.spec.chain_id.as_str().as_bytes(), &client)?;
         }
         store.commit(batch)?;
@@ -483,28 +488,21 @@ impl Node {
             });
         }
         let source = body.source_chain.clone();
-        if bundle.light_blocks.len() > MAX_BUNDLE_LIGHT_BLOCKS {
-            return Err(ChainError::TooManyLightBlocks {
-                got: bundle.light_blocks.len(),
-                max: MAX_BUNDLE_LIGHT_BLOCKS,
-            });
-        }
         let now = system_now();
         let Some(client) = self.clients.get_mut(&source) else {
             return Err(ChainError::UnknownSource(source));
         };
-        let (verified, changed) = update_client(client, &source, &bundle, now);
-        let checked = verified.and_then(|messages_root| {
-            bundle
-                .proof
-                .verify(&bundle.message.leaf().unwrap_or_default(), &messages_root)
-                .map_err(|e| ChainError::InvalidProof {
-                    height: bundle.height,
-                    reason: e.to_string(),
-                })
-        });
+        let revision = client.revision();
+        let checked = verify_bundle(client, &bundle, now)
+            .map(|_| ())
+            .map_err(|e| bundle_error(&source, &bundle, e));
+        if let Err(e) = &checked {
+            if matches!(e, ChainError::Misbehaviour { .. }) {
+                tracing::error!(chain = %source, error = %e, "misbehaviour: conflicting headers; light client frozen");
+            }
+        }
         let client_bytes_key = source.as_str().as_bytes().to_vec();
-        let client_snapshot = changed.then(|| client.clone());
+        let client_snapshot = (client.revision() != revision).then(|| client.clone());
         let outcome = checked.and_then(|()| self.accept_delivery(&bundle, now));
         match outcome {
             Ok((receipt, sequences)) => {
@@ -639,69 +637,33 @@ impl Node {
     }
 }
 
-/// Offers the bundle's light blocks to the source's client; answers the messages root of
-/// the header at the bundle's height once it is trusted, and whether the client changed.
-fn update_client(
-    client: &mut NativeClient,
-    source: &ChainId,
-    bundle: &ProofBundle,
-    now: Time,
-) -> (Result<Hash32, ChainError>, bool) {
-    let mut changed = false;
-    for block in &bundle.light_blocks {
-        let height = block.height();
-        if &block.header().chain_id != source {
-            let reason = format!(
-                "it is a block of {}, the message comes from {source}",
-                block.header().chain_id
-            );
-            return (
-                Err(ChainError::InvalidLightBlock { height, reason }),
-                changed,
-            );
+/// The inbox's answer to a refused bundle, by [`BundleError::reason`].
+fn bundle_error(source: &ChainId, bundle: &ProofBundle, e: BundleError) -> ChainError {
+    match e {
+        BundleError::WrongSourceChain { .. } => ChainError::UnknownSource(source.clone()),
+        BundleError::TooManyLightBlocks { got, max } => ChainError::TooManyLightBlocks { got, max },
+        BundleError::NotEnoughTrust { height, .. } => ChainError::NotEnoughTrust { height },
+        BundleError::Misbehaviour { chain, height } => ChainError::Misbehaviour { chain, height },
+        BundleError::ClientFrozen { chain } => ChainError::ClientFrozen(chain),
+        BundleError::LightBlock {
+            source: ClientError::Frozen { chain, .. },
+            ..
+        } => ChainError::ClientFrozen(chain),
+        BundleError::UntrustedHeight { chain, height } => {
+            ChainError::UntrustedHeight { chain, height }
         }
-        match client.update(block.clone(), now) {
-            Ok(UpdateOutcome::Trusted(_)) => changed = true,
-            Ok(UpdateOutcome::AlreadyTrusted(_)) => {}
-            Ok(UpdateOutcome::NotEnoughTrust(h)) => {
-                return (Err(ChainError::NotEnoughTrust { height: h }), changed);
-            }
-            Ok(UpdateOutcome::Misbehaviour(evidence)) => {
-                tracing::error!(
-                    chain = %source,
-                    height = height.0,
-                    double_signers = evidence.double_signers.len(),
-                    "misbehaviour: conflicting headers; light client frozen"
-                );
-                let error = ChainError::Misbehaviour {
-                    chain: source.clone(),
-                    height,
-                };
-                return (Err(error), true);
-            }
-            Err(ClientError::Frozen { .. }) => {
-                return (Err(ChainError::ClientFrozen(source.clone())), changed);
-            }
-            Err(e) => {
-                let reason = e.to_string();
-                return (
-                    Err(ChainError::InvalidLightBlock { height, reason }),
-                    changed,
-                );
-            }
-        }
-    }
-    if client.is_frozen() {
-        return (Err(ChainError::ClientFrozen(source.clone())), changed);
-    }
-    match client.trusted_at(bundle.height) {
-        Some(block) => (Ok(block.header().messages_root), changed),
-        None => (
-            Err(ChainError::UntrustedHeight {
-                chain: source.clone(),
-                height: bundle.height,
-            }),
-            changed,
-        ),
+        BundleError::InvalidProof { height, source, .. } => ChainError::InvalidProof {
+            height,
+            reason: source.to_string(),
+        },
+        BundleError::Encoding(e) => ChainError::Malformed(e.to_string()),
+        BundleError::LightBlock { height, source } => ChainError::InvalidLightBlock {
+            height,
+            reason: source.to_string(),
+        },
+        other => ChainError::InvalidLightBlock {
+            height: bundle.height,
+            reason: other.to_string(),
+        },
     }
 }

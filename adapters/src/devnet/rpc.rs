@@ -33,7 +33,6 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use corridor_light_client::client::NativeClient;
 use corridor_light_client::envelope::{SignedMessage, TradeMessage};
 use corridor_light_client::merkle::MerkleTree;
 use corridor_light_client::native::LightBlock;
@@ -46,7 +45,9 @@ use super::config::{DevnetConfig, FaultState};
 use super::node::Command;
 use super::store::{height_key, Cf, MessageLocation, RocksStore};
 use crate::adapter::MAX_RANGE;
-use crate::types::{ChainStatus, DeliveryAck, OutboundMessage, ProofBundle, Receipt, ReceiptProof};
+use crate::types::{
+    ChainStatus, DeliveryAck, NativeClient, OutboundMessage, ProofBundle, Receipt, ReceiptProof,
+};
 
 /// What every handler shares.
 #[derive(Clone)]
