@@ -3,11 +3,11 @@
 # that carries their messages; the destination chains verify everything. Installs what it
 # needs when missing (see scripts/env.sh).
 #
-# It builds in the dev profile, the one the test suite uses, so RocksDB's C++ is compiled
-# once for both (the workspace optimises the signature and hash crates even in dev).
+# It builds exactly what scripts/test.sh builds (every target of the workspace, dev
+# profile), so RocksDB's C++ is compiled once for both commands.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
 ensure_system_packages
-cargo build --locked --bin corridor
+build_all
 exec "$CARGO_TARGET_DIR/debug/corridor" devnet "$@"

@@ -21,3 +21,19 @@ ensure_system_packages() {
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
   fi
 }
+
+# The one build both commands share: every target of the workspace in the dev profile.
+# Building only the binary (or one package) would resolve other features for RocksDB's
+# build-time dependencies (bindgen's regex, syn...) and compile its C++ a second time.
+build_all() {
+  cargo build --workspace --all-targets --locked
+}
+
+# Runs a type-checking cargo command (clippy, doc) in its own target folder, with
+# ROCKSDB_LIB_DIR set so that RocksDB's build script compiles no C++: check mode links
+# nothing, and the shared build folder's fingerprints are left alone.
+check_env() {
+  local dir="$CARGO_TARGET_DIR/check"
+  mkdir -p "$dir/no-rocksdb-link"
+  CARGO_TARGET_DIR="$dir" ROCKSDB_LIB_DIR="$dir/no-rocksdb-link" ROCKSDB_STATIC=1 "$@"
+}

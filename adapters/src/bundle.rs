@@ -49,7 +49,7 @@ pub enum BundleError {
         /// Target height.
         target: Height,
         /// Why.
-        source: ClientError,
+        source: Box<ClientError>,
     },
     /// A block of the path proved misbehaviour: the client is frozen.
     #[error("{chain} misbehaved at height {height}: light client frozen")]
@@ -173,7 +173,7 @@ where
         Err(source) => Err(BundleError::Client {
             chain: chain.clone(),
             target,
-            source,
+            source: Box::new(source),
         }),
     };
     if client.latest().is_none() {
@@ -188,10 +188,10 @@ where
         .ok_or_else(|| BundleError::Client {
             chain: chain.clone(),
             target,
-            source: ClientError::BelowRoot {
+            source: Box::new(ClientError::BelowRoot {
                 height: target,
                 root: client.root().height,
-            },
+            }),
         })?;
     let base = client
         .trusted_at(base_height)
