@@ -977,7 +977,6 @@ count = 3
             Deadline, DocumentKind, MessageBody, Payload, SignedMessage, TradeMessage, VERSION,
         };
         use corridor_light_client::merkle::InclusionProof;
-        use corridor_light_client::signature::Signature;
         let max_payload = 4096;
         let per_block = 256;
         // The longest chain id, of characters JSON escapes.
@@ -996,7 +995,7 @@ count = 3
             payload: Payload(vec![0xff; max_payload]),
             deadline: Deadline::Time(Time::from_unix_nanos(u64::MAX)),
         };
-        let signature: Signature = body.sign(&key).unwrap().signature;
+        let SignedMessage { body, signature } = body.sign(&key).unwrap();
         let item = crate::OutboundMessage {
             height: Height(u64::MAX),
             message: TradeMessage {

@@ -26,7 +26,8 @@ use std::path::Path;
 use corridor_light_client::codec;
 use corridor_light_client::{ChainId, Hash32, Height};
 use rocksdb::{
-    ColumnFamilyDescriptor, Direction, IteratorMode, Options, WriteBatch, WriteOptions, DB,
+    ColumnFamilyDescriptor, Direction as ScanDirection, IteratorMode, Options, WriteBatch,
+    WriteOptions, DB,
 };
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -267,7 +268,7 @@ impl RocksStore {
         let mut out = Vec::new();
         let iter = self.db.iterator_cf(
             self.handle(cf)?,
-            IteratorMode::From(prefix, Direction::Forward),
+            IteratorMode::From(prefix, ScanDirection::Forward),
         );
         for item in iter {
             let (k, v) = item.map_err(|e| StoreError::Db {
