@@ -10,7 +10,8 @@
 //! and changes nothing on the caller's side. The reads have no effect on the chain. A
 //! dropped [`ChainAdapter::submit_delivery`] may or may not have reached the chain;
 //! submitting the same bundle again is safe, since a chain takes each (source chain,
-//! channel, sequence) once and answers a repeat with the `duplicate` rejection.
+//! channel, sequence) once and answers a repeat of the same message with its original
+//! [`DeliveryAck`] (another message at a consumed sequence gets the `duplicate` rejection).
 //!
 //! The trait uses `async-trait` so that a relay can hold adapters as trait objects.
 

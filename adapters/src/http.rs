@@ -28,6 +28,8 @@ pub(crate) struct Http {
     chain: String,
     base: String,
     client: reqwest::Client,
+    /// `Authorization` header sent with every request (marked sensitive: never printed).
+    authorization: Option<reqwest::header::HeaderValue>,
 }
 
 impl Http {
@@ -46,7 +48,21 @@ impl Http {
             chain: chain.to_owned(),
             base: base.trim_end_matches('/').to_owned(),
             client,
+            authorization: None,
         })
+    }
+
+    /// The same client, sending `Authorization: Bearer <token>` with every request.
+    pub(crate) fn with_bearer(mut self, token: &str) -> Result<Self, AdapterError> {
+        let mut value = reqwest::header::HeaderValue::from_str(&format!("Bearer {token}"))
+            .map_err(|_| AdapterError::InvalidResponse {
+                chain: self.chain.clone(),
+                endpoint: self.base.clone(),
+                reason: "the bearer token is not a valid header value".into(),
+            })?;
+        value.set_sensitive(true);
+        self.authorization = Some(value);
+        Ok(self)
     }
 
     /// The label used in errors.
@@ -81,6 +97,10 @@ impl Http {
         url: &str,
         request: reqwest::RequestBuilder,
     ) -> Result<Answer, AdapterError> {
+        let request = match &self.authorization {
+            Some(value) => request.header(reqwest::header::AUTHORIZATION, value.clone()),
+            None => request,
+        };
         let unreachable = |e: reqwest::Error| AdapterError::Unreachable {
             chain: self.chain.clone(),
             endpoint: url.to_owned(),

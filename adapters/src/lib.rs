@@ -39,4 +39,5 @@ pub use error::AdapterError;
 pub use retry::RetryPolicy;
 pub use types::{
     ChainStatus, DeliveryAck, OutboundMessage, ProofBundle, Receipt, ReceiptProof, ReceiptResult,
+    RejectReason,
 };

@@ -7,15 +7,16 @@
 //!   message, its inclusion proof, the height of the header whose messages root the proof is
 //!   against, and the source light blocks the receiver needs to reach that height from what
 //!   it trusts, in increasing height order, the block at `height` last.
-//! - [`Receipt`]: the destination chain's record that (source, channel, sequence) was
-//!   delivered, with a result code; [`ReceiptProof`] proves it against the receipts root of
+//! - [`Receipt`]: the destination chain's record of what became of (source, channel,
+//!   sequence), with a result code ([`ReceiptResult`]: delivered, expired, or rejected with
+//!   a typed [`RejectReason`]); [`ReceiptProof`] proves it against the receipts root of
 //!   the destination block that took the delivery in.
 //!
 //! Everything here is plain data with serde (JSON on the devnet RPC, canonical CBOR where
 //! it is hashed or stored).
 
 use corridor_light_client::codec::{self, CodecError};
-use corridor_light_client::envelope::TradeMessage;
+use corridor_light_client::envelope::{DocumentKind, EnvelopeError, TradeMessage};
 use corridor_light_client::hash::TAG_RECEIPT;
 use corridor_light_client::merkle::InclusionProof;
 use corridor_light_client::native::NativeVerifier;
@@ -55,14 +56,96 @@ pub type ProofBundle = corridor_light_client::bundle::ProofBundle<NativeVerifier
 /// A light client of a native chain.
 pub type NativeClient = corridor_light_client::client::LightClient<NativeVerifier>;
 
-/// What became of a delivered message.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+/// What became of a delivered message. Every result consumes the message's sequence.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ReceiptResult {
     /// Delivered to the destination before its deadline.
     Delivered,
     /// The deadline had passed: the sequence is consumed, the message is not delivered.
     Expired,
+    /// The destination refused the proven message on its own rules (a smaller payload
+    /// limit, a document check): the sequence is consumed, the message is not delivered.
+    Rejected {
+        /// Why.
+        reason: RejectReason,
+    },
+}
+
+/// Why a destination refused a message whose inclusion proof verified.
+///
+/// Part of the receipt (so hashed into the receipts root): typed and without free text, so
+/// that metrics and problem types can name it and every chain encodes it the same way.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum RejectReason {
+    /// The envelope version is not one the destination supports.
+    UnsupportedVersion {
+        /// The message's version.
+        version: u16,
+    },
+    /// Source and destination are the same chain.
+    SameChain,
+    /// The payload is over the destination's limit.
+    PayloadTooLarge {
+        /// Payload size, bytes.
+        len: u64,
+        /// The destination's limit, bytes.
+        max: u64,
+    },
+    /// `payload_hash` is not the SHA3-256 of the payload.
+    PayloadHashMismatch,
+    /// The payload is not canonical CBOR of a map with text keys.
+    PayloadNotCanonical,
+    /// A field the document kind requires is missing or malformed.
+    InvalidDocument {
+        /// The document kind.
+        kind: DocumentKind,
+        /// Path of the field, e.g. `lines[0].amount`.
+        field: String,
+    },
+    /// The trader's signature does not verify under the sender key.
+    BadSignature,
+}
+
+impl RejectReason {
+    /// The reason a destination gives for an envelope it refuses, when the refusal is a rule
+    /// about the message itself. `None` for what is not such a rule (a deadline, an encoding
+    /// failure, a kind of error this version does not know): the delivery is then refused
+    /// without consuming the sequence.
+    pub fn from_envelope(error: &EnvelopeError) -> Option<Self> {
+        let size = |n: usize| u64::try_from(n).unwrap_or(u64::MAX);
+        Some(match error {
+            EnvelopeError::Version(version) => Self::UnsupportedVersion { version: *version },
+            EnvelopeError::SameChain(_) => Self::SameChain,
+            EnvelopeError::PayloadTooLarge { len, max } => Self::PayloadTooLarge {
+                len: size(*len),
+                max: size(*max),
+            },
+            EnvelopeError::PayloadHashMismatch { .. } => Self::PayloadHashMismatch,
+            EnvelopeError::PayloadNotCanonical(_) => Self::PayloadNotCanonical,
+            EnvelopeError::Document(e) => Self::InvalidDocument {
+                kind: e.kind,
+                field: e.field.clone(),
+            },
+            EnvelopeError::BadSignature(_) => Self::BadSignature,
+            _ => return None,
+        })
+    }
+
+    /// A short name for logs and metric labels, e.g. `payload-too-large`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::UnsupportedVersion { .. } => "unsupported-version",
+            Self::SameChain => "same-chain",
+            Self::PayloadTooLarge { .. } => "payload-too-large",
+            Self::PayloadHashMismatch => "payload-hash-mismatch",
+            Self::PayloadNotCanonical => "payload-not-canonical",
+            Self::InvalidDocument { .. } => "invalid-document",
+            Self::BadSignature => "bad-signature",
+        }
+    }
 }
 
 /// The destination chain's record of one delivery.

@@ -8,9 +8,11 @@ use std::collections::BTreeSet;
 
 use common::*;
 use corridor_adapters::bundle::build_bundle;
-use corridor_adapters::devnet::{genesis_block, DevnetAdapter, DevnetChain, FaultState};
+use corridor_adapters::devnet::{
+    genesis_block, AdminToken, Cursor, DevnetAdapter, DevnetChain, DevnetHandle, FaultState,
+};
 use corridor_adapters::types::NativeClient;
-use corridor_adapters::{AdapterError, ChainAdapter, ProofBundle, ReceiptResult};
+use corridor_adapters::{AdapterError, ChainAdapter, ProofBundle, ReceiptResult, RejectReason};
 use corridor_light_client::bisection::{Bisection, Outcome};
 use corridor_light_client::client::{ClientError, ConflictProof, UpdateOutcome};
 use corridor_light_client::native::{NativeVerifier, TrustedState};
@@ -20,6 +22,13 @@ use corridor_light_client::{Height, Options};
 
 fn adapter(chain: &str, url: &str) -> DevnetAdapter {
     DevnetAdapter::new(id(chain), url).unwrap()
+}
+
+/// A client of `handle`'s public and admin RPC.
+fn admin_adapter(chain: &str, handle: &DevnetHandle, token: &AdminToken) -> DevnetAdapter {
+    adapter(chain, &handle.url())
+        .with_admin(&handle.admin_url().unwrap(), token)
+        .unwrap()
 }
 
 fn problem(r: Result<impl std::fmt::Debug, AdapterError>) -> String {
@@ -303,12 +312,9 @@ async fn inbox_takes_a_valid_delivery_once_and_refuses_forgeries() {
     // The valid delivery, once.
     let before = chain_b.status().produced_height;
     let ack = b.submit_delivery(&b1).await.unwrap();
-    assert_eq!((ack.sequence, ack.result), (1, ReceiptResult::Delivered));
-    let err = b.submit_delivery(&b1).await.unwrap_err();
-    assert!(
-        matches!(&err, AdapterError::Rejected { problem, status: 409, .. } if problem == "duplicate"),
-        "{err}"
-    );
+    assert_eq!((ack.sequence, &ack.result), (1, &ReceiptResult::Delivered));
+    // The same delivery again (a lost reply, a retry): the original acknowledgement.
+    assert_eq!(b.submit_delivery(&b1).await.unwrap(), ack);
     assert_eq!(b.submit_delivery(&b2).await.unwrap().sequence, 2);
     assert!(!b.client_status(&id("in-a")).await.unwrap().frozen);
 
@@ -394,12 +400,13 @@ async fn fork_fault_signs_a_conflicting_block() {
     let mut config = chain_config("fk-a", &dir);
     config.faults.fork_at_height = Some(3);
     let spec = config.spec.clone();
+    let token = config.admin_token.clone().unwrap();
     let chain = DevnetChain::start(config).await.unwrap();
     chain
         .wait_for(WAIT, |s| s.published_height >= Height(4))
         .await
         .unwrap();
-    let a = adapter("fk-a", &chain.url());
+    let a = admin_adapter("fk-a", &chain, &token);
     let canonical = a.light_block(Height(3)).await.unwrap();
     let conflicting = a.conflicting_block(Height(3)).await.unwrap();
     assert_ne!(canonical.header().hash(), conflicting.header().hash());
@@ -448,8 +455,9 @@ async fn bad_signature_withhold_and_stall_faults_do_what_they_say() {
     let b = chain_config("ft-b", &dir);
     peer(&mut config, &b);
     let trader = register_trader(&mut config, "exporter");
+    let token = config.admin_token.clone().unwrap();
     let chain = DevnetChain::start(config).await.unwrap();
-    let a = adapter("ft-a", &chain.url());
+    let a = admin_adapter("ft-a", &chain, &token);
     chain
         .wait_for(WAIT, |s| s.published_height >= Height(2))
         .await
@@ -542,5 +550,400 @@ async fn bad_signature_withhold_and_stall_faults_do_what_they_say() {
         .await
         .unwrap_err();
     assert_eq!(err.problem(), Some("bad-faults"));
+    chain.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_rpc_has_its_own_listener_a_token_and_a_host_check() {
+    let dir = TempDir::new("admin");
+    let config = chain_config("ad-a", &dir);
+    let token = config.admin_token.clone().unwrap();
+    let chain = DevnetChain::start(config).await.unwrap();
+    let http = reqwest::Client::new();
+    let problem_of = |body: serde_json::Value| {
+        let kind = body["type"].as_str().unwrap().to_owned();
+        (
+            kind.trim_start_matches("urn:corridor:problem:").to_owned(),
+            body["detail"].as_str().unwrap().to_owned(),
+        )
+    };
+
+    // The public listener has no admin routes, with or without a token.
+    for path in ["/admin/status", "/admin/faults"] {
+        let resp = http
+            .post(format!("{}{path}", chain.url()))
+            .json(&FaultState {
+                stall: true,
+                ..FaultState::default()
+            })
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status().as_u16(), 404, "{path} on the public listener");
+        let resp = http
+            .get(format!("{}{path}", chain.url()))
+            .bearer_auth(token.secret())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status().as_u16(), 404, "{path} on the public listener");
+    }
+    assert!(!chain.status().faults.stall);
+
+    // The admin listener: no token, a wrong token, then the right one.
+    let admin = chain.admin_url().expect("an admin listener");
+    assert_ne!(chain.admin_addr(), Some(chain.addr()));
+    let resp = http
+        .get(format!("{admin}/admin/status"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 401);
+    assert_eq!(resp.headers()["content-type"], "application/problem+json");
+    let (name, detail) = problem_of(resp.json().await.unwrap());
+    assert_eq!(name, "unauthorized");
+    assert!(detail.contains("no Authorization header"), "{detail}");
+    let resp = http
+        .post(format!("{admin}/admin/faults"))
+        .bearer_auth("not-the-admin-token-at-all")
+        .json(&FaultState::default())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 401);
+    let (name, detail) = problem_of(resp.json().await.unwrap());
+    assert_eq!(name, "unauthorized");
+    assert!(detail.contains("not this chain's admin token"), "{detail}");
+    let resp = http
+        .get(format!("{admin}/admin/status"))
+        .bearer_auth(token.secret())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+
+    // The adapter with the token works; with another token it is refused.
+    let a = admin_adapter("ad-a", &chain, &token);
+    assert_eq!(a.node_status().await.unwrap().chain_id, id("ad-a"));
+    let stranger = AdminToken::new("0123456789abcdef0123456789abcdef").unwrap();
+    let wrong = admin_adapter("ad-a", &chain, &stranger);
+    assert_eq!(
+        problem(wrong.set_faults(&FaultState::default()).await),
+        "unauthorized"
+    );
+    assert!(matches!(
+        adapter("ad-a", &chain.url()).node_status().await,
+        Err(AdapterError::Unsupported { .. })
+    ));
+
+    // Both listeners refuse a Host that is not theirs (DNS rebinding), and take localhost.
+    for url in [
+        format!("{}/status", chain.url()),
+        format!("{admin}/admin/status"),
+    ] {
+        let resp = http
+            .get(&url)
+            .header("host", "rebound.example:80")
+            .bearer_auth(token.secret())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status().as_u16(), 421, "{url}");
+        let (name, detail) = problem_of(resp.json().await.unwrap());
+        assert_eq!(name, "bad-host", "{url}");
+        assert!(detail.contains("rebound.example"), "{detail}");
+        let port = url.split(':').nth(2).unwrap().split('/').next().unwrap();
+        let resp = http
+            .get(&url)
+            .header("host", format!("localhost:{port}"))
+            .bearer_auth(token.secret())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status().as_u16(), 200, "{url}");
+    }
+    chain.shutdown().await.unwrap();
+}
+
+/// A signed generic document from `from` to `to` whose payload is about `size` bytes.
+fn large_message(
+    key: &corridor_light_client::signature::SigningKey,
+    from: &str,
+    to: &str,
+    nonce: u64,
+    size: usize,
+) -> corridor_light_client::envelope::SignedMessage {
+    let mut body = message(key, from, to, 0, nonce).body;
+    body.payload = corridor_light_client::envelope::payload_from_json(
+        &serde_json::json!({ "note": "x".repeat(size) }),
+    )
+    .unwrap();
+    body.kind = corridor_light_client::envelope::DocumentKind::Generic;
+    body.payload_hash = corridor_light_client::hash::sha3(&body.payload.0);
+    body.sign(key).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_block_larger_than_one_page_is_served_in_pages_with_a_cursor() {
+    let dir = TempDir::new("pages");
+    let mut config = chain_config("pg-a", &dir);
+    let b = chain_config("pg-b", &dir);
+    peer(&mut config, &b);
+    let trader = register_trader(&mut config, "exporter");
+    // Each message takes about 5 KiB of JSON: a page holds two of them.
+    config.page_bytes = 12 * 1024;
+    let token = config.admin_token.clone().unwrap();
+    let chain = DevnetChain::start(config).await.unwrap();
+    let a = admin_adapter("pg-a", &chain, &token);
+
+    // Six messages in one block: stall, submit, release.
+    a.set_faults(&FaultState {
+        stall: true,
+        ..FaultState::default()
+    })
+    .await
+    .unwrap();
+    let mut ids = Vec::new();
+    for nonce in 1..=6 {
+        let m = large_message(&trader, "pg-a", "pg-b", nonce, 2000);
+        ids.push(a.submit_message(&m).await.unwrap().id);
+    }
+    a.set_faults(&FaultState::default()).await.unwrap();
+    let height = committed(&a, ids[0]).await.height;
+    let position = |m: &corridor_adapters::OutboundMessage| Cursor {
+        height: m.height,
+        index: m.proof.index,
+    };
+
+    let first = a
+        .page("/outbox", Cursor { height, index: 0 }, height, position)
+        .await
+        .unwrap();
+    assert!(
+        !first.items.is_empty() && first.items.len() < 6,
+        "{} items",
+        first.items.len()
+    );
+    let index = u64::try_from(first.items.len()).unwrap();
+    assert_eq!(first.next, Some(Cursor { height, index }));
+    // The page's JSON stays within the budget (plus the page's own brackets).
+    let body = reqwest::get(format!("{}/outbox?from={height}&to={height}", chain.url()))
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert!(body.len() <= 12 * 1024 + 1024, "{} bytes", body.len());
+
+    // The adapter follows the cursors: all six, in order, each with a proof that verifies.
+    let all = a.outbound_messages(height, height).await.unwrap();
+    assert_eq!(all.len(), 6);
+    let header = a.light_block(height).await.unwrap();
+    for (i, m) in (0u64..).zip(&all) {
+        assert_eq!(m.proof.index, i);
+        assert_eq!(
+            m.message.message.id().unwrap(),
+            ids[usize::try_from(i).unwrap()]
+        );
+        m.proof
+            .verify(&m.message.leaf().unwrap(), &header.header().messages_root)
+            .unwrap();
+    }
+    chain.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_proven_message_the_destination_refuses_consumes_its_sequence() {
+    let dir = TempDir::new("rejected");
+    let mut a_config = chain_config("rj-a", &dir);
+    let mut b_config = chain_config("rj-b", &dir);
+    peer(&mut a_config, &b_config);
+    peer(&mut b_config, &a_config);
+    // B's own rule: smaller payloads than A takes.
+    b_config.limits.max_payload = 1024;
+    let trader = register_trader(&mut a_config, "exporter");
+    let chain_a = DevnetChain::start(a_config).await.unwrap();
+    let chain_b = DevnetChain::start(b_config).await.unwrap();
+    let a = adapter("rj-a", &chain_a.url());
+    let b = adapter("rj-b", &chain_b.url());
+
+    let big = large_message(&trader, "rj-a", "rj-b", 1, 2000);
+    let m1 = a.submit_message(&big).await.unwrap();
+    let m2 = a
+        .submit_message(&message(&trader, "rj-a", "rj-b", 0, 2))
+        .await
+        .unwrap();
+    assert_eq!((m1.sequence, m2.sequence), (1, 2));
+    let (o1, o2) = (committed(&a, m1.id).await, committed(&a, m2.id).await);
+    let trusted = b.client_status(&id("rj-a")).await.unwrap().latest;
+    let opts = Options::default();
+    let b1 = build_bundle(&a, &trusted, o1.clone(), opts, now())
+        .await
+        .unwrap();
+    let b2 = build_bundle(&a, &trusted, o2, opts, now()).await.unwrap();
+
+    // Not proven: refused, and the sequence stays open.
+    let mut unproven = b1.clone();
+    unproven.message.message.body.nonce = 99;
+    unproven.message.message = unproven.message.message.body.sign(&trader).unwrap();
+    assert_eq!(problem(b.submit_delivery(&unproven).await), "invalid-proof");
+    // Proven but over B's payload limit: consumed, with a receipt saying why.
+    let before = chain_b.status().produced_height;
+    let ack = b.submit_delivery(&b1).await.unwrap();
+    let rejected = ReceiptResult::Rejected {
+        reason: RejectReason::PayloadTooLarge {
+            len: u64::try_from(o1.message.message.body.payload.0.len()).unwrap(),
+            max: 1024,
+        },
+    };
+    assert_eq!((ack.sequence, &ack.result), (1, &rejected));
+    // The lane goes on.
+    let ack2 = b.submit_delivery(&b2).await.unwrap();
+    assert_eq!((ack2.sequence, ack2.result), (2, ReceiptResult::Delivered));
+
+    let status = chain_b
+        .wait_for(WAIT, |s| {
+            s.pending_receipts == 0 && s.published_height > before
+        })
+        .await
+        .unwrap();
+    let receipts = b
+        .receipts(before.increment().unwrap(), status.published_height)
+        .await
+        .unwrap();
+    let results: Vec<_> = receipts
+        .iter()
+        .map(|r| (r.receipt.sequence, r.receipt.result.clone()))
+        .collect();
+    assert_eq!(results, vec![(1, rejected), (2, ReceiptResult::Delivered)]);
+    let header = b.light_block(receipts[0].height).await.unwrap();
+    receipts[0]
+        .proof
+        .verify(
+            &receipts[0].receipt.leaf().unwrap(),
+            &header.header().receipts_root,
+        )
+        .unwrap();
+    chain_a.shutdown().await.unwrap();
+    chain_b.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retry_gets_the_original_ack_and_another_message_at_that_sequence_is_duplicate() {
+    let dir = TempDir::new("idempotent");
+    let mut a_config = chain_config("id-a", &dir);
+    let mut b_config = chain_config("id-b", &dir);
+    peer(&mut a_config, &b_config);
+    peer(&mut b_config, &a_config);
+    let trader = register_trader(&mut a_config, "exporter");
+    let chain_b = DevnetChain::start(b_config).await.unwrap();
+    let b = adapter("id-b", &chain_b.url());
+    let opts = Options::default();
+
+    let chain_a = DevnetChain::start(a_config.clone()).await.unwrap();
+    let a = adapter("id-a", &chain_a.url());
+    let m1 = a
+        .submit_message(&message(&trader, "id-a", "id-b", 0, 1))
+        .await
+        .unwrap();
+    let o1 = committed(&a, m1.id).await;
+    let trusted = b.client_status(&id("id-a")).await.unwrap().latest;
+    let b1 = build_bundle(&a, &trusted, o1.clone(), opts, now())
+        .await
+        .unwrap();
+    let ack = b.submit_delivery(&b1).await.unwrap();
+    assert_eq!(ack.result, ReceiptResult::Delivered);
+
+    // A lost reply and a retry: 200 with the original acknowledgement, nothing delivered twice.
+    let resp = reqwest::Client::new()
+        .post(format!("{}/deliveries", chain_b.url()))
+        .json(&b1)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    assert_eq!(
+        resp.json::<corridor_adapters::DeliveryAck>().await.unwrap(),
+        ack
+    );
+    assert_eq!(b.submit_delivery(&b1).await.unwrap(), ack);
+
+    // The same chain signs another message at sequence 1 (a second history from the same
+    // genesis, past every height B trusts): proven, but the sequence is taken.
+    chain_a.shutdown().await.unwrap();
+    let mut again = a_config;
+    again.store_path = dir.path().join("id-a-again");
+    let chain_a2 = DevnetChain::start(again).await.unwrap();
+    let a2 = adapter("id-a", &chain_a2.url());
+    let trusted = b.client_status(&id("id-a")).await.unwrap().latest;
+    chain_a2
+        .wait_for(WAIT, |s| s.published_height.0 > trusted.height().0 + 2)
+        .await
+        .unwrap();
+    let other = a2
+        .submit_message(&message(&trader, "id-a", "id-b", 0, 7))
+        .await
+        .unwrap();
+    assert_eq!(other.sequence, 1);
+    let o_other = committed(&a2, other.id).await;
+    let b_other = build_bundle(&a2, &trusted, o_other, opts, now())
+        .await
+        .unwrap();
+    let err = b.submit_delivery(&b_other).await.unwrap_err();
+    assert!(
+        matches!(&err, AdapterError::Rejected { problem, status: 409, .. } if problem == "duplicate"),
+        "{err}"
+    );
+    assert_eq!(b.submit_delivery(&b1).await.unwrap(), ack);
+    assert!(!b.client_status(&id("id-a")).await.unwrap().frozen);
+    chain_a2.shutdown().await.unwrap();
+    chain_b.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_state_root_commits_one_leaf_per_lane_as_documented() {
+    use corridor_light_client::merkle::MerkleTree;
+
+    let dir = TempDir::new("lanes");
+    let mut config = chain_config("ln-a", &dir);
+    let b = chain_config("ln-b", &dir);
+    peer(&mut config, &b);
+    let trader = register_trader(&mut config, "exporter");
+    let chain = DevnetChain::start(config).await.unwrap();
+    let a = adapter("ln-a", &chain.url());
+    let m1 = a
+        .submit_message(&message(&trader, "ln-a", "ln-b", 7, 1))
+        .await
+        .unwrap();
+    let m2 = a
+        .submit_message(&message(&trader, "ln-a", "ln-b", 0x0102_0304, 2))
+        .await
+        .unwrap();
+    let h = committed(&a, m1.id)
+        .await
+        .height
+        .max(committed(&a, m2.id).await.height);
+    let next = a.light_block(h.increment().unwrap());
+    chain
+        .wait_for(WAIT, |s| s.published_height > h)
+        .await
+        .unwrap();
+    let header = next.await.unwrap();
+
+    // Leaf = tag || 'o' || len || chain id || channel (u32 BE) || next sequence (u64 BE),
+    // in key order; root = tagged(state tag, Merkle root).
+    let leaf = |channel: u32, next: u64| {
+        let mut l = b"corridor/devnet/lane/v1\0".to_vec();
+        l.push(b'o');
+        l.push(4);
+        l.extend_from_slice(b"ln-b");
+        l.extend_from_slice(&channel.to_be_bytes());
+        l.extend_from_slice(&next.to_be_bytes());
+        l
+    };
+    let tree = MerkleTree::from_leaves(&[leaf(7, 2), leaf(0x0102_0304, 2)]);
+    let expected =
+        corridor_light_client::hash::tagged(b"corridor/devnet/state/v2\0", tree.root().as_bytes());
+    assert_eq!(header.header().state_root, expected);
     chain.shutdown().await.unwrap();
 }

@@ -5,8 +5,10 @@
 //! kind, and carries each committed message to its destination chain, whose inbox verifies
 //! the source chain's light blocks and the message's Merkle proof with its own light client
 //! before it accepts the delivery. Then it proves each receipt back against the destination
-//! chain's headers, tries a forged delivery and a replay (both must be refused), prints a
-//! timeline, and stops.
+//! chain's headers, tries a forged delivery (refused) and a replay, prints a
+//! timeline, and stops. A replayed delivery must get its original acknowledgement (and not
+//! be delivered twice); the demo reads the chains' status through their admin RPC, with a
+//! token it generates for the run.
 //!
 //! ## What carries the messages
 //! The relay daemons (QUIC between operators, their own stores and pipelines) are not built
@@ -23,10 +25,11 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context};
 use corridor_adapters::bundle::{build_bundle, sync_client};
 use corridor_adapters::devnet::{
-    devnet_trader_key, genesis_block, DevnetAdapter, DevnetChain, DevnetConfig, DevnetHandle,
+    devnet_trader_key, genesis_block, AdminToken, DevnetAdapter, DevnetChain, DevnetConfig,
+    DevnetHandle,
 };
 use corridor_adapters::types::NativeClient;
-use corridor_adapters::{AdapterError, ChainAdapter, ProofBundle};
+use corridor_adapters::{AdapterError, ChainAdapter, DeliveryAck, ProofBundle};
 use corridor_light_client::client::TrustRoot;
 use corridor_light_client::documents::examples::example;
 use corridor_light_client::envelope::{
@@ -75,8 +78,9 @@ pub struct DemoSummary {
     pub receipts_proven: usize,
     /// Whether the forged delivery was refused.
     pub forged_refused: bool,
-    /// Whether the replayed delivery was refused.
-    pub replay_refused: bool,
+    /// Whether the replayed delivery was answered with its original acknowledgement
+    /// (idempotent: not delivered a second time).
+    pub replay_idempotent: bool,
 }
 
 /// One trade: who sends which document from where to where.
@@ -177,12 +181,20 @@ pub async fn run(
         let mut config =
             DevnetConfig::from_toml(text).with_context(|| format!("embedded config {name}"))?;
         config.listen = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+        config.admin_listen = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+        // A fresh admin token per run: the demo alone can reach the chains' admin RPC.
+        let token = AdminToken::generate();
+        config.admin_token = Some(token.clone());
         config.store_path = data_dir.join(name);
         config.spec.block_interval = options.block_interval;
         let handle = DevnetChain::start(config.clone())
             .await
             .with_context(|| format!("starting {name}"))?;
-        let adapter = DevnetAdapter::new(config.chain_id().clone(), &handle.url())?;
+        let admin_url = handle
+            .admin_url()
+            .with_context(|| format!("{name} has no admin listener"))?;
+        let adapter = DevnetAdapter::new(config.chain_id().clone(), &handle.url())?
+            .with_admin(&admin_url, &token)?;
         writeln!(
             out,
             "  {name:<12} {}  {} validators, rotating {} every {} blocks",
@@ -268,7 +280,7 @@ async fn exchange(
     )?;
     let deadline = start + options.timeout;
     let mut courier = Courier::new(chains)?;
-    let mut last_bundle: Option<(ChainId, ProofBundle)> = None;
+    let mut last_bundle: Option<(ChainId, ProofBundle, DeliveryAck)> = None;
     while tracks.values().any(|t| t.receipt.is_none()) {
         if Instant::now() > deadline {
             bail!(
@@ -292,7 +304,11 @@ async fn exchange(
                         h
                     )?;
                 }
-                Event::Delivered { bundle, blocks } => {
+                Event::Delivered {
+                    bundle,
+                    ack,
+                    blocks,
+                } => {
                     track.delivered = Some(at);
                     summary.delivered += 1;
                     writeln!(
@@ -308,7 +324,7 @@ async fn exchange(
                         track.from,
                         bundle.height
                     )?;
-                    last_bundle = Some((track.to.clone(), *bundle));
+                    last_bundle = Some((track.to.clone(), *bundle, ack));
                 }
                 Event::Receipt(h) => {
                     if track.receipt.is_some() {
@@ -335,11 +351,22 @@ async fn exchange(
     }
 
     writeln!(out, "\nattacks on the destination inbox:")?;
-    if let Some((dest, bundle)) = last_bundle {
+    if let Some((dest, bundle, original)) = last_bundle {
         let (_, adapter, _) = chain(dest.as_str())?;
+        let pending_before = adapter.node_status().await?.pending_receipts;
         let replay = adapter.submit_delivery(&bundle).await;
-        summary.replay_refused = replay.is_err();
-        writeln!(out, "  replayed delivery      -> {}", outcome(&replay))?;
+        let pending_after = adapter.node_status().await?.pending_receipts;
+        summary.replay_idempotent =
+            matches!(&replay, Ok(ack) if *ack == original) && pending_after <= pending_before;
+        writeln!(
+            out,
+            "  replayed delivery      -> {}",
+            match &replay {
+                Ok(ack) if *ack == original =>
+                    "its original acknowledgement, not delivered again".to_owned(),
+                other => format!("{other:?} (this is a bug)"),
+            }
+        )?;
         let mut forged = bundle.clone();
         forged.message.message.body.payload_hash.0[0] ^= 1;
         forged.message.sequence = forged.message.sequence.saturating_add(1);
@@ -382,6 +409,7 @@ enum Event {
     Committed(Height),
     Delivered {
         bundle: Box<ProofBundle>,
+        ack: DeliveryAck,
         blocks: usize,
     },
     Receipt(Height),
@@ -469,7 +497,7 @@ impl Courier {
                     build_bundle(source, &receiver_trusts, outbound, client_options(), now())
                         .await?;
                 let blocks = bundle.light_blocks.len();
-                dest.submit_delivery(&bundle).await?;
+                let ack = dest.submit_delivery(&bundle).await?;
                 let body = &bundle.message.message.body;
                 let key = (
                     body.source_chain.clone(),
@@ -482,6 +510,7 @@ impl Courier {
                     id,
                     Event::Delivered {
                         bundle: Box::new(bundle),
+                        ack,
                         blocks,
                     },
                 ));

@@ -118,9 +118,9 @@ fn run_demo(options: DemoOptions) -> ExitCode {
     };
     let mut out = std::io::stdout();
     match runtime.block_on(corridor_relay::demo::run(options, &mut out)) {
-        Ok(summary) if summary.forged_refused && summary.replay_refused => ExitCode::SUCCESS,
+        Ok(summary) if summary.forged_refused && summary.replay_idempotent => ExitCode::SUCCESS,
         Ok(_) => {
-            eprintln!("error: an attack on the inbox was not refused");
+            eprintln!("error: a forged delivery was accepted or a replay was delivered twice");
             ExitCode::FAILURE
         }
         Err(e) => {
@@ -159,6 +159,10 @@ fn run_chain(path: &std::path::Path) -> ExitCode {
             chain.status().chain_id,
             chain.url()
         );
+        match chain.admin_url() {
+            Some(url) => println!("admin RPC at {url} (bearer token from the config)"),
+            None => println!("admin RPC off (no admin_token or admin_token_file configured)"),
+        }
         tokio::signal::ctrl_c().await?;
         chain.shutdown().await?;
         Ok(())

@@ -32,6 +32,27 @@ pub struct TxAccepted {
     pub duplicate: bool,
 }
 
+/// A position in the items committed over a range of blocks: the leaf `index` of the block
+/// at `height`. Pages of `/outbox` and `/receipts` start at one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Cursor {
+    /// Block height.
+    pub height: Height,
+    /// Leaf index in that block, from 0.
+    pub index: u64,
+}
+
+/// One page of `/outbox` or `/receipts`: items in (height, index) order, at most the
+/// chain's page budget of JSON (but always at least one item when any remain), and where
+/// the next page starts when more remain in the range asked for.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Page<T> {
+    /// The items.
+    pub items: Vec<T>,
+    /// Where the next page starts; `None` when the range is done.
+    pub next: Option<Cursor>,
+}
+
 /// What the devnet node reports about itself (admin view; includes unpublished state).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NodeStatus {

@@ -2,8 +2,8 @@
 //! ([`super::rpc`]).
 //!
 //! Reads are retried under the adapter's [`RetryPolicy`] when the error is transient;
-//! submissions too (a repeated delivery is refused as `duplicate`, a repeated transaction
-//! answers with its first assignment). Problem documents become
+//! submissions too (a repeated delivery answers with its original acknowledgement, a
+//! repeated transaction with its first assignment). Problem documents become
 //! [`AdapterError::Rejected`] with the problem's name, 404 becomes
 //! [`AdapterError::NotFound`], and answers that contradict the request (another height or
 //! chain) become [`AdapterError::InvalidResponse`].
@@ -15,8 +15,8 @@ use corridor_light_client::{ChainId, Hash32, Height};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use super::api::{ClientStatus, NodeStatus, Problem, TxAccepted};
-use super::config::FaultState;
+use super::api::{ClientStatus, Cursor, NodeStatus, Page, Problem, TxAccepted};
+use super::config::{AdminToken, FaultState};
 use super::store::MessageLocation;
 use crate::adapter::{check_range, ChainAdapter};
 use crate::error::AdapterError;
@@ -29,6 +29,8 @@ use crate::types::{ChainStatus, DeliveryAck, OutboundMessage, ProofBundle, Recei
 pub struct DevnetAdapter {
     chain_id: ChainId,
     http: Http,
+    /// The admin RPC with its bearer token, when given.
+    admin: Option<Http>,
     retry: RetryPolicy,
 }
 
@@ -38,9 +40,29 @@ impl DevnetAdapter {
     pub fn new(chain_id: ChainId, base_url: &str) -> Result<Self, AdapterError> {
         Ok(Self {
             http: Http::new(chain_id.as_str(), base_url)?,
+            admin: None,
             chain_id,
             retry: RetryPolicy::default(),
         })
+    }
+
+    /// The same client, reaching the chain's admin RPC at `admin_url` with `token`
+    /// ([`super::DevnetHandle::admin_url`], the config's `admin_token`).
+    pub fn with_admin(mut self, admin_url: &str, token: &AdminToken) -> Result<Self, AdapterError> {
+        self.admin =
+            Some(Http::new(self.chain_id.as_str(), admin_url)?.with_bearer(token.secret())?);
+        Ok(self)
+    }
+
+    fn admin(&self) -> Result<&Http, AdapterError> {
+        self.admin
+            .as_ref()
+            .ok_or_else(|| AdapterError::Unsupported {
+                chain: self.chain_id.to_string(),
+                family: "corridor",
+                operation: "admin",
+                reason: "no admin RPC given (DevnetAdapter::with_admin)",
+            })
     }
 
     /// The same client with another retry policy.
@@ -49,9 +71,14 @@ impl DevnetAdapter {
         self
     }
 
-    fn outcome<T: DeserializeOwned>(&self, path: &str, answer: Answer) -> Result<T, AdapterError> {
+    fn outcome<T: DeserializeOwned>(
+        &self,
+        http: &Http,
+        path: &str,
+        answer: Answer,
+    ) -> Result<T, AdapterError> {
         if (200..300).contains(&answer.status) {
-            return self.http.parse(path, &answer.body);
+            return http.parse(path, &answer.body);
         }
         match serde_json::from_slice::<Problem>(&answer.body) {
             Ok(problem) if problem.status == 404 || answer.status == 404 => {
@@ -74,14 +101,22 @@ impl DevnetAdapter {
                 status: answer.status,
                 detail: problem.detail,
             }),
-            Err(_) => Err(self.http.status_error(path, &answer)),
+            Err(_) => Err(http.status_error(path, &answer)),
         }
     }
 
     async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, AdapterError> {
+        self.get_on(&self.http, path).await
+    }
+
+    async fn get_on<T: DeserializeOwned>(
+        &self,
+        http: &Http,
+        path: &str,
+    ) -> Result<T, AdapterError> {
         retry(&self.retry, path, || async {
-            let answer = self.http.get(path).await?;
-            self.outcome(path, answer)
+            let answer = http.get(path).await?;
+            self.outcome(http, path, answer)
         })
         .await
     }
@@ -91,9 +126,18 @@ impl DevnetAdapter {
         path: &str,
         body: &B,
     ) -> Result<T, AdapterError> {
+        self.post_on(&self.http, path, body).await
+    }
+
+    async fn post_on<B: Serialize + Sync, T: DeserializeOwned>(
+        &self,
+        http: &Http,
+        path: &str,
+        body: &B,
+    ) -> Result<T, AdapterError> {
         retry(&self.retry, path, || async {
-            let answer = self.http.post(path, body).await?;
-            self.outcome(path, answer)
+            let answer = http.post(path, body).await?;
+            self.outcome(http, path, answer)
         })
         .await
     }
@@ -112,6 +156,75 @@ impl DevnetAdapter {
             return Err(self.invalid(endpoint, format!("light block of chain {chain}")));
         }
         Ok(())
+    }
+
+    /// One page of `endpoint` (`/outbox` or `/receipts`) over `from..=to`, starting at
+    /// `cursor` (at or after `from`). Checks that every item lies in the range at or after
+    /// the cursor, in strictly increasing (height, index) order, and that a `next` cursor
+    /// comes after the page's last item.
+    pub async fn page<T: DeserializeOwned>(
+        &self,
+        endpoint: &str,
+        cursor: Cursor,
+        to: Height,
+        position: impl Fn(&T) -> Cursor,
+    ) -> Result<Page<T>, AdapterError> {
+        check_range(self.chain_id.as_str(), cursor.height, to)?;
+        let path = format!(
+            "{endpoint}?from={}&to={to}&index={}",
+            cursor.height, cursor.index
+        );
+        let page: Page<T> = self.get(&path).await?;
+        let mut last: Option<Cursor> = None;
+        for item in &page.items {
+            let at = position(item);
+            if at < cursor || at.height > to || last.is_some_and(|l| at <= l) {
+                return Err(self.invalid(
+                    &path,
+                    format!(
+                        "item at height {} index {} out of place",
+                        at.height, at.index
+                    ),
+                ));
+            }
+            last = Some(at);
+        }
+        if let Some(next) = page.next {
+            if last.is_none_or(|l| next <= l) || next.height > to {
+                return Err(self.invalid(
+                    &path,
+                    format!(
+                        "next cursor height {} index {} makes no progress",
+                        next.height, next.index
+                    ),
+                ));
+            }
+        }
+        Ok(page)
+    }
+
+    /// Every item of `endpoint` over `from..=to`, following the pages' cursors.
+    async fn all_pages<T: DeserializeOwned>(
+        &self,
+        endpoint: &str,
+        from: Height,
+        to: Height,
+        position: impl Fn(&T) -> Cursor + Copy,
+    ) -> Result<Vec<T>, AdapterError> {
+        check_range(self.chain_id.as_str(), from, to)?;
+        let mut cursor = Cursor {
+            height: from,
+            index: 0,
+        };
+        let mut items = Vec::new();
+        loop {
+            let page = self.page(endpoint, cursor, to, position).await?;
+            items.extend(page.items);
+            match page.next {
+                Some(next) => cursor = next,
+                None => return Ok(items),
+            }
+        }
     }
 
     /// Submits a trader's signed message to the outbox.
@@ -140,14 +253,14 @@ impl DevnetAdapter {
         self.get(&format!("/clients/{source}")).await
     }
 
-    /// The node's own status (produced and published heights, faults).
+    /// The node's own status (produced and published heights, faults), from the admin RPC.
     pub async fn node_status(&self) -> Result<NodeStatus, AdapterError> {
-        self.get("/admin/status").await
+        self.get_on(self.admin()?, "/admin/status").await
     }
 
-    /// Sets the fault modes.
+    /// Sets the fault modes, through the admin RPC.
     pub async fn set_faults(&self, faults: &FaultState) -> Result<NodeStatus, AdapterError> {
-        self.post("/admin/faults", faults).await
+        self.post_on(self.admin()?, "/admin/faults", faults).await
     }
 }
 
@@ -188,13 +301,11 @@ impl ChainAdapter for DevnetAdapter {
         from: Height,
         to: Height,
     ) -> Result<Vec<OutboundMessage>, AdapterError> {
-        check_range(self.chain_id.as_str(), from, to)?;
-        let path = format!("/outbox?from={from}&to={to}");
-        let messages: Vec<OutboundMessage> = self.get(&path).await?;
-        if let Some(m) = messages.iter().find(|m| m.height < from || m.height > to) {
-            return Err(self.invalid(&path, format!("message at height {}", m.height)));
-        }
-        Ok(messages)
+        self.all_pages("/outbox", from, to, |m: &OutboundMessage| Cursor {
+            height: m.height,
+            index: m.proof.index,
+        })
+        .await
     }
 
     async fn submit_delivery(&self, bundle: &ProofBundle) -> Result<DeliveryAck, AdapterError> {
@@ -202,12 +313,10 @@ impl ChainAdapter for DevnetAdapter {
     }
 
     async fn receipts(&self, from: Height, to: Height) -> Result<Vec<ReceiptProof>, AdapterError> {
-        check_range(self.chain_id.as_str(), from, to)?;
-        let path = format!("/receipts?from={from}&to={to}");
-        let receipts: Vec<ReceiptProof> = self.get(&path).await?;
-        if let Some(r) = receipts.iter().find(|r| r.height < from || r.height > to) {
-            return Err(self.invalid(&path, format!("receipt at height {}", r.height)));
-        }
-        Ok(receipts)
+        self.all_pages("/receipts", from, to, |r: &ReceiptProof| Cursor {
+            height: r.height,
+            index: r.proof.index,
+        })
+        .await
     }
 }

@@ -10,7 +10,14 @@
 //! chain_id = "cn-shanghai"          # 1-50 printable ASCII bytes
 //! genesis_time_unix = 1767225600     # time of block 1, seconds since 1970 (UTC)
 //! block_interval_ms = 500            # time between blocks
-//! listen = "127.0.0.1:26701"        # RPC address; port 0 picks a free port
+//! listen = "127.0.0.1:26701"        # public RPC address; port 0 picks a free port
+//! admin_listen = "127.0.0.1:26711"  # admin RPC address (default 127.0.0.1:0)
+//! admin_token_file = "secrets/admin-token"  # bearer token of the admin RPC (or
+//! # admin_token = "..."; with neither, the admin RPC is off); at least 16 bytes
+//! allow_public_listen = false        # needed for a `listen` or `admin_listen` that is
+//!                                    # not a loopback address
+//! allowed_hosts = ["chain.example.org:26701"]  # Host headers accepted besides the
+//!                                    # listen address and localhost
 //! store_path = "data/cn-shanghai"    # RocksDB folder
 //! [validators]                       # who signs: see `corridor_light_client::testgen::ChainSpec`
 //! seed = "cn-shanghai/validators"    # every key is derived from it (devnet only!)
@@ -20,8 +27,9 @@
 //! [limits]                           # all optional
 //! max_payload_bytes = 65536
 //! max_body_bytes = 1048576
-//! max_messages_per_block = 256
+//! max_messages_per_block = 128     # a block's most messages (and, apart, receipts)
 //! max_pending = 4096
+//! page_bytes = 4194304              # byte budget of one `/outbox` or `/receipts` page
 //! [[traders]]                        # who may submit messages
 //! name = "..."
 //! public_key = "<64 hex digits>"
@@ -52,6 +60,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use corridor_light_client::client::{ClientError, TrustRoot};
+use corridor_light_client::codec::MAX_DECODE_LEN;
 use corridor_light_client::envelope::{Limits, DEFAULT_MAX_PAYLOAD};
 use corridor_light_client::hash;
 use corridor_light_client::native::{LightBlock, MAX_VALIDATORS};
@@ -59,6 +68,8 @@ use corridor_light_client::signature::{PublicKey, SigningKey};
 use corridor_light_client::testgen::{self, BlockContents, ChainSpec};
 use corridor_light_client::{ChainId, Hash32, Height, Options, Time};
 use serde::{Deserialize, Serialize};
+
+use crate::http::MAX_RESPONSE_BYTES;
 
 /// Default time between blocks.
 pub const DEFAULT_BLOCK_INTERVAL: Duration = Duration::from_millis(500);
@@ -76,6 +87,18 @@ pub struct RawConfig {
     pub block_interval_ms: Option<u64>,
     /// `listen`.
     pub listen: Option<String>,
+    /// `admin_listen`.
+    pub admin_listen: Option<String>,
+    /// `admin_token`.
+    pub admin_token: Option<String>,
+    /// `admin_token_file`.
+    pub admin_token_file: Option<PathBuf>,
+    /// `allow_public_listen`.
+    #[serde(default)]
+    pub allow_public_listen: bool,
+    /// `allowed_hosts`.
+    #[serde(default)]
+    pub allowed_hosts: Vec<String>,
     /// `store_path`.
     pub store_path: Option<PathBuf>,
     /// `[validators]`.
@@ -122,6 +145,8 @@ pub struct RawLimits {
     pub max_messages_per_block: Option<usize>,
     /// `max_pending`.
     pub max_pending: Option<usize>,
+    /// `page_bytes`.
+    pub page_bytes: Option<usize>,
 }
 
 /// One `[[traders]]` entry.
@@ -167,6 +192,82 @@ pub struct FaultState {
     pub stall: bool,
 }
 
+/// The admin RPC's bearer token: a secret, never printed (its `Debug` is redacted).
+#[derive(Clone, Eq)]
+pub struct AdminToken(String);
+
+/// Shortest admin token accepted, bytes.
+pub const MIN_ADMIN_TOKEN_LEN: usize = 16;
+
+impl AdminToken {
+    /// A token from its text: at least [`MIN_ADMIN_TOKEN_LEN`] bytes of visible ASCII.
+    pub fn new(text: impl Into<String>) -> Result<Self, String> {
+        let text = text.into();
+        if text.len() < MIN_ADMIN_TOKEN_LEN {
+            return Err(format!(
+                "must be at least {MIN_ADMIN_TOKEN_LEN} bytes, got {}",
+                text.len()
+            ));
+        }
+        if !text.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err("must be visible ASCII without spaces".into());
+        }
+        Ok(Self(text))
+    }
+
+    /// A fresh random token (64 hex digits) for an embedded chain (the demo, tests).
+    ///
+    /// The randomness is the standard library's per-process hash keys, which it seeds from
+    /// the operating system: good enough for a devnet's loopback admin RPC. A production
+    /// operator writes its token with a real secret generator.
+    pub fn generate() -> Self {
+        use std::hash::{BuildHasher, Hasher};
+        let mut seed = Vec::with_capacity(32);
+        for round in 0u64..4 {
+            let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+            hasher.write_u64(round);
+            hasher.write_u128(
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_nanos())
+                    .unwrap_or(0),
+            );
+            seed.extend_from_slice(&hasher.finish().to_le_bytes());
+        }
+        Self(hex::encode(hash::sha3(&seed).0))
+    }
+
+    /// The token's text, to put in an `Authorization: Bearer` header.
+    pub fn secret(&self) -> &str {
+        &self.0
+    }
+
+    /// Whether `given` is this token, in time that does not depend on where they differ:
+    /// both are hashed and the digests compared in full.
+    pub fn matches(&self, given: &str) -> bool {
+        use sha2::{Digest, Sha256};
+        let a = Sha256::digest(self.0.as_bytes());
+        let b = Sha256::digest(given.as_bytes());
+        let diff = a
+            .iter()
+            .zip(b.iter())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y));
+        core::hint::black_box(diff) == 0
+    }
+}
+
+impl PartialEq for AdminToken {
+    fn eq(&self, other: &Self) -> bool {
+        self.matches(&other.0)
+    }
+}
+
+impl core::fmt::Debug for AdminToken {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("AdminToken(<redacted>)")
+    }
+}
+
 /// A registered trader.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Trader {
@@ -208,8 +309,16 @@ impl Peer {
 pub struct DevnetConfig {
     /// Validators, rotation, genesis time and block interval.
     pub spec: ChainSpec,
-    /// RPC address.
+    /// Public RPC address.
     pub listen: SocketAddr,
+    /// Admin RPC address (`/admin/...`); served only when `admin_token` is set.
+    pub admin_listen: SocketAddr,
+    /// Bearer token of the admin RPC; `None` turns the admin RPC off.
+    pub admin_token: Option<AdminToken>,
+    /// Whether `listen` and `admin_listen` may be other than loopback addresses.
+    pub allow_public_listen: bool,
+    /// `Host` headers accepted besides the listen address and `localhost` (lower case).
+    pub allowed_hosts: Vec<String>,
     /// RocksDB folder.
     pub store_path: PathBuf,
     /// Envelope limits.
@@ -220,6 +329,8 @@ pub struct DevnetConfig {
     pub max_messages_per_block: usize,
     /// Most messages (and, separately, receipts) waiting for a block.
     pub max_pending: usize,
+    /// Byte budget of one `/outbox` or `/receipts` page (JSON of its items).
+    pub page_bytes: usize,
     /// Registered traders.
     pub traders: Vec<Trader>,
     /// Peer chains with their trust roots.
@@ -311,8 +422,8 @@ impl DevnetConfig {
     }
 
     /// A config for tests and embedding: `validators` validators, no rotation, `interval`
-    /// between blocks, genesis at `genesis_time`, RPC on 127.0.0.1 port 0, default limits,
-    /// no traders, no peers, no faults.
+    /// between blocks, genesis at `genesis_time`, public and admin RPC on 127.0.0.1 port 0
+    /// (the admin RPC with a fresh token), default limits, no traders, no peers, no faults.
     pub fn simple(
         chain_id: ChainId,
         validators: u32,
@@ -327,11 +438,16 @@ impl DevnetConfig {
         Self {
             spec,
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            admin_listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            admin_token: Some(AdminToken::generate()),
+            allow_public_listen: false,
+            allowed_hosts: Vec::new(),
             store_path,
             limits: Limits::default(),
             max_body_bytes: DEFAULT_MAX_BODY,
             max_messages_per_block: DEFAULT_MAX_MESSAGES_PER_BLOCK,
             max_pending: DEFAULT_MAX_PENDING,
+            page_bytes: DEFAULT_PAGE_BYTES,
             traders: Vec::new(),
             peers: Vec::new(),
             faults: FaultState::default(),
@@ -352,8 +468,36 @@ impl DevnetConfig {
 
 /// Default largest request body.
 pub const DEFAULT_MAX_BODY: usize = 1024 * 1024;
-/// Default most messages per block.
-pub const DEFAULT_MAX_MESSAGES_PER_BLOCK: usize = 256;
+/// Default most messages per block: 128 messages of the default largest payload (64 KiB)
+/// fit the adapters' response limit (32 MiB) as JSON, where 256 would not.
+pub const DEFAULT_MAX_MESSAGES_PER_BLOCK: usize = 128;
+/// Default byte budget of one `/outbox` or `/receipts` page.
+pub const DEFAULT_PAGE_BYTES: usize = 4 * 1024 * 1024;
+/// Room a page's JSON takes besides its items (brackets, the `next` cursor).
+pub const PAGE_OVERHEAD_BYTES: usize = 1024;
+/// Bytes an outbox item's JSON takes besides its payload's hex digits and its proof path:
+/// field names, two chain ids (escaped), keys, hashes, the signature, numbers.
+const ITEM_JSON_OVERHEAD: usize = 2048;
+/// Bytes a stored message's CBOR takes besides its payload.
+const ITEM_CBOR_OVERHEAD: usize = 1024;
+
+/// Most bytes one outbox item (an [`crate::OutboundMessage`] with its proof) takes as JSON,
+/// for a payload of at most `max_payload` bytes in a block of at most `per_block` messages.
+///
+/// The payload travels as hex (two digits a byte); the proof has one 64-digit hash per
+/// level of the block's Merkle tree. Receipts are smaller than messages.
+pub fn max_item_json_bytes(max_payload: usize, per_block: usize) -> usize {
+    let levels = usize::try_from(usize::BITS - per_block.leading_zeros()).unwrap_or(64);
+    max_payload
+        .saturating_mul(2)
+        .saturating_add(ITEM_JSON_OVERHEAD)
+        .saturating_add(levels.saturating_mul(70))
+}
+
+/// Most bytes one stored outbound message takes as canonical CBOR.
+fn max_item_cbor_bytes(max_payload: usize) -> usize {
+    max_payload.saturating_add(ITEM_CBOR_OVERHEAD)
+}
 /// Default most pending messages.
 pub const DEFAULT_MAX_PENDING: usize = 4096;
 /// Default trusting period of a peer's light client.
@@ -396,6 +540,24 @@ impl Checker {
         time
     }
 
+    /// An RPC address: a loopback one unless `allow_public` is set.
+    fn listen(&mut self, key: &str, text: &str, allow_public: bool) -> Option<SocketAddr> {
+        let addr = text
+            .parse::<SocketAddr>()
+            .map_err(|e| self.fail(key, format!("{text:?} is not an address: {e}")))
+            .ok()?;
+        if !addr.ip().is_loopback() && !allow_public {
+            self.fail(
+                key,
+                format!(
+                    "{addr} is not a loopback address; set allow_public_listen = true to serve \
+                     on it"
+                ),
+            );
+        }
+        Some(addr)
+    }
+
     fn positive(&mut self, key: &str, value: Option<usize>, default: usize) -> usize {
         match value {
             Some(0) => {
@@ -404,6 +566,41 @@ impl Checker {
             }
             Some(v) => v,
             None => default,
+        }
+    }
+
+    /// Checks that what the chain serves can be fetched: one page fits the adapters'
+    /// response limit, one item of the largest payload fits a page, and a block's most
+    /// messages fit both the response limit (as JSON) and the store's decoder (as CBOR).
+    fn pages(&mut self, max_payload: usize, per_block: usize, page_bytes: usize) {
+        let limit = MAX_RESPONSE_BYTES.saturating_sub(PAGE_OVERHEAD_BYTES);
+        if page_bytes > limit {
+            self.fail(
+                "limits.page_bytes",
+                format!("{page_bytes} is over {limit}, the most a client reads in one response"),
+            );
+        }
+        let item = max_item_json_bytes(max_payload, per_block);
+        if item > page_bytes {
+            self.fail(
+                "limits.page_bytes",
+                format!(
+                    "{page_bytes} cannot hold one message of limits.max_payload_bytes \
+                     ({max_payload}), which takes up to {item} bytes"
+                ),
+            );
+        }
+        let block_json = item.saturating_mul(per_block);
+        let block_cbor = max_item_cbor_bytes(max_payload).saturating_mul(per_block);
+        if block_json > limit || block_cbor > MAX_DECODE_LEN {
+            self.fail(
+                "limits.max_messages_per_block",
+                format!(
+                    "{per_block} messages of limits.max_payload_bytes ({max_payload}) take up \
+                     to {block_json} bytes, over the {limit} a client reads in one response \
+                     (or {block_cbor} bytes stored, over {MAX_DECODE_LEN}); lower one of them"
+                ),
+            );
         }
     }
 
@@ -462,11 +659,52 @@ impl TryFrom<RawConfig> for DevnetConfig {
             Some(ms) => Duration::from_millis(ms),
             None => DEFAULT_BLOCK_INTERVAL,
         };
-        let listen = c.required("listen", raw.listen).and_then(|l| {
-            l.parse::<SocketAddr>()
-                .map_err(|e| c.fail("listen", format!("{l:?} is not an address: {e}")))
-                .ok()
-        });
+        let allow_public = raw.allow_public_listen;
+        let listen = c
+            .required("listen", raw.listen)
+            .and_then(|l| c.listen("listen", &l, allow_public));
+        let admin_listen = match raw.admin_listen {
+            Some(l) => c.listen("admin_listen", &l, allow_public),
+            None => Some(SocketAddr::from(([127, 0, 0, 1], 0))),
+        };
+        if let (Some(l), Some(a)) = (listen, admin_listen) {
+            if l == a && l.port() != 0 {
+                c.fail(
+                    "admin_listen",
+                    format!("{a} is also `listen`: the admin RPC needs its own"),
+                );
+            }
+        }
+        let admin_token = match (raw.admin_token, raw.admin_token_file) {
+            (Some(_), Some(_)) => {
+                c.fail(
+                    "admin_token_file",
+                    "set admin_token or admin_token_file, not both",
+                );
+                None
+            }
+            (Some(text), None) => AdminToken::new(text)
+                .map_err(|e| c.fail("admin_token", e))
+                .ok(),
+            (None, Some(path)) => match std::fs::read_to_string(&path) {
+                Ok(text) => AdminToken::new(text.trim_end_matches(['\r', '\n']))
+                    .map_err(|e| c.fail("admin_token_file", format!("{}: {e}", path.display())))
+                    .ok(),
+                Err(e) => {
+                    c.fail(
+                        "admin_token_file",
+                        format!("cannot read {}: {e}", path.display()),
+                    );
+                    None
+                }
+            },
+            (None, None) => None,
+        };
+        let allowed_hosts = raw
+            .allowed_hosts
+            .iter()
+            .map(|h| h.to_ascii_lowercase())
+            .collect();
         let store_path = c.required("store_path", raw.store_path);
         let validators = c.validators("validators", raw.validators);
         let max_payload = c.positive(
@@ -495,6 +733,12 @@ impl TryFrom<RawConfig> for DevnetConfig {
             raw.limits.max_pending,
             DEFAULT_MAX_PENDING,
         );
+        let page_bytes = c.positive(
+            "limits.page_bytes",
+            raw.limits.page_bytes,
+            DEFAULT_PAGE_BYTES,
+        );
+        c.pages(max_payload, max_messages_per_block, page_bytes);
 
         let mut traders = Vec::new();
         let mut trader_keys = BTreeSet::new();
@@ -567,11 +811,16 @@ impl TryFrom<RawConfig> for DevnetConfig {
                 Ok(Self {
                     spec: spec_of(chain_id, vals, genesis, interval),
                     listen,
+                    admin_listen: admin_listen.unwrap_or(listen),
+                    admin_token,
+                    allow_public_listen: allow_public,
+                    allowed_hosts,
                     store_path,
                     limits: Limits { max_payload },
                     max_body_bytes,
                     max_messages_per_block,
                     max_pending,
+                    page_bytes,
                     traders,
                     peers,
                     faults: raw.faults,
@@ -664,5 +913,118 @@ count = 3
         let err =
             DevnetConfig::from_toml(&GOOD.replace("count = 4", "count = \"four\"")).unwrap_err();
         assert!(err.to_string().contains("count"), "{err}");
+    }
+
+    fn keys_of(text: &str) -> Vec<String> {
+        match DevnetConfig::from_toml(text) {
+            Err(ConfigError::Invalid(errors)) => errors.into_iter().map(|e| e.key).collect(),
+            other => panic!("expected key errors, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_public_listen_address_needs_an_explicit_setting() {
+        let public = GOOD.replace("listen = \"127.0.0.1:0\"", "listen = \"0.0.0.0:26701\"");
+        assert_eq!(keys_of(&public), ["listen"]);
+        let admin = format!("admin_listen = \"0.0.0.0:26711\"\n{GOOD}");
+        assert_eq!(keys_of(&admin), ["admin_listen"]);
+        let both =
+            format!("allow_public_listen = true\nadmin_listen = \"0.0.0.0:26711\"\n{public}");
+        let c = DevnetConfig::from_toml(&both).unwrap();
+        assert!(c.listen.ip().is_unspecified() && c.allow_public_listen);
+        let same = format!(
+            "admin_listen = \"127.0.0.1:26701\"\n{}",
+            GOOD.replace(":0\"", ":26701\"")
+        );
+        assert_eq!(keys_of(&same), ["admin_listen"]);
+    }
+
+    #[test]
+    fn the_admin_token_comes_from_the_config_or_a_file_and_is_checked() {
+        let c = DevnetConfig::from_toml(GOOD).unwrap();
+        assert!(c.admin_token.is_none(), "no token, no admin RPC");
+        let c = DevnetConfig::from_toml(&format!("admin_token = \"0123456789abcdef\"\n{GOOD}"))
+            .unwrap();
+        let token = c.admin_token.unwrap();
+        assert!(token.matches("0123456789abcdef"));
+        assert!(!token.matches("0123456789abcdeF"));
+        assert!(!token.matches(""));
+        assert!(!format!("{token:?}").contains("0123"), "Debug is redacted");
+        assert_eq!(
+            keys_of(&format!("admin_token = \"short\"\n{GOOD}")),
+            ["admin_token"]
+        );
+        let missing = format!("admin_token_file = \"/nonexistent/corridor-token\"\n{GOOD}");
+        assert_eq!(keys_of(&missing), ["admin_token_file"]);
+        let path = std::env::temp_dir().join(format!("corridor-token-{}", std::process::id()));
+        std::fs::write(&path, "fedcba9876543210fedcba\n").unwrap();
+        let from_file = format!(
+            "admin_token_file = {:?}\n{GOOD}",
+            path.display().to_string()
+        );
+        let c = DevnetConfig::from_toml(&from_file).unwrap();
+        std::fs::remove_file(&path).unwrap();
+        assert!(c.admin_token.unwrap().matches("fedcba9876543210fedcba"));
+        assert_ne!(AdminToken::generate(), AdminToken::generate());
+    }
+
+    #[test]
+    fn a_block_that_no_client_could_fetch_is_refused_at_load() {
+        // 256 messages of 64 KiB: over the 32 MiB a client reads in one response.
+        let full =
+            format!("{GOOD}\n[limits]\nmax_payload_bytes = 65536\nmax_messages_per_block = 256\n");
+        assert_eq!(keys_of(&full), ["limits.max_messages_per_block"]);
+        let ok = full.replace("= 256", "= 128");
+        let c = DevnetConfig::from_toml(&ok).unwrap();
+        assert_eq!(c.max_messages_per_block, 128);
+        let tiny = format!("{ok}page_bytes = 1024\n");
+        assert_eq!(keys_of(&tiny), ["limits.page_bytes"]);
+        let huge = format!("{ok}page_bytes = 1073741824\n");
+        assert_eq!(keys_of(&huge), ["limits.page_bytes"]);
+    }
+
+    #[test]
+    fn the_item_size_bound_holds_for_the_largest_item() {
+        use corridor_light_client::envelope::{
+            Deadline, DocumentKind, MessageBody, Payload, SignedMessage, TradeMessage, VERSION,
+        };
+        use corridor_light_client::merkle::InclusionProof;
+        let max_payload = 4096;
+        let per_block = 256;
+        // The longest chain id, of characters JSON escapes.
+        let chain = ChainId::new("\"\\".repeat(25)).unwrap();
+        let key = SigningKey::from_seed([1; 32]);
+        let body = MessageBody {
+            version: VERSION,
+            source_chain: chain.clone(),
+            destination_chain: chain,
+            channel: u32::MAX,
+            nonce: u64::MAX,
+            sender: key.public_key(),
+            receiver: key.public_key(),
+            kind: DocumentKind::CertificateOfOrigin,
+            payload_hash: Hash32([0xff; 32]),
+            payload: Payload(vec![0xff; max_payload]),
+            deadline: Deadline::Time(Time::from_unix_nanos(u64::MAX)),
+        };
+        let SignedMessage { body, signature } = body.sign(&key).unwrap();
+        let item = crate::OutboundMessage {
+            height: Height(u64::MAX),
+            message: TradeMessage {
+                sequence: u64::MAX,
+                message: SignedMessage { body, signature },
+            },
+            proof: InclusionProof {
+                index: u64::MAX,
+                tree_size: u64::MAX,
+                path: vec![Hash32([0xff; 32]); 9],
+            },
+        };
+        let len = serde_json::to_vec(&item).unwrap().len();
+        assert!(len <= max_item_json_bytes(max_payload, per_block), "{len}");
+        let cbor = corridor_light_client::codec::encode("item", &item.message)
+            .unwrap()
+            .len();
+        assert!(cbor <= max_item_cbor_bytes(max_payload), "{cbor}");
     }
 }

@@ -11,15 +11,23 @@
 //!   messages in its messages root (a `MerkleTree` over `TradeMessage::leaf`).
 //! - The **inbox** takes deliveries at `POST /deliveries`: it checks each with its own light
 //!   client of the source chain (`NativeClient`, trust root from the config), the inclusion
-//!   proof against the trusted messages root, the trader's signature, and the channel's
-//!   next sequence (exactly once, in order), then commits a [`crate::Receipt`] in the next
-//!   block's receipts root.
+//!   proof against the trusted messages root and the channel's next sequence (exactly once,
+//!   in order), then commits a [`crate::Receipt`] in the next block's receipts root. A
+//!   proven message that this chain's own rules refuse (payload limit, document checks,
+//!   signature) still consumes its sequence, with a receipt that says rejected and why
+//!   ([`crate::RejectReason`]); a repeat of a delivered message gets its original
+//!   acknowledgement.
 //! - Everything is persisted in RocksDB ([`store`]), in one synced batch per change, before
 //!   the caller is answered; a restarted chain carries on from its store.
 //! - [`rpc`] serves it all over HTTP JSON; [`DevnetAdapter`] is its client.
 //! - Fault modes for tests ([`FaultState`]), from the config or `POST /admin/faults`: sign a
 //!   conflicting block at a height, serve blocks with a bad signature, withhold blocks,
 //!   stall.
+//! - The admin RPC (`/admin/status`, `/admin/faults`) has its own listener (`admin_listen`,
+//!   loopback by default) and takes a bearer token ([`AdminToken`]); without a configured
+//!   token it is off. Both listeners refuse a `Host` header that is not their address,
+//!   `localhost` or a configured host (`bad-host`), so a web page cannot reach them by DNS
+//!   rebinding.
 //!
 //! ## Departures from DESIGN.md
 //! - The devnet's block 1 is a fixed genesis derived from the config (its time is the
@@ -42,10 +50,11 @@ use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
-pub use api::{ChainError, ClientStatus, NodeStatus, Problem, TxAccepted};
+pub use api::{ChainError, ClientStatus, Cursor, NodeStatus, Page, Problem, TxAccepted};
 pub use client::DevnetAdapter;
 pub use config::{
-    devnet_trader_key, genesis_block, ConfigError, DevnetConfig, FaultState, Peer, Trader,
+    devnet_trader_key, genesis_block, AdminToken, ConfigError, DevnetConfig, FaultState, Peer,
+    Trader,
 };
 pub use node::MAX_BUNDLE_LIGHT_BLOCKS;
 pub use store::{MessageLocation, StoreError};
@@ -130,6 +139,23 @@ impl DevnetChain {
             reason: e.to_string(),
         })?;
 
+        let admin_listener = match &config.admin_token {
+            Some(_) => {
+                let bind_err = |e: std::io::Error| StartError::Bind {
+                    chain: chain.clone(),
+                    addr: config.admin_listen,
+                    reason: e.to_string(),
+                };
+                let listener = tokio::net::TcpListener::bind(config.admin_listen)
+                    .await
+                    .map_err(&bind_err)?;
+                let admin_addr = listener.local_addr().map_err(&bind_err)?;
+                Some((listener, admin_addr))
+            }
+            None => None,
+        };
+        let admin_addr = admin_listener.as_ref().map(|(_, a)| *a);
+
         let (commands, command_rx) = mpsc::channel(COMMAND_QUEUE);
         let node_thread = std::thread::Builder::new()
             .name(format!("devnet-{chain}"))
@@ -145,37 +171,57 @@ impl DevnetChain {
             config.spec.block_interval,
             stop_rx.clone(),
         ));
-        let app = rpc::router(rpc::RpcState {
+        let state = rpc::RpcState {
             config: config.clone(),
             store,
             status: status.clone(),
             commands: commands.clone(),
-        });
-        let mut server_stop = stop_rx;
-        let server = tokio::spawn(async move {
-            // The flag only ever turns true (or its sender goes): any change means stop.
-            let shutdown = async move {
-                let _ = server_stop.changed().await;
-            };
-            if let Err(e) = axum::serve(listener, app)
-                .with_graceful_shutdown(shutdown)
-                .await
-            {
-                tracing::error!(error = %e, "devnet RPC server failed");
-            }
-        });
-        tracing::info!(chain = %chain, %addr, "devnet chain started");
+        };
+        let mut servers = vec![serve(
+            listener,
+            rpc::router(state.clone(), addr),
+            stop_rx.clone(),
+        )];
+        if let Some((listener, admin_addr)) = admin_listener {
+            servers.push(serve(
+                listener,
+                rpc::admin_router(state, admin_addr),
+                stop_rx,
+            ));
+        }
+        tracing::info!(chain = %chain, %addr, admin = ?admin_addr, "devnet chain started");
         Ok(DevnetHandle {
             chain,
             addr,
+            admin_addr,
             status,
             stop,
             commands,
             ticker: Some(ticker),
-            server: Some(server),
+            servers,
             node: Some(node_thread),
         })
     }
+}
+
+/// Serves `app` on `listener` until the stop flag changes.
+fn serve(
+    listener: tokio::net::TcpListener,
+    app: axum::Router,
+    mut stop: watch::Receiver<bool>,
+) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        // The flag only ever turns true (or its sender goes): any change means stop.
+        let shutdown = async move {
+            let _ = stop.changed().await;
+        };
+        if let Err(e) = axum::serve(listener, app)
+            .with_graceful_shutdown(shutdown)
+            .await
+        {
+            tracing::error!(error = %e, "devnet RPC server failed");
+        }
+    })
 }
 
 /// Sends a `Tick` every `interval` until stopped. A tick that finds the queue full is
@@ -205,11 +251,12 @@ async fn tick(
 pub struct DevnetHandle {
     chain: String,
     addr: SocketAddr,
+    admin_addr: Option<SocketAddr>,
     status: watch::Receiver<NodeStatus>,
     stop: watch::Sender<bool>,
     commands: mpsc::Sender<Command>,
     ticker: Option<JoinHandle<()>>,
-    server: Option<JoinHandle<()>>,
+    servers: Vec<JoinHandle<()>>,
     node: Option<std::thread::JoinHandle<()>>,
 }
 
@@ -234,6 +281,16 @@ impl DevnetHandle {
     /// The RPC's base URL, `http://ADDR`.
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
+    }
+
+    /// The admin RPC's bound address, when the config has an admin token.
+    pub fn admin_addr(&self) -> Option<SocketAddr> {
+        self.admin_addr
+    }
+
+    /// The admin RPC's base URL, `http://ADDR`, when it is served.
+    pub fn admin_url(&self) -> Option<String> {
+        self.admin_addr.map(|a| format!("http://{a}"))
     }
 
     /// The node's latest status.
@@ -276,7 +333,7 @@ impl DevnetHandle {
         if let Some(ticker) = self.ticker.take() {
             let _ = ticker.await;
         }
-        if let Some(mut server) = self.server.take() {
+        for mut server in std::mem::take(&mut self.servers) {
             if tokio::time::timeout(SHUTDOWN_GRACE, &mut server)
                 .await
                 .is_err()

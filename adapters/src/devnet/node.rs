@@ -28,25 +28,29 @@ use corridor_light_client::merkle::MerkleTree;
 use corridor_light_client::native::LightBlock;
 use corridor_light_client::testgen::{self, BlockContents};
 use corridor_light_client::{ChainId, Hash32, Height, Time};
-use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, oneshot, watch};
 
 use super::api::{ChainError, NodeStatus, TxAccepted};
 use super::config::{genesis_block, DevnetConfig, FaultState};
-use super::store::{height_key, Cf, MessageLocation, RocksStore};
-use crate::types::{DeliveryAck, NativeClient, ProofBundle, Receipt, ReceiptResult};
+use super::store::{
+    height_key, Cf, DeliveryRecord, Direction, Lane, LaneKey, MessageLocation, RocksStore,
+    StoreError,
+};
+use crate::types::{DeliveryAck, NativeClient, ProofBundle, Receipt, ReceiptResult, RejectReason};
 
 /// Most light blocks one delivery may carry.
 pub use corridor_light_client::bundle::MAX_BUNDLE_LIGHT_BLOCKS;
 
 const META_HEIGHT: &[u8] = b"height";
 const META_PUBLISHED: &[u8] = b"published";
+/// Where stores of an earlier layout kept every lane in one map.
 const META_SEQUENCES: &[u8] = b"sequences";
 const META_FAULTS: &[u8] = b"faults";
 const META_PENDING_COUNTER: &[u8] = b"pending_counter";
 const PENDING_OUT: u8 = b'o';
 const PENDING_IN: u8 = b'i';
-const TAG_STATE: &[u8] = b"corridor/devnet/state/v1\0";
+const TAG_STATE: &[u8] = b"corridor/devnet/state/v2\0";
+const TAG_LANE: &[u8] = b"corridor/devnet/lane/v1\0";
 const TAG_FORK: &[u8] = b"corridor/devnet/fork/v1\0";
 
 /// A request to the node.
@@ -61,7 +65,7 @@ pub(crate) enum Command {
     /// An inbound delivery.
     Deliver(
         Box<ProofBundle>,
-        oneshot::Sender<Result<DeliveryAck, ChainError>>,
+        oneshot::Sender<Result<Delivery, ChainError>>,
     ),
     /// New fault modes.
     SetFaults(FaultState, oneshot::Sender<Result<NodeStatus, ChainError>>),
@@ -69,40 +73,78 @@ pub(crate) enum Command {
     Shutdown,
 }
 
-/// Next sequence numbers, as stored (and hashed into the state root).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-struct Sequences {
-    /// Next sequence to assign, per (destination, channel).
-    outbound: BTreeMap<String, u64>,
-    /// Next sequence expected, per (source, channel).
-    inbound: BTreeMap<String, u64>,
+/// The next sequence of every lane: in memory here, one key per lane in the store's `lanes`
+/// column family, so a transaction writes only the lane it moves.
+///
+/// ## State root
+/// A header's state root is `tagged(TAG_STATE, R)`, where `R` is the root of the Merkle tree
+/// (`MerkleTree`, RFC 6962 style) over one leaf per lane, in ascending order of the lanes'
+/// canonical key bytes ([`LaneKey`]): leaf = `TAG_LANE || key || next sequence (u64
+/// big-endian)`. A lane key is self-delimiting (length-prefixed chain id, fixed-width
+/// channel), so every leaf parses one way only. A lane that was never used has no leaf (its
+/// next sequence is 1). The root is computed when a block is produced, and only when a lane
+/// moved since the last block.
+#[derive(Default)]
+struct Lanes {
+    next: BTreeMap<LaneKey, u64>,
+    /// The root over `next`, while no lane moved since it was computed.
+    root: Option<Hash32>,
 }
 
-fn lane(chain: &ChainId, channel: u32) -> String {
-    format!("{chain}/{channel}")
-}
-
-impl Sequences {
-    fn next_out(&self, dest: &ChainId, channel: u32) -> u64 {
-        self.outbound
-            .get(&lane(dest, channel))
-            .copied()
-            .unwrap_or(1)
+impl Lanes {
+    /// The next sequence of a lane: to assign (outbound) or to expect (inbound).
+    fn next(&self, key: &LaneKey) -> u64 {
+        self.next.get(key).copied().unwrap_or(1)
     }
 
-    fn next_in(&self, source: &ChainId, channel: u32) -> u64 {
-        self.inbound
-            .get(&lane(source, channel))
-            .copied()
-            .unwrap_or(1)
+    /// Records a lane's next sequence (after the store has it).
+    fn set(&mut self, key: LaneKey, next: u64) {
+        self.next.insert(key, next);
+        self.root = None;
     }
 
-    fn root(&self) -> Hash32 {
-        hash::tagged(
+    /// The state root (see the type's docs).
+    fn root(&mut self) -> Hash32 {
+        if let Some(root) = self.root {
+            return root;
+        }
+        let leaves: Vec<Vec<u8>> = self
+            .next
+            .iter()
+            .map(|(key, next)| {
+                let mut leaf = TAG_LANE.to_vec();
+                leaf.extend_from_slice(key.as_bytes());
+                leaf.extend_from_slice(&next.to_be_bytes());
+                leaf
+            })
+            .collect();
+        let root = hash::tagged(
             TAG_STATE,
-            &corridor_light_client::codec::encode("sequences", self).unwrap_or_default(),
-        )
+            MerkleTree::from_leaves(&leaves).root().as_bytes(),
+        );
+        self.root = Some(root);
+        root
     }
+}
+
+/// The node's answer to a delivery.
+pub(crate) struct Delivery {
+    /// The acknowledgement.
+    pub(crate) ack: DeliveryAck,
+    /// Whether the same message had been delivered before (this is its original answer).
+    pub(crate) repeat: bool,
+}
+
+/// What [`Node::accept_delivery`] decided.
+enum Acceptance {
+    /// The lane's next message: its receipt, and the lane's next sequence after it.
+    New {
+        receipt: Receipt,
+        lane: LaneKey,
+        next: u64,
+    },
+    /// The message that consumed its sequence, again: the original acknowledgement.
+    Repeat(DeliveryAck),
 }
 
 struct PendingOut {
@@ -124,7 +166,7 @@ pub(crate) struct Node {
     latest: LightBlock,
     /// Height, hash and time of the latest published block.
     published: (Height, Hash32, Time),
-    sequences: Sequences,
+    lanes: Lanes,
     pending_out: VecDeque<PendingOut>,
     pending_in: VecDeque<PendingIn>,
     pending_counter: u64,
@@ -165,7 +207,18 @@ impl Node {
             .ok_or_else(|| {
                 ChainError::NotFound(format!("stored block at height {published_height}"))
             })?;
-        let sequences: Sequences = store.get(Cf::Meta, META_SEQUENCES)?.unwrap_or_default();
+        if store.get_raw(Cf::Meta, META_SEQUENCES)?.is_some() {
+            return Err(ChainError::Store(StoreError::Corrupt {
+                cf: "meta",
+                reason: "the store has the earlier layout (all lanes in one `sequences` value); \
+                         delete its folder to start this devnet chain from genesis"
+                    .into(),
+            }));
+        }
+        let mut lanes = Lanes::default();
+        for (key, next) in store.scan::<u64>(Cf::Lanes, &[])? {
+            lanes.set(LaneKey::from_stored(key), next);
+        }
         let faults: FaultState = store
             .get(Cf::Meta, META_FAULTS)?
             .unwrap_or_else(|| config.faults.clone());
@@ -214,7 +267,7 @@ impl Node {
                 store,
                 latest,
                 published,
-                sequences,
+                lanes,
                 pending_out,
                 pending_in,
                 pending_counter,
@@ -323,7 +376,7 @@ impl Node {
         let contents = BlockContents {
             messages_root: MerkleTree::from_leaves(&message_leaves).root(),
             receipts_root: MerkleTree::from_leaves(&receipt_leaves).root(),
-            state_root: self.sequences.root(),
+            state_root: self.lanes.root(),
         };
         let one_ns = core::time::Duration::from_nanos(1);
         let earliest = parent.time.checked_add(one_ns).unwrap_or(parent.time);
@@ -438,11 +491,14 @@ impl Node {
             return Err(ChainError::OutboxFull(self.pending_out.len()));
         }
         let channel = body.channel;
-        let sequence = self.sequences.next_out(&destination, channel);
-        let mut sequences = self.sequences.clone();
-        sequences
-            .outbound
-            .insert(lane(&destination, channel), sequence.saturating_add(1));
+        let lane = Lane {
+            direction: Direction::Outbound,
+            chain: &destination,
+            channel,
+        }
+        .key();
+        let sequence = self.lanes.next(&lane);
+        let next = sequence.saturating_add(1);
         let (key, counter) = self.next_pending_key(PENDING_OUT);
         let trade = TradeMessage { sequence, message };
         let location = MessageLocation {
@@ -454,11 +510,11 @@ impl Node {
         let mut batch = self.store.batch();
         batch.put(Cf::Pending, &key, &trade)?;
         batch.put(Cf::Ids, id.as_bytes(), &location)?;
-        batch.put(Cf::Meta, META_SEQUENCES, &sequences)?;
+        batch.put(Cf::Lanes, lane.as_bytes(), &next)?;
         batch.put(Cf::Meta, META_PENDING_COUNTER, &counter)?;
         self.store.commit(batch)?;
 
-        self.sequences = sequences;
+        self.lanes.set(lane, next);
         self.pending_counter = counter;
         self.pending_out.push_back(PendingOut {
             key,
@@ -477,8 +533,8 @@ impl Node {
     }
 
     /// Verifies an inbound delivery and, when it is the next of its channel, queues its
-    /// receipt.
-    fn deliver(&mut self, bundle: ProofBundle) -> Result<DeliveryAck, ChainError> {
+    /// receipt; a repeat of an accepted delivery gets its original acknowledgement.
+    fn deliver(&mut self, bundle: ProofBundle) -> Result<Delivery, ChainError> {
         let body = &bundle.message.message.body;
         if &body.destination_chain != self.chain_id() {
             return Err(ChainError::WrongChain {
@@ -505,28 +561,61 @@ impl Node {
         let client_snapshot = (client.revision() != revision).then(|| client.clone());
         let outcome = checked.and_then(|()| self.accept_delivery(&bundle, now));
         match outcome {
-            Ok((receipt, sequences)) => {
+            Ok(Acceptance::New {
+                receipt,
+                lane,
+                next,
+            }) => {
                 let (key, counter) = self.next_pending_key(PENDING_IN);
+                let record = DeliveryRecord {
+                    message_commitment: receipt.message_commitment,
+                    result: receipt.result.clone(),
+                };
                 let mut batch = self.store.batch();
                 if let Some(c) = &client_snapshot {
                     batch.put(Cf::Clients, &client_bytes_key, c)?;
                 }
                 batch.put(Cf::Pending, &key, &receipt)?;
-                batch.put(Cf::Meta, META_SEQUENCES, &sequences)?;
+                batch.put(Cf::Lanes, lane.as_bytes(), &next)?;
+                batch.put(
+                    Cf::Deliveries,
+                    &lane.delivery_key(receipt.sequence),
+                    &record,
+                )?;
                 batch.put(Cf::Meta, META_PENDING_COUNTER, &counter)?;
                 self.store.commit(batch)?;
-                self.sequences = sequences;
+                self.lanes.set(lane, next);
                 self.pending_counter = counter;
                 let ack = DeliveryAck {
                     source_chain: receipt.source_chain.clone(),
                     channel: receipt.channel,
                     sequence: receipt.sequence,
-                    result: receipt.result,
+                    result: receipt.result.clone(),
                 };
                 self.pending_in.push_back(PendingIn { key, receipt });
-                tracing::debug!(source = %ack.source_chain, channel = ack.channel, sequence = ack.sequence, "delivery accepted");
+                match &ack.result {
+                    ReceiptResult::Rejected { reason } => tracing::info!(
+                        source = %ack.source_chain,
+                        channel = ack.channel,
+                        sequence = ack.sequence,
+                        reason = reason.name(),
+                        "delivery rejected; its sequence is consumed"
+                    ),
+                    _ => {
+                        tracing::debug!(source = %ack.source_chain, channel = ack.channel, sequence = ack.sequence, "delivery accepted")
+                    }
+                }
                 self.publish_status();
-                Ok(ack)
+                Ok(Delivery { ack, repeat: false })
+            }
+            Ok(Acceptance::Repeat(ack)) => {
+                if let Some(c) = &client_snapshot {
+                    let mut batch = self.store.batch();
+                    batch.put(Cf::Clients, &client_bytes_key, c)?;
+                    self.store.commit(batch)?;
+                }
+                tracing::debug!(source = %ack.source_chain, channel = ack.channel, sequence = ack.sequence, "delivery repeated; original acknowledgement");
+                Ok(Delivery { ack, repeat: true })
             }
             Err(e) => {
                 if let Some(c) = &client_snapshot {
@@ -541,25 +630,41 @@ impl Node {
         }
     }
 
-    /// Checks what depends on the inbox state: signature rules, sequence, deadline.
-    fn accept_delivery(
-        &self,
-        bundle: &ProofBundle,
-        now: Time,
-    ) -> Result<(Receipt, Sequences), ChainError> {
+    /// Decides what a delivery whose inclusion proof verified does to its lane: a repeat of
+    /// the message that consumed its sequence gets that delivery's acknowledgement again;
+    /// the lane's next sequence is consumed with a receipt that says delivered, expired, or
+    /// rejected with the reason (this chain's own rules: payload limit, document checks,
+    /// signature); anything else is refused and consumes nothing.
+    fn accept_delivery(&self, bundle: &ProofBundle, now: Time) -> Result<Acceptance, ChainError> {
         let message = &bundle.message;
-        message
-            .message
-            .validate(&self.config.limits)
-            .map_err(ChainError::InvalidMessage)?;
         let body = &message.message.body;
-        let expected = self.sequences.next_in(&body.source_chain, body.channel);
+        let lane = Lane {
+            direction: Direction::Inbound,
+            chain: &body.source_chain,
+            channel: body.channel,
+        }
+        .key();
+        let commitment = message
+            .commitment()
+            .map_err(|e| ChainError::InvalidMessage(e.into()))?;
+        let expected = self.lanes.next(&lane);
         if message.sequence < expected {
-            return Err(ChainError::Duplicate {
-                source_chain: body.source_chain.clone(),
-                channel: body.channel,
-                sequence: message.sequence,
-            });
+            let key = lane.delivery_key(message.sequence);
+            return match self.store.get::<DeliveryRecord>(Cf::Deliveries, &key)? {
+                Some(record) if record.message_commitment == commitment => {
+                    Ok(Acceptance::Repeat(DeliveryAck {
+                        source_chain: body.source_chain.clone(),
+                        channel: body.channel,
+                        sequence: message.sequence,
+                        result: record.result,
+                    }))
+                }
+                _ => Err(ChainError::Duplicate {
+                    source_chain: body.source_chain.clone(),
+                    channel: body.channel,
+                    sequence: message.sequence,
+                }),
+            };
         }
         if message.sequence > expected {
             return Err(ChainError::OutOfOrder {
@@ -577,13 +682,16 @@ impl Node {
             .height()
             .increment()
             .unwrap_or(self.latest.height());
-        let result = match message.check_deadline(including, now) {
-            Ok(()) => ReceiptResult::Delivered,
-            Err(_) => ReceiptResult::Expired,
+        let result = match message.message.validate(&self.config.limits) {
+            Ok(()) => match message.check_deadline(including, now) {
+                Ok(()) => ReceiptResult::Delivered,
+                Err(_) => ReceiptResult::Expired,
+            },
+            Err(e) => match RejectReason::from_envelope(&e) {
+                Some(reason) => ReceiptResult::Rejected { reason },
+                None => return Err(ChainError::InvalidMessage(e)),
+            },
         };
-        let commitment = message
-            .commitment()
-            .map_err(|e| ChainError::InvalidMessage(e.into()))?;
         let receipt = Receipt {
             source_chain: body.source_chain.clone(),
             destination_chain: body.destination_chain.clone(),
@@ -592,12 +700,11 @@ impl Node {
             message_commitment: commitment,
             result,
         };
-        let mut sequences = self.sequences.clone();
-        sequences.inbound.insert(
-            lane(&body.source_chain, body.channel),
-            message.sequence.saturating_add(1),
-        );
-        Ok((receipt, sequences))
+        Ok(Acceptance::New {
+            receipt,
+            lane,
+            next: message.sequence.saturating_add(1),
+        })
     }
 
     /// Applies new fault modes.

@@ -6,18 +6,30 @@
 //! | `GET /blocks/latest` | the latest published [`LightBlock`] |
 //! | `GET /blocks/{height}` | the published [`LightBlock`] at `height` (404 above the tip or withheld) |
 //! | `GET /blocks/{height}/conflicting` | the conflicting block the fork fault signed at `height` |
-//! | `GET /outbox?from=H&to=H` | [`OutboundMessage`]s with proofs, at most 256 heights |
+//! | `GET /outbox?from=H&to=H&index=I` | a [`Page`] of [`OutboundMessage`]s with proofs, from leaf `I` (default 0) of block `from` to the end of block `to` (at most 256 heights), within the page budget |
 //! | `POST /tx` | submit a [`SignedMessage`]: 202 [`TxAccepted`] (200 when already known) |
 //! | `GET /tx/{id}` | where the outbox put a message ([`MessageLocation`]) |
-//! | `POST /deliveries` | submit a [`ProofBundle`]: 202 [`DeliveryAck`] |
-//! | `GET /receipts?from=H&to=H` | [`ReceiptProof`]s, at most 256 heights |
+//! | `POST /deliveries` | submit a [`ProofBundle`]: 202 [`DeliveryAck`] (200 with the original acknowledgement when the same message was delivered before; 409 `duplicate` for another message at a consumed sequence) |
+//! | `GET /receipts?from=H&to=H&index=I` | a [`Page`] of [`ReceiptProof`]s, the same way |
 //! | `GET /clients/{chain_id}` | the inbox's light client of a source chain ([`ClientStatus`]) |
+//!
+//! The admin RPC, on its own listener (`admin_listen`), each request with
+//! `Authorization: Bearer <admin token>` (else 401 `unauthorized`, naming what is missing):
+//!
+//! | method and path | answer |
+//! |---|---|
 //! | `GET /admin/status` | [`NodeStatus`] (produced vs published height, ticks, faults) |
 //! | `POST /admin/faults` | set [`FaultState`], answers [`NodeStatus`] |
 //!
+//! Both listeners take only a `Host` header naming their own address, `localhost` (or
+//! `127.0.0.1`, `[::1]`) with their port, or one of `allowed_hosts`; anything else (a page
+//! reaching the port through DNS rebinding) is refused as `bad-host` (421).
+//!
 //! Errors are `application/problem+json` ([`Problem`]); a body that does not parse is a
 //! `malformed-request` problem that quotes the parser, a body over the configured limit is
-//! `body-too-large` (413). Reads go to the store directly (on the blocking pool for ranges);
+//! `body-too-large` (413). Ranges are served in pages of at most `limits.page_bytes` of
+//! JSON with a (height, index) cursor, so one full block or a long range never makes a
+//! response larger than a client reads; the config check makes sure one item always fits. Reads go to the store directly (on the blocking pool for ranges);
 //! writes go to the node as commands on a bounded channel, so a burst waits for capacity
 //! instead of growing a queue.
 //!
@@ -25,11 +37,13 @@
 //! [`SignedMessage`]: corridor_light_client::envelope::SignedMessage
 //! [`FaultState`]: super::config::FaultState
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
-use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::extract::{DefaultBodyLimit, Path, Query, Request, State};
 use axum::http::{header, StatusCode};
+use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -40,7 +54,7 @@ use corridor_light_client::{ChainId, Hash32, Height};
 use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, oneshot, watch};
 
-use super::api::{ChainError, ClientStatus, NodeStatus, Problem, TxAccepted};
+use super::api::{ChainError, ClientStatus, Cursor, NodeStatus, Page, Problem, TxAccepted};
 use super::config::{DevnetConfig, FaultState};
 use super::node::Command;
 use super::store::{height_key, Cf, MessageLocation, RocksStore};
@@ -58,9 +72,10 @@ pub(crate) struct RpcState {
     pub(crate) commands: mpsc::Sender<Command>,
 }
 
-/// The router.
-pub(crate) fn router(state: RpcState) -> Router {
+/// The public router, for the listener bound at `addr`.
+pub(crate) fn router(state: RpcState, addr: SocketAddr) -> Router {
     let limit = state.config.max_body_bytes;
+    let hosts = Arc::new(allowed_hosts(&state.config, addr));
     Router::new()
         .route("/status", get(status))
         .route("/blocks/latest", get(latest_block))
@@ -72,10 +87,97 @@ pub(crate) fn router(state: RpcState) -> Router {
         .route("/deliveries", post(submit_delivery))
         .route("/receipts", get(receipts))
         .route("/clients/{chain_id}", get(client_status))
+        .layer(DefaultBodyLimit::max(limit))
+        .layer(middleware::from_fn_with_state(hosts, check_host))
+        .with_state(state)
+}
+
+/// The admin router, for the listener bound at `addr`: every route needs the admin token.
+pub(crate) fn admin_router(state: RpcState, addr: SocketAddr) -> Router {
+    let limit = state.config.max_body_bytes;
+    let hosts = Arc::new(allowed_hosts(&state.config, addr));
+    Router::new()
         .route("/admin/status", get(admin_status))
         .route("/admin/faults", post(set_faults))
         .layer(DefaultBodyLimit::max(limit))
+        .layer(middleware::from_fn_with_state(state.clone(), check_token))
+        .layer(middleware::from_fn_with_state(hosts, check_host))
         .with_state(state)
+}
+
+/// The `Host` values a listener bound at `addr` answers to, in lower case.
+fn allowed_hosts(config: &DevnetConfig, addr: SocketAddr) -> Vec<String> {
+    let port = addr.port();
+    let mut hosts = vec![
+        format!("localhost:{port}"),
+        format!("127.0.0.1:{port}"),
+        format!("[::1]:{port}"),
+    ];
+    if !addr.ip().is_unspecified() {
+        hosts.push(addr.to_string().to_ascii_lowercase());
+    }
+    hosts.extend(config.allowed_hosts.iter().cloned());
+    hosts
+}
+
+/// Refuses a request whose `Host` (or, without one, URI authority) is not one of `hosts`.
+async fn check_host(
+    State(hosts): State<Arc<Vec<String>>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let host = request
+        .headers()
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .map(str::to_owned)
+        .or_else(|| request.uri().authority().map(|a| a.as_str().to_owned()));
+    match host {
+        Some(h) if hosts.contains(&h.to_ascii_lowercase()) => next.run(request).await,
+        Some(h) => ApiError(Problem::new(
+            "bad-host",
+            StatusCode::MISDIRECTED_REQUEST.as_u16(),
+            format!("Host {h:?} is not this listener's address or localhost"),
+        ))
+        .into_response(),
+        None => ApiError(Problem::new(
+            "bad-host",
+            StatusCode::MISDIRECTED_REQUEST.as_u16(),
+            "the request has no Host header".into(),
+        ))
+        .into_response(),
+    }
+}
+
+/// Refuses an admin request without the admin bearer token (401, naming what is wrong).
+async fn check_token(State(state): State<RpcState>, request: Request, next: Next) -> Response {
+    let given = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .map(|v| v.to_str().unwrap_or_default());
+    let refused = match (given, &state.config.admin_token) {
+        (_, None) => Some("the admin RPC has no token configured".to_owned()),
+        (None, _) => {
+            Some("no Authorization header: send `Authorization: Bearer <admin token>`".to_owned())
+        }
+        (Some(value), Some(token)) => match value.strip_prefix("Bearer ") {
+            None => Some("the Authorization header is not a bearer token".to_owned()),
+            Some(given) if token.matches(given.trim()) => None,
+            Some(_) => Some("the bearer token is not this chain's admin token".to_owned()),
+        },
+    };
+    match refused {
+        None => next.run(request).await,
+        Some(detail) => {
+            tracing::warn!(path = %request.uri().path(), %detail, "admin request refused");
+            let mut response = ApiError(Problem::new("unauthorized", 401, detail)).into_response();
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                header::HeaderValue::from_static("Bearer"),
+            );
+            response
+        }
+    }
 }
 
 /// A handler's error: a problem document.
@@ -208,11 +310,14 @@ async fn conflicting_block(
     Ok(Json(published_block(&state, Height(h), Cf::Forks)?))
 }
 
-/// `?from=H&to=H`.
+/// `?from=H&to=H&index=I`.
 #[derive(Deserialize)]
 struct Range {
     from: u64,
     to: u64,
+    /// First leaf index in block `from`.
+    #[serde(default)]
+    index: u64,
 }
 
 /// The published heights of a range, checked.
@@ -227,51 +332,76 @@ fn published_range(state: &RpcState, range: &Range) -> Result<(u64, u64), ChainE
     Ok((range.from, range.to.min(published)))
 }
 
-/// Items committed at each height of a range with their inclusion proofs.
-fn proven<T, R>(
+/// A page of the items committed at the heights of a range, with their inclusion proofs,
+/// from leaf `start` of the first height, within `budget` bytes of JSON (at least one item).
+fn proven_page<T, R>(
     store: &RocksStore,
     cf: Cf,
     (from, to): (u64, u64),
+    start: u64,
+    budget: usize,
     leaf: impl Fn(&T) -> Result<Vec<u8>, corridor_light_client::codec::CodecError>,
     make: impl Fn(Height, T, corridor_light_client::merkle::InclusionProof) -> R,
-) -> Result<Vec<R>, ChainError>
+) -> Result<Page<R>, ChainError>
 where
     T: Serialize + serde::de::DeserializeOwned,
+    R: Serialize,
 {
-    let mut out = Vec::new();
+    let mut items = Vec::new();
+    let mut used = 0usize;
     for h in from..=to {
         let height = Height(h);
-        let Some(items) = store.get::<Vec<T>>(cf, &height_key(height))? else {
+        let Some(stored) = store.get::<Vec<T>>(cf, &height_key(height))? else {
             continue;
         };
-        let leaves = items
+        let leaves = stored
             .iter()
             .map(&leaf)
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| ChainError::Malformed(e.to_string()))?;
         let tree = MerkleTree::from_leaves(&leaves);
-        for (i, item) in items.into_iter().enumerate() {
+        let first = if h == from { start } else { 0 };
+        for (index, item) in (0u64..).zip(stored) {
+            if index < first {
+                continue;
+            }
             let proof = tree
-                .prove(i as u64)
-                .ok_or_else(|| ChainError::NotFound(format!("leaf {i} at height {h}")))?;
-            out.push(make(height, item, proof));
+                .prove(index)
+                .ok_or_else(|| ChainError::NotFound(format!("leaf {index} at height {h}")))?;
+            let item = make(height, item, proof);
+            // The item's JSON and the comma that separates it from the next.
+            let size = serde_json::to_vec(&item)
+                .map_err(|e| ChainError::Malformed(e.to_string()))?
+                .len()
+                .saturating_add(1);
+            if !items.is_empty() && used.saturating_add(size) > budget {
+                return Ok(Page {
+                    items,
+                    next: Some(Cursor { height, index }),
+                });
+            }
+            used = used.saturating_add(size);
+            items.push(item);
         }
     }
-    Ok(out)
+    Ok(Page { items, next: None })
 }
 
 async fn outbox(
     State(state): State<RpcState>,
     range: Result<Query<Range>, QueryRejection>,
-) -> ApiResult<Json<Vec<OutboundMessage>>> {
+) -> ApiResult<Json<Page<OutboundMessage>>> {
     let Query(range) = range?;
     let span = published_range(&state, &range)?;
     let store = state.store.clone();
-    let out = blocking(move || {
-        proven(
+    let budget = state.config.page_bytes;
+    let page = blocking(move || {
+        proven_page(
             &store,
             Cf::Messages,
             span,
+            range.index,
+            budget,
             TradeMessage::leaf,
             |height, message, proof| OutboundMessage {
                 height,
@@ -281,21 +411,24 @@ async fn outbox(
         )
     })
     .await?;
-    Ok(Json(out))
+    Ok(Json(page))
 }
 
 async fn receipts(
     State(state): State<RpcState>,
     range: Result<Query<Range>, QueryRejection>,
-) -> ApiResult<Json<Vec<ReceiptProof>>> {
+) -> ApiResult<Json<Page<ReceiptProof>>> {
     let Query(range) = range?;
     let span = published_range(&state, &range)?;
     let store = state.store.clone();
-    let out = blocking(move || {
-        proven(
+    let budget = state.config.page_bytes;
+    let page = blocking(move || {
+        proven_page(
             &store,
             Cf::Receipts,
             span,
+            range.index,
+            budget,
             Receipt::leaf,
             |height, receipt, proof| ReceiptProof {
                 height,
@@ -305,7 +438,7 @@ async fn receipts(
         )
     })
     .await?;
-    Ok(Json(out))
+    Ok(Json(page))
 }
 
 async fn submit_tx(
@@ -342,8 +475,13 @@ async fn submit_delivery(
     body: Result<Json<ProofBundle>, JsonRejection>,
 ) -> ApiResult<(StatusCode, Json<DeliveryAck>)> {
     let Json(bundle) = body?;
-    let ack = ask(&state, |tx| Command::Deliver(Box::new(bundle), tx)).await?;
-    Ok((StatusCode::ACCEPTED, Json(ack)))
+    let delivery = ask(&state, |tx| Command::Deliver(Box::new(bundle), tx)).await?;
+    let code = if delivery.repeat {
+        StatusCode::OK
+    } else {
+        StatusCode::ACCEPTED
+    };
+    Ok((code, Json(delivery.ack)))
 }
 
 async fn client_status(

@@ -9,7 +9,12 @@
 //! - `pending`: `o` or `i` + u64 big-endian -> a message or receipt waiting for a block;
 //! - `ids`: message id -> where the outbox put it ([`MessageLocation`]);
 //! - `clients`: source chain id -> the inbox's light client of that chain;
-//! - `meta`: `height`, `sequences`, `faults`, `pending_counter`.
+//! - `lanes`: [`LaneKey`] -> the lane's next sequence (u64): to assign (outbound) or to
+//!   expect (inbound). One key per lane, so a transaction writes only its own lane;
+//! - `deliveries`: inbound [`LaneKey`] + sequence (u64 big-endian) -> [`DeliveryRecord`],
+//!   the commitment and result of the delivery that consumed that sequence (what answers a
+//!   repeated delivery);
+//! - `meta`: `height`, `published`, `faults`, `pending_counter`.
 //!
 //! Every state change is one [`Batch`] written with `sync`, before anyone is told.
 //!
@@ -19,12 +24,15 @@
 use std::path::Path;
 
 use corridor_light_client::codec;
-use corridor_light_client::{ChainId, Height};
+use corridor_light_client::{ChainId, Hash32, Height};
 use rocksdb::{
-    ColumnFamilyDescriptor, Direction, IteratorMode, Options, WriteBatch, WriteOptions, DB,
+    ColumnFamilyDescriptor, Direction as ScanDirection, IteratorMode, Options, WriteBatch,
+    WriteOptions, DB,
 };
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+
+use crate::types::ReceiptResult;
 
 /// A column family.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -36,11 +44,13 @@ pub(crate) enum Cf {
     Pending,
     Ids,
     Clients,
+    Lanes,
+    Deliveries,
     Meta,
 }
 
 impl Cf {
-    const ALL: [Self; 8] = [
+    const ALL: [Self; 10] = [
         Self::Blocks,
         Self::Forks,
         Self::Messages,
@@ -48,6 +58,8 @@ impl Cf {
         Self::Pending,
         Self::Ids,
         Self::Clients,
+        Self::Lanes,
+        Self::Deliveries,
         Self::Meta,
     ];
 
@@ -60,6 +72,8 @@ impl Cf {
             Self::Pending => "pending",
             Self::Ids => "ids",
             Self::Clients => "clients",
+            Self::Lanes => "lanes",
+            Self::Deliveries => "deliveries",
             Self::Meta => "meta",
         }
     }
@@ -100,6 +114,81 @@ pub struct MessageLocation {
     pub sequence: u64,
     /// Block that committed it, once committed.
     pub height: Option<Height>,
+}
+
+/// Which way a lane's messages go, seen from this chain.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Direction {
+    /// Messages this chain's outbox sends to `chain`.
+    Outbound,
+    /// Messages this chain's inbox takes from `chain`.
+    Inbound,
+}
+
+/// One ordered lane of messages: to or from a peer chain, on one channel.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Lane<'a> {
+    /// Outbound or inbound.
+    pub(crate) direction: Direction,
+    /// The destination (outbound) or source (inbound) chain.
+    pub(crate) chain: &'a ChainId,
+    /// The channel.
+    pub(crate) channel: u32,
+}
+
+/// The canonical key of a [`Lane`]: fixed layout, no formatted strings.
+///
+/// Bytes: the direction (`o` or `i`), the chain id's length (one byte: a chain id has at
+/// most 50 bytes), the chain id's bytes, the channel (u32 big-endian). The length prefix
+/// makes the encoding injective and prefix-free, so a sequence number can be appended to
+/// it (the `deliveries` key) and the keys sort the same in RocksDB and in memory.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct LaneKey(Vec<u8>);
+
+impl Lane<'_> {
+    /// The lane's canonical key.
+    pub(crate) fn key(&self) -> LaneKey {
+        let id = self.chain.as_str().as_bytes();
+        let mut key = Vec::with_capacity(id.len().saturating_add(6));
+        key.push(match self.direction {
+            Direction::Outbound => b'o',
+            Direction::Inbound => b'i',
+        });
+        // A chain id is 1 to 50 bytes (`ChainId`'s invariant), so its length fits a byte.
+        key.push(u8::try_from(id.len()).unwrap_or(u8::MAX));
+        key.extend_from_slice(id);
+        key.extend_from_slice(&self.channel.to_be_bytes());
+        LaneKey(key)
+    }
+}
+
+impl LaneKey {
+    /// The key bytes.
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+
+    /// The `deliveries` key of `sequence` on this lane.
+    pub(crate) fn delivery_key(&self, sequence: u64) -> Vec<u8> {
+        let mut key = self.0.clone();
+        key.extend_from_slice(&sequence.to_be_bytes());
+        key
+    }
+
+    /// A key read back from the `lanes` column family.
+    pub(crate) fn from_stored(bytes: Vec<u8>) -> Self {
+        Self(bytes)
+    }
+}
+
+/// What the inbox stored about the delivery that consumed a sequence.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct DeliveryRecord {
+    /// [`corridor_light_client::envelope::TradeMessage::commitment`] of the message
+    /// delivered at that sequence.
+    pub(crate) message_commitment: Hash32,
+    /// The result its receipt carries.
+    pub(crate) result: ReceiptResult,
 }
 
 /// The devnet chain's store.
@@ -159,6 +248,17 @@ impl RocksStore {
         bytes.map(|b| decode(cf, &b)).transpose()
     }
 
+    /// The raw bytes at `key`, not decoded.
+    pub(crate) fn get_raw(&self, cf: Cf, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        self.db
+            .get_cf(self.handle(cf)?, key)
+            .map_err(|e| StoreError::Db {
+                op: "get",
+                cf: cf.name(),
+                reason: e.to_string(),
+            })
+    }
+
     /// Every entry whose key starts with `prefix`, in key order, decoded.
     pub(crate) fn scan<T: Serialize + DeserializeOwned>(
         &self,
@@ -168,7 +268,7 @@ impl RocksStore {
         let mut out = Vec::new();
         let iter = self.db.iterator_cf(
             self.handle(cf)?,
-            IteratorMode::From(prefix, Direction::Forward),
+            IteratorMode::From(prefix, ScanDirection::Forward),
         );
         for item in iter {
             let (k, v) = item.map_err(|e| StoreError::Db {
@@ -239,5 +339,38 @@ impl Batch<'_> {
     pub(crate) fn delete(&mut self, cf: Cf, key: &[u8]) -> Result<(), StoreError> {
         self.inner.delete_cf(self.store.handle(cf)?, key);
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_lane_key_is_fixed_layout_and_injective() {
+        let ab = ChainId::new("ab").unwrap();
+        let key = Lane {
+            direction: Direction::Inbound,
+            chain: &ab,
+            channel: 7,
+        }
+        .key();
+        assert_eq!(key.as_bytes(), b"i\x02ab\x00\x00\x00\x07");
+        assert_eq!(
+            key.delivery_key(1),
+            b"i\x02ab\x00\x00\x00\x07\x00\x00\x00\x00\x00\x00\x00\x01"
+        );
+        // Ids that a formatted `{chain}/{channel}` key could confuse stay apart.
+        let slash = ChainId::new("ab/7").unwrap();
+        let out = |chain, channel| {
+            Lane {
+                direction: Direction::Outbound,
+                chain,
+                channel,
+            }
+            .key()
+        };
+        assert_ne!(out(&slash, 0), out(&ab, 7));
+        assert_ne!(out(&ab, 7), key);
     }
 }
