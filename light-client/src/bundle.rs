@@ -104,6 +104,14 @@ pub enum BundleError {
         /// The message's source chain.
         got: ChainId,
     },
+    /// A receipt of another destination chain than the client's.
+    #[error("the receipt is from {got}, this light client follows {expected}")]
+    WrongDestinationChain {
+        /// The client's chain.
+        expected: ChainId,
+        /// The receipt's destination chain.
+        got: ChainId,
+    },
     /// More light blocks than [`MAX_BUNDLE_LIGHT_BLOCKS`].
     #[error("bundle carries {got} light blocks, at most {max} allowed")]
     TooManyLightBlocks {
@@ -191,6 +199,7 @@ impl BundleError {
     pub fn reason(&self) -> &'static str {
         match self {
             Self::WrongSourceChain { .. } => "wrong-source-chain",
+            Self::WrongDestinationChain { .. } => "wrong-destination-chain",
             Self::TooManyLightBlocks { .. } => "too-many-light-blocks",
             Self::LightBlockChain { .. } => "light-block-chain",
             Self::LightBlockOrder { .. } => "light-block-order",

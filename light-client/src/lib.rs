@@ -21,6 +21,7 @@
 //! - [`client`]: the generic [`client::LightClient`]: trust root, a bounded window of
 //!   trusted blocks, bisection, freezing on proven misbehaviour.
 //! - [`bundle`]: proof bundles and [`bundle::verify_bundle`], which every receiver calls.
+//! - [`receipt`]: receipts, their results and proofs, and [`receipt::verify_receipt`].
 //! - [`merkle`]: RFC 6962-style binary Merkle trees, inclusion proofs and multiproofs.
 //! - [`envelope`]: the trade message envelope, its commitment and the trader's signature.
 //! - [`documents`]: field-level checks of each trade document kind (TRADE-DOCS.md).
@@ -56,6 +57,7 @@ pub mod hash;
 pub mod ics23;
 pub mod merkle;
 pub mod native;
+pub mod receipt;
 pub mod signature;
 #[cfg(feature = "testkit")]
 pub mod testgen;

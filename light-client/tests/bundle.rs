@@ -371,3 +371,70 @@ fn cometbft_leaf_proofs_check_their_shape_first() {
         assert!(err.to_string().contains(reason), "{err}");
     }
 }
+
+#[test]
+fn receipts_verify_against_the_destinations_receipts_root() {
+    use corridor_light_client::receipt::{
+        receipt_key, verify_receipt, Receipt, ReceiptProof, ReceiptResult, RejectReason,
+    };
+    let spec = ChainSpec::simple("kz-astana", 4);
+    let receipts: Vec<Receipt> = (1..=3)
+        .map(|s| Receipt {
+            source_chain: ChainId::new(CHAIN).unwrap(),
+            destination_chain: spec.chain_id.clone(),
+            channel: 3,
+            sequence: s,
+            message_commitment: Hash32([s as u8; 32]),
+            result: if s == 2 {
+                ReceiptResult::Rejected {
+                    reason: RejectReason::PayloadHashMismatch,
+                }
+            } else {
+                ReceiptResult::Delivered
+            },
+        })
+        .collect();
+    let leaves: Vec<Vec<u8>> = receipts.iter().map(|r| r.leaf().unwrap()).collect();
+    let tree = MerkleTree::from_leaves(&leaves);
+    let genesis = testgen::block(&spec, Height(1), Hash32::ZERO, Default::default());
+    let b2 = testgen::block(
+        &spec,
+        Height(2),
+        genesis.header().hash(),
+        BlockContents {
+            receipts_root: tree.root(),
+            ..BlockContents::default()
+        },
+    );
+    let mut client = LightClient::trusting(genesis, Options::default()).unwrap();
+    let proof = ReceiptProof::<NativeVerifier> {
+        height: Height(2),
+        receipt: receipts[1].clone(),
+        proof: tree.prove(1).unwrap(),
+    };
+    let now = spec.time_at(Height(5));
+    // The client must trust the height first.
+    assert_eq!(
+        verify_receipt(&client, &proof).unwrap_err().reason(),
+        "untrusted-height"
+    );
+    client.update(b2, now).unwrap();
+    assert_eq!(verify_receipt(&client, &proof).unwrap(), &receipts[1]);
+    // Another result under the same proof.
+    let mut changed = proof.clone();
+    changed.receipt.result = ReceiptResult::Delivered;
+    assert_eq!(
+        verify_receipt(&client, &changed).unwrap_err().reason(),
+        "invalid-proof"
+    );
+    // A receipt of another destination.
+    let mut other = proof.clone();
+    other.receipt.destination_chain = ChainId::new("pk-karachi").unwrap();
+    assert_eq!(
+        verify_receipt(&client, &other).unwrap_err().reason(),
+        "wrong-destination-chain"
+    );
+    let key = receipt_key(&proof.receipt);
+    assert!(key.starts_with(b"receipts/"));
+    assert_eq!(key.len(), 9 + 1 + CHAIN.len() + 4 + 8);
+}

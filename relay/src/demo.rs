@@ -35,8 +35,8 @@ use corridor_light_client::documents::examples::example;
 use corridor_light_client::envelope::{
     payload_from_json, Deadline, DocumentKind, MessageBody, SignedMessage, VERSION,
 };
-use corridor_light_client::family::{CommitmentRoot, Family};
-use corridor_light_client::native::{LightBlock, NativeVerifier};
+use corridor_light_client::native::LightBlock;
+use corridor_light_client::receipt::verify_receipt;
 use corridor_light_client::{hash, ChainId, Hash32, Height, Options, Time};
 
 /// The demo's chain configs, embedded so the binary runs from any folder.
@@ -543,21 +543,14 @@ impl Courier {
                 let Some(&id) = self.sent.get(&key) else {
                     continue;
                 };
-                let header = self.trust(dest, receipt.height).await?;
-                NativeVerifier
-                    .verify_leaf(
-                        &header,
-                        CommitmentRoot::Receipts,
-                        &[],
-                        &receipt.receipt.leaf()?,
-                        &receipt.proof,
+                self.trust(dest, receipt.height).await?;
+                let client = self.clients.get(dest_id).context("no client")?;
+                verify_receipt(client, &receipt).with_context(|| {
+                    format!(
+                        "receipt of {} seq {} does not verify",
+                        r.source_chain, r.sequence
                     )
-                    .with_context(|| {
-                        format!(
-                            "receipt of {} seq {} does not verify",
-                            r.source_chain, r.sequence
-                        )
-                    })?;
+                })?;
                 events.push((id, Event::Receipt(receipt.height)));
             }
             self.receipts_scanned
