@@ -76,11 +76,16 @@ pub struct DemoSummary {
     pub delivered: usize,
     /// Receipts proven against destination headers.
     pub receipts_proven: usize,
-    /// Whether the forged delivery was refused.
+    /// Whether the forged delivery was refused as `invalid-proof`.
     pub forged_refused: bool,
     /// Whether the replayed delivery was answered with its original acknowledgement
     /// (idempotent: not delivered a second time).
     pub replay_idempotent: bool,
+    /// Submitted messages with exactly one receipt in their destination chain's own
+    /// committed receipts.
+    pub delivered_on_chain: usize,
+    /// Receipts beyond the first for any (source, destination, channel, sequence).
+    pub extra_receipts_on_chain: usize,
 }
 
 /// One trade: who sends which document from where to where.
@@ -367,17 +372,63 @@ async fn exchange(
                 other => format!("{other:?} (this is a bug)"),
             }
         )?;
+        // A forgery a courier could make: the same trader's key signs a changed document
+        // for the next free sequence of the lane, under the original proof and blocks.
+        // Everything but the source chain's commitment is right, so only the proof can
+        // refuse it.
+        let body = &bundle.message.message.body;
+        let lane_next = tracks
+            .values()
+            .filter(|t| t.from == body.source_chain && t.to == body.destination_chain)
+            .map(|t| t.sequence)
+            .max()
+            .unwrap_or(0)
+            .saturating_add(1);
+        let sender = TRADES
+            .iter()
+            .find(|t| devnet_trader_key(t.sender).public_key() == body.sender)
+            .map(|t| devnet_trader_key(t.sender))
+            .context("the delivered message's sender is a demo trader")?;
+        let mut forged_body = body.clone();
+        forged_body.nonce = forged_body.nonce.saturating_add(1_000);
         let mut forged = bundle.clone();
-        forged.message.message.body.payload_hash.0[0] ^= 1;
-        forged.message.sequence = forged.message.sequence.saturating_add(1);
+        forged.message.message = forged_body.sign(&sender)?;
+        forged.message.sequence = lane_next;
         let forged_result = adapter.submit_delivery(&forged).await;
-        summary.forged_refused = forged_result.is_err();
+        summary.forged_refused = matches!(
+            &forged_result,
+            Err(AdapterError::Rejected { problem, .. }) if problem == "invalid-proof"
+        );
         writeln!(
             out,
-            "  forged message         -> {}",
+            "  forged message (re-signed, next sequence {lane_next}) -> {}",
             outcome(&forged_result)
         )?;
     }
+
+    // Exactly once, counted on the destination chains' own committed receipts.
+    let mut on_chain: BTreeMap<(ChainId, ChainId, u32, u64), usize> = BTreeMap::new();
+    for (_, dest, _) in chains.values() {
+        let latest = dest.status().await?.latest_height;
+        let mut from = 1u64;
+        while from <= latest.0 {
+            let to = latest
+                .0
+                .min(from.saturating_add(corridor_adapters::adapter::MAX_RANGE - 1));
+            for r in dest.receipts(Height(from), Height(to)).await? {
+                let r = r.receipt;
+                *on_chain
+                    .entry((r.source_chain, r.destination_chain, r.channel, r.sequence))
+                    .or_default() += 1;
+            }
+            from = to.saturating_add(1);
+        }
+    }
+    summary.delivered_on_chain = tracks
+        .values()
+        .filter(|t| on_chain.get(&(t.from.clone(), t.to.clone(), 0, t.sequence)) == Some(&1))
+        .count();
+    summary.extra_receipts_on_chain = on_chain.values().map(|n| n.saturating_sub(1)).sum();
 
     let mut latencies: Vec<f64> = tracks
         .values()
@@ -388,9 +439,9 @@ async fn exchange(
     let max = latencies.last().copied().unwrap_or(0.0);
     writeln!(
         out,
-        "\n{} messages submitted, {} delivered exactly once, {} receipts proven; submit to delivery: median {median:.1} s, max {max:.1} s (blocks every {} ms)",
+        "\n{} messages submitted, {} delivered exactly once (counted in the destination chains' receipts), {} receipts proven; submit to delivery: median {median:.1} s, max {max:.1} s (blocks every {} ms)",
         summary.submitted,
-        summary.delivered,
+        summary.delivered_on_chain,
         summary.receipts_proven,
         options.block_interval.as_millis()
     )?;

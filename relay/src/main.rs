@@ -118,9 +118,24 @@ fn run_demo(options: DemoOptions) -> ExitCode {
     };
     let mut out = std::io::stdout();
     match runtime.block_on(corridor_relay::demo::run(options, &mut out)) {
-        Ok(summary) if summary.forged_refused && summary.replay_idempotent => ExitCode::SUCCESS,
-        Ok(_) => {
-            eprintln!("error: a forged delivery was accepted or a replay was delivered twice");
+        Ok(summary)
+            if summary.forged_refused
+                && summary.replay_idempotent
+                && summary.delivered_on_chain == summary.submitted
+                && summary.extra_receipts_on_chain == 0 =>
+        {
+            ExitCode::SUCCESS
+        }
+        Ok(summary) => {
+            eprintln!(
+                "error: forged delivery refused as invalid-proof: {}; replay idempotent: {}; \
+                 delivered exactly once on the destination chains: {} of {} ({} extra receipts)",
+                summary.forged_refused,
+                summary.replay_idempotent,
+                summary.delivered_on_chain,
+                summary.submitted,
+                summary.extra_receipts_on_chain
+            );
             ExitCode::FAILURE
         }
         Err(e) => {

@@ -23,5 +23,8 @@ async fn every_message_is_delivered_once_and_attacks_are_refused() {
     assert_eq!(summary.receipts_proven, 7, "{text}");
     assert!(summary.replay_idempotent, "{text}");
     assert!(summary.forged_refused, "{text}");
+    assert_eq!(summary.delivered_on_chain, 7, "{text}");
+    assert_eq!(summary.extra_receipts_on_chain, 0, "{text}");
     assert!(text.contains("7 delivered exactly once"), "{text}");
+    assert!(text.contains("invalid-proof"), "{text}");
 }
