@@ -9,8 +9,9 @@ use serde::Serialize;
 
 use crate::error::AdapterError;
 
-/// Largest response body read, bytes.
-pub(crate) const MAX_RESPONSE_BYTES: usize = 32 * 1024 * 1024;
+/// Largest response body an adapter reads, bytes (a devnet chain checks at config load
+/// that its largest page fits).
+pub const MAX_RESPONSE_BYTES: usize = 32 * 1024 * 1024;
 /// Timeout of one request.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 /// Timeout of connecting.

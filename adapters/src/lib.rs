@@ -1,4 +1,4 @@
-//! Chain adapters of corridor and the devnet partner chain.
+//! Chain adapters of corridor: the clients a relay talks to partner chains with.
 //!
 //! A relay talks to every partner chain through a [`ChainAdapter`]: chain status, light
 //! blocks, outbound trade messages with their inclusion proofs, inbound deliveries and
@@ -14,11 +14,14 @@
 //! - [`retry`]: exponential backoff with a bound for transient errors.
 //! - [`bundle`]: builds a [`ProofBundle`] for a receiver from what the receiver already
 //!   trusts, fetching the light blocks a bisection needs.
-//! - [`devnet`]: the devnet partner chain (a real program: block producer, outbox, inbox,
-//!   RocksDB store, HTTP JSON RPC, fault modes) and [`devnet::DevnetAdapter`], its client.
+//! - [`devnet`]: [`devnet::DevnetAdapter`], a client of the devnet partner chain's RPC, and
+//!   the JSON shapes that RPC speaks. The chain itself is the `corridor-devnet` crate.
 //! - [`cometbft`]: [`cometbft::CometBftAdapter`], a client of CometBFT's RPC.
 //!
-//! Dependencies point one way: `corridor-light-client` <- this crate <- the relay.
+//! This crate holds clients only: it links no store and no HTTP server.
+//!
+//! Dependencies point one way: `corridor-light-client` <- this crate <- `corridor-devnet`
+//! (the devnet chain program) <- the relay.
 #![forbid(unsafe_code)]
 #![cfg_attr(
     not(test),
@@ -36,6 +39,7 @@ pub mod types;
 
 pub use adapter::ChainAdapter;
 pub use error::AdapterError;
+pub use http::MAX_RESPONSE_BYTES;
 pub use retry::RetryPolicy;
 pub use types::{
     ChainStatus, DeliveryAck, OutboundMessage, ProofBundle, Receipt, ReceiptProof, ReceiptResult,

@@ -24,12 +24,10 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 use corridor_adapters::bundle::{build_bundle, sync_client};
-use corridor_adapters::devnet::{
-    devnet_trader_key, genesis_block, AdminToken, DevnetAdapter, DevnetChain, DevnetConfig,
-    DevnetHandle,
-};
+use corridor_adapters::devnet::{AdminToken, DevnetAdapter};
 use corridor_adapters::types::NativeClient;
 use corridor_adapters::{AdapterError, ChainAdapter, DeliveryAck, ProofBundle};
+use corridor_devnet::{devnet_trader_key, genesis_block, DevnetChain, DevnetConfig, DevnetHandle};
 use corridor_light_client::client::TrustRoot;
 use corridor_light_client::documents::examples::example;
 use corridor_light_client::envelope::{

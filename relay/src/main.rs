@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
-use corridor_adapters::devnet::{DevnetChain, DevnetConfig};
+use corridor_devnet::{DevnetChain, DevnetConfig};
 use corridor_relay::demo::DemoOptions;
 
 /// corridor: a trust-minimised relay for the partner chains of trade corridors.

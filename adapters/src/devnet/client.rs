@@ -1,5 +1,5 @@
-//! [`DevnetAdapter`]: the [`ChainAdapter`] of a devnet chain, a client of its RPC
-//! ([`super::rpc`]).
+//! [`DevnetAdapter`]: the [`ChainAdapter`] of a devnet chain, a client of its RPC (served
+//! by the `corridor-devnet` crate; its JSON shapes are in [`super::wire`]).
 //!
 //! Reads are retried under the adapter's [`RetryPolicy`] when the error is transient;
 //! submissions too (a repeated delivery answers with its original acknowledgement, a
@@ -15,9 +15,10 @@ use corridor_light_client::{ChainId, Hash32, Height};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use super::api::{ClientStatus, Cursor, NodeStatus, Page, Problem, TxAccepted};
-use super::config::{AdminToken, FaultState};
-use super::store::MessageLocation;
+use super::wire::{
+    AdminToken, ClientStatus, Cursor, FaultState, MessageLocation, NodeStatus, Page, Problem,
+    TxAccepted,
+};
 use crate::adapter::{check_range, ChainAdapter};
 use crate::error::AdapterError;
 use crate::http::{Answer, Http};
@@ -47,7 +48,7 @@ impl DevnetAdapter {
     }
 
     /// The same client, reaching the chain's admin RPC at `admin_url` with `token`
-    /// ([`super::DevnetHandle::admin_url`], the config's `admin_token`).
+    /// (`corridor_devnet::DevnetHandle::admin_url`, the chain config's `admin_token`).
     pub fn with_admin(mut self, admin_url: &str, token: &AdminToken) -> Result<Self, AdapterError> {
         self.admin =
             Some(Http::new(self.chain_id.as_str(), admin_url)?.with_bearer(token.secret())?);

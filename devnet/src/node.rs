@@ -14,12 +14,16 @@
 //! Blocks: `testgen::block_at` signs each block with every validator of the spec's set at
 //! that height (so the set rotates every `rotate_every` blocks), stamped with the real clock
 //! (never earlier than the parent's time plus 1 ns). Block 1 is the deterministic genesis of
-//! [`super::config::genesis_block`].
+//! [`crate::config::genesis_block`].
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use corridor_adapters::devnet::{FaultState, MessageLocation, NodeStatus, TxAccepted};
+use corridor_adapters::types::{
+    DeliveryAck, NativeClient, ProofBundle, Receipt, ReceiptResult, RejectReason,
+};
 use corridor_light_client::bundle::{verify_bundle, BundleError};
 use corridor_light_client::client::ClientError;
 use corridor_light_client::envelope::{SignedMessage, TradeMessage};
@@ -30,13 +34,11 @@ use corridor_light_client::testgen::{self, BlockContents};
 use corridor_light_client::{ChainId, Hash32, Height, Time};
 use tokio::sync::{mpsc, oneshot, watch};
 
-use super::api::{ChainError, NodeStatus, TxAccepted};
-use super::config::{genesis_block, DevnetConfig, FaultState};
-use super::store::{
-    height_key, Cf, DeliveryRecord, Direction, Lane, LaneKey, MessageLocation, RocksStore,
-    StoreError,
+use crate::api::ChainError;
+use crate::config::{genesis_block, DevnetConfig};
+use crate::store::{
+    height_key, Cf, DeliveryRecord, Direction, Lane, LaneKey, RocksStore, StoreError,
 };
-use crate::types::{DeliveryAck, NativeClient, ProofBundle, Receipt, ReceiptResult, RejectReason};
 
 /// Most light blocks one delivery may carry.
 pub use corridor_light_client::bundle::MAX_BUNDLE_LIGHT_BLOCKS;

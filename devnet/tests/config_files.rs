@@ -10,10 +10,9 @@ use std::time::Duration;
 
 use common::*;
 use corridor_adapters::bundle::build_bundle;
-use corridor_adapters::devnet::{
-    devnet_trader_key, genesis_block, DevnetAdapter, DevnetChain, DevnetConfig,
-};
+use corridor_adapters::devnet::DevnetAdapter;
 use corridor_adapters::{ChainAdapter, ReceiptResult};
+use corridor_devnet::{devnet_trader_key, genesis_block, DevnetChain, DevnetConfig};
 use corridor_light_client::Options;
 
 const CHAINS: [&str; 3] = ["cn-shanghai", "kz-astana", "pk-karachi"];

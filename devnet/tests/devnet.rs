@@ -8,11 +8,10 @@ use std::collections::BTreeSet;
 
 use common::*;
 use corridor_adapters::bundle::build_bundle;
-use corridor_adapters::devnet::{
-    genesis_block, AdminToken, Cursor, DevnetAdapter, DevnetChain, DevnetHandle, FaultState,
-};
+use corridor_adapters::devnet::{AdminToken, Cursor, DevnetAdapter, FaultState};
 use corridor_adapters::types::NativeClient;
 use corridor_adapters::{AdapterError, ChainAdapter, ProofBundle, ReceiptResult, RejectReason};
+use corridor_devnet::{genesis_block, DevnetChain, DevnetHandle};
 use corridor_light_client::bisection::{Bisection, Outcome};
 use corridor_light_client::client::{ClientError, ConflictProof, UpdateOutcome};
 use corridor_light_client::native::{NativeVerifier, TrustedState};
@@ -163,7 +162,7 @@ async fn transaction_endpoint_rejects_bad_messages_with_clear_problems() {
     forged.body.nonce = 2;
     assert_eq!(problem(a.submit_message(&forged).await), "bad-signature");
 
-    let stranger = corridor_adapters::devnet::devnet_trader_key("stranger");
+    let stranger = corridor_devnet::devnet_trader_key("stranger");
     let unknown = message(&stranger, "tx-a", "tx-b", 0, 1);
     assert_eq!(problem(a.submit_message(&unknown).await), "unknown-trader");
 

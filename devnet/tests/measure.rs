@@ -9,9 +9,10 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use corridor_adapters::bundle::build_bundle;
-use corridor_adapters::devnet::{genesis_block, DevnetAdapter, DevnetChain};
+use corridor_adapters::devnet::DevnetAdapter;
 use corridor_adapters::types::NativeClient;
 use corridor_adapters::ChainAdapter;
+use corridor_devnet::{genesis_block, DevnetChain};
 use corridor_light_client::Options;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -35,7 +35,7 @@
 //!
 //! [`LightBlock`]: corridor_light_client::native::LightBlock
 //! [`SignedMessage`]: corridor_light_client::envelope::SignedMessage
-//! [`FaultState`]: super::config::FaultState
+//! [`FaultState`]: corridor_adapters::devnet::FaultState
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -47,6 +47,13 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use corridor_adapters::adapter::MAX_RANGE;
+use corridor_adapters::devnet::{
+    ClientStatus, Cursor, FaultState, MessageLocation, NodeStatus, Page, Problem, TxAccepted,
+};
+use corridor_adapters::types::{
+    ChainStatus, DeliveryAck, NativeClient, OutboundMessage, ProofBundle, Receipt, ReceiptProof,
+};
 use corridor_light_client::envelope::{SignedMessage, TradeMessage};
 use corridor_light_client::merkle::MerkleTree;
 use corridor_light_client::native::LightBlock;
@@ -54,14 +61,10 @@ use corridor_light_client::{ChainId, Hash32, Height};
 use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, oneshot, watch};
 
-use super::api::{ChainError, ClientStatus, Cursor, NodeStatus, Page, Problem, TxAccepted};
-use super::config::{DevnetConfig, FaultState};
-use super::node::Command;
-use super::store::{height_key, Cf, MessageLocation, RocksStore};
-use crate::adapter::MAX_RANGE;
-use crate::types::{
-    ChainStatus, DeliveryAck, NativeClient, OutboundMessage, ProofBundle, Receipt, ReceiptProof,
-};
+use crate::api::ChainError;
+use crate::config::DevnetConfig;
+use crate::node::Command;
+use crate::store::{height_key, Cf, RocksStore};
 
 /// What every handler shares.
 #[derive(Clone)]
@@ -322,12 +325,14 @@ struct Range {
 
 /// The published heights of a range, checked.
 fn published_range(state: &RpcState, range: &Range) -> Result<(u64, u64), ChainError> {
-    crate::adapter::check_range("", Height(range.from), Height(range.to)).map_err(|_| {
-        ChainError::Malformed(format!(
-            "range from={} to={} must start at 1 or above and span 1 to {MAX_RANGE} heights",
-            range.from, range.to
-        ))
-    })?;
+    corridor_adapters::adapter::check_range("", Height(range.from), Height(range.to)).map_err(
+        |_| {
+            ChainError::Malformed(format!(
+                "range from={} to={} must start at 1 or above and span 1 to {MAX_RANGE} heights",
+                range.from, range.to
+            ))
+        },
+    )?;
     let published = state.status.borrow().published_height.0;
     Ok((range.from, range.to.min(published)))
 }

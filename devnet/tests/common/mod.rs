@@ -5,8 +5,9 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use corridor_adapters::devnet::{devnet_trader_key, DevnetAdapter, DevnetConfig, Trader};
+use corridor_adapters::devnet::DevnetAdapter;
 use corridor_adapters::{ChainAdapter, OutboundMessage};
+use corridor_devnet::{devnet_trader_key, DevnetConfig, Trader};
 use corridor_light_client::envelope::{
     payload_from_json, Deadline, DocumentKind, MessageBody, SignedMessage, VERSION,
 };

@@ -1,91 +1,17 @@
-//! JSON shapes of the devnet RPC that are specific to the devnet (the shared ones are in
-//! [`crate::types`]), and the errors it answers with.
+//! The errors the devnet chain answers with.
 //!
-//! Errors are `application/problem+json` (RFC 9457): `type` is
-//! `urn:corridor:problem:<name>` with `<name>` one of [`ChainError::problem`], plus `title`,
-//! `status` and a `detail` that names the field, height or sequence at fault.
+//! Every [`ChainError`] goes out as an `application/problem+json` document (RFC 9457,
+//! [`Problem`]): `type` is `urn:corridor:problem:<name>` with `<name>` one of
+//! [`ChainError::problem`], plus `title`, `status` and a `detail` that names the field,
+//! height or sequence at fault. The JSON shapes of the RPC live with its client, in
+//! [`corridor_adapters::devnet`].
 
+use corridor_adapters::devnet::Problem;
 use corridor_light_client::envelope::EnvelopeError;
-use corridor_light_client::native::LightBlock;
 use corridor_light_client::signature::PublicKey;
-use corridor_light_client::{ChainId, Hash32, Height, Time};
-use serde::{Deserialize, Serialize};
+use corridor_light_client::{ChainId, Height};
 
-use super::config::FaultState;
-use super::store::StoreError;
-
-/// Prefix of every problem type.
-pub const PROBLEM_PREFIX: &str = "urn:corridor:problem:";
-
-/// The answer to an accepted transaction.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TxAccepted {
-    /// The message id (idempotency key).
-    pub id: Hash32,
-    /// Destination chain.
-    pub destination: ChainId,
-    /// Channel.
-    pub channel: u32,
-    /// Sequence the outbox assigned.
-    pub sequence: u64,
-    /// Whether the same message had been submitted before (and this is its first answer).
-    pub duplicate: bool,
-}
-
-/// A position in the items committed over a range of blocks: the leaf `index` of the block
-/// at `height`. Pages of `/outbox` and `/receipts` start at one.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-pub struct Cursor {
-    /// Block height.
-    pub height: Height,
-    /// Leaf index in that block, from 0.
-    pub index: u64,
-}
-
-/// One page of `/outbox` or `/receipts`: items in (height, index) order, at most the
-/// chain's page budget of JSON (but always at least one item when any remain), and where
-/// the next page starts when more remain in the range asked for.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Page<T> {
-    /// The items.
-    pub items: Vec<T>,
-    /// Where the next page starts; `None` when the range is done.
-    pub next: Option<Cursor>,
-}
-
-/// What the devnet node reports about itself (admin view; includes unpublished state).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct NodeStatus {
-    /// The chain.
-    pub chain_id: ChainId,
-    /// Highest block produced.
-    pub produced_height: Height,
-    /// Highest block published (below `produced_height` while blocks are withheld).
-    pub published_height: Height,
-    /// Hash of the highest published header.
-    pub published_hash: Hash32,
-    /// Time of the highest published header.
-    pub published_time: Time,
-    /// Producer ticks since start (they go on while stalled).
-    pub ticks: u64,
-    /// Fault modes in force.
-    pub faults: FaultState,
-    /// Messages waiting for a block.
-    pub pending_messages: usize,
-    /// Receipts waiting for a block.
-    pub pending_receipts: usize,
-}
-
-/// The inbox's light client of one source chain.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ClientStatus {
-    /// The source chain.
-    pub chain_id: ChainId,
-    /// Its latest trusted light block.
-    pub latest: LightBlock,
-    /// Whether misbehaviour froze it.
-    pub frozen: bool,
-}
+use crate::store::StoreError;
 
 /// Why the devnet chain refused a request.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -254,37 +180,6 @@ impl ChainError {
             Self::Store(_) => 500,
             _ => 422,
         }
-    }
-}
-
-/// An RFC 9457 problem document.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Problem {
-    /// `urn:corridor:problem:<name>`.
-    #[serde(rename = "type")]
-    pub kind: String,
-    /// Short summary (the name, in words).
-    pub title: String,
-    /// HTTP status.
-    pub status: u16,
-    /// What exactly is wrong.
-    pub detail: String,
-}
-
-impl Problem {
-    /// A problem from its name, status and detail.
-    pub fn new(name: &str, status: u16, detail: String) -> Self {
-        Self {
-            kind: format!("{PROBLEM_PREFIX}{name}"),
-            title: name.replace('-', " "),
-            status,
-            detail,
-        }
-    }
-
-    /// The name: `type` without [`PROBLEM_PREFIX`].
-    pub fn name(&self) -> &str {
-        self.kind.strip_prefix(PROBLEM_PREFIX).unwrap_or(&self.kind)
     }
 }
 

@@ -19,10 +19,12 @@
 //! Every state change is one [`Batch`] written with `sync`, before anyone is told.
 //!
 //! [`TradeMessage`]: corridor_light_client::envelope::TradeMessage
-//! [`Receipt`]: crate::types::Receipt
+//! [`Receipt`]: corridor_adapters::types::Receipt
+//! [`MessageLocation`]: corridor_adapters::devnet::MessageLocation
 
 use std::path::Path;
 
+use corridor_adapters::types::ReceiptResult;
 use corridor_light_client::codec;
 use corridor_light_client::{ChainId, Hash32, Height};
 use rocksdb::{
@@ -31,8 +33,6 @@ use rocksdb::{
 };
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-
-use crate::types::ReceiptResult;
 
 /// A column family.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -101,19 +101,6 @@ pub enum StoreError {
         /// The decoder's message.
         reason: String,
     },
-}
-
-/// Where the outbox put a message.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct MessageLocation {
-    /// Destination chain.
-    pub destination: ChainId,
-    /// Channel.
-    pub channel: u32,
-    /// Sequence assigned.
-    pub sequence: u64,
-    /// Block that committed it, once committed.
-    pub height: Option<Height>,
 }
 
 /// Which way a lane's messages go, seen from this chain.

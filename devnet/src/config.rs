@@ -59,6 +59,8 @@ use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+use corridor_adapters::devnet::{AdminToken, FaultState};
+use corridor_adapters::MAX_RESPONSE_BYTES;
 use corridor_light_client::client::{ClientError, TrustRoot};
 use corridor_light_client::codec::MAX_DECODE_LEN;
 use corridor_light_client::envelope::{Limits, DEFAULT_MAX_PAYLOAD};
@@ -67,9 +69,7 @@ use corridor_light_client::native::{LightBlock, MAX_VALIDATORS};
 use corridor_light_client::signature::{PublicKey, SigningKey};
 use corridor_light_client::testgen::{self, BlockContents, ChainSpec};
 use corridor_light_client::{ChainId, Hash32, Height, Options, Time};
-use serde::{Deserialize, Serialize};
-
-use crate::http::MAX_RESPONSE_BYTES;
+use serde::Deserialize;
 
 /// Default time between blocks.
 pub const DEFAULT_BLOCK_INTERVAL: Duration = Duration::from_millis(500);
@@ -173,101 +173,6 @@ pub struct RawPeer {
     pub validators: Option<RawValidators>,
 }
 
-/// Fault modes, for tests: set in `[faults]` or through `POST /admin/faults`.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct FaultState {
-    /// Also sign a conflicting block (another state root, same validators) at this height;
-    /// it is served at `GET /blocks/{height}/conflicting`.
-    #[serde(default)]
-    pub fork_at_height: Option<u64>,
-    /// Serve every block produced while this is on with one corrupted commit signature.
-    #[serde(default)]
-    pub bad_signatures: bool,
-    /// Keep producing blocks but publish none of them while this is on.
-    #[serde(default)]
-    pub withhold: bool,
-    /// Produce no blocks while this is on (transactions are still accepted).
-    #[serde(default)]
-    pub stall: bool,
-}
-
-/// The admin RPC's bearer token: a secret, never printed (its `Debug` is redacted).
-#[derive(Clone, Eq)]
-pub struct AdminToken(String);
-
-/// Shortest admin token accepted, bytes.
-pub const MIN_ADMIN_TOKEN_LEN: usize = 16;
-
-impl AdminToken {
-    /// A token from its text: at least [`MIN_ADMIN_TOKEN_LEN`] bytes of visible ASCII.
-    pub fn new(text: impl Into<String>) -> Result<Self, String> {
-        let text = text.into();
-        if text.len() < MIN_ADMIN_TOKEN_LEN {
-            return Err(format!(
-                "must be at least {MIN_ADMIN_TOKEN_LEN} bytes, got {}",
-                text.len()
-            ));
-        }
-        if !text.bytes().all(|b| b.is_ascii_graphic()) {
-            return Err("must be visible ASCII without spaces".into());
-        }
-        Ok(Self(text))
-    }
-
-    /// A fresh random token (64 hex digits) for an embedded chain (the demo, tests).
-    ///
-    /// The randomness is the standard library's per-process hash keys, which it seeds from
-    /// the operating system: good enough for a devnet's loopback admin RPC. A production
-    /// operator writes its token with a real secret generator.
-    pub fn generate() -> Self {
-        use std::hash::{BuildHasher, Hasher};
-        let mut seed = Vec::with_capacity(32);
-        for round in 0u64..4 {
-            let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
-            hasher.write_u64(round);
-            hasher.write_u128(
-                std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map(|d| d.as_nanos())
-                    .unwrap_or(0),
-            );
-            seed.extend_from_slice(&hasher.finish().to_le_bytes());
-        }
-        Self(hex::encode(hash::sha3(&seed).0))
-    }
-
-    /// The token's text, to put in an `Authorization: Bearer` header.
-    pub fn secret(&self) -> &str {
-        &self.0
-    }
-
-    /// Whether `given` is this token, in time that does not depend on where they differ:
-    /// both are hashed and the digests compared in full.
-    pub fn matches(&self, given: &str) -> bool {
-        use sha2::{Digest, Sha256};
-        let a = Sha256::digest(self.0.as_bytes());
-        let b = Sha256::digest(given.as_bytes());
-        let diff = a
-            .iter()
-            .zip(b.iter())
-            .fold(0u8, |acc, (x, y)| acc | (x ^ y));
-        core::hint::black_box(diff) == 0
-    }
-}
-
-impl PartialEq for AdminToken {
-    fn eq(&self, other: &Self) -> bool {
-        self.matches(&other.0)
-    }
-}
-
-impl core::fmt::Debug for AdminToken {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.write_str("AdminToken(<redacted>)")
-    }
-}
-
 /// A registered trader.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Trader {
@@ -293,14 +198,14 @@ impl Peer {
     }
 
     /// A new light client of the peer, trusting its block 1.
-    pub fn new_client(&self) -> Result<crate::types::NativeClient, ClientError> {
+    pub fn new_client(&self) -> Result<corridor_adapters::types::NativeClient, ClientError> {
         let block = self.trust_root();
         let root = TrustRoot {
             chain_id: block.header().chain_id.clone(),
             height: block.height(),
             header_hash: block.header().hash(),
         };
-        crate::types::NativeClient::with_root_block(root, self.options, block)
+        corridor_adapters::types::NativeClient::with_root_block(root, self.options, block)
     }
 }
 
@@ -481,7 +386,7 @@ const ITEM_JSON_OVERHEAD: usize = 2048;
 /// Bytes a stored message's CBOR takes besides its payload.
 const ITEM_CBOR_OVERHEAD: usize = 1024;
 
-/// Most bytes one outbox item (an [`crate::OutboundMessage`] with its proof) takes as JSON,
+/// Most bytes one outbox item (an [`corridor_adapters::OutboundMessage`] with its proof) takes as JSON,
 /// for a payload of at most `max_payload` bytes in a block of at most `per_block` messages.
 ///
 /// The payload travels as hex (two digits a byte); the proof has one 64-digit hash per
@@ -1008,7 +913,7 @@ count = 3
             deadline: Deadline::Time(Time::from_unix_nanos(u64::MAX)),
         };
         let SignedMessage { body, signature } = body.sign(&key).unwrap();
-        let item = crate::OutboundMessage {
+        let item = corridor_adapters::OutboundMessage {
             height: Height(u64::MAX),
             message: TradeMessage {
                 sequence: u64::MAX,
