@@ -119,7 +119,7 @@ pub struct Receipt {
     pub channel: u32,
     /// Sequence on the channel.
     pub sequence: u64,
-    /// [`TradeMessage::commitment`] of the delivered message.
+    /// [`crate::envelope::TradeMessage::commitment`] of the delivered message.
     pub message_commitment: Hash32,
     /// Result code.
     pub result: ReceiptResult,

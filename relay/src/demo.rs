@@ -12,7 +12,7 @@
 //!
 //! ## What carries the messages
 //! The relay daemons (QUIC between operators, their own stores and pipelines) are not built
-//! yet. Here a [`Courier`] in this process plays their part over the chains' RPC: it builds
+//! yet. Here a `Courier` in this process plays their part over the chains' RPC: it builds
 //! the proof bundles with [`corridor_adapters::bundle::build_bundle`] (verifying every light
 //! block and proof it fetches with its own light clients) and hands them to the destination.
 //! The destination chain trusts nothing the courier says: it verifies everything again.

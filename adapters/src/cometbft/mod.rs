@@ -12,7 +12,7 @@
 //! ([`SignedHeader`], [`ValidatorSet`], [`LightBlock`]), which check its form: every hash
 //! 32 bytes, every key ed25519, every validator address the hash of its key, every vote's
 //! time a real RFC 3339 time, a commit at its header's height. The adapter itself reads only
-//! what belongs to the RPC ([`json`]: the JSON-RPC envelope, `/status`, paging,
+//! what belongs to the RPC (`json`: the JSON-RPC envelope, `/status`, paging,
 //! `/abci_query`) and checks that an answer is the one asked for (chain, height, page
 //! counts). Verifying the data is the light client's job. A refused answer is an
 //! [`AdapterError::InvalidResponse`] naming the endpoint and, in the light client's
