@@ -19,8 +19,8 @@ echo "== cargo build (every target; RocksDB's C++ the first time on a machine)"
 build_all
 echo "== cargo clippy (-D warnings)"
 check_env cargo clippy --workspace --all-targets --locked -- -D warnings
-echo "== cargo test"
-cargo test --workspace --locked --no-fail-fast
+echo "== cargo test (every target, the same selection as the build: the same RocksDB build)"
+cargo test --workspace --all-targets --locked --no-fail-fast
 echo "== cargo doc of every crate (-D warnings)"
 RUSTDOCFLAGS=-Dwarnings check_env cargo doc --workspace --no-deps --locked --quiet
 echo "== all checks passed"

@@ -208,14 +208,26 @@ where
     Ok(taken)
 }
 
-/// Builds the bundle that brings `outbound` to a receiver whose latest trusted block of the
-/// source chain is `trusted`, verifying at time `now` with `options`.
+/// What a receiver's light client of the source chain trusts, as far as a bundle builder
+/// needs it.
+#[derive(Clone, Copy, Debug)]
+pub enum ReceiverTrust<'a, B> {
+    /// The receiver's latest trusted block.
+    Latest(&'a B),
+    /// The receiver has no block yet: only its trust root, at this height.
+    RootOnly(Height),
+}
+
+/// Builds the bundle that brings `outbound` to a receiver whose light client of the source
+/// chain trusts `receiver`, verifying at time `now` with `options`.
 ///
 /// When the receiver trusts a height at or above the message's, only the message's block is
-/// included (the receiver verifies it from the nearest trusted block below).
+/// included (the receiver verifies it from the nearest trusted block below). A receiver
+/// with no block yet gets the root block first (it checks its hash against its own trust
+/// root), then the path from it.
 pub async fn build_bundle<A>(
     source: &A,
-    trusted: &LightBlockOf<A>,
+    receiver: ReceiverTrust<'_, LightBlockOf<A>>,
     outbound: OutboundMessage,
     options: Options,
     now: Time,
@@ -225,10 +237,21 @@ where
 {
     let family = NativeVerifier;
     let target = outbound.height;
-    let light_blocks = if family.block_height(trusted) >= target {
-        vec![source.light_block(target).await?]
-    } else {
-        fetch_path(source, trusted, target, options, now).await?
+    let light_blocks = match receiver {
+        ReceiverTrust::Latest(trusted) if family.block_height(trusted) >= target => {
+            vec![source.light_block(target).await?]
+        }
+        ReceiverTrust::Latest(trusted) => fetch_path(source, trusted, target, options, now).await?,
+        ReceiverTrust::RootOnly(root) => {
+            let root_block = source.light_block(root).await?;
+            let mut blocks = if target > root {
+                fetch_path(source, &root_block, target, options, now).await?
+            } else {
+                Vec::new()
+            };
+            blocks.insert(0, root_block);
+            blocks
+        }
     };
     let Some(last) = light_blocks.last() else {
         return Err(BundleError::NoPath {

@@ -35,13 +35,10 @@
 //! public_key = "<64 hex digits>"
 //! [[peers]]                          # chains this one takes deliveries from / sends to
 //! chain_id = "kz-astana"
-//! genesis_time_unix = 1767225600
 //! trusting_period_secs = 1209600      # optional, default two weeks
-//! [peers.validators]                 # the peer's own validator settings
-//! seed = "kz-astana/validators"
-//! count = 4
-//! rotate_every = 50
-//! rotate_count = 1
+//! [peers.trust_root]                 # public data only: a height and its header's hash
+//! height = 1
+//! header_hash = "<64 hex digits>"    # from the peer's operator (or its `/blocks/1`)
 //! [faults]                           # all optional, for tests
 //! fork_at_height = 12
 //! bad_signatures = false
@@ -50,9 +47,12 @@
 //! ```
 //!
 //! ## Trust roots
-//! A peer's trust root is its block 1, which [`genesis_block`] derives from the peer's
-//! validator settings and genesis time alone. So configs stay static text, and every chain of
-//! the demo agrees on every other chain's root without exchanging anything at run time.
+//! A peer's trust root is public data: a height and the hash of the header at that height
+//! (which commits the peer's validator sets). Nothing in it lets a reader sign as the peer.
+//! The inbox's light client of the peer takes the root block itself from the first delivery
+//! that carries it, when its hash is the configured one and its own validators signed it.
+//! The demo configs name each peer's block 1; `corridor chain --config FILE` prints a
+//! chain's genesis hash for its partners' configs.
 
 use core::time::Duration;
 use std::collections::BTreeSet;
@@ -61,7 +61,7 @@ use std::path::{Path, PathBuf};
 
 use corridor_adapters::devnet::{AdminToken, FaultState};
 use corridor_adapters::MAX_RESPONSE_BYTES;
-use corridor_light_client::client::{ClientError, TrustRoot};
+use corridor_light_client::client::TrustRoot;
 use corridor_light_client::codec::MAX_DECODE_LEN;
 use corridor_light_client::envelope::{Limits, DEFAULT_MAX_PAYLOAD};
 use corridor_light_client::hash;
@@ -165,12 +165,20 @@ pub struct RawTrader {
 pub struct RawPeer {
     /// `chain_id`.
     pub chain_id: Option<String>,
-    /// `genesis_time_unix`.
-    pub genesis_time_unix: Option<u64>,
     /// `trusting_period_secs`.
     pub trusting_period_secs: Option<u64>,
-    /// `[peers.validators]`.
-    pub validators: Option<RawValidators>,
+    /// `[peers.trust_root]`.
+    pub trust_root: Option<RawTrustRoot>,
+}
+
+/// A `[peers.trust_root]` table.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTrustRoot {
+    /// `height`.
+    pub height: Option<u64>,
+    /// `header_hash`, 64 hex digits.
+    pub header_hash: Option<String>,
 }
 
 /// A registered trader.
@@ -185,27 +193,21 @@ pub struct Trader {
 /// A chain this one exchanges messages with, and how much this one trusts it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Peer {
-    /// The peer's generation settings; its block 1 is the trust root.
-    pub spec: ChainSpec,
+    /// The peer's trust root (its chain id, a height, that header's hash).
+    pub root: TrustRoot,
     /// Options of this chain's light client of the peer.
     pub options: Options,
 }
 
 impl Peer {
-    /// The trust root: the peer's block 1.
-    pub fn trust_root(&self) -> LightBlock {
-        genesis_block(&self.spec)
+    /// The peer's chain.
+    pub fn chain_id(&self) -> &ChainId {
+        &self.root.chain_id
     }
 
-    /// A new light client of the peer, trusting its block 1.
-    pub fn new_client(&self) -> Result<corridor_adapters::types::NativeClient, ClientError> {
-        let block = self.trust_root();
-        let root = TrustRoot {
-            chain_id: block.header().chain_id.clone(),
-            height: block.height(),
-            header_hash: block.header().hash(),
-        };
-        corridor_adapters::types::NativeClient::with_root_block(root, self.options, block)
+    /// A new light client of the peer: it trusts no block until the root block arrives.
+    pub fn new_client(&self) -> corridor_adapters::types::NativeClient {
+        corridor_adapters::types::NativeClient::new(self.root.clone(), self.options)
     }
 }
 
@@ -323,7 +325,7 @@ impl DevnetConfig {
 
     /// The peer with `chain_id`, if configured.
     pub fn peer(&self, chain_id: &ChainId) -> Option<&Peer> {
-        self.peers.iter().find(|p| &p.spec.chain_id == chain_id)
+        self.peers.iter().find(|p| p.chain_id() == chain_id)
     }
 
     /// A config for tests and embedding: `validators` validators, no rotation, `interval`
@@ -361,8 +363,13 @@ impl DevnetConfig {
 
     /// This chain as a peer of another: its spec and the given trusting period.
     pub fn as_peer(&self, trusting_period: Duration) -> Peer {
+        let genesis = genesis_block(&self.spec);
         Peer {
-            spec: self.spec.clone(),
+            root: TrustRoot {
+                chain_id: self.spec.chain_id.clone(),
+                height: genesis.height(),
+                header_hash: genesis.header().hash(),
+            },
             options: Options {
                 trusting_period,
                 ..Options::default()
@@ -434,6 +441,28 @@ impl Checker {
         ChainId::new(value)
             .map_err(|e| self.fail(key, e.to_string()))
             .ok()
+    }
+
+    fn trust_root(&mut self, key: &str, value: Option<RawTrustRoot>) -> Option<(Height, Hash32)> {
+        let raw = self.required(key, value)?;
+        let height = self.required(&format!("{key}.height"), raw.height);
+        if height == Some(0) {
+            self.fail(format!("{key}.height"), "must be 1 or above");
+        }
+        let hash_key = format!("{key}.header_hash");
+        let hash =
+            self.required(&hash_key, raw.header_hash)
+                .and_then(|h| match Hash32::from_hex(&h) {
+                    Ok(h) => Some(h),
+                    Err(e) => {
+                        self.fail(hash_key.clone(), format!("must be 64 hex digits: {e}"));
+                        None
+                    }
+                });
+        match (height, hash) {
+            (Some(h), Some(hash)) if h > 0 => Some((Height(h), hash)),
+            _ => None,
+        }
     }
 
     fn genesis(&mut self, key: &str, value: Option<u64>) -> Option<Time> {
@@ -679,7 +708,6 @@ impl TryFrom<RawConfig> for DevnetConfig {
                     c.fail(format!("{prefix}.chain_id"), "is listed twice");
                 }
             }
-            let genesis = c.genesis(&format!("{prefix}.genesis_time_unix"), p.genesis_time_unix);
             let trusting_period = match p.trusting_period_secs {
                 Some(0) => {
                     c.fail(
@@ -691,11 +719,14 @@ impl TryFrom<RawConfig> for DevnetConfig {
                 Some(s) => Duration::from_secs(s),
                 None => DEFAULT_TRUSTING_PERIOD,
             };
-            let vals = c.validators(&format!("{prefix}.validators"), p.validators);
-            if let (Some(id), Some(genesis), Some(vals)) = (id, genesis, vals) {
+            let root = c.trust_root(&format!("{prefix}.trust_root"), p.trust_root);
+            if let (Some(chain_id), Some((height, header_hash))) = (id, root) {
                 peers.push(Peer {
-                    // The peer's interval does not matter here: only its block 1 is derived.
-                    spec: spec_of(id, vals, genesis, DEFAULT_BLOCK_INTERVAL),
+                    root: TrustRoot {
+                        chain_id,
+                        height,
+                        header_hash,
+                    },
                     options: Options {
                         trusting_period,
                         ..Options::default()
@@ -756,10 +787,9 @@ name = "t"
 public_key = "0101010101010101010101010101010101010101010101010101010101010101"
 [[peers]]
 chain_id = "test-b"
-genesis_time_unix = 1767225600
-[peers.validators]
-seed = "b"
-count = 3
+[peers.trust_root]
+height = 1
+header_hash = "0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b"
 "#;
 
     #[test]
@@ -770,13 +800,56 @@ count = 3
         assert_eq!(c.spec.rotate_every, 3);
         assert_eq!(c.traders.len(), 1);
         let peer = &c.peers[0];
-        assert_eq!(peer.spec.validators, 3);
         assert_eq!(peer.options.trusting_period, DEFAULT_TRUSTING_PERIOD);
-        let root = peer.trust_root();
-        assert_eq!(root.height(), Height(1));
-        assert_eq!(root.header().chain_id.as_str(), "test-b");
-        // Deterministic: the same settings give the same root.
-        assert_eq!(root, c.peers[0].trust_root());
+        assert_eq!(
+            peer.root,
+            TrustRoot {
+                chain_id: ChainId::new("test-b").unwrap(),
+                height: Height(1),
+                header_hash: Hash32([0x0b; 32]),
+            }
+        );
+        // The peer's client trusts nothing until the root block arrives.
+        assert_eq!(peer.new_client().latest(), None);
+    }
+
+    #[test]
+    fn a_trust_root_is_public_data_and_each_bad_field_is_named() {
+        // The old form, a peer's validator seed, is refused by name.
+        let seeded = GOOD.replace(
+            "[peers.trust_root]",
+            "[peers.validators]\nseed = \"b\"\n[peers.trust_root]",
+        );
+        let err = DevnetConfig::from_toml(&seeded).unwrap_err().to_string();
+        assert!(err.contains("validators"), "{err}");
+        for (edit, key) in [
+            (
+                GOOD.replace("height = 1", "height = 0"),
+                "peers[0].trust_root.height",
+            ),
+            (
+                GOOD.replace("header_hash = \"0b0b", "header_hash = \"zz0b"),
+                "peers[0].trust_root.header_hash",
+            ),
+            (
+                GOOD.replace("height = 1\n", ""),
+                "peers[0].trust_root.height",
+            ),
+            (
+                GOOD.replace("[peers.trust_root]\nheight = 1\n", "")
+                    .replace("header_hash = \"0b", "# header_hash = \"0b"),
+                "peers[0].trust_root",
+            ),
+        ] {
+            let err = DevnetConfig::from_toml(&edit).unwrap_err();
+            let ConfigError::Invalid(errors) = &err else {
+                panic!("{err}")
+            };
+            assert!(
+                errors.iter().any(|e| e.key == key),
+                "{key} not named in {err}"
+            );
+        }
     }
 
     #[test]

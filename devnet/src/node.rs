@@ -239,12 +239,23 @@ impl Node {
         }
         let mut clients = BTreeMap::new();
         for peer in &config.peers {
-            let id = peer.spec.chain_id.clone();
+            let id = peer.chain_id().clone();
             let client = match store.get::<NativeClient>(Cf::Clients, id.as_str().as_bytes())? {
+                // A client stored under another trust root than the configured one is not
+                // silently kept or replaced: the operator decides.
+                Some(c) if c.root() != &peer.root => {
+                    return Err(ChainError::Malformed(format!(
+                        "the stored light client of {id} trusts the header {} at height {}, \
+                         the config names {} at height {}: restore the config or delete the \
+                         store",
+                        c.root().header_hash,
+                        c.root().height,
+                        peer.root.header_hash,
+                        peer.root.height
+                    )));
+                }
                 Some(c) => c,
-                None => peer.new_client().map_err(|e| {
-                    ChainError::Malformed(format!("trust root of {}: {e}", peer.spec.chain_id))
-                })?,
+                None => peer.new_client(),
             };
             clients.insert(id, client);
         }
@@ -290,10 +301,8 @@ impl Node {
         batch.put(Cf::Meta, META_PUBLISHED, &1u64)?;
         batch.put(Cf::Meta, META_FAULTS, &config.faults)?;
         for peer in &config.peers {
-            let client = peer.new_client().map_err(|e| {
-                ChainError::Malformed(format!("trust root of {}: {e}", peer.spec.chain_id))
-            })?;
-            batch.put(Cf::Clients, peer.spec.chain_id.as_str().as_bytes(), &client)?;
+            let client = peer.new_client();
+            batch.put(Cf::Clients, peer.chain_id().as_str().as_bytes(), &client)?;
         }
         store.commit(batch)?;
         tracing::info!(chain = %config.chain_id(), hash = %genesis.header().hash(), "genesis written");

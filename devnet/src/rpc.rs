@@ -504,13 +504,10 @@ async fn client_status(
             .ok_or_else(|| ChainError::NotFound(format!("light client of {chain}")))
     })
     .await?;
-    let latest = client
-        .latest()
-        .cloned()
-        .ok_or_else(|| ChainError::NotFound(format!("trusted block of {chain_id}")))?;
     Ok(Json(ClientStatus {
         chain_id,
-        latest,
+        root: client.root().clone(),
+        latest: client.latest().cloned(),
         frozen: client.is_frozen(),
     }))
 }

@@ -46,13 +46,14 @@ fn demo_configs_load_and_agree_with_each_other() {
         for peer in &config.peers {
             let own = configs
                 .iter()
-                .find(|c| c.chain_id() == &peer.spec.chain_id)
-                .unwrap_or_else(|| panic!("{name}: unknown peer {}", peer.spec.chain_id));
+                .find(|c| c.chain_id() == peer.chain_id())
+                .unwrap_or_else(|| panic!("{name}: unknown peer {}", peer.chain_id()));
+            let genesis = genesis_block(&own.spec);
             assert_eq!(
-                peer.trust_root(),
-                genesis_block(&own.spec),
+                (peer.root.height, peer.root.header_hash),
+                (genesis.height(), genesis.header().hash()),
                 "{name}'s trust root of {} is that chain's genesis",
-                peer.spec.chain_id
+                peer.chain_id()
             );
         }
     }
@@ -104,7 +105,7 @@ async fn demo_chains_carry_a_message_from_shanghai_to_astana() {
         trusting_period: Duration::from_secs(315_360_000),
         ..Options::default()
     };
-    let bundle = build_bundle(&sh, &trusted.latest, out, options, now())
+    let bundle = build_bundle(&sh, trusted.receiver_trust(), out, options, now())
         .await
         .unwrap();
     let ack = kz.submit_delivery(&bundle).await.unwrap();

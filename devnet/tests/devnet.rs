@@ -279,7 +279,7 @@ async fn inbox_takes_a_valid_delivery_once_and_refuses_forgeries() {
     let trusted = b.client_status(&id("in-a")).await.unwrap();
     assert!(!trusted.frozen);
     let opts = Options::default();
-    let bundle = |o| build_bundle(&a, &trusted.latest, o, opts, now());
+    let bundle = |o| build_bundle(&a, trusted.receiver_trust(), o, opts, now());
     let (b1, b2, b3) = (
         bundle(o1.clone()).await.unwrap(),
         bundle(o2).await.unwrap(),
@@ -774,12 +774,14 @@ async fn a_proven_message_the_destination_refuses_consumes_its_sequence() {
         .unwrap();
     assert_eq!((m1.sequence, m2.sequence), (1, 2));
     let (o1, o2) = (committed(&a, m1.id).await, committed(&a, m2.id).await);
-    let trusted = b.client_status(&id("rj-a")).await.unwrap().latest;
+    let trusted = b.client_status(&id("rj-a")).await.unwrap();
     let opts = Options::default();
-    let b1 = build_bundle(&a, &trusted, o1.clone(), opts, now())
+    let b1 = build_bundle(&a, trusted.receiver_trust(), o1.clone(), opts, now())
         .await
         .unwrap();
-    let b2 = build_bundle(&a, &trusted, o2, opts, now()).await.unwrap();
+    let b2 = build_bundle(&a, trusted.receiver_trust(), o2, opts, now())
+        .await
+        .unwrap();
 
     // Not proven: refused, and the sequence stays open.
     let mut unproven = b1.clone();
@@ -846,8 +848,8 @@ async fn a_retry_gets_the_original_ack_and_another_message_at_that_sequence_is_d
         .await
         .unwrap();
     let o1 = committed(&a, m1.id).await;
-    let trusted = b.client_status(&id("id-a")).await.unwrap().latest;
-    let b1 = build_bundle(&a, &trusted, o1.clone(), opts, now())
+    let trusted = b.client_status(&id("id-a")).await.unwrap();
+    let b1 = build_bundle(&a, trusted.receiver_trust(), o1.clone(), opts, now())
         .await
         .unwrap();
     let ack = b.submit_delivery(&b1).await.unwrap();
@@ -874,9 +876,11 @@ async fn a_retry_gets_the_original_ack_and_another_message_at_that_sequence_is_d
     again.store_path = dir.path().join("id-a-again");
     let chain_a2 = DevnetChain::start(again).await.unwrap();
     let a2 = adapter("id-a", &chain_a2.url());
-    let trusted = b.client_status(&id("id-a")).await.unwrap().latest;
+    let trusted = b.client_status(&id("id-a")).await.unwrap();
     chain_a2
-        .wait_for(WAIT, |s| s.published_height.0 > trusted.height().0 + 2)
+        .wait_for(WAIT, |s| {
+            s.published_height.0 > trusted.latest.as_ref().unwrap().height().0 + 2
+        })
         .await
         .unwrap();
     let other = a2
@@ -885,7 +889,7 @@ async fn a_retry_gets_the_original_ack_and_another_message_at_that_sequence_is_d
         .unwrap();
     assert_eq!(other.sequence, 1);
     let o_other = committed(&a2, other.id).await;
-    let b_other = build_bundle(&a2, &trusted, o_other, opts, now())
+    let b_other = build_bundle(&a2, trusted.receiver_trust(), o_other, opts, now())
         .await
         .unwrap();
     let err = b.submit_delivery(&b_other).await.unwrap_err();

@@ -57,11 +57,11 @@ async fn block_production_and_delivery_costs() {
     for id in ids {
         outs.push(committed(&a, id).await);
     }
-    let trusted = b.client_status(&id("ms-a")).await.unwrap().latest;
+    let trusted = b.client_status(&id("ms-a")).await.unwrap();
     let mut bundles = Vec::new();
     for o in outs {
         bundles.push(
-            build_bundle(&a, &trusted, o, Options::default(), now())
+            build_bundle(&a, trusted.receiver_trust(), o, Options::default(), now())
                 .await
                 .unwrap(),
         );

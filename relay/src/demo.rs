@@ -541,10 +541,15 @@ impl Courier {
                 };
                 events.push((id, Event::Committed(outbound.height)));
                 let (_, dest, _) = chains.get(&track.to).context("unknown destination")?;
-                let receiver_trusts = dest.client_status(source_id).await?.latest;
-                let bundle =
-                    build_bundle(source, &receiver_trusts, outbound, client_options(), now())
-                        .await?;
+                let receiver = dest.client_status(source_id).await?;
+                let bundle = build_bundle(
+                    source,
+                    receiver.receiver_trust(),
+                    outbound,
+                    client_options(),
+                    now(),
+                )
+                .await?;
                 let blocks = bundle.light_blocks.len();
                 let ack = dest.submit_delivery(&bundle).await?;
                 let body = &bundle.message.message.body;

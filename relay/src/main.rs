@@ -167,12 +167,18 @@ fn run_chain(path: &std::path::Path) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let genesis = corridor_devnet::genesis_block(&config.spec);
     let outcome: anyhow::Result<()> = runtime.block_on(async {
         let chain = DevnetChain::start(config).await?;
         println!(
             "chain {} serving its RPC at {}",
             chain.status().chain_id,
             chain.url()
+        );
+        println!(
+            "trust root for partners' configs: [peers.trust_root] height = {}, header_hash = \"{}\"",
+            genesis.height(),
+            genesis.header().hash()
         );
         match chain.admin_url() {
             Some(url) => println!("admin RPC at {url} (bearer token from the config)"),

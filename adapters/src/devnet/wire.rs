@@ -12,6 +12,7 @@
 //! [`OutboundMessage`]: crate::types::OutboundMessage
 //! [`Receipt`]: crate::types::Receipt
 
+use corridor_light_client::client::TrustRoot;
 use corridor_light_client::hash;
 use corridor_light_client::native::LightBlock;
 use corridor_light_client::{ChainId, Hash32, Height, Time};
@@ -84,10 +85,22 @@ pub struct NodeStatus {
 pub struct ClientStatus {
     /// The source chain.
     pub chain_id: ChainId,
-    /// Its latest trusted light block.
-    pub latest: LightBlock,
+    /// The client's trust root (public: a height and that header's hash).
+    pub root: TrustRoot,
+    /// Its latest trusted light block; `None` until a delivery brought the root block.
+    pub latest: Option<LightBlock>,
     /// Whether misbehaviour froze it.
     pub frozen: bool,
+}
+
+impl ClientStatus {
+    /// What a bundle for this client must start from.
+    pub fn receiver_trust(&self) -> crate::bundle::ReceiverTrust<'_, LightBlock> {
+        match &self.latest {
+            Some(block) => crate::bundle::ReceiverTrust::Latest(block),
+            None => crate::bundle::ReceiverTrust::RootOnly(self.root.height),
+        }
+    }
 }
 
 /// An RFC 9457 problem document.
