@@ -200,3 +200,67 @@ pub fn verify_receipt<'a, F: Family>(
         })?;
     Ok(&proof.receipt)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::documents::DocumentError;
+    use crate::signature::PublicKey;
+
+    #[test]
+    fn every_rule_about_the_message_becomes_a_typed_reason_with_a_stable_name() {
+        let chain = ChainId::new("kz-astana").unwrap();
+        let cases = [
+            (
+                EnvelopeError::Version(9),
+                RejectReason::UnsupportedVersion { version: 9 },
+                "unsupported-version",
+            ),
+            (
+                EnvelopeError::SameChain(chain),
+                RejectReason::SameChain,
+                "same-chain",
+            ),
+            (
+                EnvelopeError::PayloadTooLarge { len: 70, max: 64 },
+                RejectReason::PayloadTooLarge { len: 70, max: 64 },
+                "payload-too-large",
+            ),
+            (
+                EnvelopeError::PayloadHashMismatch {
+                    claimed: Hash32([1; 32]),
+                    actual: Hash32([2; 32]),
+                },
+                RejectReason::PayloadHashMismatch,
+                "payload-hash-mismatch",
+            ),
+            (
+                EnvelopeError::PayloadNotCanonical("x".into()),
+                RejectReason::PayloadNotCanonical,
+                "payload-not-canonical",
+            ),
+            (
+                EnvelopeError::Document(DocumentError {
+                    kind: DocumentKind::CommercialInvoice,
+                    field: "lines[0].amount".into(),
+                    problem: "missing".into(),
+                }),
+                RejectReason::InvalidDocument {
+                    kind: DocumentKind::CommercialInvoice,
+                    field: "lines[0].amount".into(),
+                },
+                "invalid-document",
+            ),
+            (
+                EnvelopeError::BadSignature(PublicKey([3; 32])),
+                RejectReason::BadSignature,
+                "bad-signature",
+            ),
+        ];
+        for (error, reason, name) in cases {
+            let got = RejectReason::from_envelope(&error);
+            assert_eq!(got.as_ref(), Some(&reason), "{error}");
+            assert_eq!(reason.name(), name);
+        }
+    }
+}

@@ -311,6 +311,8 @@ fn a_cometbft_bundle_verifies_against_the_app_hash_and_each_refusal_is_named() {
             got: 1
         }
     ));
+    // The limit is 64 KiB.
+    assert_eq!(MAX_COMET_PROOF_LAYER_BYTES, 65_536);
     let mut big = proof.clone();
     big.layers[1] = vec![0; MAX_COMET_PROOF_LAYER_BYTES + 1];
     assert!(matches!(
