@@ -2,10 +2,11 @@
 //!
 //! A trader builds a [`MessageBody`] (chains, channel, sender, receiver, document kind,
 //! payload and its hash, deadline, and a nonce of its choosing) and signs its canonical CBOR
-//! under the tag `corridor/message-sign/v1` ([`SignedMessage`]). The source chain's outbox
-//! The payload must pass [`crate::documents::validate`] for its kind. The source chain's outbox
-//! then assigns the channel sequence number, giving a [`TradeMessage`], whose
-//! [`commitment`](TradeMessage::commitment) is the leaf a block's messages root commits to.
+//! under the tag `corridor/message-sign/v1` ([`SignedMessage`]). The payload must pass
+//! [`crate::documents::validate`] for its kind. The source chain's outbox then assigns the
+//! channel sequence number, giving a [`TradeMessage`], whose [`leaf`](TradeMessage::leaf) a
+//! block's messages root commits to and whose [`commitment`](TradeMessage::commitment) is
+//! that leaf's SHA3-256.
 //!
 //! ## Departure from DESIGN.md
 //! DESIGN.md lists the sequence among the fields the trader signs, but the outbox assigns
