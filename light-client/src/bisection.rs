@@ -223,6 +223,7 @@ mod tests {
     fn run(bisection: &mut Bisection<Reach>) -> Vec<u64> {
         let mut asked = Vec::new();
         while let Some(h) = bisection.next_height() {
+            assert!(asked.len() < MAX_STEPS, "bisection does not end: {asked:?}");
             asked.push(h.0);
             bisection.handle_light_block(&h, Time::EPOCH).unwrap();
         }
@@ -285,6 +286,7 @@ mod tests {
         let mut b = adjacent_after(usize::MAX);
         let mut count = 0;
         while let Some(h) = b.next_height() {
+            assert!(count < MAX_STEPS, "bisection does not end");
             // Nothing to halve between adjacent heights: the planner asks for the next one.
             assert_eq!(h, Height(2));
             assert_eq!(b.steps(), count);
