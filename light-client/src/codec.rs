@@ -147,4 +147,32 @@ mod tests {
             Err(CodecError::Decode { .. })
         ));
     }
+
+    /// A canonical byte string (major type 2, four-byte length) of exactly `len` bytes.
+    fn byte_string_of_len(len: usize) -> Vec<u8> {
+        let content = len - 5;
+        let mut out = vec![0x5a];
+        out.extend(u32::try_from(content).unwrap().to_be_bytes());
+        out.resize(len, 0xab);
+        out
+    }
+
+    #[test]
+    fn the_decode_limit_is_16_mib_exactly() {
+        let limit = 16 * 1024 * 1024;
+        let at = byte_string_of_len(limit);
+        let value: ciborium::Value = decode("blob", &at).unwrap();
+        assert_eq!(value, ciborium::Value::Bytes(at[5..].to_vec()));
+
+        // One byte over is refused for its size, before it is parsed.
+        for len in [limit + 1, limit + 2] {
+            let over = byte_string_of_len(len);
+            let err = decode::<ciborium::Value>("blob", &over).unwrap_err();
+            assert_eq!(err, CodecError::TooLarge { what: "blob", len });
+            assert_eq!(
+                err.to_string(),
+                format!("blob is {len} bytes, more than the limit of 16777216")
+            );
+        }
+    }
 }

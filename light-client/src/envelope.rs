@@ -2,10 +2,11 @@
 //!
 //! A trader builds a [`MessageBody`] (chains, channel, sender, receiver, document kind,
 //! payload and its hash, deadline, and a nonce of its choosing) and signs its canonical CBOR
-//! under the tag `corridor/message-sign/v1` ([`SignedMessage`]). The source chain's outbox
-//! The payload must pass [`crate::documents::validate`] for its kind. The source chain's outbox
-//! then assigns the channel sequence number, giving a [`TradeMessage`], whose
-//! [`commitment`](TradeMessage::commitment) is the leaf a block's messages root commits to.
+//! under the tag `corridor/message-sign/v1` ([`SignedMessage`]). The payload must pass
+//! [`crate::documents::validate`] for its kind. The source chain's outbox then assigns the
+//! channel sequence number, giving a [`TradeMessage`], whose [`leaf`](TradeMessage::leaf) a
+//! block's messages root commits to and whose [`commitment`](TradeMessage::commitment) is
+//! that leaf's SHA3-256.
 //!
 //! ## Departure from DESIGN.md
 //! DESIGN.md lists the sequence among the fields the trader signs, but the outbox assigns
@@ -590,8 +591,304 @@ mod tests {
         ));
     }
 
+    fn message(kind: DocumentKind, doc: serde_json::Value, sequence: u64) -> TradeMessage {
+        let key = SigningKey::from_seed([1; 32]);
+        TradeMessage {
+            sequence,
+            message: body(kind, doc, &key).sign(&key).unwrap(),
+        }
+    }
+
+    /// A `Generic` payload `{"blob": "xx…"}` whose canonical CBOR is exactly `len` bytes.
+    fn payload_of_len(len: usize) -> serde_json::Value {
+        let doc = |n: usize| serde_json::json!({ "blob": "x".repeat(n) });
+        // Text of 256 to 65535 bytes has a 3-byte header, so the size grows one for one.
+        let base = payload_from_json(&doc(1000)).unwrap().0.len();
+        let n = 1000 + len - base;
+        let out = doc(n);
+        assert_eq!(payload_from_json(&out).unwrap().0.len(), len);
+        out
+    }
+
+    #[test]
+    fn payload_limit_holds_at_exactly_the_limit_and_refuses_one_byte_over() {
+        let key = SigningKey::from_seed([1; 32]);
+        let check = |len: usize, limits: &Limits| {
+            body(DocumentKind::Generic, payload_of_len(len), &key)
+                .sign(&key)
+                .unwrap()
+                .validate(limits)
+        };
+        // The default limit is 64 KiB.
+        let limits = Limits::default();
+        assert_eq!(check(64 * 1024, &limits), Ok(()));
+        assert_eq!(
+            check(64 * 1024 + 1, &limits),
+            Err(EnvelopeError::PayloadTooLarge {
+                len: 64 * 1024 + 1,
+                max: 64 * 1024
+            })
+        );
+        // A chain's own limit, likewise.
+        let limits = Limits { max_payload: 2000 };
+        assert_eq!(check(2000, &limits), Ok(()));
+        let err = check(2001, &limits).unwrap_err();
+        assert_eq!(
+            err,
+            EnvelopeError::PayloadTooLarge {
+                len: 2001,
+                max: 2000
+            }
+        );
+        assert_eq!(
+            err.to_string(),
+            "payload is 2001 bytes, over the limit of 2000"
+        );
+    }
+
+    #[test]
+    fn deadline_by_height_allows_its_own_block_and_not_one_more() {
+        let msg = message(DocumentKind::Generic, serde_json::json!({}), 1);
+        let deadline = Deadline::Height(Height(100));
+        assert_eq!(msg.message.body.deadline, deadline);
+        let far = Time::from_unix_nanos(u64::MAX);
+        assert_eq!(msg.check_deadline(Height(1), far), Ok(()));
+        assert_eq!(msg.check_deadline(Height(99), far), Ok(()));
+        assert_eq!(msg.check_deadline(Height(100), far), Ok(()));
+        assert_eq!(
+            msg.check_deadline(Height(101), Time::EPOCH),
+            Err(EnvelopeError::Expired {
+                deadline,
+                height: Height(101),
+                time: Time::EPOCH
+            })
+        );
+    }
+
+    #[test]
+    fn deadline_by_time_allows_its_own_nanosecond_and_not_one_more() {
+        let mut msg = message(DocumentKind::Generic, serde_json::json!({}), 1);
+        let t = Time::from_unix_nanos(1_700_000_000_000_000_000);
+        let deadline = Deadline::Time(t);
+        msg.message.body.deadline = deadline;
+        let before = Time::from_unix_nanos(t.unix_nanos() - 1);
+        let after = Time::from_unix_nanos(t.unix_nanos() + 1);
+        // The height does not matter for a time deadline.
+        assert_eq!(msg.check_deadline(Height(u64::MAX), Time::EPOCH), Ok(()));
+        assert_eq!(msg.check_deadline(Height(u64::MAX), before), Ok(()));
+        assert_eq!(msg.check_deadline(Height(u64::MAX), t), Ok(()));
+        assert_eq!(
+            msg.check_deadline(Height(1), after),
+            Err(EnvelopeError::Expired {
+                deadline,
+                height: Height(1),
+                time: after
+            })
+        );
+    }
+
+    /// Every way of changing one field of a message, each named for its field.
+    fn each_field_changed(msg: &TradeMessage) -> Vec<(&'static str, TradeMessage)> {
+        let change = |f: &dyn Fn(&mut TradeMessage)| {
+            let mut m = msg.clone();
+            f(&mut m);
+            m
+        };
+        let other = SigningKey::from_seed([9; 32]).public_key();
+        let payload = payload_from_json(&serde_json::json!({ "note": "other" })).unwrap();
+        vec![
+            ("sequence", change(&|m| m.sequence += 1)),
+            ("version", change(&|m| m.message.body.version += 1)),
+            (
+                "source_chain",
+                change(&|m| m.message.body.source_chain = ChainId::new("vn-hanoi").unwrap()),
+            ),
+            (
+                "destination_chain",
+                change(&|m| m.message.body.destination_chain = ChainId::new("vn-hanoi").unwrap()),
+            ),
+            ("channel", change(&|m| m.message.body.channel += 1)),
+            ("nonce", change(&|m| m.message.body.nonce += 1)),
+            ("sender", change(&|m| m.message.body.sender = other)),
+            ("receiver", change(&|m| m.message.body.receiver = other)),
+            (
+                "kind",
+                change(&|m| m.message.body.kind = DocumentKind::PackingList),
+            ),
+            (
+                "payload",
+                change(&|m| m.message.body.payload = payload.clone()),
+            ),
+            (
+                "payload_hash",
+                change(&|m| m.message.body.payload_hash.0[0] ^= 1),
+            ),
+            (
+                "deadline",
+                change(&|m| m.message.body.deadline = Deadline::Height(Height(101))),
+            ),
+            (
+                "deadline kind",
+                change(&|m| m.message.body.deadline = Deadline::Time(Time::from_unix_nanos(100))),
+            ),
+            ("signature", change(&|m| m.message.signature.0[0] ^= 1)),
+        ]
+    }
+
+    #[test]
+    fn leaf_is_the_tagged_canonical_message_and_hashes_to_the_commitment() {
+        let msg = message(DocumentKind::Generic, serde_json::json!({ "note": "n" }), 7);
+        let leaf = msg.leaf().unwrap();
+        let body = leaf.strip_prefix(TAG_MESSAGE).unwrap();
+        assert_eq!(TradeMessage::decode(body).unwrap(), msg);
+        assert_eq!(hash::sha3(&leaf), msg.commitment().unwrap());
+    }
+
+    #[test]
+    fn leaf_commitment_and_id_are_bound_to_every_field() {
+        let msg = message(DocumentKind::Generic, serde_json::json!({ "note": "n" }), 7);
+        let (leaf, commitment, id) = (
+            msg.leaf().unwrap(),
+            msg.commitment().unwrap(),
+            msg.message.id().unwrap(),
+        );
+        assert_eq!(
+            msg.clone().leaf().unwrap(),
+            leaf,
+            "the leaf is deterministic"
+        );
+        assert_eq!(
+            msg.message.clone().id().unwrap(),
+            id,
+            "the id is deterministic"
+        );
+        let mut leaves = std::collections::BTreeSet::from([leaf]);
+        let mut ids = std::collections::BTreeSet::from([id]);
+        for (field, changed) in each_field_changed(&msg) {
+            assert!(
+                leaves.insert(changed.leaf().unwrap()),
+                "leaf ignores {field}"
+            );
+            assert_ne!(
+                changed.commitment().unwrap(),
+                commitment,
+                "commitment ignores {field}"
+            );
+            // The id covers what the trader signed: not the sequence the outbox assigns,
+            // nor the signature, so a resubmission is recognised whatever it is signed with.
+            let new_id = changed.message.id().unwrap();
+            if matches!(field, "sequence" | "signature") {
+                assert_eq!(new_id, id, "id depends on {field}");
+            } else {
+                assert!(ids.insert(new_id), "id ignores {field}");
+            }
+        }
+    }
+
+    #[test]
+    fn kind_names_are_the_wire_names_and_display() {
+        let mut names = std::collections::BTreeSet::new();
+        for kind in DocumentKind::ALL {
+            let name = kind.as_str();
+            assert!(names.insert(name), "{name} twice");
+            assert_eq!(kind.to_string(), name);
+            assert_eq!(
+                serde_json::to_value(kind).unwrap(),
+                serde_json::Value::String(name.into())
+            );
+            let parsed: DocumentKind = serde_json::from_value(name.into()).unwrap();
+            assert_eq!(parsed, kind);
+        }
+        assert_eq!(DocumentKind::BillOfLading.as_str(), "bill_of_lading");
+        assert_eq!(DocumentKind::Generic.to_string(), "generic");
+    }
+
+    #[test]
+    fn required_fields_are_exactly_the_fields_a_kind_cannot_do_without() {
+        for kind in DocumentKind::ALL {
+            let example = crate::documents::examples::example(kind);
+            let required = kind.required_fields();
+            assert_eq!(required.is_empty(), kind == DocumentKind::Generic, "{kind}");
+            for field in example.as_object().unwrap().keys() {
+                let mut doc = example.clone();
+                doc.as_object_mut().unwrap().remove(field);
+                let value = payload_value(&payload_from_json(&doc).unwrap().0).unwrap();
+                let result = crate::documents::validate(kind, &value);
+                if required.contains(&field.as_str()) {
+                    assert_eq!(result.unwrap_err().field, *field, "{kind}");
+                } else if let Err(e) = result {
+                    // An optional field may still enter a cross-check (an invoice's
+                    // `charges` add to its `grand_total`), but is never reported missing.
+                    assert_ne!(e.field, *field, "{kind}: {field} is not required");
+                }
+            }
+            for field in required {
+                assert!(example.get(field).is_some(), "{kind} example lacks {field}");
+            }
+        }
+    }
+
+    #[test]
+    fn payload_debug_shows_the_size_and_never_the_contents() {
+        let payload = Payload(b"secret terms".to_vec());
+        let text = format!("{payload:?}");
+        assert_eq!(text, "Payload(12 bytes)");
+        let msg = message(
+            DocumentKind::Generic,
+            serde_json::json!({ "note": "secret" }),
+            1,
+        );
+        assert!(!format!("{msg:?}").contains("secret"));
+    }
+
+    #[test]
+    fn payload_decodes_from_bytes_and_from_text_to_what_was_encoded() {
+        let payload = Payload(vec![0, 1, 0xab, 0xff]);
+        // Binary formats carry the bytes, read back whole or through a borrowed slice.
+        let cbor = codec::encode("payload", &payload).unwrap();
+        assert_eq!(cbor, [0x44, 0, 1, 0xab, 0xff]);
+        assert_eq!(codec::decode::<Payload>("payload", &cbor).unwrap(), payload);
+        let value = ciborium::Value::Bytes(payload.0.clone());
+        assert_eq!(value.deserialized::<Payload>().unwrap(), payload);
+        // Text formats carry hex.
+        let json = serde_json::to_string(&payload).unwrap();
+        assert_eq!(json, "\"0001abff\"");
+        assert_eq!(serde_json::from_str::<Payload>(&json).unwrap(), payload);
+        // And so does a whole message.
+        let msg = message(DocumentKind::PackingList, packing_list(), 3);
+        let text = serde_json::to_string(&msg).unwrap();
+        assert_eq!(serde_json::from_str::<TradeMessage>(&text).unwrap(), msg);
+        // An empty payload stays empty, and is not mistaken for anything else.
+        assert_eq!(
+            serde_json::from_str::<Payload>("\"\"").unwrap(),
+            Payload::default()
+        );
+    }
+
+    #[test]
+    fn payload_refusals_say_what_was_expected() {
+        let err = serde_json::from_str::<Payload>("\"0g\"").unwrap_err();
+        assert!(err.to_string().starts_with("bad hex:"), "{err}");
+        let err = serde_json::from_str::<Payload>("5").unwrap_err();
+        assert!(
+            err.to_string().contains("expected payload bytes or hex"),
+            "{err}"
+        );
+    }
+
     proptest! {
         #![proptest_config(crate::test_support::proptest_config(256))]
+
+        #[test]
+        fn payload_round_trips_through_bytes_and_text(bytes in proptest::collection::vec(any::<u8>(), 0..64)) {
+            let payload = Payload(bytes);
+            let cbor = codec::encode("payload", &payload).unwrap();
+            prop_assert_eq!(&codec::decode::<Payload>("payload", &cbor).unwrap(), &payload);
+            let value = ciborium::Value::Bytes(payload.0.clone());
+            prop_assert_eq!(&value.deserialized::<Payload>().unwrap(), &payload);
+            let json = serde_json::to_string(&payload).unwrap();
+            prop_assert_eq!(&serde_json::from_str::<Payload>(&json).unwrap(), &payload);
+        }
 
         #[test]
         fn decoding_arbitrary_bytes_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {

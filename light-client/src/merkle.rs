@@ -100,13 +100,12 @@ impl MerkleTree {
             if last.len() <= 1 {
                 break;
             }
-            let next = last
-                .chunks(2)
-                .map(|pair| match pair {
-                    [l, r] => node_hash(l, r),
-                    [lone] => *lone,
-                    _ => unreachable_pair(),
-                })
+            // Pair the nodes; a lone last node is carried up as it is.
+            let (pairs, lone) = last.as_chunks::<2>();
+            let next = pairs
+                .iter()
+                .map(|[l, r]| node_hash(l, r))
+                .chain(lone.iter().copied())
                 .collect();
             levels.push(next);
         }
@@ -189,12 +188,6 @@ impl MerkleTree {
             self.collect(level - 1, right, &wanted[cut..], out);
         }
     }
-}
-
-#[cold]
-fn unreachable_pair() -> Hash32 {
-    // chunks(2) yields one or two items; keep a value rather than a panic.
-    Hash32::ZERO
 }
 
 /// Number of nodes at `level` of a tree of `size` leaves: `ceil(size / 2^level)`.
@@ -514,6 +507,84 @@ mod tests {
         assert!(tree.prove_many(&[]).is_none());
         assert!(tree.prove_many(&[3, 3]).is_none());
         assert!(tree.prove_many(&[10]).is_none());
+    }
+
+    #[test]
+    fn an_empty_tree_has_no_leaves_and_proves_nothing() {
+        let empty = MerkleTree::from_leaves::<&[u8]>(&[]);
+        assert!(empty.is_empty());
+        assert_eq!(empty.len(), 0);
+        assert_eq!(
+            empty.root(),
+            sized_root(0, &Hash32(Sha3_256::digest([]).into()))
+        );
+        assert_eq!(empty.prove(0), None);
+        assert_eq!(empty.prove_many(&[0]), None);
+
+        let one = MerkleTree::from_leaves(&[b"only"]);
+        assert!(!one.is_empty());
+        assert_eq!(one.len(), 1);
+        assert_eq!(one.root(), sized_root(1, &leaf_hash(b"only")));
+        let proof = one.prove(0).unwrap();
+        assert!(proof.path.is_empty());
+        proof.verify(b"only", &one.root()).unwrap();
+    }
+
+    /// The audit path of leaf 0 in a tree of `2^depth` leaves, and the root it leads to.
+    fn leftmost_proof(depth: u32) -> (InclusionProof, Hash32) {
+        let leaf = leaf_hash(b"first");
+        let path: Vec<Hash32> = (0..depth).map(|d| leaf_hash(&d.to_be_bytes())).collect();
+        let mth = path
+            .iter()
+            .fold(leaf, |acc, sibling| node_hash(&acc, sibling));
+        let size = 1u64 << depth;
+        let proof = InclusionProof {
+            index: 0,
+            tree_size: size,
+            path,
+        };
+        (proof, sized_root(size, &mth))
+    }
+
+    #[test]
+    fn inclusion_proofs_accept_trees_of_1_to_2_pow_40_leaves_and_no_other_size() {
+        let (proof, root) = leftmost_proof(40);
+        assert_eq!(proof.tree_size, MAX_TREE_SIZE);
+        proof.verify(b"first", &root).unwrap();
+
+        for size in [0, MAX_TREE_SIZE + 1, MAX_TREE_SIZE + 2, u64::MAX] {
+            let mut p = proof.clone();
+            p.tree_size = size;
+            assert_eq!(
+                p.compute_root(leaf_hash(b"first")),
+                Err(ProofError::BadTreeSize(size))
+            );
+        }
+        assert_eq!(
+            ProofError::BadTreeSize(0).to_string(),
+            "tree size 0 is not between 1 and 2^40"
+        );
+    }
+
+    #[test]
+    fn multiproofs_accept_trees_of_1_to_2_pow_40_leaves_and_no_other_size() {
+        let (single, root) = leftmost_proof(40);
+        let proof = MultiProof {
+            tree_size: MAX_TREE_SIZE,
+            indices: vec![0],
+            // Depth-first, left to right: the siblings of leaf 0 come lowest first.
+            hashes: single.path.clone(),
+        };
+        proof.verify(&[b"first"], &root).unwrap();
+
+        for size in [0, MAX_TREE_SIZE + 1, MAX_TREE_SIZE + 2, u64::MAX] {
+            let mut p = proof.clone();
+            p.tree_size = size;
+            assert_eq!(
+                p.verify(&[b"first"], &root),
+                Err(ProofError::BadTreeSize(size))
+            );
+        }
     }
 
     fn flip(bytes: &mut [u8], bit: usize) {

@@ -267,6 +267,73 @@ mod tests {
         assert_eq!(verify_all(&items), Some(0));
     }
 
+    fn signed_items(n: u8) -> (Vec<SigningKey>, Vec<Vec<u8>>) {
+        let keys = (0..n).map(|i| SigningKey::from_seed([i; 32])).collect();
+        let msgs = (0..n).map(|i| vec![i; 1 + usize::from(i)]).collect();
+        (keys, msgs)
+    }
+
+    #[test]
+    fn the_batch_equation_holds_for_valid_signatures_and_not_for_a_bad_one() {
+        // verify_all falls back to single checks when the batch fails, so a broken batch
+        // equation would only be slower, not wrong: check the equation itself.
+        let (keys, msgs) = signed_items(6);
+        let mut items: Vec<(PublicKey, &[u8], Signature)> = keys
+            .iter()
+            .zip(&msgs)
+            .map(|(k, m)| (k.public_key(), m.as_slice(), k.sign(m)))
+            .collect();
+        for seed in 0..4 {
+            let mut rng = ChaCha20Rng::from_seed([seed; 32]);
+            assert!(batch_holds(&items, &mut rng), "seed {seed}");
+        }
+        items[2].1 = b"another message";
+        let mut rng = ChaCha20Rng::from_seed([0; 32]);
+        assert!(!batch_holds(&items, &mut rng));
+    }
+
+    #[test]
+    fn keys_print_as_hex_and_a_signing_key_never_prints_its_seed() {
+        let key = SigningKey::from_seed([7; 32]);
+        assert_eq!(key.to_seed(), [7; 32]);
+        let public = key.public_key();
+        let hex = hex::encode(public.0);
+        assert_eq!(public.as_bytes(), &public.0);
+        assert_eq!(public.to_string(), hex);
+        assert_eq!(format!("{public:?}"), format!("PublicKey({hex})"));
+        assert_eq!(format!("{key:?}"), format!("SigningKey(public {hex})"));
+        assert!(!format!("{key:?}").contains(&hex::encode([7u8; 32])));
+        let sig = key.sign(b"m");
+        assert_eq!(
+            format!("{sig:?}"),
+            format!("Signature({})", hex::encode(sig.0))
+        );
+        // Text formats carry hex, binary ones the bytes.
+        assert_eq!(
+            serde_json::to_string(&public).unwrap(),
+            format!("\"{hex}\"")
+        );
+        assert_eq!(
+            serde_json::from_str::<PublicKey>(&format!("\"{hex}\"")).unwrap(),
+            public
+        );
+        let text = serde_json::to_string(&sig).unwrap();
+        assert_eq!(text, format!("\"{}\"", hex::encode(sig.0)));
+        assert_eq!(serde_json::from_str::<Signature>(&text).unwrap(), sig);
+        let cbor = crate::codec::encode("key", &public).unwrap();
+        assert_eq!(cbor.len(), 2 + 32);
+        assert_eq!(
+            crate::codec::decode::<PublicKey>("key", &cbor).unwrap(),
+            public
+        );
+        let cbor = crate::codec::encode("signature", &sig).unwrap();
+        assert_eq!(cbor.len(), 2 + 64);
+        assert_eq!(
+            crate::codec::decode::<Signature>("signature", &cbor).unwrap(),
+            sig
+        );
+    }
+
     #[test]
     fn invalid_key_bytes_fail_not_panic() {
         // y = 2 is not on the curve.

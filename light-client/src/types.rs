@@ -456,6 +456,157 @@ mod tests {
         assert_eq!(good, TrustThreshold::TWO_THIRDS);
     }
 
+    #[test]
+    fn chain_id_length_is_1_to_50_bytes_of_printable_ascii() {
+        let longest = "x".repeat(MAX_CHAIN_ID_LEN);
+        assert_eq!(MAX_CHAIN_ID_LEN, 50);
+        assert_eq!(ChainId::new(longest.clone()).unwrap().as_str(), longest);
+        assert_eq!(ChainId::new("a").unwrap().as_str(), "a");
+        for bad in ["caf\u{e9}", "tab\there", "del\u{7f}"] {
+            assert_eq!(ChainId::new(bad), Err(ChainIdError::Character(bad.into())));
+        }
+        assert_eq!(
+            ChainIdError::Length(51).to_string(),
+            "chain id must be 1 to 50 bytes, got 51"
+        );
+        // Serde checks the same rules.
+        let id: ChainId = serde_json::from_str("\"kz-astana\"").unwrap();
+        assert_eq!(id.to_string(), "kz-astana");
+        assert_eq!(format!("{id:?}"), "\"kz-astana\"");
+        assert_eq!(String::from(id.clone()), "kz-astana");
+        assert_eq!(serde_json::to_string(&id).unwrap(), "\"kz-astana\"");
+        assert!(serde_json::from_str::<ChainId>("\"\"").is_err());
+    }
+
+    #[test]
+    fn heights_count_up_to_the_last_one() {
+        assert_eq!(Height(7).increment(), Some(Height(8)));
+        assert_eq!(Height(u64::MAX).increment(), None);
+        assert_eq!(Height(7).value(), 7);
+        assert_eq!(Height(42).to_string(), "42");
+        assert_eq!(format!("{:?}", Height(42)), "42");
+    }
+
+    #[test]
+    fn time_formats_every_month_boundary_and_the_last_instant() {
+        let at = |secs: u64| Time::from_unix_secs(secs).unwrap().to_string();
+        assert_eq!(at(5_097_600), "1970-03-01T00:00:00.000000000Z");
+        assert_eq!(at(946_684_799), "1999-12-31T23:59:59.000000000Z");
+        assert_eq!(at(978_307_200), "2001-01-01T00:00:00.000000000Z");
+        assert_eq!(at(1_709_251_200), "2024-03-01T00:00:00.000000000Z");
+        // 2100 is not a leap year, 2400 is.
+        assert_eq!(at(4_107_542_399), "2100-02-28T23:59:59.000000000Z");
+        assert_eq!(at(4_107_542_400), "2100-03-01T00:00:00.000000000Z");
+        assert_eq!(at(13_574_606_400), "2400-02-29T12:00:00.000000000Z");
+        let last = Time::from_unix_nanos(u64::MAX);
+        assert_eq!(last.to_string(), "2554-07-21T23:34:33.709551615Z");
+        assert_eq!(format!("{last:?}"), last.to_string());
+        assert_eq!(
+            Time::from_unix_secs(18_446_744_073).unwrap().unix_nanos(),
+            18_446_744_073_000_000_000
+        );
+        assert_eq!(Time::from_unix_secs(18_446_744_074), None);
+    }
+
+    #[test]
+    fn time_arithmetic_within_range() {
+        let t = Time::from_unix_nanos(1_000);
+        assert_eq!(
+            t.checked_add(Duration::from_nanos(5)),
+            Some(Time::from_unix_nanos(1_005))
+        );
+        assert_eq!(
+            t.checked_sub(Duration::from_nanos(5)),
+            Some(Time::from_unix_nanos(995))
+        );
+        assert_eq!(
+            t.checked_sub(Duration::from_nanos(1_000)),
+            Some(Time::EPOCH)
+        );
+        assert_eq!(t.checked_sub(Duration::from_nanos(1_001)), None);
+        assert_eq!(
+            Time::from_unix_nanos(u64::MAX - 1).checked_add(Duration::from_nanos(1)),
+            Some(Time::from_unix_nanos(u64::MAX))
+        );
+        assert_eq!(Time::EPOCH.checked_add(Duration::MAX), None);
+        assert_eq!(
+            t.saturating_duration_since(Time::EPOCH),
+            Duration::from_nanos(1_000)
+        );
+    }
+
+    #[test]
+    fn hashes_print_and_parse_as_hex() {
+        let mut bytes = [0u8; 32];
+        bytes[0] = 0xab;
+        bytes[31] = 0x01;
+        let h = Hash32(bytes);
+        let hex = format!("ab{}01", "00".repeat(30));
+        assert_eq!(h.to_string(), hex);
+        assert_eq!(format!("{h:?}"), format!("Hash32({hex})"));
+        assert_eq!(Hash32::from_hex(&hex), Ok(h));
+        assert_eq!(h.as_bytes(), &bytes);
+        assert_eq!(Hash32::default(), Hash32::ZERO);
+        assert_eq!(serde_json::to_string(&h).unwrap(), format!("\"{hex}\""));
+        assert_eq!(
+            serde_json::from_str::<Hash32>(&format!("\"{hex}\"")).unwrap(),
+            h
+        );
+        let cbor = crate::codec::encode("hash", &h).unwrap();
+        assert_eq!(crate::codec::decode::<Hash32>("hash", &cbor).unwrap(), h);
+    }
+
+    #[test]
+    fn fixed_size_bytes_refuse_other_lengths_saying_what_they_expect() {
+        let short = crate::codec::encode("bytes", &ciborium::Value::Bytes(vec![1; 31])).unwrap();
+        let err = crate::codec::decode::<Hash32>("hash", &short).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("expected 32 bytes or 64 hex digits"),
+            "{err}"
+        );
+        let err = serde_json::from_str::<Hash32>("\"abcd\"").unwrap_err();
+        assert!(err.to_string().starts_with("bad hex:"), "{err}");
+        let err = serde_json::from_str::<Hash32>("7").unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("expected 32 bytes or 64 hex digits"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn threshold_needs_a_nonzero_denominator_and_reports_itself() {
+        assert_eq!(
+            TrustThreshold::new(1, 0),
+            Err(TrustThresholdError {
+                numerator: 1,
+                denominator: 0
+            })
+        );
+        assert_eq!(
+            TrustThreshold::new(3, 2).unwrap_err().to_string(),
+            "trust threshold 3/2 must be a fraction between 1/3 and 1"
+        );
+        let t = TrustThreshold::new(3, 4).unwrap();
+        assert_eq!((t.numerator(), t.denominator()), (3, 4));
+        assert_eq!(t.to_string(), "3/4");
+        assert_eq!(format!("{t:?}"), "3/4");
+        assert_eq!(TrustThreshold::default(), TrustThreshold::ONE_THIRD);
+        assert_eq!(
+            serde_json::to_string(&t).unwrap(),
+            r#"{"numerator":3,"denominator":4}"#
+        );
+    }
+
+    #[test]
+    fn default_options_trust_for_two_weeks_with_ten_seconds_of_drift() {
+        let o = Options::default();
+        assert_eq!(o.trust_threshold, TrustThreshold::ONE_THIRD);
+        assert_eq!(o.trusting_period, Duration::from_secs(1_209_600));
+        assert_eq!(o.clock_drift, Duration::from_secs(10));
+    }
+
     proptest! {
         #![proptest_config(crate::test_support::proptest_config(256))]
 
