@@ -30,17 +30,7 @@ use corridor_light_client::{ChainId, Hash32, Height};
 use serde_json::{json, Value};
 
 fn vectors() -> Option<PathBuf> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/vectors");
-    if dir.join("cometbft/rpc_fixtures").is_dir() {
-        return Some(dir);
-    }
-    assert!(
-        std::env::var("CI").as_deref() != Ok("true"),
-        "CI=true and the fixture folder {} is absent",
-        dir.display()
-    );
-    eprintln!("SKIPPED: no CometBFT fixtures at {}", dir.display());
-    None
+    corridor_light_client::testkit::vectors_dir(env!("CARGO_MANIFEST_DIR"), "cometbft adapter")
 }
 
 fn read(path: &Path) -> Value {

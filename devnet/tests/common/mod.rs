@@ -2,8 +2,7 @@
 //! intervals, trade messages, bounded waits.
 #![allow(dead_code, unreachable_pub, missing_docs)]
 
-use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use corridor_adapters::devnet::DevnetAdapter;
 use corridor_adapters::{ChainAdapter, OutboundMessage};
@@ -13,49 +12,14 @@ use corridor_light_client::envelope::{
 };
 use corridor_light_client::hash;
 use corridor_light_client::signature::SigningKey;
-use corridor_light_client::{ChainId, Hash32, Height, Time};
+use corridor_light_client::{ChainId, Hash32, Height};
 
 /// Longest any test waits for a chain to get somewhere.
 pub const WAIT: Duration = Duration::from_secs(30);
 /// Block interval of test chains.
 pub const INTERVAL: Duration = Duration::from_millis(50);
 
-/// A folder under the system temp folder, removed on drop.
-pub struct TempDir(PathBuf);
-
-impl TempDir {
-    pub fn new(name: &str) -> Self {
-        let nanos = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap()
-            .as_nanos();
-        let path = std::env::temp_dir().join(format!(
-            "corridor-test-{name}-{}-{nanos}",
-            std::process::id()
-        ));
-        std::fs::create_dir_all(&path).unwrap();
-        Self(path)
-    }
-
-    pub fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-pub fn now() -> Time {
-    Time::from_unix_nanos(
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap()
-            .as_nanos() as u64,
-    )
-}
+pub use corridor_light_client::testkit::{now, TempDir};
 
 pub fn id(s: &str) -> ChainId {
     ChainId::new(s).unwrap()
