@@ -7,39 +7,18 @@ use corridor_light_client::bundle::{
     verify_bundle, AnyBundle, BundleError, ProofBundle, MAX_BUNDLE_LIGHT_BLOCKS,
 };
 use corridor_light_client::client::{ClientError, LightClient, TrustRoot};
-use corridor_light_client::documents::examples::example;
-use corridor_light_client::envelope::{
-    payload_from_json, Deadline, DocumentKind, MessageBody, TradeMessage, VERSION,
-};
+use corridor_light_client::envelope::{DocumentKind, TradeMessage};
 use corridor_light_client::family::{CometProof, CommitmentRoot, Family, LeafProofError};
 use corridor_light_client::merkle::MerkleTree;
 use corridor_light_client::native::{LightBlock, NativeVerifier};
 use corridor_light_client::signature::SigningKey;
 use corridor_light_client::testgen::{self, BlockContents, ChainSpec};
-use corridor_light_client::{codec, hash, ChainId, Hash32, Height, Options, Time};
+use corridor_light_client::{codec, ChainId, Hash32, Height, Options, Time};
 
 const CHAIN: &str = "cn-shanghai";
 
 fn message(sequence: u64, nonce: u64) -> TradeMessage {
-    let key = SigningKey::from_seed([1; 32]);
-    let payload = payload_from_json(&example(DocumentKind::BillOfLading)).unwrap();
-    let body = MessageBody {
-        version: VERSION,
-        source_chain: ChainId::new(CHAIN).unwrap(),
-        destination_chain: ChainId::new("kz-astana").unwrap(),
-        channel: 3,
-        nonce,
-        sender: key.public_key(),
-        receiver: SigningKey::from_seed([2; 32]).public_key(),
-        kind: DocumentKind::BillOfLading,
-        payload_hash: hash::sha3(&payload.0),
-        payload,
-        deadline: Deadline::Height(Height(1000)),
-    };
-    TradeMessage {
-        sequence,
-        message: body.sign(&key).unwrap(),
-    }
+    common::trade_message(CHAIN, DocumentKind::BillOfLading, 3, sequence, nonce, 1)
 }
 
 /// A chain of `count` blocks whose block 4 commits three messages; the bundle for the

@@ -10,16 +10,12 @@ use common::comet::{light_block, light_block_with_app_hash, members, BlockSpec, 
 use corridor_light_client::bundle::{message_key, verify_bundle, ProofBundle};
 use corridor_light_client::client::{ClientError, ConflictProof, LightClient, UpdateOutcome};
 use corridor_light_client::cometbft::{CometVerifier, LightBlock};
-use corridor_light_client::documents::examples::example;
-use corridor_light_client::envelope::{
-    payload_from_json, Deadline, DocumentKind, MessageBody, TradeMessage, VERSION,
-};
+use corridor_light_client::envelope::{DocumentKind, TradeMessage};
 use corridor_light_client::family::{
     CometProof, CommitmentRoot, Family, FamilyKind, LeafProofError, COMET_STORE,
     MAX_COMET_PROOF_LAYER_BYTES,
 };
-use corridor_light_client::signature::SigningKey;
-use corridor_light_client::{hash, ChainId, Height, Options, Time};
+use corridor_light_client::{Height, Options, Time};
 use sha2::{Digest, Sha256};
 
 const CHAIN: &str = "trade-cosmos-1";
@@ -197,25 +193,14 @@ fn prove(key: &[u8], value: &[u8]) -> (CometProof, Vec<u8>) {
 }
 
 fn message(sequence: u64) -> TradeMessage {
-    let key = SigningKey::from_seed([5; 32]);
-    let payload = payload_from_json(&example(DocumentKind::CertificateOfOrigin)).unwrap();
-    let body = MessageBody {
-        version: VERSION,
-        source_chain: ChainId::new(CHAIN).unwrap(),
-        destination_chain: ChainId::new("kz-astana").unwrap(),
-        channel: 7,
-        nonce: sequence,
-        sender: key.public_key(),
-        receiver: SigningKey::from_seed([6; 32]).public_key(),
-        kind: DocumentKind::CertificateOfOrigin,
-        payload_hash: hash::sha3(&payload.0),
-        payload,
-        deadline: Deadline::Height(Height(1000)),
-    };
-    TradeMessage {
+    common::trade_message(
+        CHAIN,
+        DocumentKind::CertificateOfOrigin,
+        7,
         sequence,
-        message: body.sign(&key).unwrap(),
-    }
+        sequence,
+        5,
+    )
 }
 
 #[test]

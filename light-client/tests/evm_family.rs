@@ -10,10 +10,7 @@ use corridor_light_client::bundle::{
 use corridor_light_client::client::{
     ClientError, ConflictProof, LightClient, TrustRoot, UpdateOutcome,
 };
-use corridor_light_client::documents::examples::example;
-use corridor_light_client::envelope::{
-    payload_from_json, Deadline, DocumentKind, MessageBody, TradeMessage, VERSION,
-};
+use corridor_light_client::envelope::{DocumentKind, TradeMessage};
 use corridor_light_client::evm::attest::attestation_digest;
 use corridor_light_client::evm::clique::{seal_hash, EXTRA_SEAL, EXTRA_VANITY, NONCE_DROP_VOTE};
 use corridor_light_client::evm::family::{address_key, corridor_log, MAX_EVM_LEAF_BYTES};
@@ -27,7 +24,7 @@ use corridor_light_client::evm::{
 };
 use corridor_light_client::family::{CommitmentRoot, Family, FamilyKind, LeafProofError};
 use corridor_light_client::signature::SigningKey;
-use corridor_light_client::{hash, ChainId, Hash32, Height, Options, Time, VerificationError};
+use corridor_light_client::{ChainId, Hash32, Height, Options, Time, VerificationError};
 use k256::ecdsa::SigningKey as EcdsaKey;
 
 const CHAIN: &str = "bank-evm-clique";
@@ -112,25 +109,7 @@ fn child(parent: &Header, difficulty: u64) -> Header {
 }
 
 fn message(sequence: u64, nonce: u64) -> TradeMessage {
-    let key = SigningKey::from_seed([1; 32]);
-    let payload = payload_from_json(&example(DocumentKind::BillOfLading)).unwrap();
-    let body = MessageBody {
-        version: VERSION,
-        source_chain: chain_id(),
-        destination_chain: ChainId::new("kz-astana").unwrap(),
-        channel: 3,
-        nonce,
-        sender: key.public_key(),
-        receiver: SigningKey::from_seed([2; 32]).public_key(),
-        kind: DocumentKind::BillOfLading,
-        payload_hash: hash::sha3(&payload.0),
-        payload,
-        deadline: Deadline::Height(Height(1000)),
-    };
-    TradeMessage {
-        sequence,
-        message: body.sign(&key).unwrap(),
-    }
+    common::trade_message(CHAIN, DocumentKind::BillOfLading, 3, sequence, nonce, 1)
 }
 
 fn outbox_log(m: &TradeMessage) -> Log {

@@ -52,3 +52,41 @@ pub fn proptest_config(cases: u32) -> proptest::test_runner::Config {
 
 /// The suite's fixed property-test seed.
 pub const PROPTEST_SEED: u64 = 0x00C0_2219_D042;
+
+/// A signed trade message of `kind` (its example document) from `source` to `kz-astana` on
+/// `channel`, at `sequence`, signed by the key of seed `[key_seed; 32]` for the receiver of
+/// seed `[key_seed + 1; 32]`, with a deadline at destination height 1000.
+pub fn trade_message(
+    source: &str,
+    kind: corridor_light_client::envelope::DocumentKind,
+    channel: u32,
+    sequence: u64,
+    nonce: u64,
+    key_seed: u8,
+) -> corridor_light_client::envelope::TradeMessage {
+    use corridor_light_client::documents::examples::example;
+    use corridor_light_client::envelope::{
+        payload_from_json, Deadline, MessageBody, TradeMessage, VERSION,
+    };
+    use corridor_light_client::signature::SigningKey;
+    use corridor_light_client::{hash, ChainId, Height};
+    let key = SigningKey::from_seed([key_seed; 32]);
+    let payload = payload_from_json(&example(kind)).unwrap();
+    let body = MessageBody {
+        version: VERSION,
+        source_chain: ChainId::new(source).unwrap(),
+        destination_chain: ChainId::new("kz-astana").unwrap(),
+        channel,
+        nonce,
+        sender: key.public_key(),
+        receiver: SigningKey::from_seed([key_seed + 1; 32]).public_key(),
+        kind,
+        payload_hash: hash::sha3(&payload.0),
+        payload,
+        deadline: Deadline::Height(Height(1000)),
+    };
+    TradeMessage {
+        sequence,
+        message: body.sign(&key).unwrap(),
+    }
+}
