@@ -775,9 +775,8 @@ mod tests {
 
     fn field(number: u64, body: &[u8]) -> Vec<u8> {
         let mut out = Vec::new();
-        crate::cometbft::proto::put_varint(&mut out, (number << 3) | 2);
-        crate::cometbft::proto::put_varint(&mut out, body.len() as u64);
-        out.extend_from_slice(body);
+        let number = u32::try_from(number).unwrap();
+        crate::cometbft::proto::put_message(&mut out, number, body);
         out
     }
 
