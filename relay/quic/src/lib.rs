@@ -1,0 +1,1 @@
+//! corridor/1: QUIC between relays.
