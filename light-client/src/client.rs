@@ -283,6 +283,15 @@ impl<F: Family> LightClient<F> {
         self.trusted.range(..height).next_back().map(|(h, _)| *h)
     }
 
+    /// The trusted blocks kept with heights in `range`, in increasing height order: a
+    /// relay hands them to a peer or an inbox as the path from what that party trusts.
+    pub fn trusted_range(
+        &self,
+        range: impl core::ops::RangeBounds<Height>,
+    ) -> impl DoubleEndedIterator<Item = &F::LightBlock> {
+        self.trusted.range(range).map(|(_, b)| b)
+    }
+
     /// Number of trusted blocks kept.
     pub fn trusted_len(&self) -> usize {
         self.trusted.len()

@@ -1,0 +1,1622 @@
+//! The channel core: every lane's outbound and inbound state machines, sans-IO.
+//!
+//! [`Core::handle`] takes one [`Event`] and the time, and returns an [`Output`]: the writes
+//! to persist ([`WriteBatch`]) and the actions to perform. The driver applies the writes,
+//! synced, **before** it performs any action, so nobody is ever told about a state that a
+//! crash could lose. [`Core::restore`] rebuilds the core from what was written.
+//!
+//! ## The two sides of a lane
+//! - **Outbound** (this relay follows the lane's source chain): a message committed on the
+//!   source is verified against this relay's own light client (pending), grouped with the
+//!   lane's other messages of the same block into a [`MessageBatch`] carrying the light
+//!   blocks the peer needs once (sent), acknowledged by the peer once persisted there
+//!   (forwarded), and closed by a receipt proven against this relay's light client of the
+//!   destination (done). Unacknowledged batches go again after `resend_after` and on every
+//!   reconnect; the number of messages in flight to a peer is bounded (`window`).
+//! - **Inbound** (this relay follows the lane's destination chain): a batch is checked
+//!   cheaply first (lane served, sizes, order, sequences), then its light blocks update this
+//!   relay's light client of the source (trusting nothing the peer says), then each proof is
+//!   checked against the verified header; verified messages are persisted (held) before the
+//!   ack goes out. They are delivered in channel order, one at a time, through the
+//!   destination's adapter; the receipt the destination commits is proven against this
+//!   relay's own light client of the destination and sent back until the source side
+//!   acknowledges it.
+//!
+//! ## Peers
+//! Every refusal of something a peer sent is an [`Action::Rejected`] with a stable reason;
+//! past `penalty_threshold` refusals the core asks for a disconnect. Replays of what is
+//! already held are dropped (and acknowledged again, since an honest peer resends after a
+//! lost ack) and counted as `duplicate`, without penalty.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use corridor_light_client::bundle::{verify_bundle, ProofBundle};
+use corridor_light_client::client::{LightClient, UpdateOutcome};
+use corridor_light_client::envelope::TradeMessage;
+use corridor_light_client::family::Family;
+use corridor_light_client::receipt::{verify_receipt, ReceiptProof, ReceiptResult};
+use corridor_light_client::{ChainId, Height, Time};
+use serde::{Deserialize, Serialize};
+
+use crate::store::{Column, Store, StoreError, WriteBatch};
+use crate::wire::{
+    Ack, ClientTrust, Frame, Lane, Limits, MessageBatch, ReceiptAck, ReceiptBatch, TrustStatus,
+};
+
+/// A peer relay, by its ed25519 public key.
+pub type PeerId = [u8; 32];
+
+/// Hex of a peer's key, for logs.
+pub fn peer_hex(peer: &PeerId) -> String {
+    hex::encode(peer)
+}
+
+/// What the core needs to know about its place in the corridor.
+#[derive(Clone, Debug)]
+pub struct CoreConfig {
+    /// Chains this relay follows itself (through adapters): it sends their messages out
+    /// and delivers into them.
+    pub home: BTreeSet<ChainId>,
+    /// Which peer serves each remote chain.
+    pub routes: BTreeMap<ChainId, PeerId>,
+    /// Frame bounds.
+    pub limits: Limits,
+    /// Most messages (and receipts) in flight, unacknowledged, per peer.
+    pub window: usize,
+    /// Resend what is unacknowledged after this long.
+    pub resend_after: Duration,
+    /// Refusals of a peer's input before the core asks to disconnect it.
+    pub penalty_threshold: u32,
+}
+
+/// A step's result: persist `writes` first, then perform `actions` in order.
+#[derive(Debug)]
+pub struct Output<F: Family> {
+    /// Writes to apply in one synced batch before any action.
+    pub writes: WriteBatch,
+    /// Actions, in order.
+    pub actions: Vec<Action<F>>,
+}
+
+impl<F: Family> Default for Output<F> {
+    fn default() -> Self {
+        Self {
+            writes: WriteBatch::default(),
+            actions: Vec::new(),
+        }
+    }
+}
+
+/// Something that happened.
+#[derive(Debug)]
+pub enum Event<F: Family> {
+    /// Light blocks of a home chain fetched by its watcher (verified here).
+    HomeBlocks {
+        /// The chain.
+        chain: ChainId,
+        /// Blocks in increasing height order.
+        blocks: Vec<F::LightBlock>,
+    },
+    /// Outbound messages a home chain committed at `height`, each with its proof. The
+    /// core's client of the chain must trust `height` (feed it first).
+    Committed {
+        /// The chain.
+        chain: ChainId,
+        /// The block.
+        height: Height,
+        /// The messages with their proofs.
+        messages: Vec<(TradeMessage, F::LeafProof)>,
+    },
+    /// Receipts a home chain committed at `height`, each with its proof.
+    ReceiptsCommitted {
+        /// The chain.
+        chain: ChainId,
+        /// The block.
+        height: Height,
+        /// The receipts.
+        receipts: Vec<ReceiptProof<F>>,
+    },
+    /// What a home chain's inbox client of `source` trusts (its latest height).
+    InboxTrust {
+        /// The destination (home) chain.
+        chain: ChainId,
+        /// The source chain of the inbox's client.
+        source: ChainId,
+        /// Its trust root height.
+        root: Height,
+        /// Its latest trusted height.
+        latest: Option<Height>,
+    },
+    /// The destination took a delivery: it will commit this receipt result.
+    Delivered {
+        /// The lane.
+        lane: Lane,
+        /// The sequence.
+        sequence: u64,
+        /// The result the receipt will carry.
+        result: ReceiptResult,
+    },
+    /// A delivery failed for a reason that may pass (the chain is down, busy); it is tried
+    /// again on a later tick.
+    DeliveryFailed {
+        /// The lane.
+        lane: Lane,
+        /// The sequence.
+        sequence: u64,
+        /// Why.
+        reason: String,
+    },
+    /// A peer's hello was accepted.
+    PeerUp {
+        /// The peer.
+        peer: PeerId,
+    },
+    /// A peer's connection ended.
+    PeerDown {
+        /// The peer.
+        peer: PeerId,
+    },
+    /// A frame from a peer (already decoded and bounded by [`Frame::decode`]).
+    Frame {
+        /// The peer.
+        peer: PeerId,
+        /// The frame.
+        frame: Frame<F>,
+    },
+    /// Time passed: resend what is due, deliver what is next.
+    Tick,
+}
+
+/// Something the driver must do (after persisting the step's writes).
+#[derive(Debug)]
+#[allow(clippy::large_enum_variant)] // Actions are moved once, from the core to its driver.
+pub enum Action<F: Family> {
+    /// Send a frame to a peer (when it is connected; otherwise drop it: everything
+    /// unacknowledged is sent again on reconnect).
+    Send {
+        /// The peer.
+        peer: PeerId,
+        /// The frame.
+        frame: Frame<F>,
+    },
+    /// Hand a delivery to a home chain's inbox, then report [`Event::Delivered`] or
+    /// [`Event::DeliveryFailed`].
+    Deliver {
+        /// The destination chain.
+        chain: ChainId,
+        /// The lane.
+        lane: Lane,
+        /// The bundle for the inbox's light client.
+        bundle: ProofBundle<F>,
+    },
+    /// Something a peer sent was refused.
+    Rejected {
+        /// The peer.
+        peer: PeerId,
+        /// Stable label.
+        reason: &'static str,
+        /// What and where.
+        detail: String,
+    },
+    /// Too many refusals: drop the peer's connection and back off.
+    Disconnect {
+        /// The peer.
+        peer: PeerId,
+        /// Why.
+        reason: String,
+    },
+    /// A light client froze on misbehaviour: the chain's lanes stop.
+    Frozen {
+        /// The chain.
+        chain: ChainId,
+        /// Why, with the height.
+        reason: String,
+    },
+    /// A home chain's endpoint served something that did not verify.
+    EndpointFault {
+        /// The chain.
+        chain: ChainId,
+        /// Stable label.
+        reason: &'static str,
+        /// What and where.
+        detail: String,
+    },
+    /// A message moved to a new stage (for the API, metrics and audit).
+    Stage {
+        /// The lane.
+        lane: Lane,
+        /// The sequence.
+        sequence: u64,
+        /// The stage.
+        stage: Stage,
+    },
+}
+
+/// A message's stage (DESIGN.md "Message lifecycle"), as seen by this relay.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stage {
+    /// Committed on the source and verified by this relay (outbound).
+    Committed,
+    /// The peer persisted it (outbound).
+    Forwarded,
+    /// Verified and persisted here (inbound).
+    Received,
+    /// The destination took it (inbound).
+    Delivered(ReceiptResult),
+    /// Its receipt is proven (both sides); closed.
+    Acknowledged(ReceiptResult),
+}
+
+impl Stage {
+    /// Stable label for metrics.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Committed => "committed",
+            Self::Forwarded => "forwarded",
+            Self::Received => "received",
+            Self::Delivered(_) => "delivered",
+            Self::Acknowledged(_) => "acknowledged",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(bound = "")]
+struct OutEntry<F: Family> {
+    message: TradeMessage,
+    proof: F::LeafProof,
+    height: Height,
+    /// Acknowledged by the peer (persisted there).
+    forwarded: bool,
+    /// Closed by a proven receipt.
+    done: Option<ReceiptResult>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(bound = "")]
+struct InEntry<F: Family> {
+    message: TradeMessage,
+    proof: F::LeafProof,
+    height: Height,
+    /// What the destination said it will commit.
+    delivered: Option<ReceiptResult>,
+    /// The proven receipt, once seen on the destination.
+    receipt: Option<ReceiptProof<F>>,
+}
+
+#[derive(Debug, Default)]
+struct PeerState {
+    connected: bool,
+    /// What the peer's light clients trust, by chain.
+    trust: BTreeMap<ChainId, ClientTrust>,
+    /// Messages and receipts sent and not acknowledged: (lane, sequence, receipt?) -> sent at.
+    in_flight: BTreeMap<(Lane, u64, bool), Time>,
+    penalties: u32,
+}
+
+/// Why the core could not be restored.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RestoreError {
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A record did not decode.
+    #[error("store record {column}/{key} does not decode: {reason}")]
+    Record {
+        /// Column.
+        column: &'static str,
+        /// Key (lossy UTF-8).
+        key: String,
+        /// Why.
+        reason: String,
+    },
+    /// The stored light client of a chain follows another trust root than configured.
+    #[error("the stored light client of {chain} has another trust root than the configured one")]
+    RootChanged {
+        /// The chain.
+        chain: ChainId,
+    },
+}
+
+/// Every lane's state machines. See the module doc.
+#[derive(Debug)]
+pub struct Core<F: Family> {
+    config: CoreConfig,
+    clients: BTreeMap<ChainId, LightClient<F>>,
+    out: BTreeMap<Lane, BTreeMap<u64, OutEntry<F>>>,
+    inb: BTreeMap<Lane, BTreeMap<u64, InEntry<F>>>,
+    /// Per inbound lane: the next sequence to deliver.
+    next_delivery: BTreeMap<Lane, u64>,
+    /// Per inbound lane: a delivery is in flight (sequence).
+    delivering: BTreeMap<Lane, u64>,
+    /// Per inbound lane: the last delivery failed at this time; retried `resend_after` later.
+    delivery_failed: BTreeMap<Lane, Time>,
+    /// Per outbound lane: highest sequence closed (for dedupe of late receipts).
+    closed_up_to: BTreeMap<Lane, u64>,
+    /// Per (destination, source): the inbox client's root height and latest height.
+    inbox_trust: BTreeMap<(ChainId, ChainId), (Height, Option<Height>)>,
+    /// Verified blocks that open entries are proven against, kept past the clients'
+    /// windows so that a message waiting long can still be sent and delivered.
+    anchors: BTreeMap<(ChainId, Height), F::LightBlock>,
+    peers: BTreeMap<PeerId, PeerState>,
+}
+
+fn encode<T: Serialize>(value: &T) -> Vec<u8> {
+    let mut out = Vec::new();
+    // The core's own records always encode (plain data, no maps with non-string keys).
+    ciborium::into_writer(value, &mut out).unwrap_or_default();
+    out
+}
+
+fn decode<T: serde::de::DeserializeOwned>(
+    column: Column,
+    key: &[u8],
+    value: &[u8],
+) -> Result<T, RestoreError> {
+    ciborium::from_reader(value).map_err(|e| RestoreError::Record {
+        column: column.name(),
+        key: String::from_utf8_lossy(key).into_owned(),
+        reason: e.to_string(),
+    })
+}
+
+fn entry_key(lane: &Lane, sequence: u64) -> Vec<u8> {
+    let mut k = lane.key().into_bytes();
+    k.push(b'/');
+    k.extend_from_slice(&sequence.to_be_bytes());
+    k
+}
+
+fn next_key(lane: &Lane) -> Vec<u8> {
+    format!("next/{}", lane.key()).into_bytes()
+}
+
+fn closed_key(lane: &Lane) -> Vec<u8> {
+    format!("closed/{}", lane.key()).into_bytes()
+}
+
+#[derive(Serialize, Deserialize)]
+struct EntryRecord<T> {
+    lane: Lane,
+    sequence: u64,
+    entry: T,
+}
+
+impl<F: Family> Core<F>
+where
+    F::LightBlock: Serialize + serde::de::DeserializeOwned,
+{
+    /// A core with fresh light clients (one per chain it knows, home and remote).
+    pub fn new(config: CoreConfig, clients: Vec<LightClient<F>>) -> Self {
+        let clients = clients
+            .into_iter()
+            .map(|c| (c.chain_id().clone(), c))
+            .collect();
+        Self {
+            config,
+            clients,
+            out: BTreeMap::new(),
+            inb: BTreeMap::new(),
+            next_delivery: BTreeMap::new(),
+            delivering: BTreeMap::new(),
+            delivery_failed: BTreeMap::new(),
+            closed_up_to: BTreeMap::new(),
+            inbox_trust: BTreeMap::new(),
+            anchors: BTreeMap::new(),
+            peers: BTreeMap::new(),
+        }
+    }
+
+    /// Rebuilds a core from `store`; `clients` are the configured fresh clients, replaced by
+    /// the stored ones when those follow the same trust root.
+    pub fn restore(
+        config: CoreConfig,
+        clients: Vec<LightClient<F>>,
+        store: &dyn Store,
+    ) -> Result<Self, RestoreError> {
+        let mut core = Self::new(config, clients);
+        for (key, value) in store.scan(Column::Clients, b"anchor/")? {
+            let (chain, height, block): (ChainId, Height, F::LightBlock) =
+                decode(Column::Clients, &key, &value)?;
+            core.anchors.insert((chain, height), block);
+        }
+        for (key, value) in store.scan(Column::Clients, b"client/")? {
+            let stored: LightClient<F> = decode(Column::Clients, &key, &value)?;
+            let chain = stored.chain_id().clone();
+            if let Some(configured) = core.clients.get(&chain) {
+                if configured.root() != stored.root() {
+                    return Err(RestoreError::RootChanged { chain });
+                }
+                core.clients.insert(chain, stored);
+            }
+        }
+        for (key, value) in store.scan(Column::Outbound, b"")? {
+            let r: EntryRecord<OutEntry<F>> = decode(Column::Outbound, &key, &value)?;
+            core.out
+                .entry(r.lane)
+                .or_default()
+                .insert(r.sequence, r.entry);
+        }
+        for (key, value) in store.scan(Column::Inbound, b"")? {
+            let r: EntryRecord<InEntry<F>> = decode(Column::Inbound, &key, &value)?;
+            core.inb
+                .entry(r.lane)
+                .or_default()
+                .insert(r.sequence, r.entry);
+        }
+        for (key, value) in store.scan(Column::Meta, b"next/")? {
+            let (lane, next): (Lane, u64) = decode(Column::Meta, &key, &value)?;
+            core.next_delivery.insert(lane, next);
+        }
+        for (key, value) in store.scan(Column::Meta, b"closed/")? {
+            let (lane, up_to): (Lane, u64) = decode(Column::Meta, &key, &value)?;
+            core.closed_up_to.insert(lane, up_to);
+        }
+        Ok(core)
+    }
+
+    /// The light client of `chain`.
+    pub fn client(&self, chain: &ChainId) -> Option<&LightClient<F>> {
+        self.clients.get(chain)
+    }
+
+    /// Every light client.
+    pub fn clients(&self) -> impl Iterator<Item = &LightClient<F>> {
+        self.clients.values()
+    }
+
+    /// Messages of outbound lanes not yet closed by a receipt, per lane.
+    pub fn outbound_open(&self) -> BTreeMap<Lane, usize> {
+        self.out
+            .iter()
+            .map(|(l, e)| (l.clone(), e.values().filter(|e| e.done.is_none()).count()))
+            .collect()
+    }
+
+    /// The lowest open outbound sequence of each lane (the oldest pending message).
+    pub fn oldest_open(&self) -> BTreeMap<Lane, u64> {
+        self.out
+            .iter()
+            .filter_map(|(l, e)| {
+                e.iter()
+                    .find(|(_, e)| e.done.is_none())
+                    .map(|(s, _)| (l.clone(), *s))
+            })
+            .collect()
+    }
+
+    /// Messages held on inbound lanes and not yet delivered, per lane.
+    pub fn inbound_waiting(&self) -> BTreeMap<Lane, usize> {
+        self.inb
+            .iter()
+            .map(|(l, e)| {
+                (
+                    l.clone(),
+                    e.values().filter(|e| e.delivered.is_none()).count(),
+                )
+            })
+            .collect()
+    }
+
+    /// Messages and receipts in flight to `peer`.
+    pub fn in_flight(&self, peer: &PeerId) -> usize {
+        self.peers.get(peer).map_or(0, |p| p.in_flight.len())
+    }
+
+    /// What this relay's peer-fed clients trust (sent to peers on connect).
+    pub fn trust_status(&self) -> TrustStatus {
+        TrustStatus {
+            clients: self
+                .clients
+                .values()
+                .filter(|c| !self.config.home.contains(c.chain_id()))
+                .map(|c| ClientTrust {
+                    chain: c.chain_id().clone(),
+                    root_height: c.root().height,
+                    latest: c.latest().map(|_| c.latest_height()),
+                })
+                .collect(),
+        }
+    }
+
+    /// Handles one event at time `now`.
+    pub fn handle(&mut self, event: Event<F>, now: Time) -> Output<F> {
+        let mut out = Output::default();
+        match event {
+            Event::HomeBlocks { chain, blocks } => {
+                self.on_home_blocks(&chain, blocks, now, &mut out)
+            }
+            Event::Committed {
+                chain,
+                height,
+                messages,
+            } => self.on_committed(&chain, height, messages, now, &mut out),
+            Event::ReceiptsCommitted {
+                chain,
+                height,
+                receipts,
+            } => self.on_receipts_committed(&chain, height, receipts, &mut out),
+            Event::InboxTrust {
+                chain,
+                source,
+                root,
+                latest,
+            } => {
+                self.inbox_trust.insert((chain, source), (root, latest));
+            }
+            Event::Delivered {
+                lane,
+                sequence,
+                result,
+            } => self.on_delivered(lane, sequence, result, &mut out),
+            Event::DeliveryFailed { lane, sequence, .. } => {
+                if self.delivering.get(&lane) == Some(&sequence) {
+                    self.delivering.remove(&lane);
+                    self.delivery_failed.insert(lane, now);
+                }
+            }
+            Event::PeerUp { peer } => {
+                let state = self.peers.entry(peer).or_default();
+                state.connected = true;
+                state.in_flight.clear();
+                out.actions.push(Action::Send {
+                    peer,
+                    frame: Frame::Trust(self.trust_status()),
+                });
+            }
+            Event::PeerDown { peer } => {
+                let state = self.peers.entry(peer).or_default();
+                state.connected = false;
+                state.in_flight.clear();
+            }
+            Event::Frame { peer, frame } => self.on_frame(peer, frame, now, &mut out),
+            Event::Tick => {}
+        }
+        self.pump(now, &mut out);
+        out
+    }
+
+    fn persist_client(&self, chain: &ChainId, writes: &mut WriteBatch) {
+        if let Some(c) = self.clients.get(chain) {
+            writes.put(Column::Clients, format!("client/{chain}"), encode(c));
+        }
+    }
+
+    fn anchor_key(chain: &ChainId, height: Height) -> Vec<u8> {
+        let mut k = format!("anchor/{chain}/").into_bytes();
+        k.extend_from_slice(&height.0.to_be_bytes());
+        k
+    }
+
+    /// Keeps the trusted block at `height` of `chain` while entries are proven against it.
+    fn anchor(&mut self, chain: &ChainId, height: Height, writes: &mut WriteBatch) {
+        let key = (chain.clone(), height);
+        if self.anchors.contains_key(&key) {
+            return;
+        }
+        let Some(block) = self.clients.get(chain).and_then(|c| c.trusted_at(height)) else {
+            return;
+        };
+        writes.put(
+            Column::Clients,
+            Self::anchor_key(chain, height),
+            encode(&(chain.clone(), height, block.clone())),
+        );
+        self.anchors.insert(key, block.clone());
+    }
+
+    /// Drops anchors no open entry needs.
+    fn gc_anchors(&mut self, writes: &mut WriteBatch) {
+        let mut needed: BTreeSet<(ChainId, Height)> = BTreeSet::new();
+        for (lane, entries) in &self.out {
+            for e in entries.values().filter(|e| e.done.is_none()) {
+                needed.insert((lane.source.clone(), e.height));
+            }
+        }
+        for (lane, entries) in &self.inb {
+            for e in entries.values() {
+                needed.insert((lane.source.clone(), e.height));
+                if let Some(r) = &e.receipt {
+                    needed.insert((lane.destination.clone(), r.height));
+                }
+            }
+        }
+        let stale: Vec<_> = self
+            .anchors
+            .keys()
+            .filter(|k| !needed.contains(*k))
+            .cloned()
+            .collect();
+        for (chain, height) in stale {
+            writes.delete(Column::Clients, Self::anchor_key(&chain, height));
+            self.anchors.remove(&(chain, height));
+        }
+    }
+
+    fn persist_out(&self, lane: &Lane, sequence: u64, writes: &mut WriteBatch) {
+        if let Some(e) = self.out.get(lane).and_then(|l| l.get(&sequence)) {
+            let record = EntryRecord {
+                lane: lane.clone(),
+                sequence,
+                entry: e.clone(),
+            };
+            writes.put(Column::Outbound, entry_key(lane, sequence), encode(&record));
+        }
+    }
+
+    fn persist_in(&self, lane: &Lane, sequence: u64, writes: &mut WriteBatch) {
+        if let Some(e) = self.inb.get(lane).and_then(|l| l.get(&sequence)) {
+            let record = EntryRecord {
+                lane: lane.clone(),
+                sequence,
+                entry: e.clone(),
+            };
+            writes.put(Column::Inbound, entry_key(lane, sequence), encode(&record));
+        }
+    }
+
+    fn on_home_blocks(
+        &mut self,
+        chain: &ChainId,
+        blocks: Vec<F::LightBlock>,
+        now: Time,
+        out: &mut Output<F>,
+    ) {
+        let family = F::default();
+        let Some(client) = self.clients.get_mut(chain) else {
+            return;
+        };
+        let before = client.revision();
+        for block in blocks {
+            let height = family.block_height(&block);
+            match client.update(block, now) {
+                Ok(UpdateOutcome::Trusted(_) | UpdateOutcome::AlreadyTrusted(_)) => {}
+                Ok(UpdateOutcome::NotEnoughTrust(h, _)) => {
+                    out.actions.push(Action::EndpointFault {
+                        chain: chain.clone(),
+                        reason: "not-enough-trust",
+                        detail: format!("block {h} of {chain} needs bisection"),
+                    });
+                    break;
+                }
+                Ok(UpdateOutcome::Misbehaviour(_)) => {
+                    out.actions.push(Action::Frozen {
+                        chain: chain.clone(),
+                        reason: format!(
+                            "two valid blocks of {chain} at height {height}: light client frozen, its lanes stop"
+                        ),
+                    });
+                    break;
+                }
+                Err(e) => {
+                    out.actions.push(Action::EndpointFault {
+                        chain: chain.clone(),
+                        reason: e.reason(),
+                        detail: format!("block {height} of {chain}: {e}"),
+                    });
+                    break;
+                }
+            }
+        }
+        if client.revision() != before {
+            self.persist_client(chain, &mut out.writes);
+        }
+    }
+
+    fn on_committed(
+        &mut self,
+        chain: &ChainId,
+        height: Height,
+        messages: Vec<(TradeMessage, F::LeafProof)>,
+        now: Time,
+        out: &mut Output<F>,
+    ) {
+        for (message, proof) in messages {
+            let Some(client) = self.clients.get_mut(chain) else {
+                return;
+            };
+            let lane = Lane::of(&message);
+            let sequence = message.sequence;
+            if !self.config.routes.contains_key(&lane.destination) {
+                continue;
+            }
+            let closed = self.closed_up_to.get(&lane).copied().unwrap_or(0);
+            if sequence <= closed
+                || self
+                    .out
+                    .get(&lane)
+                    .is_some_and(|l| l.contains_key(&sequence))
+            {
+                continue;
+            }
+            let bundle = ProofBundle::<F> {
+                message,
+                proof,
+                height,
+                light_blocks: Vec::new(),
+            };
+            match verify_bundle(client, &bundle, now) {
+                Ok(_) => {
+                    self.anchor(chain, height, &mut out.writes);
+                    self.out.entry(lane.clone()).or_default().insert(
+                        sequence,
+                        OutEntry {
+                            message: bundle.message,
+                            proof: bundle.proof,
+                            height,
+                            forwarded: false,
+                            done: None,
+                        },
+                    );
+                    self.persist_out(&lane, sequence, &mut out.writes);
+                    out.actions.push(Action::Stage {
+                        lane,
+                        sequence,
+                        stage: Stage::Committed,
+                    });
+                }
+                Err(e) => out.actions.push(Action::EndpointFault {
+                    chain: chain.clone(),
+                    reason: e.reason(),
+                    detail: format!("message {sequence} of lane {lane} at height {height}: {e}"),
+                }),
+            }
+        }
+    }
+
+    fn on_receipts_committed(
+        &mut self,
+        chain: &ChainId,
+        height: Height,
+        receipts: Vec<ReceiptProof<F>>,
+        out: &mut Output<F>,
+    ) {
+        for proof in receipts {
+            let Some(client) = self.clients.get(chain) else {
+                return;
+            };
+            if proof.height != height {
+                continue;
+            }
+            let receipt = &proof.receipt;
+            let lane = Lane {
+                source: receipt.source_chain.clone(),
+                destination: receipt.destination_chain.clone(),
+                channel: receipt.channel,
+            };
+            let sequence = receipt.sequence;
+            let Some(entry) = self.inb.get(&lane).and_then(|l| l.get(&sequence)) else {
+                continue;
+            };
+            if entry.receipt.is_some() {
+                continue;
+            }
+            let verdict = verify_receipt(client, &proof).map(|_| ());
+            if let Err(e) = verdict {
+                out.actions.push(Action::EndpointFault {
+                    chain: chain.clone(),
+                    reason: e.reason(),
+                    detail: format!("receipt {sequence} of lane {lane} at height {height}: {e}"),
+                });
+                continue;
+            }
+            let matches = entry
+                .message
+                .commitment()
+                .is_ok_and(|c| c == receipt.message_commitment);
+            if !matches {
+                out.actions.push(Action::EndpointFault {
+                    chain: chain.clone(),
+                    reason: "receipt-mismatch",
+                    detail: format!(
+                        "receipt {sequence} of lane {lane} is for another message than the one delivered"
+                    ),
+                });
+                continue;
+            }
+            self.anchor(chain, height, &mut out.writes);
+            if let Some(e) = self.inb.get_mut(&lane).and_then(|l| l.get_mut(&sequence)) {
+                e.receipt = Some(proof);
+            }
+            self.persist_in(&lane, sequence, &mut out.writes);
+        }
+    }
+
+    fn on_delivered(
+        &mut self,
+        lane: Lane,
+        sequence: u64,
+        result: ReceiptResult,
+        out: &mut Output<F>,
+    ) {
+        if self.delivering.get(&lane) == Some(&sequence) {
+            self.delivering.remove(&lane);
+        }
+        self.delivery_failed.remove(&lane);
+        let Some(entry) = self.inb.get_mut(&lane).and_then(|l| l.get_mut(&sequence)) else {
+            return;
+        };
+        if entry.delivered.is_some() {
+            return;
+        }
+        entry.delivered = Some(result.clone());
+        self.persist_in(&lane, sequence, &mut out.writes);
+        let next = self.next_delivery.entry(lane.clone()).or_insert(1);
+        if *next == sequence {
+            *next = sequence.saturating_add(1);
+        }
+        out.writes.put(
+            Column::Meta,
+            next_key(&lane),
+            encode(&(lane.clone(), *next)),
+        );
+        out.actions.push(Action::Stage {
+            lane,
+            sequence,
+            stage: Stage::Delivered(result),
+        });
+    }
+
+    fn reject(&mut self, peer: PeerId, reason: &'static str, detail: String, out: &mut Output<F>) {
+        let state = self.peers.entry(peer).or_default();
+        state.penalties = state.penalties.saturating_add(1);
+        out.actions.push(Action::Rejected {
+            peer,
+            reason,
+            detail,
+        });
+        if state.penalties == self.config.penalty_threshold {
+            out.actions.push(Action::Disconnect {
+                peer,
+                reason: format!(
+                    "{} refusals of its input (the last: {reason})",
+                    state.penalties
+                ),
+            });
+        }
+    }
+
+    /// Counts a duplicate without penalty.
+    fn duplicate(peer: PeerId, detail: String, out: &mut Output<F>) {
+        out.actions.push(Action::Rejected {
+            peer,
+            reason: "duplicate",
+            detail,
+        });
+    }
+
+    /// Penalties counted against `peer` so far.
+    pub fn penalties(&self, peer: &PeerId) -> u32 {
+        self.peers.get(peer).map_or(0, |p| p.penalties)
+    }
+
+    /// Forgets a disconnected peer's penalties (after its back-off).
+    pub fn forgive(&mut self, peer: &PeerId) {
+        if let Some(p) = self.peers.get_mut(peer) {
+            p.penalties = 0;
+        }
+    }
+
+    fn on_frame(&mut self, peer: PeerId, frame: Frame<F>, now: Time, out: &mut Output<F>) {
+        if let Err(e) = frame.check(&self.config.limits) {
+            self.reject(peer, e.reason(), e.to_string(), out);
+            return;
+        }
+        match frame {
+            Frame::Batch(batch) => self.on_batch(peer, batch, now, out),
+            Frame::Ack(ack) => self.on_ack(peer, ack, out),
+            Frame::Receipts(batch) => self.on_receipt_batch(peer, batch, now, out),
+            Frame::ReceiptAck(ack) => self.on_receipt_ack(peer, ack, out),
+            Frame::Trust(status) => {
+                let state = self.peers.entry(peer).or_default();
+                state.trust = status
+                    .clients
+                    .into_iter()
+                    .map(|c| (c.chain.clone(), c))
+                    .collect();
+            }
+        }
+    }
+
+    /// Updates the peer-fed client of `chain` with `blocks`; the reason label on refusal.
+    fn update_remote(
+        &mut self,
+        chain: &ChainId,
+        blocks: &[F::LightBlock],
+        now: Time,
+        out: &mut Output<F>,
+    ) -> Result<(), (&'static str, String)> {
+        let family = F::default();
+        let Some(client) = self.clients.get_mut(chain) else {
+            return Err(("unknown-chain", format!("no light client of {chain}")));
+        };
+        if client.is_frozen() {
+            return Err((
+                "client-frozen",
+                format!("the light client of {chain} is frozen"),
+            ));
+        }
+        let before = client.revision();
+        let mut result = Ok(());
+        for block in blocks {
+            let height = family.block_height(block);
+            if family.block_chain(block) != chain {
+                result = Err((
+                    "light-block-chain",
+                    format!("a light block of another chain than {chain}"),
+                ));
+                break;
+            }
+            match client.update(block.clone(), now) {
+                Ok(UpdateOutcome::Trusted(_) | UpdateOutcome::AlreadyTrusted(_)) => {}
+                Ok(UpdateOutcome::NotEnoughTrust(h, _)) => {
+                    result = Err((
+                        "not-enough-trust",
+                        format!("light block {h} of {chain} has not enough trust"),
+                    ));
+                    break;
+                }
+                Ok(UpdateOutcome::Misbehaviour(_)) => {
+                    out.actions.push(Action::Frozen {
+                        chain: chain.clone(),
+                        reason: format!(
+                            "two valid blocks of {chain} at height {height}: light client frozen, its lanes stop"
+                        ),
+                    });
+                    result = Err((
+                        "misbehaviour",
+                        format!("conflicting block {height} of {chain}"),
+                    ));
+                    break;
+                }
+                Err(e) => {
+                    result = Err((e.reason(), format!("light block {height} of {chain}: {e}")));
+                    break;
+                }
+            }
+        }
+        if client.revision() != before {
+            self.persist_client(chain, &mut out.writes);
+        }
+        result
+    }
+
+    fn on_batch(&mut self, peer: PeerId, batch: MessageBatch<F>, now: Time, out: &mut Output<F>) {
+        let lane = batch.lane.clone();
+        // Cheap checks first: the lane is ours and comes from this peer, the messages are
+        // the lane's, in increasing order.
+        if !self.config.home.contains(&lane.destination) {
+            return self.reject(
+                peer,
+                "lane-not-served",
+                format!(
+                    "lane {lane}: this relay does not serve {}",
+                    lane.destination
+                ),
+                out,
+            );
+        }
+        if self.config.routes.get(&lane.source) != Some(&peer) {
+            return self.reject(
+                peer,
+                "wrong-peer",
+                format!("lane {lane}: this peer does not serve {}", lane.source),
+                out,
+            );
+        }
+        let mut previous = 0u64;
+        for (m, _) in &batch.messages {
+            if Lane::of(m) != lane || m.sequence <= previous {
+                return self.reject(
+                    peer,
+                    "batch-shape",
+                    format!(
+                        "lane {lane} height {}: message {} is not of the lane or out of order",
+                        batch.height, m.sequence
+                    ),
+                    out,
+                );
+            }
+            previous = m.sequence;
+        }
+        // Drop what is already held or delivered, before any signature.
+        let delivered_below = self.next_delivery.get(&lane).copied().unwrap_or(1);
+        let held = self.inb.get(&lane);
+        let (old, fresh): (Vec<_>, Vec<_>) = batch.messages.into_iter().partition(|(m, _)| {
+            m.sequence < delivered_below || held.is_some_and(|h| h.contains_key(&m.sequence))
+        });
+        let mut acked: Vec<u64> = old.iter().map(|(m, _)| m.sequence).collect();
+        if !old.is_empty() {
+            Self::duplicate(
+                peer,
+                format!(
+                    "lane {lane}: {} message(s) already held (first {})",
+                    old.len(),
+                    acked[0]
+                ),
+                out,
+            );
+        }
+        if !fresh.is_empty() {
+            if let Err((reason, detail)) =
+                self.update_remote(&lane.source, &batch.light_blocks, now, out)
+            {
+                return self.reject(peer, reason, detail, out);
+            }
+            let Some(client) = self.clients.get_mut(&lane.source) else {
+                return;
+            };
+            let verdicts: Vec<_> = fresh
+                .into_iter()
+                .map(|(message, proof)| {
+                    let bundle = ProofBundle::<F> {
+                        message,
+                        proof,
+                        height: batch.height,
+                        light_blocks: Vec::new(),
+                    };
+                    let verdict = verify_bundle(client, &bundle, now).map(|_| ());
+                    (bundle, verdict)
+                })
+                .collect();
+            for (bundle, verdict) in verdicts {
+                let sequence = bundle.message.sequence;
+                match verdict {
+                    Ok(()) => {
+                        self.anchor(&lane.source, batch.height, &mut out.writes);
+                        self.inb.entry(lane.clone()).or_default().insert(
+                            sequence,
+                            InEntry {
+                                message: bundle.message,
+                                proof: bundle.proof,
+                                height: batch.height,
+                                delivered: None,
+                                receipt: None,
+                            },
+                        );
+                        self.persist_in(&lane, sequence, &mut out.writes);
+                        acked.push(sequence);
+                        out.actions.push(Action::Stage {
+                            lane: lane.clone(),
+                            sequence,
+                            stage: Stage::Received,
+                        });
+                    }
+                    Err(e) => {
+                        let detail = format!(
+                            "lane {lane} message {sequence} at height {}: {e}",
+                            batch.height
+                        );
+                        self.reject(peer, e.reason(), detail, out);
+                    }
+                }
+            }
+        }
+        self.finish_ack(peer, &lane, acked, out);
+    }
+
+    fn finish_ack(&mut self, peer: PeerId, lane: &Lane, mut acked: Vec<u64>, out: &mut Output<F>) {
+        if acked.is_empty() {
+            return;
+        }
+        acked.sort_unstable();
+        let trusted_height = self
+            .clients
+            .get(&lane.source)
+            .and_then(|c| c.latest().map(|_| c.latest_height()));
+        out.actions.push(Action::Send {
+            peer,
+            frame: Frame::Ack(Ack {
+                lane: lane.clone(),
+                sequences: acked,
+                trusted_height,
+            }),
+        });
+    }
+
+    fn on_ack(&mut self, peer: PeerId, ack: Ack, out: &mut Output<F>) {
+        let lane = ack.lane;
+        if self.config.routes.get(&lane.destination) != Some(&peer) {
+            return self.reject(
+                peer,
+                "wrong-peer",
+                format!("ack of lane {lane} from a peer that does not serve its destination"),
+                out,
+            );
+        }
+        let state = self.peers.entry(peer).or_default();
+        if let Some(h) = ack.trusted_height {
+            let t = state
+                .trust
+                .entry(lane.source.clone())
+                .or_insert_with(|| ClientTrust {
+                    chain: lane.source.clone(),
+                    root_height: h,
+                    latest: None,
+                });
+            t.latest = Some(t.latest.map_or(h, |l| l.max(h)));
+        }
+        for sequence in &ack.sequences {
+            state.in_flight.remove(&(lane.clone(), *sequence, false));
+        }
+        for sequence in ack.sequences {
+            if let Some(e) = self.out.get_mut(&lane).and_then(|l| l.get_mut(&sequence)) {
+                if !e.forwarded {
+                    e.forwarded = true;
+                    self.persist_out(&lane, sequence, &mut out.writes);
+                    out.actions.push(Action::Stage {
+                        lane: lane.clone(),
+                        sequence,
+                        stage: Stage::Forwarded,
+                    });
+                }
+            }
+        }
+    }
+
+    fn on_receipt_batch(
+        &mut self,
+        peer: PeerId,
+        batch: ReceiptBatch<F>,
+        now: Time,
+        out: &mut Output<F>,
+    ) {
+        let chain = batch.chain.clone();
+        if self.config.routes.get(&chain) != Some(&peer) {
+            return self.reject(
+                peer,
+                "wrong-peer",
+                format!("receipts of {chain} from a peer that does not serve it"),
+                out,
+            );
+        }
+        let mut fresh = Vec::new();
+        let mut acks: BTreeMap<Lane, Vec<u64>> = BTreeMap::new();
+        for proof in batch.receipts {
+            let r = &proof.receipt;
+            let lane = Lane {
+                source: r.source_chain.clone(),
+                destination: r.destination_chain.clone(),
+                channel: r.channel,
+            };
+            if lane.destination != chain
+                || !self.config.home.contains(&lane.source)
+                || proof.height != batch.height
+            {
+                return self.reject(
+                    peer,
+                    "batch-shape",
+                    format!(
+                        "receipt {} of lane {lane} does not belong in a batch of {chain} at {}",
+                        r.sequence, batch.height
+                    ),
+                    out,
+                );
+            }
+            let open = self
+                .out
+                .get(&lane)
+                .and_then(|l| l.get(&r.sequence))
+                .is_some_and(|e| e.done.is_none());
+            if open {
+                fresh.push((lane, proof));
+            } else {
+                acks.entry(lane).or_default().push(r.sequence);
+            }
+        }
+        if !acks.is_empty() {
+            Self::duplicate(
+                peer,
+                format!("receipts of {chain} at {} already closed", batch.height),
+                out,
+            );
+        }
+        if !fresh.is_empty() {
+            if let Err((reason, detail)) = self.update_remote(&chain, &batch.light_blocks, now, out)
+            {
+                return self.reject(peer, reason, detail, out);
+            }
+            for (lane, proof) in fresh {
+                let sequence = proof.receipt.sequence;
+                let verdict = self.check_receipt(&lane, &proof);
+                if let Err((reason, detail)) = verdict {
+                    self.reject(peer, reason, detail, out);
+                    continue;
+                }
+                let result = proof.receipt.result.clone();
+                if let Some(e) = self.out.get_mut(&lane).and_then(|l| l.get_mut(&sequence)) {
+                    e.done = Some(result.clone());
+                    e.forwarded = true;
+                }
+                self.persist_out(&lane, sequence, &mut out.writes);
+                if let Some(p) = self.peers.get_mut(&peer) {
+                    p.in_flight.remove(&(lane.clone(), sequence, false));
+                }
+                out.actions.push(Action::Stage {
+                    lane: lane.clone(),
+                    sequence,
+                    stage: Stage::Acknowledged(result),
+                });
+                acks.entry(lane).or_default().push(sequence);
+            }
+            self.compact_out(&mut out.writes);
+            self.gc_anchors(&mut out.writes);
+        }
+        let trusted_height = self
+            .clients
+            .get(&chain)
+            .and_then(|c| c.latest().map(|_| c.latest_height()));
+        for (lane, mut sequences) in acks {
+            sequences.sort_unstable();
+            out.actions.push(Action::Send {
+                peer,
+                frame: Frame::ReceiptAck(ReceiptAck {
+                    lane,
+                    sequences,
+                    trusted_height,
+                }),
+            });
+        }
+    }
+
+    fn check_receipt(
+        &self,
+        lane: &Lane,
+        proof: &ReceiptProof<F>,
+    ) -> Result<(), (&'static str, String)> {
+        let sequence = proof.receipt.sequence;
+        let client = self.clients.get(&lane.destination).ok_or((
+            "unknown-chain",
+            format!("no light client of {}", lane.destination),
+        ))?;
+        verify_receipt(client, proof).map_err(|e| {
+            (
+                e.reason(),
+                format!("receipt {sequence} of lane {lane}: {e}"),
+            )
+        })?;
+        let entry = self.out.get(lane).and_then(|l| l.get(&sequence)).ok_or((
+            "unknown-message",
+            format!("no message {sequence} on lane {lane}"),
+        ))?;
+        let expected = entry
+            .message
+            .commitment()
+            .map_err(|e| ("malformed-message", e.to_string()))?;
+        if proof.receipt.message_commitment != expected {
+            return Err((
+                "receipt-mismatch",
+                format!("receipt {sequence} of lane {lane} is for another message"),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Drops closed outbound entries from memory and store once every lower one is closed,
+    /// keeping the lane's closed watermark.
+    fn compact_out(&mut self, writes: &mut WriteBatch) {
+        for (lane, entries) in &mut self.out {
+            let mut up_to = self.closed_up_to.get(lane).copied().unwrap_or(0);
+            let before = up_to;
+            while let Some(entry) = entries.first_key_value() {
+                let (seq, e) = (*entry.0, entry.1);
+                if e.done.is_none() || seq != up_to.saturating_add(1) {
+                    break;
+                }
+                up_to = seq;
+                entries.pop_first();
+                writes.delete(Column::Outbound, entry_key(lane, seq));
+            }
+            if up_to != before {
+                self.closed_up_to.insert(lane.clone(), up_to);
+                writes.put(
+                    Column::Meta,
+                    closed_key(lane),
+                    encode(&(lane.clone(), up_to)),
+                );
+            }
+        }
+    }
+
+    fn on_receipt_ack(&mut self, peer: PeerId, ack: ReceiptAck, out: &mut Output<F>) {
+        let lane = ack.lane;
+        if self.config.routes.get(&lane.source) != Some(&peer) {
+            return self.reject(
+                peer,
+                "wrong-peer",
+                format!("receipt ack of lane {lane} from a peer that does not serve its source"),
+                out,
+            );
+        }
+        let state = self.peers.entry(peer).or_default();
+        if let Some(h) = ack.trusted_height {
+            let t = state
+                .trust
+                .entry(lane.destination.clone())
+                .or_insert_with(|| ClientTrust {
+                    chain: lane.destination.clone(),
+                    root_height: h,
+                    latest: None,
+                });
+            t.latest = Some(t.latest.map_or(h, |l| l.max(h)));
+        }
+        for sequence in ack.sequences {
+            state.in_flight.remove(&(lane.clone(), sequence, true));
+            let Some(entries) = self.inb.get_mut(&lane) else {
+                continue;
+            };
+            if entries.get(&sequence).is_some_and(|e| e.receipt.is_some()) {
+                entries.remove(&sequence);
+                out.writes
+                    .delete(Column::Inbound, entry_key(&lane, sequence));
+            }
+        }
+        self.gc_anchors(&mut out.writes);
+    }
+
+    /// The verified block of `chain` at `height`: in the client's window or anchored.
+    fn verified_block(&self, chain: &ChainId, height: Height) -> Option<&F::LightBlock> {
+        self.clients
+            .get(chain)
+            .and_then(|c| c.trusted_at(height))
+            .or_else(|| self.anchors.get(&(chain.clone(), height)))
+    }
+
+    /// Verified blocks of `chain` with heights in `(from, to]`, increasing: the client's
+    /// window and the anchors.
+    fn verified_range(&self, chain: &ChainId, from: Height, to: Height) -> Vec<F::LightBlock> {
+        use core::ops::Bound::{Excluded, Included};
+        let mut blocks: BTreeMap<Height, &F::LightBlock> = BTreeMap::new();
+        if let Some(c) = self.clients.get(chain) {
+            let family = F::default();
+            for b in c.trusted_range((Excluded(from), Included(to))) {
+                blocks.insert(family.block_height(b), b);
+            }
+        }
+        for ((_, h), b) in self.anchors.range((
+            Excluded((chain.clone(), from)),
+            Included((chain.clone(), to)),
+        )) {
+            blocks.insert(*h, b);
+        }
+        blocks.into_values().cloned().collect()
+    }
+
+    /// The light blocks a party needs to reach `target` of `chain` when it trusts
+    /// `trusted` (its latest height) or, trusting no block yet, only its root at `root`
+    /// (this relay's root when unknown). The last `max_light_blocks` of the path: the
+    /// party verifies the first of them by skipping from what it trusts.
+    fn path_for(
+        &self,
+        chain: &ChainId,
+        trusted: Option<Height>,
+        root: Option<Height>,
+        target: Height,
+    ) -> Option<Vec<F::LightBlock>> {
+        let target_block = self.verified_block(chain, target)?;
+        let max = self.config.limits.max_light_blocks;
+        match trusted {
+            // The party verifies `target` from its nearest trusted block below.
+            Some(latest) if latest >= target => Some(vec![target_block.clone()]),
+            Some(latest) => {
+                let mut blocks = self.verified_range(chain, latest, target);
+                let cut = blocks.len().saturating_sub(max);
+                blocks.drain(..cut);
+                Some(blocks)
+            }
+            None => {
+                let root = root.or_else(|| self.clients.get(chain).map(|c| c.root().height))?;
+                let mut blocks = vec![self.verified_block(chain, root)?.clone()];
+                if target > root {
+                    let mut rest = self.verified_range(chain, root, target);
+                    let cut = rest.len().saturating_sub(max.saturating_sub(1));
+                    rest.drain(..cut);
+                    blocks.extend(rest);
+                }
+                Some(blocks)
+            }
+        }
+    }
+
+    /// Sends what is due, delivers what is next.
+    fn pump(&mut self, now: Time, out: &mut Output<F>) {
+        self.pump_outbound(now, out);
+        self.pump_receipts(now, out);
+        self.pump_deliveries(now, out);
+    }
+
+    fn due(&self, sent: Option<&Time>, now: Time) -> bool {
+        sent.is_none_or(|t| now.saturating_duration_since(*t) >= self.config.resend_after)
+    }
+
+    fn pump_outbound(&mut self, now: Time, out: &mut Output<F>) {
+        let mut batches: Vec<(PeerId, MessageBatch<F>)> = Vec::new();
+        for (lane, entries) in &self.out {
+            let Some(peer) = self.config.routes.get(&lane.destination).copied() else {
+                continue;
+            };
+            let Some(state) = self.peers.get(&peer) else {
+                continue;
+            };
+            if !state.connected || self.clients.get(&lane.source).is_none_or(|c| c.is_frozen()) {
+                continue;
+            }
+            let mut budget = self.config.window.saturating_sub(state.in_flight.len());
+            let mut current: Option<MessageBatch<F>> = None;
+            for (seq, e) in entries {
+                if budget == 0 {
+                    break;
+                }
+                if e.forwarded || e.done.is_some() {
+                    continue;
+                }
+                if !self.due(state.in_flight.get(&(lane.clone(), *seq, false)), now) {
+                    continue;
+                }
+                let full = current.as_ref().is_some_and(|b| {
+                    b.height != e.height
+                        || b.messages.len() >= self.config.limits.max_batch_messages
+                });
+                if full {
+                    batches.extend(current.take().map(|b| (peer, b)));
+                }
+                let batch = current.get_or_insert_with(|| MessageBatch {
+                    lane: lane.clone(),
+                    height: e.height,
+                    light_blocks: Vec::new(),
+                    messages: Vec::new(),
+                });
+                batch.messages.push((e.message.clone(), e.proof.clone()));
+                budget -= 1;
+            }
+            batches.extend(current.map(|b| (peer, b)));
+        }
+        for (peer, mut batch) in batches {
+            let trust = self
+                .peers
+                .get(&peer)
+                .and_then(|p| p.trust.get(&batch.lane.source));
+            let (latest, root) = (trust.and_then(|t| t.latest), trust.map(|t| t.root_height));
+            let Some(path) = self.path_for(&batch.lane.source, latest, root, batch.height) else {
+                continue;
+            };
+            // The peer's trust moves only on its acks (sent after it persisted): a lost
+            // batch must not make later ones skip the blocks it carried.
+            batch.light_blocks = path;
+            if let Some(p) = self.peers.get_mut(&peer) {
+                for (m, _) in &batch.messages {
+                    p.in_flight
+                        .insert((batch.lane.clone(), m.sequence, false), now);
+                }
+            }
+            out.actions.push(Action::Send {
+                peer,
+                frame: Frame::Batch(batch),
+            });
+        }
+    }
+
+    fn pump_receipts(&mut self, now: Time, out: &mut Output<F>) {
+        // Group due receipts by (peer, destination height).
+        let mut batches: BTreeMap<(PeerId, Height), ReceiptBatch<F>> = BTreeMap::new();
+        for (lane, entries) in &self.inb {
+            let Some(peer) = self.config.routes.get(&lane.source).copied() else {
+                continue;
+            };
+            let Some(state) = self.peers.get(&peer) else {
+                continue;
+            };
+            if !state.connected {
+                continue;
+            }
+            let mut budget = self.config.window.saturating_sub(state.in_flight.len());
+            for (seq, e) in entries {
+                if budget == 0 {
+                    break;
+                }
+                let Some(proof) = &e.receipt else { continue };
+                if !self.due(state.in_flight.get(&(lane.clone(), *seq, true)), now) {
+                    continue;
+                }
+                let batch = batches
+                    .entry((peer, proof.height))
+                    .or_insert_with(|| ReceiptBatch {
+                        chain: lane.destination.clone(),
+                        height: proof.height,
+                        light_blocks: Vec::new(),
+                        receipts: Vec::new(),
+                    });
+                if batch.receipts.len() < self.config.limits.max_batch_messages
+                    && batch.chain == lane.destination
+                {
+                    batch.receipts.push(proof.clone());
+                    budget -= 1;
+                }
+            }
+        }
+        for ((peer, height), mut batch) in batches {
+            let trust = self
+                .peers
+                .get(&peer)
+                .and_then(|p| p.trust.get(&batch.chain));
+            let (latest, root) = (trust.and_then(|t| t.latest), trust.map(|t| t.root_height));
+            let Some(path) = self.path_for(&batch.chain, latest, root, height) else {
+                continue;
+            };
+            batch.light_blocks = path;
+            if let Some(p) = self.peers.get_mut(&peer) {
+                for r in &batch.receipts {
+                    let lane = Lane {
+                        source: r.receipt.source_chain.clone(),
+                        destination: r.receipt.destination_chain.clone(),
+                        channel: r.receipt.channel,
+                    };
+                    p.in_flight.insert((lane, r.receipt.sequence, true), now);
+                }
+            }
+            out.actions.push(Action::Send {
+                peer,
+                frame: Frame::Receipts(batch),
+            });
+        }
+    }
+
+    fn pump_deliveries(&mut self, now: Time, out: &mut Output<F>) {
+        let mut deliveries = Vec::new();
+        for (lane, entries) in &self.inb {
+            let backing_off = self
+                .delivery_failed
+                .get(lane)
+                .is_some_and(|t| !self.due(Some(t), now));
+            if backing_off
+                || self.delivering.contains_key(lane)
+                || self.clients.get(&lane.source).is_none_or(|c| c.is_frozen())
+            {
+                continue;
+            }
+            let next = self.next_delivery.get(lane).copied().unwrap_or(1);
+            let Some(e) = entries.get(&next) else {
+                continue;
+            };
+            if e.delivered.is_some() {
+                continue;
+            }
+            let (root, latest) = match self
+                .inbox_trust
+                .get(&(lane.destination.clone(), lane.source.clone()))
+            {
+                Some((root, latest)) => (Some(*root), *latest),
+                None => (None, None),
+            };
+            let Some(light_blocks) = self.path_for(&lane.source, latest, root, e.height) else {
+                continue;
+            };
+            deliveries.push((lane.clone(), next, e, light_blocks));
+        }
+        let mut started = Vec::new();
+        for (lane, sequence, e, light_blocks) in deliveries {
+            out.actions.push(Action::Deliver {
+                chain: lane.destination.clone(),
+                lane: lane.clone(),
+                bundle: ProofBundle {
+                    message: e.message.clone(),
+                    proof: e.proof.clone(),
+                    height: e.height,
+                    light_blocks,
+                },
+            });
+            started.push((lane, sequence, e.height));
+        }
+        for (lane, sequence, height) in started {
+            let key = (lane.destination.clone(), lane.source.clone());
+            // The inbox will trust the delivery's height once it took it.
+            if let Some((_, latest)) = self.inbox_trust.get_mut(&key) {
+                *latest = Some(latest.map_or(height, |h| h.max(height)));
+            }
+            self.delivering.insert(lane, sequence);
+        }
+    }
+}
