@@ -225,6 +225,7 @@ impl Endpoint {
 
     /// Waits until every connection has been cleanly shut down (call after
     /// [`Endpoint::close`] so peers learn of the close before the process exits).
+    /// Cancel-safe.
     pub async fn wait_idle(&self) {
         self.quinn.wait_idle().await;
     }

@@ -260,6 +260,7 @@ impl Link {
     }
 
     /// Resolves when the connection has ended, with why ([`TransportError::Closed`]).
+    /// Cancel-safe.
     pub async fn closed(&self) -> TransportError {
         let e = self.inner.conn.closed().await;
         self.closed_by(e)

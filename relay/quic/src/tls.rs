@@ -345,4 +345,110 @@ mod tests {
         let refused = dialled.check(&ours.cert).expect_err("not the dialled key");
         assert!(format!("{refused}").contains("is not the key"), "{refused}");
     }
+
+    /// Presents `cert` but signs the handshake with `signer`: a relay replaying another's
+    /// certificate.
+    #[derive(Debug)]
+    struct Replay(Arc<rustls::sign::CertifiedKey>);
+
+    impl rustls::client::ResolvesClientCert for Replay {
+        fn resolve(
+            &self,
+            _hints: &[&[u8]],
+            _schemes: &[SignatureScheme],
+        ) -> Option<Arc<rustls::sign::CertifiedKey>> {
+            Some(self.0.clone())
+        }
+
+        fn has_certs(&self) -> bool {
+            true
+        }
+    }
+
+    /// A raw client presenting `cert_of`'s certificate, signing with `signer`, dialling a
+    /// server with key `server`; returns what the server's `accept` made of it.
+    async fn replayed(
+        cert_of: &SigningKey,
+        signer: &SigningKey,
+    ) -> Result<crate::Link, TransportError> {
+        let server_key = SigningKey::from_bytes(&[2; 32]);
+        let loopback = "127.0.0.1:0".parse().expect("address");
+        let server = crate::Endpoint::bind(
+            loopback,
+            &server_key,
+            vec![cert_of.verifying_key()],
+            crate::TransportConfig::default(),
+        )
+        .expect("bind");
+        let server_addr = server.local_addr().expect("addr");
+
+        let provider = provider();
+        let signing = provider
+            .key_provider
+            .load_private_key(Identity::new(signer).expect("identity").private_key())
+            .expect("signing key");
+        let certified = rustls::sign::CertifiedKey::new(
+            Identity::new(cert_of).expect("identity").chain(),
+            signing,
+        );
+        let server_bytes = server_key.verifying_key().to_bytes();
+        let verifier = Arc::new(PinnedPeers::new(&provider, vec![server_bytes], None));
+        let mut tls = rustls::ClientConfig::builder_with_provider(provider.clone())
+            .with_protocol_versions(&[&rustls::version::TLS13])
+            .expect("tls 1.3")
+            .dangerous()
+            .with_custom_certificate_verifier(verifier)
+            .with_client_cert_resolver(Arc::new(Replay(Arc::new(certified))));
+        tls.alpn_protocols = vec![ALPN.to_vec()];
+        let crypto = QuicClientConfig::try_from(tls).expect("quic tls");
+        let client = quinn::Endpoint::client(loopback).expect("client");
+
+        let dial = async {
+            let conn = client
+                .connect_with(
+                    quinn::ClientConfig::new(Arc::new(crypto)),
+                    server_addr,
+                    SERVER_NAME,
+                )
+                .expect("dial")
+                .await?;
+            // Play the hello exchange by hand, claiming the certificate's key.
+            let (mut send, mut recv) = conn.open_bi().await?;
+            let hello = crate::Hello::new(&cert_of.verifying_key(), vec![]).encode();
+            let len = u32::try_from(hello.len()).expect("small");
+            send.write_all(&len.to_be_bytes())
+                .await
+                .map_err(std::io::Error::from)?;
+            send.write_all(&hello).await.map_err(std::io::Error::from)?;
+            send.finish().map_err(std::io::Error::other)?;
+            recv.read_to_end(1 << 16)
+                .await
+                .map_err(std::io::Error::other)?;
+            Ok::<_, Box<dyn std::error::Error>>(conn)
+        };
+        let server_hello = crate::Hello::new(&server_key.verifying_key(), vec![]);
+        let accept = server.accept(&server_hello);
+        let wait = std::time::Duration::from_secs(10);
+        let (_dialled, accepted) = tokio::time::timeout(wait, async { tokio::join!(dial, accept) })
+            .await
+            .expect("in time");
+        accepted.expect("endpoint open")
+    }
+
+    #[tokio::test]
+    async fn handshake_signatures_are_really_verified() {
+        let (a, b) = (
+            SigningKey::from_bytes(&[1; 32]),
+            SigningKey::from_bytes(&[9; 32]),
+        );
+        // Control: the raw client with its own key and certificate is accepted.
+        let link = replayed(&a, &a).await.expect("own certificate accepted");
+        assert_eq!(link.peer_key(), a.verifying_key());
+        // b replays a's pinned certificate but cannot sign as a.
+        let err = replayed(&a, &b)
+            .await
+            .expect_err("replayed certificate refused");
+        assert_eq!(err.reason(), "handshake");
+        assert!(err.to_string().contains("BadSignature"), "{err}");
+    }
 }
