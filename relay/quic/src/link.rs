@@ -27,7 +27,7 @@ use tokio::{
     sync::{mpsc, Mutex, OwnedSemaphorePermit, Semaphore},
     task::JoinSet,
 };
-use tracing::{debug, trace};
+use tracing::{debug, debug_span, trace, Instrument};
 
 use crate::{relay_key_hex, Hello, TransportError, STOP_FRAME_TOO_LARGE, STOP_MALFORMED};
 
@@ -115,7 +115,8 @@ impl Link {
                     .min(Semaphore::MAX_PERMITS),
             )),
         };
-        tokio::spawn(read_streams(conn.clone(), tx, Arc::new(reader)));
+        let span = debug_span!("link", peer = %peer_hex);
+        tokio::spawn(read_streams(conn.clone(), tx, Arc::new(reader)).instrument(span));
         Self {
             inner: Arc::new(Inner {
                 conn,
