@@ -5,6 +5,8 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
+
+mod bench;
 use corridor_devnet::{DevnetChain, DevnetConfig};
 use corridor_relay::demo::DemoOptions;
 
@@ -36,11 +38,71 @@ enum Command {
         #[arg(long, default_value_t = 120)]
         timeout_secs: u64,
     },
+    /// Run one operator's relay from its config until Ctrl-C or SIGTERM.
+    Start {
+        /// The relay's TOML config (see config/relay.example.toml).
+        #[arg(long)]
+        config: PathBuf,
+        /// QUIC listen address (overrides relay.listen).
+        #[arg(long)]
+        listen: Option<String>,
+        /// Store folder (overrides relay.data_dir).
+        #[arg(long)]
+        data_dir: Option<String>,
+        /// Key file (overrides relay.key_file).
+        #[arg(long)]
+        key_file: Option<String>,
+    },
+    /// Two devnet chains and two relay processes carry one corridor at full speed; reports
+    /// throughput, latency, relay CPU per message and the crypto floor.
+    Bench {
+        /// Messages to carry.
+        #[arg(long, default_value_t = 5000)]
+        messages: u64,
+        /// Block interval of both chains, in milliseconds.
+        #[arg(long, default_value_t = 200)]
+        block_ms: u64,
+        /// Most messages per block.
+        #[arg(long, default_value_t = 1024)]
+        max_per_block: usize,
+        /// Give up after this many seconds.
+        #[arg(long, default_value_t = 300)]
+        timeout_secs: u64,
+    },
+    /// Relay config commands.
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+    /// Relay identity keys.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
     /// Run one devnet partner chain from its config file until interrupted (Ctrl-C).
     Chain {
         /// The chain's TOML config (see config/ for the demo's three chains).
         #[arg(long)]
         config: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum ConfigCommand {
+    /// Validate a relay config (defaults, the file, CORRIDOR_* variables) without starting.
+    Check {
+        /// The relay's TOML config.
+        file: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Write a new ed25519 relay key (mode 0600) and print its public key for partners.
+    Generate {
+        /// Where to write the key; never overwritten.
+        #[arg(long, default_value = "relay.key")]
+        out: PathBuf,
     },
 }
 
@@ -104,6 +166,151 @@ fn main() -> ExitCode {
             timeout: Duration::from_secs(timeout_secs),
         }),
         Command::Chain { config } => run_chain(&config),
+        Command::Start {
+            config,
+            listen,
+            data_dir,
+            key_file,
+        } => run_relay(
+            &config,
+            &corridor_relay::settings::Overrides {
+                listen,
+                data_dir,
+                key_file,
+            },
+        ),
+        Command::Bench {
+            messages,
+            block_ms,
+            max_per_block,
+            timeout_secs,
+        } => {
+            let options = bench::BenchOptions {
+                messages,
+                block_interval: Duration::from_millis(block_ms.max(10)),
+                max_per_block,
+                timeout: Duration::from_secs(timeout_secs),
+            };
+            let runtime = match tokio::runtime::Runtime::new() {
+                Ok(r) => r,
+                Err(e) => {
+                    eprintln!("error: cannot start the async runtime: {e}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            match runtime.block_on(bench::run(options, &mut std::io::stdout())) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("error: {e:#}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Command::Config {
+            command: ConfigCommand::Check { file },
+        } => match corridor_relay::settings::load(Some(&file), &Default::default()) {
+            Ok(s) => {
+                let followed = s.chains.values().filter(|c| c.endpoint.is_some()).count();
+                println!(
+                    "{}: ok: {} chains ({} followed through endpoints), {} peers, QUIC on {}",
+                    file.display(),
+                    s.chains.len(),
+                    followed,
+                    s.peers.len(),
+                    s.listen
+                );
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("error: {}: {e}", file.display());
+                ExitCode::from(2)
+            }
+        },
+        Command::Keys {
+            command: KeysCommand::Generate { out },
+        } => match corridor_relay::keys::generate(&out) {
+            Ok(key) => {
+                println!(
+                    "wrote {} (mode 0600); public key for partners' [[peers]] public_key:",
+                    out.display()
+                );
+                println!("{}", hex::encode(key.verifying_key().to_bytes()));
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::from(2)
+            }
+        },
+    }
+}
+
+fn init_logs() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .try_init();
+}
+
+/// `corridor start`: validates the settings, loads the key, runs until Ctrl-C or SIGTERM.
+fn run_relay(path: &std::path::Path, overrides: &corridor_relay::settings::Overrides) -> ExitCode {
+    init_logs();
+    let settings = match corridor_relay::settings::load(Some(path), overrides) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {}: {e}", path.display());
+            return ExitCode::from(2);
+        }
+    };
+    let key = match corridor_relay::keys::load(&settings.key_file) {
+        Ok(k) => k,
+        Err(e) => {
+            eprintln!("error: relay.key_file: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let outcome = runtime.block_on(async {
+        let (tx, rx) = tokio::sync::oneshot::channel::<corridor_relay::daemon::Running>();
+        let printer = tokio::spawn(async move {
+            if let Ok(r) = rx.await {
+                println!(
+                    "relay {} listening on {} (QUIC)",
+                    hex::encode(r.key.to_bytes()),
+                    r.listen
+                );
+            }
+        });
+        let shutdown = async {
+            let Ok(mut term) =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            else {
+                let _ = tokio::signal::ctrl_c().await;
+                return;
+            };
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+        };
+        let r = corridor_relay::daemon::run(settings, key, shutdown, Some(tx)).await;
+        let _ = printer.await;
+        r
+    });
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
     }
 }
 

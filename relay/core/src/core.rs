@@ -164,6 +164,25 @@ pub enum Event<F: Family> {
         /// The frame.
         frame: Frame<F>,
     },
+    /// A peer sent bytes that are not a frame within limits (refused by [`Frame::decode`]
+    /// or by the transport).
+    BadFrame {
+        /// The peer.
+        peer: PeerId,
+        /// Stable label.
+        reason: &'static str,
+        /// What.
+        detail: String,
+    },
+    /// The driver handed over every message and receipt of `chain` up to `height`. The
+    /// watermark moves (and is persisted) only if nothing of the chain was refused since
+    /// the last one, so a restart scans again from where nothing was lost.
+    Scanned {
+        /// The chain.
+        chain: ChainId,
+        /// Scanned up to here.
+        height: Height,
+    },
     /// Time passed: resend what is due, deliver what is next.
     Tick,
 }
@@ -336,6 +355,10 @@ pub struct Core<F: Family> {
     delivery_failed: BTreeMap<Lane, Time>,
     /// Per outbound lane: highest sequence closed (for dedupe of late receipts).
     closed_up_to: BTreeMap<Lane, u64>,
+    /// Per home chain: scanned up to this height (persisted).
+    scanned: BTreeMap<ChainId, Height>,
+    /// Home chains with a refusal since their last scan watermark.
+    faulted: BTreeSet<ChainId>,
     /// Per (destination, source): the inbox client's root height and latest height.
     inbox_trust: BTreeMap<(ChainId, ChainId), (Height, Option<Height>)>,
     /// Verified blocks that open entries are proven against, kept past the clients'
@@ -378,6 +401,38 @@ fn closed_key(lane: &Lane) -> Vec<u8> {
     format!("closed/{}", lane.key()).into_bytes()
 }
 
+/// One stage of one message, as the audit log keeps it (key: lane, sequence, stage).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditRecord {
+    /// The lane.
+    pub lane: Lane,
+    /// The sequence.
+    pub sequence: u64,
+    /// The stage reached.
+    pub stage: Stage,
+    /// When this relay recorded it.
+    pub at: Time,
+}
+
+impl AuditRecord {
+    /// Decodes a record of the audit column.
+    pub fn decode(bytes: &[u8]) -> Option<Self> {
+        ciborium::from_reader(bytes).ok()
+    }
+}
+
+fn audit_key(lane: &Lane, sequence: u64, stage: &Stage) -> Vec<u8> {
+    let mut k = entry_key(lane, sequence);
+    k.push(match stage {
+        Stage::Committed => 1,
+        Stage::Forwarded => 2,
+        Stage::Received => 3,
+        Stage::Delivered(_) => 4,
+        Stage::Acknowledged(_) => 5,
+    });
+    k
+}
+
 #[derive(Serialize, Deserialize)]
 struct EntryRecord<T> {
     lane: Lane,
@@ -406,6 +461,8 @@ where
             closed_up_to: BTreeMap::new(),
             inbox_trust: BTreeMap::new(),
             anchors: BTreeMap::new(),
+            scanned: BTreeMap::new(),
+            faulted: BTreeSet::new(),
             peers: BTreeMap::new(),
         }
     }
@@ -451,6 +508,10 @@ where
             let (lane, next): (Lane, u64) = decode(Column::Meta, &key, &value)?;
             core.next_delivery.insert(lane, next);
         }
+        for (key, value) in store.scan(Column::Meta, b"scan/")? {
+            let (chain, height): (ChainId, Height) = decode(Column::Meta, &key, &value)?;
+            core.scanned.insert(chain, height);
+        }
         for (key, value) in store.scan(Column::Meta, b"closed/")? {
             let (lane, up_to): (Lane, u64) = decode(Column::Meta, &key, &value)?;
             core.closed_up_to.insert(lane, up_to);
@@ -461,6 +522,17 @@ where
     /// The light client of `chain`.
     pub fn client(&self, chain: &ChainId) -> Option<&LightClient<F>> {
         self.clients.get(chain)
+    }
+
+    /// How far the driver has scanned `chain` (0 before the first scan).
+    pub fn scanned(&self, chain: &ChainId) -> Height {
+        self.scanned.get(chain).copied().unwrap_or(Height(0))
+    }
+
+    /// The highest sequence of an outbound lane closed by a proven receipt, with every
+    /// lower one closed too.
+    pub fn closed_up_to(&self, lane: &Lane) -> u64 {
+        self.closed_up_to.get(lane).copied().unwrap_or(0)
     }
 
     /// Every light client.
@@ -573,7 +645,47 @@ where
                 state.in_flight.clear();
             }
             Event::Frame { peer, frame } => self.on_frame(peer, frame, now, &mut out),
+            Event::BadFrame {
+                peer,
+                reason,
+                detail,
+            } => self.reject(peer, reason, detail, &mut out),
+            Event::Scanned { chain, height } => {
+                if !self.faulted.remove(&chain) && height > self.scanned(&chain) {
+                    out.writes.put(
+                        Column::Meta,
+                        format!("scan/{chain}"),
+                        encode(&(chain.clone(), height)),
+                    );
+                    self.scanned.insert(chain, height);
+                }
+            }
             Event::Tick => {}
+        }
+        for a in &out.actions {
+            match a {
+                Action::EndpointFault { chain, .. } | Action::Frozen { chain, .. } => {
+                    self.faulted.insert(chain.clone());
+                }
+                Action::Stage {
+                    lane,
+                    sequence,
+                    stage,
+                } => {
+                    let record = AuditRecord {
+                        lane: lane.clone(),
+                        sequence: *sequence,
+                        stage: stage.clone(),
+                        at: now,
+                    };
+                    out.writes.put(
+                        Column::Audit,
+                        audit_key(lane, *sequence, stage),
+                        encode(&record),
+                    );
+                }
+                _ => {}
+            }
         }
         self.pump(now, &mut out);
         out

@@ -14,6 +14,6 @@ pub mod core;
 pub mod store;
 pub mod wire;
 
-pub use crate::core::{Action, Core, CoreConfig, Event, Output, PeerId, Stage};
+pub use crate::core::{Action, AuditRecord, Core, CoreConfig, Event, Output, PeerId, Stage};
 pub use crate::store::{Column, MemStore, Store, StoreError, Write, WriteBatch};
 pub use crate::wire::{Frame, Lane, Limits};

@@ -1,0 +1,416 @@
+//! `corridor bench`: two devnet chains (in this process) and two relays (child processes of
+//! this binary: real QUIC on loopback, real RocksDB) carry one corridor at full speed.
+//!
+//! It reports messages per second and the latency from commit on the source chain (the
+//! committing block's time) to the receipt proven back at the source relay (its audit log),
+//! the CPU time each relay process spent per message (`/proc/<pid>/stat`), and the crypto
+//! floor of the same work measured in this run: per message, the four Merkle proofs the
+//! relays check (message and receipt, on each side), plus the light blocks they verify,
+//! amortised over the messages.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use corridor_adapters::devnet::DevnetAdapter;
+use corridor_adapters::ChainAdapter;
+use corridor_devnet::{devnet_trader_key, genesis_block, DevnetChain, DevnetConfig, DevnetHandle};
+use corridor_light_client::envelope::{Deadline, DocumentKind, MessageBody, Payload, VERSION};
+use corridor_light_client::{hash, ChainId, Height, Time};
+use corridor_relay_core::core::{AuditRecord, Stage};
+use corridor_relay_core::store::{Column, Store};
+
+use corridor_relay::demo::CONFIGS;
+use corridor_relay::rocks::RocksStore;
+
+/// Settings of a bench run.
+#[derive(Clone, Debug)]
+pub(crate) struct BenchOptions {
+    /// Messages to carry.
+    pub(crate) messages: u64,
+    /// Block interval of both chains.
+    pub(crate) block_interval: Duration,
+    /// Most messages per block.
+    pub(crate) max_per_block: usize,
+    /// Give up after this long.
+    pub(crate) timeout: Duration,
+}
+
+struct BenchChain {
+    handle: DevnetHandle,
+    adapter: DevnetAdapter,
+    id: ChainId,
+    root_hash: String,
+}
+
+async fn start_chain(name: &str, dir: &Path, o: &BenchOptions) -> anyhow::Result<BenchChain> {
+    let text = CONFIGS
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, t)| *t)
+        .context("no such chain")?;
+    let mut config = DevnetConfig::from_toml(text)?;
+    config.listen = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+    config.admin_listen = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+    config.store_path = dir.join(name);
+    config.spec.block_interval = o.block_interval;
+    config.max_messages_per_block = o.max_per_block;
+    config.max_pending = o.max_per_block.saturating_mul(8);
+    let root_hash = genesis_block(&config.spec).header().hash().to_string();
+    let id = config.chain_id().clone();
+    let handle = DevnetChain::start(config).await?;
+    let adapter = DevnetAdapter::new(id.clone(), &handle.url())?;
+    Ok(BenchChain {
+        handle,
+        adapter,
+        id,
+        root_hash,
+    })
+}
+
+fn chain_section(chain: &BenchChain, endpoint: bool) -> String {
+    let endpoint = if endpoint {
+        format!("endpoint = \"{}\"\n", chain.handle.url())
+    } else {
+        String::new()
+    };
+    format!(
+        "[[chains]]\nchain_id = \"{}\"\nfamily = \"corridor\"\n{endpoint}trusting_period_secs = 315360000\n[chains.trust_root]\nheight = 1\nheader_hash = \"{}\"\n\n",
+        chain.id, chain.root_hash
+    )
+}
+
+struct RelayProcess {
+    child: Child,
+    dir: PathBuf,
+    listen: std::net::SocketAddr,
+}
+
+impl Drop for RelayProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn cpu_seconds(pid: u32) -> f64 {
+    // utime and stime are fields 14 and 15 of /proc/<pid>/stat, in clock ticks (100/s).
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return 0.0;
+    };
+    let after = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let ticks: u64 = fields
+        .get(11)
+        .and_then(|u| u.parse::<u64>().ok())
+        .unwrap_or(0)
+        + fields
+            .get(12)
+            .and_then(|s| s.parse::<u64>().ok())
+            .unwrap_or(0);
+    ticks as f64 / 100.0
+}
+
+fn start_relay(
+    dir: &Path,
+    home: &BenchChain,
+    remote: &BenchChain,
+    peer_key: &str,
+    peer_addr: std::net::SocketAddr,
+) -> anyhow::Result<RelayProcess> {
+    let config = format!(
+        "[relay]\nkey_file = \"relay.key\"\ndata_dir = \"data\"\nlisten = \"127.0.0.1:0\"\n\n{}{}[[peers]]\nname = \"{}-operator\"\npublic_key = \"{peer_key}\"\naddress = \"{peer_addr}\"\nchains = [\"{}\"]\n\n[limits]\npoll_interval_ms = 50\nwindow = 8192\n",
+        chain_section(home, true),
+        chain_section(remote, false),
+        remote.id,
+        remote.id
+    );
+    std::fs::write(dir.join("relay.toml"), config)?;
+    let log = std::fs::File::create(dir.join("log"))?;
+    let mut child = Command::new(std::env::current_exe()?)
+        .args(["start", "--config"])
+        .arg(dir.join("relay.toml"))
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(log)
+        .spawn()?;
+    let stdout = child.stdout.take().context("relay stdout")?;
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut line)?;
+    let listen = line
+        .trim()
+        .rsplit_once(" listening on ")
+        .and_then(|(_, r)| r.split_whitespace().next())
+        .with_context(|| format!("relay did not start: {line}"))?
+        .parse()?;
+    Ok(RelayProcess {
+        child,
+        dir: dir.to_owned(),
+        listen,
+    })
+}
+
+/// The crypto floor per message, measured here: four Merkle proofs at the run's block size,
+/// and the light-block verifications amortised over `per_block` messages.
+fn floor_per_message(per_block: usize, blocks_per_message: f64) -> (Duration, Duration) {
+    use corridor_light_client::merkle::MerkleTree;
+    use corridor_light_client::testgen::{self, ChainSpec};
+    use corridor_light_client::verifier::Verifier;
+    let leaves: Vec<Vec<u8>> = (0..per_block.max(1))
+        .map(|i| {
+            format!("leaf {i} of a trade message about two hundred bytes long ........")
+                .into_bytes()
+        })
+        .collect();
+    let tree = MerkleTree::from_leaves(&leaves);
+    let root = tree.root();
+    let proofs: Vec<_> = (0..leaves.len() as u64)
+        .filter_map(|i| tree.prove(i))
+        .collect();
+    let start = Instant::now();
+    let mut ok = 0;
+    for _ in 0..4 {
+        for (p, l) in proofs.iter().zip(&leaves) {
+            ok += usize::from(p.verify(l, &root).is_ok());
+        }
+    }
+    let proof_time = start.elapsed() / u32::try_from(proofs.len().max(1)).unwrap_or(1);
+    assert!(ok > 0);
+    let spec = ChainSpec::simple("cn-shanghai", 5);
+    let blocks = testgen::chain(&spec, 21);
+    let verifier = corridor_light_client::native::NativeVerifier;
+    let now = spec.time_at(Height(22));
+    let options = corridor_light_client::Options {
+        trusting_period: Duration::from_secs(315_360_000),
+        ..Default::default()
+    };
+    let start = Instant::now();
+    for pair in blocks.windows(2) {
+        let trusted = verifier.trusted_state(&pair[0]);
+        let _ = verifier.verify_update(&pair[1], &trusted, &options, now);
+    }
+    let header_time = start.elapsed() / 20;
+    let per_message_headers = header_time.mul_f64(blocks_per_message);
+    (proof_time, per_message_headers)
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+fn to_instant_ms(t: Time) -> u128 {
+    u128::from(t.unix_nanos()) / 1_000_000
+}
+
+/// Runs the bench and writes its report to `out`.
+pub(crate) async fn run(options: BenchOptions, out: &mut (impl Write + Send)) -> anyhow::Result<()> {
+    let tmp = corridor_light_client::testkit::TempDir::new("bench");
+    let dir = tmp.path().to_owned();
+    writeln!(
+        out,
+        "corridor bench: {} messages cn-shanghai -> kz-astana, blocks every {:?}, at most {} per block",
+        options.messages, options.block_interval, options.max_per_block
+    )?;
+    let cn = start_chain("cn-shanghai", &dir, &options).await?;
+    let kz = start_chain("kz-astana", &dir, &options).await?;
+    let (a_dir, b_dir) = (dir.join("relay-cn"), dir.join("relay-kz"));
+    std::fs::create_dir_all(&a_dir)?;
+    std::fs::create_dir_all(&b_dir)?;
+    let a_key = hex::encode(
+        corridor_relay::keys::generate(&a_dir.join("relay.key"))?
+            .verifying_key()
+            .to_bytes(),
+    );
+    let b_key = hex::encode(
+        corridor_relay::keys::generate(&b_dir.join("relay.key"))?
+            .verifying_key()
+            .to_bytes(),
+    );
+    // The higher key accepts: start it first to learn its port.
+    let (first, second) = if a_key < b_key {
+        let b = start_relay(&b_dir, &kz, &cn, &a_key, "127.0.0.1:9".parse()?)?;
+        let a = start_relay(&a_dir, &cn, &kz, &b_key, b.listen)?;
+        (a, b)
+    } else {
+        let a = start_relay(&a_dir, &cn, &kz, &b_key, "127.0.0.1:9".parse()?)?;
+        let b = start_relay(&b_dir, &kz, &cn, &a_key, a.listen)?;
+        (a, b)
+    };
+    let (a, b) = (first, second);
+    let cpu0 = (cpu_seconds(a.child.id()), cpu_seconds(b.child.id()));
+
+    // Traders submit as fast as the chain takes them (8 at a time).
+    let started = Instant::now();
+    let key = devnet_trader_key("shanghai-exporter");
+    let n = options.messages;
+    let mut submitted = 0u64;
+    let mut in_flight = tokio::task::JoinSet::new();
+    let adapter = std::sync::Arc::new(DevnetAdapter::new(cn.id.clone(), &cn.handle.url())?);
+    for nonce in 1..=n {
+        let payload = Payload(format!("{{\"doc\":{nonce}}}").into_bytes());
+        let body = MessageBody {
+            version: VERSION,
+            source_chain: cn.id.clone(),
+            destination_chain: kz.id.clone(),
+            channel: 0,
+            nonce,
+            sender: key.public_key(),
+            receiver: devnet_trader_key("astana-importer").public_key(),
+            kind: DocumentKind::Generic,
+            payload_hash: hash::sha3(&payload.0),
+            payload,
+            deadline: Deadline::Height(Height(100_000_000)),
+        };
+        let signed = body.sign(&key)?;
+        let adapter = adapter.clone();
+        in_flight.spawn(async move {
+            for _ in 0..400 {
+                if adapter.submit_message(&signed).await.is_ok() {
+                    return true;
+                }
+                tokio::time::sleep(Duration::from_millis(25)).await;
+            }
+            false
+        });
+        while in_flight.len() >= 8 {
+            if let Some(Ok(true)) = in_flight.join_next().await {
+                submitted += 1;
+            }
+        }
+    }
+    while let Some(r) = in_flight.join_next().await {
+        if matches!(r, Ok(true)) {
+            submitted += 1;
+        }
+    }
+    if submitted != n {
+        bail!("only {submitted} of {n} messages were accepted by cn-shanghai");
+    }
+    writeln!(
+        out,
+        "  submitted {n} in {:.1} s",
+        started.elapsed().as_secs_f64()
+    )?;
+
+    // Wait for every acknowledgement in the source relay's audit log (read-only while it runs).
+    let deadline = started + options.timeout;
+    let audit_path = a.dir.join("data").join("store");
+    let acked = loop {
+        let store = RocksStore::open_read_only(&audit_path)?;
+        let records: Vec<AuditRecord> = store
+            .scan(Column::Audit, b"")?
+            .into_iter()
+            .filter_map(|(_, v)| AuditRecord::decode(&v))
+            .filter(|r| matches!(r.stage, Stage::Acknowledged(_)))
+            .collect();
+        if records.len() as u64 >= n {
+            break records;
+        }
+        if Instant::now() > deadline {
+            bail!(
+                "{} of {n} receipts back after {:?}; relay logs in {}",
+                records.len(),
+                options.timeout,
+                dir.display()
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    let cpu1 = (cpu_seconds(a.child.id()), cpu_seconds(b.child.id()));
+
+    // Commit times: the committing block's time, from the source chain.
+    let tip = cn.adapter.status().await?.latest_height;
+    let mut commit_height: BTreeMap<u64, Height> = BTreeMap::new();
+    let mut from = 1u64;
+    while from <= tip.0 {
+        let to = (from + 255).min(tip.0);
+        for m in cn
+            .adapter
+            .outbound_messages(Height(from), Height(to))
+            .await?
+        {
+            commit_height.insert(m.message.sequence, m.height);
+        }
+        from = to + 1;
+    }
+    let mut block_time: BTreeMap<Height, Time> = BTreeMap::new();
+    for h in commit_height.values() {
+        if !block_time.contains_key(h) {
+            block_time.insert(*h, cn.adapter.light_block(*h).await?.header().time);
+        }
+    }
+    let mut latencies = Vec::new();
+    let (mut first_commit, mut last_ack) = (u128::MAX, 0u128);
+    for r in &acked {
+        let Some(t) = commit_height
+            .get(&r.sequence)
+            .and_then(|h| block_time.get(h))
+        else {
+            continue;
+        };
+        let (c, a) = (to_instant_ms(*t), to_instant_ms(r.at));
+        first_commit = first_commit.min(c);
+        last_ack = last_ack.max(a);
+        latencies.push(Duration::from_millis(
+            u64::try_from(a.saturating_sub(c)).unwrap_or(0),
+        ));
+    }
+    latencies.sort_unstable();
+    let span = Duration::from_millis(
+        u64::try_from(last_ack.saturating_sub(first_commit))
+            .unwrap_or(1)
+            .max(1),
+    );
+    let rate = n as f64 / span.as_secs_f64();
+    let blocks = block_time.len().max(1);
+    let per_block = n as f64 / blocks as f64;
+    // Each relay verifies its home chain's blocks and the peer's light blocks.
+    let blocks_per_message = (4.0 * blocks as f64) / n as f64;
+    let (proof, headers) = floor_per_message(per_block.round() as usize, blocks_per_message);
+    let floor = proof * 4 + headers;
+    let cpu_a = (cpu1.0 - cpu0.0) / n as f64;
+    let cpu_b = (cpu1.1 - cpu0.1) / n as f64;
+    writeln!(
+        out,
+        "  carried {n} messages in {} blocks ({per_block:.0} per block)",
+        blocks
+    )?;
+    writeln!(
+        out,
+        "  throughput: {rate:.0} messages/s (first commit to last receipt back)"
+    )?;
+    writeln!(
+        out,
+        "  latency commit -> receipt back at the source: p50 {} ms, p99 {} ms, max {} ms",
+        percentile(&latencies, 0.5).as_millis(),
+        percentile(&latencies, 0.99).as_millis(),
+        latencies.last().copied().unwrap_or_default().as_millis()
+    )?;
+    writeln!(
+        out,
+        "  relay CPU per message: source {:.1} us, destination {:.1} us",
+        cpu_a * 1e6,
+        cpu_b * 1e6
+    )?;
+    writeln!(
+        out,
+        "  crypto floor per message (4 Merkle proofs {:.1} us + light blocks {:.1} us): {:.1} us; relay CPU / floor: {:.1}x and {:.1}x",
+        proof.as_secs_f64() * 1e6,
+        headers.as_secs_f64() * 1e6,
+        floor.as_secs_f64() * 1e6,
+        cpu_a / floor.as_secs_f64().max(1e-9),
+        cpu_b / floor.as_secs_f64().max(1e-9)
+    )?;
+    drop(a);
+    drop(b);
+    cn.handle.shutdown().await?;
+    kz.handle.shutdown().await?;
+    Ok(())
+}

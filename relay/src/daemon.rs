@@ -1,0 +1,723 @@
+//! `corridor start`: one operator's relay. The drivers around the sans-IO core.
+//!
+//! - **The core loop** owns the [`Core`] and the store. It takes commands one at a time,
+//!   applies each step's writes in one synced batch, and only then performs its actions:
+//!   frames go to peer tasks, deliveries to delivery tasks.
+//! - **A watcher per followed chain** polls the chain's adapter: it brings a copy of the
+//!   core's light client to the tip (skipping verification and bisection through
+//!   [`sync_client`], and to every height that commits something), hands the verified
+//!   blocks to the core (which verifies them again), then the messages and receipts of each
+//!   height, then the scan watermark, then what the chain's inbox clients trust.
+//! - **A task per peer** keeps one QUIC link: the relay with the lower key dials (with
+//!   back-off and jitter), the other accepts. Frames are decoded and bounded before the
+//!   core sees them; bad bytes are counted against the peer. A disconnect for misbehaviour
+//!   backs the peer off before it may talk again.
+//! - **Shutdown:** Ctrl-C or SIGTERM stops the tasks and closes the links; nothing is lost
+//!   since every state change was durable before anyone heard of it (SIGKILL included).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use corridor_adapters::bundle::sync_client;
+use corridor_adapters::devnet::DevnetAdapter;
+use corridor_adapters::ChainAdapter;
+use corridor_light_client::client::LightClient;
+use corridor_light_client::native::NativeVerifier;
+use corridor_light_client::{ChainId, Height, Time};
+use corridor_quic::{Backoff, Endpoint, Hello, Link, TransportConfig};
+use corridor_relay_core::core::{Action, Core, CoreConfig, Event, PeerId};
+use corridor_relay_core::store::Store;
+use corridor_relay_core::wire::{Frame, Limits};
+use ed25519_dalek::{SigningKey, VerifyingKey};
+use tokio::sync::{mpsc, oneshot, watch};
+use tracing::{info, warn};
+
+use crate::rocks::RocksStore;
+use crate::settings::Settings;
+
+type F = NativeVerifier;
+
+/// Why the daemon stopped with an error.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DaemonError {
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] corridor_relay_core::store::StoreError),
+    /// The stored state could not be restored.
+    #[error(transparent)]
+    Restore(#[from] corridor_relay_core::core::RestoreError),
+    /// The QUIC endpoint could not start.
+    #[error(transparent)]
+    Transport(#[from] corridor_quic::TransportError),
+    /// An adapter could not be built.
+    #[error(transparent)]
+    Adapter(#[from] corridor_adapters::AdapterError),
+    /// A peer's configured key is not an ed25519 key.
+    #[error("peer {0}: not an ed25519 public key")]
+    PeerKey(String),
+}
+
+/// A command for the core loop.
+enum Cmd {
+    Event(Event<F>),
+    /// A copy of a chain's light client and its scan watermark.
+    Watch {
+        chain: ChainId,
+        reply: oneshot::Sender<(LightClient<F>, Height)>,
+    },
+    Forgive(PeerId),
+}
+
+/// A peer task's control messages.
+enum Control {
+    Disconnect(String),
+}
+
+struct PeerSlot {
+    frames: Option<mpsc::Sender<Vec<u8>>>,
+    control: mpsc::Sender<Control>,
+}
+
+type Peers = Arc<std::sync::Mutex<BTreeMap<PeerId, PeerSlot>>>;
+
+fn now() -> Time {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
+        .unwrap_or(0);
+    Time::from_unix_nanos(nanos)
+}
+
+/// What the relay exposes while it runs (tests and the demo read it).
+#[derive(Clone, Debug)]
+pub struct Running {
+    /// The QUIC address it listens on.
+    pub listen: std::net::SocketAddr,
+    /// Its public key.
+    pub key: VerifyingKey,
+}
+
+/// Runs the relay until `shutdown` resolves. `started` receives where it listens.
+pub async fn run(
+    settings: Settings,
+    key: SigningKey,
+    shutdown: impl std::future::Future<Output = ()>,
+    started: Option<oneshot::Sender<Running>>,
+) -> Result<(), DaemonError> {
+    std::fs::create_dir_all(&settings.data_dir).map_err(|e| {
+        corridor_relay_core::store::StoreError {
+            operation: "create data dir",
+            reason: format!("{}: {e}", settings.data_dir.display()),
+        }
+    })?;
+    let store: Arc<dyn Store> = Arc::new(RocksStore::open(&settings.data_dir.join("store"))?);
+    let me: PeerId = key.verifying_key().to_bytes();
+    let home: Vec<ChainId> = settings
+        .chains
+        .iter()
+        .filter(|(_, c)| c.endpoint.is_some())
+        .map(|(id, _)| id.clone())
+        .collect();
+    let routes = settings
+        .peers
+        .iter()
+        .flat_map(|p| p.chains.iter().map(move |c| (c.clone(), p.key)))
+        .collect();
+    let limits = Limits {
+        max_frame_bytes: settings.limits.max_frame_bytes,
+        max_batch_messages: settings.limits.max_batch_messages,
+        ..Limits::default()
+    };
+    let config = CoreConfig {
+        home: home.iter().cloned().collect(),
+        routes,
+        limits,
+        window: settings.limits.window,
+        resend_after: settings.limits.resend_after,
+        penalty_threshold: settings.limits.penalty_threshold,
+    };
+    let clients = settings
+        .chains
+        .values()
+        .map(|c| LightClient::<F>::new(c.root.clone(), c.options))
+        .collect();
+    let core = Core::restore(config, clients, &*store)?;
+
+    let allowed = settings
+        .peers
+        .iter()
+        .map(|p| VerifyingKey::from_bytes(&p.key).map_err(|_| DaemonError::PeerKey(p.name.clone())))
+        .collect::<Result<Vec<_>, _>>()?;
+    let transport = TransportConfig {
+        max_frame_bytes: settings.limits.max_frame_bytes,
+        ..TransportConfig::default()
+    };
+    let endpoint = Endpoint::bind(settings.listen, &key, allowed, transport)?;
+    let listen = endpoint.local_addr()?;
+    let hello = Hello::new(
+        &key.verifying_key(),
+        home.iter().map(|c| c.to_string()).collect(),
+    );
+    info!(
+        relay = %hex::encode(me),
+        %listen,
+        chains = ?home,
+        "relay started"
+    );
+    if let Some(started) = started {
+        let _ = started.send(Running {
+            listen,
+            key: key.verifying_key(),
+        });
+    }
+
+    let (cmd_tx, cmd_rx) = mpsc::channel::<Cmd>(4096);
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let peers: Peers = Arc::default();
+    let mut adapters: BTreeMap<ChainId, Arc<DevnetAdapter>> = BTreeMap::new();
+    for id in &home {
+        let endpoint_url = settings.chains[id].endpoint.clone().unwrap_or_default();
+        adapters.insert(
+            id.clone(),
+            Arc::new(DevnetAdapter::new(id.clone(), &endpoint_url)?),
+        );
+    }
+    let remote: Vec<ChainId> = settings
+        .chains
+        .iter()
+        .filter(|(_, c)| c.endpoint.is_none())
+        .map(|(id, _)| id.clone())
+        .collect();
+
+    let mut tasks = tokio::task::JoinSet::new();
+    for (chain, adapter) in &adapters {
+        tasks.spawn(watcher(
+            chain.clone(),
+            adapter.clone(),
+            remote.clone(),
+            settings.limits.poll_interval,
+            cmd_tx.clone(),
+            stop_rx.clone(),
+        ));
+    }
+    let mut incoming_tx: BTreeMap<PeerId, mpsc::Sender<Link>> = BTreeMap::new();
+    for p in &settings.peers {
+        let (control_tx, control_rx) = mpsc::channel(8);
+        let (in_tx, in_rx) = mpsc::channel(4);
+        incoming_tx.insert(p.key, in_tx);
+        peers
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(
+                p.key,
+                PeerSlot {
+                    frames: None,
+                    control: control_tx,
+                },
+            );
+        tasks.spawn(peer_task(PeerTask {
+            me,
+            peer: p.key,
+            name: p.name.clone(),
+            address: p.address,
+            endpoint: endpoint.clone(),
+            hello: hello.clone(),
+            limits,
+            backoff: Backoff {
+                base: settings.limits.reconnect_min,
+                max: settings.limits.reconnect_max,
+            },
+            penalty_backoff: settings.limits.penalty_backoff,
+            peers: peers.clone(),
+            cmd: cmd_tx.clone(),
+            control: control_rx,
+            incoming: in_rx,
+            stop: stop_rx.clone(),
+        }));
+    }
+    tasks.spawn(acceptor(
+        endpoint.clone(),
+        hello.clone(),
+        incoming_tx,
+        stop_rx.clone(),
+    ));
+    {
+        let cmd = cmd_tx.clone();
+        let mut stop = stop_rx.clone();
+        tasks.spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = tokio::time::sleep(Duration::from_millis(200)) => {}
+                    _ = stop.changed() => return,
+                }
+                if cmd.send(Cmd::Event(Event::Tick)).await.is_err() {
+                    return;
+                }
+            }
+        });
+    }
+    let core_loop = tokio::spawn(core_loop(
+        core,
+        store,
+        cmd_rx,
+        cmd_tx.clone(),
+        adapters.clone(),
+        peers.clone(),
+    ));
+    drop(cmd_tx);
+    shutdown.await;
+    info!("shutting down: closing links, stopping tasks");
+    let _ = stop_tx.send(true);
+    endpoint.close();
+    while tasks.join_next().await.is_some() {}
+    core_loop.abort();
+    let _ = core_loop.await;
+    endpoint.wait_idle().await;
+    info!("stopped");
+    Ok(())
+}
+
+async fn core_loop(
+    mut core: Core<F>,
+    store: Arc<dyn Store>,
+    mut rx: mpsc::Receiver<Cmd>,
+    tx: mpsc::Sender<Cmd>,
+    adapters: BTreeMap<ChainId, Arc<DevnetAdapter>>,
+    peers: Peers,
+) {
+    while let Some(cmd) = rx.recv().await {
+        let event = match cmd {
+            Cmd::Event(e) => e,
+            Cmd::Watch { chain, reply } => {
+                if let Some(c) = core.client(&chain) {
+                    let _ = reply.send((c.clone(), core.scanned(&chain)));
+                }
+                continue;
+            }
+            Cmd::Forgive(peer) => {
+                core.forgive(&peer);
+                continue;
+            }
+        };
+        let output = core.handle(event, now());
+        if let Err(e) = store.write(&output.writes) {
+            // Nothing may be told before it is durable: stop here, the supervisor restarts
+            // the relay from what the store holds.
+            warn!(error = %e, "store write failed: stopping the core");
+            return;
+        }
+        for action in output.actions {
+            perform(action, &adapters, &peers, &tx);
+        }
+    }
+}
+
+fn perform(
+    action: Action<F>,
+    adapters: &BTreeMap<ChainId, Arc<DevnetAdapter>>,
+    peers: &Peers,
+    tx: &mpsc::Sender<Cmd>,
+) {
+    let slots = || {
+        peers
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    };
+    match action {
+        Action::Send { peer, frame } => {
+            let Ok(bytes) = frame.encode() else {
+                warn!("a frame did not encode");
+                return;
+            };
+            if let Some(sender) = slots().get(&peer).and_then(|s| s.frames.clone()) {
+                // A full queue drops the frame: it is resent when its ack is overdue.
+                let _ = sender.try_send(bytes);
+            }
+        }
+        Action::Deliver {
+            chain,
+            lane,
+            bundle,
+        } => {
+            let Some(adapter) = adapters.get(&chain).cloned() else {
+                return;
+            };
+            let tx = tx.clone();
+            tokio::spawn(async move {
+                let sequence = bundle.message.sequence;
+                let event = match adapter.submit_delivery(&bundle).await {
+                    Ok(ack) => Event::Delivered {
+                        lane,
+                        sequence,
+                        result: ack.result,
+                    },
+                    Err(e) => {
+                        warn!(%lane, sequence, error = %e, "delivery failed; retried later");
+                        let source = lane.source.clone();
+                        if let Ok(status) = adapter.client_status(&source).await {
+                            let _ = tx
+                                .send(Cmd::Event(Event::InboxTrust {
+                                    chain: chain.clone(),
+                                    source,
+                                    root: status.root.height,
+                                    latest: status.latest.as_ref().map(|b| b.header().height),
+                                }))
+                                .await;
+                        }
+                        Event::DeliveryFailed {
+                            lane,
+                            sequence,
+                            reason: e.to_string(),
+                        }
+                    }
+                };
+                let _ = tx.send(Cmd::Event(event)).await;
+            });
+        }
+        Action::Rejected {
+            peer,
+            reason,
+            detail,
+        } => {
+            if reason == "duplicate" {
+                info!(peer = %hex::encode(peer), reason, %detail, "dropped a replay");
+            } else {
+                warn!(peer = %hex::encode(peer), reason, %detail, "refused a peer's input");
+            }
+        }
+        Action::Disconnect { peer, reason } => {
+            warn!(peer = %hex::encode(peer), %reason, "disconnecting a misbehaving peer");
+            if let Some(slot) = slots().get(&peer) {
+                let _ = slot.control.try_send(Control::Disconnect(reason));
+            }
+        }
+        Action::Frozen { chain, reason } => {
+            warn!(%chain, %reason, "LIGHT CLIENT FROZEN: the chain's lanes stop");
+        }
+        Action::EndpointFault {
+            chain,
+            reason,
+            detail,
+        } => {
+            warn!(%chain, reason, %detail, "the chain's endpoint served something that does not verify");
+        }
+        Action::Stage {
+            lane,
+            sequence,
+            stage,
+        } => {
+            tracing::debug!(%lane, sequence, stage = stage.name(), "stage");
+        }
+    }
+}
+
+async fn ask_watch(cmd: &mpsc::Sender<Cmd>, chain: &ChainId) -> Option<(LightClient<F>, Height)> {
+    let (reply, rx) = oneshot::channel();
+    cmd.send(Cmd::Watch {
+        chain: chain.clone(),
+        reply,
+    })
+    .await
+    .ok()?;
+    rx.await.ok()
+}
+
+/// Most heights a watcher takes in one round (bounds the work per round).
+const ROUND_HEIGHTS: u64 = 256;
+
+async fn watcher(
+    chain: ChainId,
+    adapter: Arc<DevnetAdapter>,
+    remote: Vec<ChainId>,
+    interval: Duration,
+    cmd: mpsc::Sender<Cmd>,
+    mut stop: watch::Receiver<bool>,
+) {
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(interval) => {}
+            _ = stop.changed() => return,
+        }
+        if let Err(e) = watch_round(&chain, &adapter, &remote, &cmd).await {
+            warn!(%chain, error = %e, "watching the chain failed; trying again");
+        }
+    }
+}
+
+async fn watch_round(
+    chain: &ChainId,
+    adapter: &DevnetAdapter,
+    remote: &[ChainId],
+    cmd: &mpsc::Sender<Cmd>,
+) -> Result<(), corridor_adapters::bundle::BundleError> {
+    let Some((mut client, scanned)) = ask_watch(cmd, chain).await else {
+        return Ok(());
+    };
+    if client.is_frozen() {
+        return Ok(());
+    }
+    let status = adapter.status().await?;
+    let tip = status.latest_height;
+    let from = Height(scanned.0.saturating_add(1).max(client.root().height.0));
+    if tip < from {
+        return Ok(());
+    }
+    let to = Height(tip.0.min(from.0.saturating_add(ROUND_HEIGHTS - 1)));
+    let before = client.latest().map(|_| client.latest_height());
+    sync_client(adapter, &mut client, to, now()).await?;
+    let messages = adapter.outbound_messages(from, to).await?;
+    let receipts = adapter.receipts(from, to).await?;
+    let mut heights: Vec<Height> = messages.iter().map(|m| m.height).collect();
+    heights.extend(receipts.iter().map(|r| r.height));
+    heights.sort_unstable();
+    heights.dedup();
+    for h in &heights {
+        if client.trusted_at(*h).is_none() {
+            sync_client(adapter, &mut client, *h, now()).await?;
+        }
+    }
+    let blocks: Vec<_> = client.trusted_range(..).cloned().collect();
+    // The core skips what it trusts already and verifies the rest again.
+    let blocks: Vec<_> = blocks
+        .into_iter()
+        .filter(|b| {
+            let h = b.header().height;
+            before.is_none_or(|l| h > l) || heights.contains(&h)
+        })
+        .collect();
+    let send = |e| cmd.send(Cmd::Event(e));
+    if !blocks.is_empty() {
+        let _ = send(Event::HomeBlocks {
+            chain: chain.clone(),
+            blocks,
+        })
+        .await;
+    }
+    let mut by_height: BTreeMap<Height, Vec<_>> = BTreeMap::new();
+    for m in messages {
+        by_height
+            .entry(m.height)
+            .or_default()
+            .push((m.message, m.proof));
+    }
+    for (height, messages) in by_height {
+        let _ = send(Event::Committed {
+            chain: chain.clone(),
+            height,
+            messages,
+        })
+        .await;
+    }
+    let mut receipts_by: BTreeMap<Height, Vec<_>> = BTreeMap::new();
+    for r in receipts {
+        receipts_by.entry(r.height).or_default().push(r);
+    }
+    for (height, receipts) in receipts_by {
+        let _ = send(Event::ReceiptsCommitted {
+            chain: chain.clone(),
+            height,
+            receipts,
+        })
+        .await;
+    }
+    let _ = send(Event::Scanned {
+        chain: chain.clone(),
+        height: to,
+    })
+    .await;
+    for source in remote {
+        if let Ok(s) = adapter.client_status(source).await {
+            let _ = send(Event::InboxTrust {
+                chain: chain.clone(),
+                source: source.clone(),
+                root: s.root.height,
+                latest: s.latest.as_ref().map(|b| b.header().height),
+            })
+            .await;
+        }
+    }
+    Ok(())
+}
+
+async fn acceptor(
+    endpoint: Endpoint,
+    hello: Hello,
+    incoming: BTreeMap<PeerId, mpsc::Sender<Link>>,
+    mut stop: watch::Receiver<bool>,
+) {
+    loop {
+        let next = tokio::select! {
+            n = endpoint.accept(&hello) => n,
+            _ = stop.changed() => return,
+        };
+        match next {
+            None => return,
+            Some(Err(e)) => {
+                warn!(error = %e, reason = e.reason(), "refused an incoming connection")
+            }
+            Some(Ok(link)) => {
+                let key = link.peer_key().to_bytes();
+                match incoming.get(&key) {
+                    Some(tx) => {
+                        let _ = tx.try_send(link);
+                    }
+                    None => link.close(1, "not a configured peer"),
+                }
+            }
+        }
+    }
+}
+
+struct PeerTask {
+    me: PeerId,
+    peer: PeerId,
+    name: String,
+    address: std::net::SocketAddr,
+    endpoint: Endpoint,
+    hello: Hello,
+    limits: Limits,
+    backoff: Backoff,
+    penalty_backoff: Duration,
+    peers: Peers,
+    cmd: mpsc::Sender<Cmd>,
+    control: mpsc::Receiver<Control>,
+    incoming: mpsc::Receiver<Link>,
+    stop: watch::Receiver<bool>,
+}
+
+/// The next link to the peer: dialled (when this relay has the lower key) or accepted.
+/// `None` when the relay stops; `Some(None)` when a dial failed.
+async fn next_link(t: &mut PeerTask, dialer: bool, peer_key: VerifyingKey) -> Option<Option<Link>> {
+    // Either side may open the link: the lower key dials, both accept.
+    let link = if dialer {
+        let connect = t.endpoint.connect(t.address, peer_key, &t.hello);
+        tokio::select! {
+            r = connect => match r {
+                Ok(link) => Some(link),
+                Err(e) => {
+                    tracing::debug!(peer = %t.name, error = %e, "dial failed");
+                    None
+                }
+            },
+            l = t.incoming.recv() => l,
+            _ = t.stop.changed() => return None,
+        }
+    } else {
+        tokio::select! {
+            l = t.incoming.recv() => l,
+            _ = t.stop.changed() => return None,
+        }
+    };
+    Some(link)
+}
+
+async fn peer_task(mut t: PeerTask) {
+    let Ok(peer_key) = VerifyingKey::from_bytes(&t.peer) else {
+        return;
+    };
+    let dialer = t.me < t.peer;
+    let mut attempt = 0u32;
+    let mut rng = rand::rngs::StdRng::from_entropy();
+    let mut pending: Option<Link> = None;
+    loop {
+        let link = match pending.take() {
+            Some(l) => Some(l),
+            None => match next_link(&mut t, dialer, peer_key).await {
+                Some(l) => l,
+                None => return,
+            },
+        };
+        let Some(link) = link else {
+            let delay = t.backoff.delay(attempt, &mut rng);
+            attempt = attempt.saturating_add(1);
+            tokio::select! {
+                _ = tokio::time::sleep(delay) => {}
+                _ = t.stop.changed() => return,
+            }
+            continue;
+        };
+        attempt = 0;
+        info!(peer = %t.name, addr = %link.remote_addr(), "peer connected");
+        let (frames_tx, mut frames_rx) = mpsc::channel::<Vec<u8>>(1024);
+        if let Some(slot) = t
+            .peers
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get_mut(&t.peer)
+        {
+            slot.frames = Some(frames_tx);
+        }
+        let _ = t.cmd.send(Cmd::Event(Event::PeerUp { peer: t.peer })).await;
+        let mut penalised = false;
+        loop {
+            tokio::select! {
+                received = link.recv() => match received {
+                    Ok(bytes) => {
+                        let event = match Frame::<F>::decode(&bytes, &t.limits) {
+                            Ok(frame) => Event::Frame { peer: t.peer, frame },
+                            Err(e) => Event::BadFrame { peer: t.peer, reason: e.reason(), detail: e.to_string() },
+                        };
+                        if t.cmd.send(Cmd::Event(event)).await.is_err() {
+                            return;
+                        }
+                    }
+                    Err(e) if matches!(e.reason(), "frame-too-large" | "truncated" | "trailing-bytes") => {
+                        let _ = t.cmd.send(Cmd::Event(Event::BadFrame { peer: t.peer, reason: e.reason(), detail: e.to_string() })).await;
+                    }
+                    Err(e) => {
+                        info!(peer = %t.name, reason = e.reason(), "peer link ended: {e}");
+                        break;
+                    }
+                },
+                Some(bytes) = frames_rx.recv() => {
+                    if let Err(e) = link.send(&bytes).await {
+                        info!(peer = %t.name, reason = e.reason(), "sending to the peer failed: {e}");
+                        break;
+                    }
+                }
+                Some(newer) = t.incoming.recv() => {
+                    // The peer restarted and dialled again: the newer link wins.
+                    link.close(0, "replaced by a newer link");
+                    pending = Some(newer);
+                    break;
+                }
+                Some(Control::Disconnect(reason)) = t.control.recv() => {
+                    link.close(2, &reason);
+                    penalised = true;
+                    break;
+                }
+                _ = t.stop.changed() => {
+                    link.close(0, "shutdown");
+                    return;
+                }
+            }
+        }
+        if let Some(slot) = t
+            .peers
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get_mut(&t.peer)
+        {
+            slot.frames = None;
+        }
+        let _ = t
+            .cmd
+            .send(Cmd::Event(Event::PeerDown { peer: t.peer }))
+            .await;
+        if penalised {
+            tokio::select! {
+                _ = tokio::time::sleep(t.penalty_backoff) => {}
+                _ = t.stop.changed() => return,
+            }
+            // Links that arrived during the back-off are dropped.
+            while let Ok(l) = t.incoming.try_recv() {
+                l.close(2, "backed off");
+            }
+            let _ = t.cmd.send(Cmd::Forgive(t.peer)).await;
+        }
+    }
+}
+
+use rand::SeedableRng as _;

@@ -1,0 +1,102 @@
+//! The relay's RocksDB store: one column family per [`Column`], every batch written with
+//! `sync` (an acknowledgement, an ack frame or a delivery follows only a durable write).
+
+use std::path::Path;
+
+use corridor_relay_core::store::{Column, Entry, Store, StoreError, WriteBatch};
+use rocksdb::{ColumnFamilyDescriptor, Options, DB};
+
+/// RocksDB behind [`Store`].
+pub struct RocksStore {
+    db: DB,
+}
+
+fn fail(operation: &'static str) -> impl FnOnce(rocksdb::Error) -> StoreError {
+    move |e| StoreError {
+        operation,
+        reason: e.to_string(),
+    }
+}
+
+impl RocksStore {
+    /// Opens (creating) the store at `path`.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        let mut options = Options::default();
+        options.create_if_missing(true);
+        options.create_missing_column_families(true);
+        let cfs = Column::ALL
+            .iter()
+            .map(|c| ColumnFamilyDescriptor::new(c.name(), Options::default()));
+        let db = DB::open_cf_descriptors(&options, path, cfs).map_err(fail("open"))?;
+        Ok(Self { db })
+    }
+
+    /// Opens the store at `path` read-only, beside a running relay that has it open (a
+    /// snapshot as of now: reopen to see later writes).
+    pub fn open_read_only(path: &Path) -> Result<Self, StoreError> {
+        let cfs = Column::ALL.iter().map(|c| c.name());
+        let db = DB::open_cf_for_read_only(&Options::default(), path, cfs, false)
+            .map_err(fail("open read-only"))?;
+        Ok(Self { db })
+    }
+
+    fn cf(&self, column: Column) -> Result<&rocksdb::ColumnFamily, StoreError> {
+        self.db.cf_handle(column.name()).ok_or(StoreError {
+            operation: "open column family",
+            reason: format!("column family {} is missing", column.name()),
+        })
+    }
+
+    /// Approximate size of the store on disk, in bytes.
+    pub fn size_bytes(&self) -> u64 {
+        Column::ALL
+            .iter()
+            .filter_map(|c| self.cf(*c).ok())
+            .filter_map(|cf| {
+                self.db
+                    .property_int_value_cf(cf, "rocksdb.total-sst-files-size")
+                    .ok()
+                    .flatten()
+            })
+            .sum()
+    }
+}
+
+impl Store for RocksStore {
+    fn write(&self, batch: &WriteBatch) -> Result<(), StoreError> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let mut b = rocksdb::WriteBatch::default();
+        for w in &batch.writes {
+            let cf = self.cf(w.column)?;
+            match &w.value {
+                Some(v) => b.put_cf(cf, &w.key, v),
+                None => b.delete_cf(cf, &w.key),
+            }
+        }
+        let mut options = rocksdb::WriteOptions::default();
+        options.set_sync(true);
+        self.db.write_opt(b, &options).map_err(fail("write"))
+    }
+
+    fn get(&self, column: Column, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        self.db.get_cf(self.cf(column)?, key).map_err(fail("get"))
+    }
+
+    fn scan(&self, column: Column, prefix: &[u8]) -> Result<Vec<Entry>, StoreError> {
+        let mut out = Vec::new();
+        let iter = self.db.iterator_cf(
+            self.cf(column)?,
+            rocksdb::IteratorMode::From(prefix, rocksdb::Direction::Forward),
+        );
+        for item in iter {
+            let (k, v) = item.map_err(fail("scan"))?;
+            if !k.starts_with(prefix) {
+                break;
+            }
+            out.push((k.to_vec(), v.to_vec()));
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,418 @@
+//! The relay's settings: `config/default.toml` (embedded), then the operator's file, then
+//! `CORRIDOR_*` environment variables (`CORRIDOR_RELAY__LISTEN`, `__` between levels), then
+//! flags. [`RawSettings`] is what the `config` crate reads; [`Settings::validate`] turns it
+//! into typed settings, and every error names the key it is about.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use corridor_light_client::client::TrustRoot;
+use corridor_light_client::{ChainId, Hash32, Height, Options};
+use serde::Deserialize;
+
+/// The embedded defaults.
+pub const DEFAULTS: &str = include_str!("../../config/default.toml");
+
+/// A setting that is wrong, by key.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{key}: {problem}")]
+pub struct SettingsError {
+    /// The key, e.g. `chains[1].trust_root.header_hash`.
+    pub key: String,
+    /// What is wrong.
+    pub problem: String,
+}
+
+fn err(key: impl Into<String>, problem: impl Into<String>) -> SettingsError {
+    SettingsError {
+        key: key.into(),
+        problem: problem.into(),
+    }
+}
+
+/// Settings as read, before validation.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSettings {
+    /// `[relay]`.
+    pub relay: RawRelay,
+    /// `[[chains]]`.
+    #[serde(default)]
+    pub chains: Vec<RawChain>,
+    /// `[[peers]]`.
+    #[serde(default)]
+    pub peers: Vec<RawPeer>,
+    /// `[limits]`.
+    pub limits: RawLimits,
+}
+
+/// `[relay]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRelay {
+    /// Key file.
+    pub key_file: String,
+    /// Store folder.
+    pub data_dir: String,
+    /// QUIC listen address.
+    pub listen: String,
+}
+
+/// `[[chains]]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawChain {
+    /// Chain id.
+    pub chain_id: String,
+    /// Family.
+    pub family: String,
+    /// RPC endpoint; present for the chains this relay follows itself.
+    pub endpoint: Option<String>,
+    /// Trusting period.
+    pub trusting_period_secs: u64,
+    /// Trust root.
+    pub trust_root: RawTrustRoot,
+}
+
+/// `[chains.trust_root]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTrustRoot {
+    /// Height.
+    pub height: u64,
+    /// Header hash (hex).
+    pub header_hash: String,
+}
+
+/// `[[peers]]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPeer {
+    /// A name for logs.
+    pub name: String,
+    /// ed25519 public key (hex).
+    pub public_key: String,
+    /// QUIC address.
+    pub address: String,
+    /// Chains it serves.
+    pub chains: Vec<String>,
+}
+
+/// `[limits]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLimits {
+    /// In-flight window per peer.
+    pub window: u64,
+    /// Resend delay.
+    pub resend_after_ms: u64,
+    /// Refusals before disconnect.
+    pub penalty_threshold: u32,
+    /// Back-off after a disconnect for misbehaviour.
+    pub penalty_backoff_secs: u64,
+    /// Largest frame.
+    pub max_frame_bytes: u64,
+    /// Most messages per batch.
+    pub max_batch_messages: u64,
+    /// Chain poll interval.
+    pub poll_interval_ms: u64,
+    /// Reconnect back-off floor.
+    pub reconnect_min_ms: u64,
+    /// Reconnect back-off cap.
+    pub reconnect_max_ms: u64,
+}
+
+/// A chain the relay knows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChainSettings {
+    /// Trust root.
+    pub root: TrustRoot,
+    /// Light-client options (trusting period).
+    pub options: Options,
+    /// RPC endpoint: `Some` for chains this relay follows itself.
+    pub endpoint: Option<String>,
+}
+
+/// A pinned partner relay.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PeerSettings {
+    /// Name for logs.
+    pub name: String,
+    /// Its key.
+    pub key: [u8; 32],
+    /// Its address.
+    pub address: SocketAddr,
+    /// Chains it serves.
+    pub chains: Vec<ChainId>,
+}
+
+/// Validated limits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LimitSettings {
+    /// In-flight window per peer.
+    pub window: usize,
+    /// Resend delay.
+    pub resend_after: Duration,
+    /// Refusals before disconnect.
+    pub penalty_threshold: u32,
+    /// Back-off after a disconnect for misbehaviour.
+    pub penalty_backoff: Duration,
+    /// Largest frame.
+    pub max_frame_bytes: usize,
+    /// Most messages per batch.
+    pub max_batch_messages: usize,
+    /// Poll interval.
+    pub poll_interval: Duration,
+    /// Reconnect back-off floor.
+    pub reconnect_min: Duration,
+    /// Reconnect back-off cap.
+    pub reconnect_max: Duration,
+}
+
+/// Validated settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    /// Key file.
+    pub key_file: PathBuf,
+    /// Store folder.
+    pub data_dir: PathBuf,
+    /// QUIC listen address.
+    pub listen: SocketAddr,
+    /// Chains by id.
+    pub chains: BTreeMap<ChainId, ChainSettings>,
+    /// Peers.
+    pub peers: Vec<PeerSettings>,
+    /// Limits.
+    pub limits: LimitSettings,
+}
+
+/// Command-line overrides (the last layer).
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    /// `--listen`.
+    pub listen: Option<String>,
+    /// `--data-dir`.
+    pub data_dir: Option<String>,
+    /// `--key-file`.
+    pub key_file: Option<String>,
+}
+
+/// Reads the layers (defaults, `file`, environment, `overrides`) and validates them.
+pub fn load(file: Option<&Path>, overrides: &Overrides) -> Result<Settings, SettingsError> {
+    let mut builder = config::Config::builder()
+        .add_source(config::File::from_str(DEFAULTS, config::FileFormat::Toml));
+    if let Some(file) = file {
+        if !file.exists() {
+            return Err(err(
+                "--config",
+                format!("{} does not exist", file.display()),
+            ));
+        }
+        builder = builder.add_source(config::File::from(file).format(config::FileFormat::Toml));
+    }
+    builder = builder.add_source(
+        config::Environment::with_prefix("CORRIDOR")
+            .prefix_separator("_")
+            .separator("__")
+            .try_parsing(true),
+    );
+    let set = |b: config::ConfigBuilder<config::builder::DefaultState>,
+               key: &str,
+               value: &Option<String>| match value {
+        Some(v) => b.set_override(key, v.clone()),
+        None => Ok(b),
+    };
+    let conf = |e: config::ConfigError| err("config", e.to_string());
+    builder = set(builder, "relay.listen", &overrides.listen).map_err(conf)?;
+    builder = set(builder, "relay.data_dir", &overrides.data_dir).map_err(conf)?;
+    builder = set(builder, "relay.key_file", &overrides.key_file).map_err(conf)?;
+    let raw: RawSettings = builder
+        .build()
+        .map_err(conf)?
+        .try_deserialize()
+        .map_err(|e| err("config", e.to_string()))?;
+    let base = file.and_then(Path::parent).unwrap_or(Path::new("."));
+    Settings::validate(raw, base)
+}
+
+fn positive(key: &str, value: u64) -> Result<u64, SettingsError> {
+    if value == 0 {
+        return Err(err(key, "must be above 0"));
+    }
+    Ok(value)
+}
+
+fn usize_of(key: &str, value: u64) -> Result<usize, SettingsError> {
+    usize::try_from(positive(key, value)?).map_err(|_| err(key, "too large"))
+}
+
+impl Settings {
+    /// Validates raw settings; relative paths are taken from `base` (the config file's
+    /// folder).
+    pub fn validate(raw: RawSettings, base: &Path) -> Result<Self, SettingsError> {
+        let listen: SocketAddr = raw.relay.listen.parse().map_err(|e| {
+            err(
+                "relay.listen",
+                format!("{:?} is not an address: {e}", raw.relay.listen),
+            )
+        })?;
+        let path = |p: &str| {
+            let p = PathBuf::from(p);
+            if p.is_absolute() {
+                p
+            } else {
+                base.join(p)
+            }
+        };
+        let mut chains = BTreeMap::new();
+        for (i, c) in raw.chains.iter().enumerate() {
+            let key = |k: &str| format!("chains[{i}].{k}");
+            let id = ChainId::new(&c.chain_id).map_err(|e| err(key("chain_id"), e.to_string()))?;
+            if c.family != "corridor" {
+                return Err(err(
+                    key("family"),
+                    format!(
+                        "{:?}: the relay runs `corridor` chains today (cometbft and evm light clients exist; their adapters in the relay do not yet)",
+                        c.family
+                    ),
+                ));
+            }
+            let hash = hex::decode(&c.trust_root.header_hash)
+                .ok()
+                .and_then(|b| <[u8; 32]>::try_from(b).ok())
+                .ok_or_else(|| err(key("trust_root.header_hash"), "must be 64 hex characters"))?;
+            let height = positive(&key("trust_root.height"), c.trust_root.height)?;
+            let period = positive(&key("trusting_period_secs"), c.trusting_period_secs)?;
+            if let Some(endpoint) = &c.endpoint {
+                if !(endpoint.starts_with("http://") || endpoint.starts_with("https://")) {
+                    return Err(err(
+                        key("endpoint"),
+                        format!("{endpoint:?} is not an http(s) URL"),
+                    ));
+                }
+            }
+            let options = Options {
+                trusting_period: Duration::from_secs(period),
+                ..Options::default()
+            };
+            let settings = ChainSettings {
+                root: TrustRoot {
+                    chain_id: id.clone(),
+                    height: Height(height),
+                    header_hash: Hash32(hash),
+                },
+                options,
+                endpoint: c.endpoint.clone(),
+            };
+            if chains.insert(id.clone(), settings).is_some() {
+                return Err(err(key("chain_id"), format!("{id} is listed twice")));
+            }
+        }
+        if !chains.values().any(|c| c.endpoint.is_some()) {
+            return Err(err(
+                "chains",
+                "no chain with an endpoint: a relay follows at least one chain itself",
+            ));
+        }
+        let mut peers = Vec::new();
+        let mut served: BTreeSet<ChainId> = BTreeSet::new();
+        for (i, p) in raw.peers.iter().enumerate() {
+            let key = |k: &str| format!("peers[{i}].{k}");
+            let bytes = hex::decode(&p.public_key)
+                .ok()
+                .and_then(|b| <[u8; 32]>::try_from(b).ok())
+                .ok_or_else(|| {
+                    err(
+                        key("public_key"),
+                        "must be 64 hex characters (an ed25519 public key)",
+                    )
+                })?;
+            ed25519_dalek::VerifyingKey::from_bytes(&bytes)
+                .map_err(|_| err(key("public_key"), "is not a valid ed25519 public key"))?;
+            let address: SocketAddr = p.address.parse().map_err(|e| {
+                err(
+                    key("address"),
+                    format!("{:?} is not an address: {e}", p.address),
+                )
+            })?;
+            let mut ids = Vec::new();
+            for (j, c) in p.chains.iter().enumerate() {
+                let id = ChainId::new(c)
+                    .map_err(|e| err(format!("peers[{i}].chains[{j}]"), e.to_string()))?;
+                match chains.get(&id) {
+                    None => {
+                        return Err(err(
+                            format!("peers[{i}].chains[{j}]"),
+                            format!("{id} is not in [[chains]]: add its trust root"),
+                        ))
+                    }
+                    Some(c) if c.endpoint.is_some() => {
+                        return Err(err(
+                            format!("peers[{i}].chains[{j}]"),
+                            format!("{id} is followed by this relay itself (it has an endpoint)"),
+                        ))
+                    }
+                    Some(_) => {}
+                }
+                if !served.insert(id.clone()) {
+                    return Err(err(
+                        format!("peers[{i}].chains[{j}]"),
+                        format!("{id} is served by two peers"),
+                    ));
+                }
+                ids.push(id);
+            }
+            if peers.iter().any(|q: &PeerSettings| q.key == bytes) {
+                return Err(err(key("public_key"), "two peers share this key"));
+            }
+            peers.push(PeerSettings {
+                name: p.name.clone(),
+                key: bytes,
+                address,
+                chains: ids,
+            });
+        }
+        let l = &raw.limits;
+        let ms = |k: &str, v: u64| positive(k, v).map(Duration::from_millis);
+        let limits = LimitSettings {
+            window: usize_of("limits.window", l.window)?,
+            resend_after: ms("limits.resend_after_ms", l.resend_after_ms)?,
+            penalty_threshold: u32::try_from(positive(
+                "limits.penalty_threshold",
+                u64::from(l.penalty_threshold),
+            )?)
+            .unwrap_or(u32::MAX),
+            penalty_backoff: Duration::from_secs(positive(
+                "limits.penalty_backoff_secs",
+                l.penalty_backoff_secs,
+            )?),
+            max_frame_bytes: usize_of("limits.max_frame_bytes", l.max_frame_bytes)?,
+            max_batch_messages: usize_of("limits.max_batch_messages", l.max_batch_messages)?,
+            poll_interval: ms("limits.poll_interval_ms", l.poll_interval_ms)?,
+            reconnect_min: ms("limits.reconnect_min_ms", l.reconnect_min_ms)?,
+            reconnect_max: ms("limits.reconnect_max_ms", l.reconnect_max_ms)?,
+        };
+        if limits.max_frame_bytes < 64 * 1024 || limits.max_frame_bytes > 64 * 1024 * 1024 {
+            return Err(err(
+                "limits.max_frame_bytes",
+                "must be between 64 KiB and 64 MiB",
+            ));
+        }
+        if limits.reconnect_max < limits.reconnect_min {
+            return Err(err(
+                "limits.reconnect_max_ms",
+                "is below limits.reconnect_min_ms",
+            ));
+        }
+        Ok(Self {
+            key_file: path(&raw.relay.key_file),
+            data_dir: path(&raw.relay.data_dir),
+            listen,
+            chains,
+            peers,
+            limits,
+        })
+    }
+}

@@ -1,0 +1,607 @@
+//! Real relay processes (`corridor start`) over real QUIC on loopback, between two devnet
+//! chains running in this process: messages both ways with every receipt back; a relay
+//! killed with SIGKILL and restarted mid-run loses and duplicates nothing (counted on the
+//! destination chains' own receipts); a rogue holding a pinned key gets its forgeries, bad
+//! frames and foreign lanes refused by reason while honest traffic then flows; a peer with
+//! an unpinned key is refused in the handshake; a bad config names its key.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use corridor_adapters::devnet::DevnetAdapter;
+use corridor_adapters::ChainAdapter;
+use corridor_devnet::{devnet_trader_key, genesis_block, DevnetChain, DevnetConfig, DevnetHandle};
+use corridor_light_client::documents::examples::example;
+use corridor_light_client::envelope::{
+    payload_from_json, Deadline, DocumentKind, MessageBody, VERSION,
+};
+use corridor_light_client::receipt::ReceiptResult;
+use corridor_light_client::testkit::TempDir;
+use corridor_light_client::{hash, ChainId, Height};
+use corridor_relay::demo::CONFIGS;
+use corridor_relay::rocks::RocksStore;
+use corridor_relay_core::core::{Core, CoreConfig};
+use corridor_relay_core::wire::{Lane, Limits};
+
+const BIN: &str = env!("CARGO_BIN_EXE_corridor");
+
+struct Chain {
+    handle: DevnetHandle,
+    adapter: DevnetAdapter,
+    id: ChainId,
+    root_hash: String,
+}
+
+async fn start_chain(name: &str, dir: &Path) -> Chain {
+    let text = CONFIGS.iter().find(|(n, _)| *n == name).unwrap().1;
+    let mut config = DevnetConfig::from_toml(text).unwrap();
+    config.listen = SocketAddr::from(([127, 0, 0, 1], 0));
+    config.admin_listen = SocketAddr::from(([127, 0, 0, 1], 0));
+    config.store_path = dir.join(name);
+    config.spec.block_interval = Duration::from_millis(100);
+    let root_hash = genesis_block(&config.spec).header().hash().to_string();
+    let id = config.chain_id().clone();
+    let handle = DevnetChain::start(config).await.unwrap();
+    let adapter = DevnetAdapter::new(id.clone(), &handle.url()).unwrap();
+    Chain {
+        handle,
+        adapter,
+        id,
+        root_hash,
+    }
+}
+
+/// One relay process and its files.
+struct Relay {
+    name: String,
+    dir: PathBuf,
+    config: PathBuf,
+    key: String,
+    listen: Option<SocketAddr>,
+    child: Option<Child>,
+}
+
+fn keys_generate(path: &Path) -> String {
+    let out = Command::new(BIN)
+        .args(["keys", "generate", "--out"])
+        .arg(path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    text.lines().last().unwrap().trim().to_owned()
+}
+
+fn chain_section(chain: &Chain, endpoint: bool) -> String {
+    let endpoint = if endpoint {
+        format!("endpoint = \"{}\"\n", chain.handle.url())
+    } else {
+        String::new()
+    };
+    format!(
+        "[[chains]]\nchain_id = \"{}\"\nfamily = \"corridor\"\n{endpoint}trusting_period_secs = 315360000\n[chains.trust_root]\nheight = 1\nheader_hash = \"{}\"\n\n",
+        chain.id, chain.root_hash
+    )
+}
+
+impl Relay {
+    fn new(name: &str, root: &Path) -> Self {
+        let dir = root.join(name);
+        std::fs::create_dir_all(&dir).unwrap();
+        let key = keys_generate(&dir.join("relay.key"));
+        Self {
+            name: name.to_owned(),
+            config: dir.join("relay.toml"),
+            dir,
+            key,
+            listen: None,
+            child: None,
+        }
+    }
+
+    fn write_config(&self, home: &Chain, remote: &Chain, peer_key: &str, peer_addr: SocketAddr) {
+        let text = format!(
+            "[relay]\nkey_file = \"relay.key\"\ndata_dir = \"data\"\nlisten = \"127.0.0.1:0\"\n\n{}{}[[peers]]\nname = \"{}-operator\"\npublic_key = \"{peer_key}\"\naddress = \"{peer_addr}\"\nchains = [\"{}\"]\n\n[limits]\npoll_interval_ms = 50\nresend_after_ms = 1000\npenalty_threshold = 5\npenalty_backoff_secs = 2\nreconnect_min_ms = 50\nreconnect_max_ms = 500\n",
+            chain_section(home, true),
+            chain_section(remote, false),
+            remote.id,
+            remote.id,
+        );
+        std::fs::write(&self.config, text).unwrap();
+    }
+
+    /// Starts the process and waits for its listen line.
+    fn start(&mut self) {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.join("log"))
+            .unwrap();
+        let mut cmd = Command::new(BIN);
+        cmd.args(["start", "--config"])
+            .arg(&self.config)
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::piped())
+            .stderr(log);
+        if let Some(addr) = self.listen {
+            cmd.args(["--listen", &addr.to_string()]);
+        }
+        let mut child = cmd.spawn().unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let mut reader = std::io::BufReader::new(stdout);
+        let mut line = String::new();
+        std::io::BufRead::read_line(&mut reader, &mut line).unwrap();
+        let addr = line
+            .trim()
+            .rsplit_once(" listening on ")
+            .and_then(|(_, rest)| rest.split_whitespace().next())
+            .unwrap_or_else(|| panic!("{}: no listen line in {line:?}: {}", self.name, self.log()));
+        self.listen = Some(addr.parse().unwrap());
+        self.child = Some(child);
+    }
+
+    fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill(); // SIGKILL
+            let _ = c.wait();
+        }
+    }
+
+    fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            // SIGTERM: drains and exits cleanly.
+            unsafe_free_sigterm(c.id());
+            let deadline = Instant::now() + Duration::from_secs(20);
+            loop {
+                if let Ok(Some(status)) = c.try_wait() {
+                    assert!(
+                        status.success(),
+                        "{} exited with {status}: {}",
+                        self.name,
+                        self.log()
+                    );
+                    break;
+                }
+                assert!(Instant::now() < deadline, "{} ignored SIGTERM", self.name);
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("log")).unwrap_or_default()
+    }
+}
+
+impl Drop for Relay {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+fn unsafe_free_sigterm(pid: u32) {
+    let _ = Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status();
+}
+
+async fn submit(chain: &Chain, to: &ChainId, sender: &str, count: u64, nonce_base: u64) {
+    let key = devnet_trader_key(sender);
+    let kinds = DocumentKind::ALL;
+    for i in 0..count {
+        let kind = kinds[(i % kinds.len() as u64) as usize];
+        let payload = payload_from_json(&example(kind)).unwrap();
+        let body = MessageBody {
+            version: VERSION,
+            source_chain: chain.id.clone(),
+            destination_chain: to.clone(),
+            channel: 0,
+            nonce: nonce_base + i,
+            sender: key.public_key(),
+            receiver: devnet_trader_key("receiver").public_key(),
+            kind,
+            payload_hash: hash::sha3(&payload.0),
+            payload,
+            deadline: Deadline::Height(Height(10_000_000)),
+        };
+        let signed = body.sign(&key).unwrap();
+        // The outbox holds a bounded number of pending messages: wait when it is full.
+        let mut tries = 0;
+        loop {
+            match chain.adapter.submit_message(&signed).await {
+                Ok(_) => break,
+                Err(e) => {
+                    tries += 1;
+                    assert!(tries < 200, "submitting to {}: {e}", chain.id);
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            }
+        }
+    }
+}
+
+/// The destination chain's own receipts of `lane`, by sequence (a sequence twice fails).
+async fn receipts_on_chain(chain: &Chain, source: &ChainId) -> BTreeMap<u64, ReceiptResult> {
+    let tip = chain.adapter.status().await.unwrap().latest_height;
+    let mut out = BTreeMap::new();
+    let mut from = 1;
+    while from <= tip.0 {
+        let to = (from + 255).min(tip.0);
+        for r in chain
+            .adapter
+            .receipts(Height(from), Height(to))
+            .await
+            .unwrap()
+        {
+            if &r.receipt.source_chain == source {
+                let seq = r.receipt.sequence;
+                assert!(
+                    out.insert(seq, r.receipt.result.clone()).is_none(),
+                    "{}: sequence {seq} from {source} has two receipts",
+                    chain.id
+                );
+            }
+        }
+        from = to + 1;
+    }
+    out
+}
+
+async fn wait_delivered(chains: [&Chain; 2], expected: u64, relays: &[&Relay]) {
+    let deadline = Instant::now() + Duration::from_secs(180);
+    loop {
+        let a = receipts_on_chain(chains[1], &chains[0].id).await;
+        let b = receipts_on_chain(chains[0], &chains[1].id).await;
+        if a.len() as u64 == expected && b.len() as u64 == expected {
+            for r in a.values().chain(b.values()) {
+                assert_eq!(r, &ReceiptResult::Delivered);
+            }
+            let seqs: BTreeSet<u64> = a.keys().copied().collect();
+            assert_eq!(seqs, (1..=expected).collect());
+            return;
+        }
+        if Instant::now() > deadline {
+            let logs: Vec<String> = relays
+                .iter()
+                .map(|r| format!("--- {}\n{}", r.name, r.log()))
+                .collect();
+            panic!(
+                "after 180 s: {} of {expected} delivered to {}, {} of {expected} to {}\n{}",
+                a.len(),
+                chains[1].id,
+                b.len(),
+                chains[0].id,
+                logs.join("\n")
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// Reads a stopped relay's store: every outbound lane closed up to `expected`.
+fn assert_all_acknowledged(relay: &Relay, home: &ChainId, remote: &ChainId, expected: u64) {
+    let store = RocksStore::open(&relay.dir.join("data").join("store")).unwrap();
+    let config = CoreConfig {
+        home: [home.clone()].into(),
+        routes: BTreeMap::new(),
+        limits: Limits::default(),
+        window: 1,
+        resend_after: Duration::from_secs(1),
+        penalty_threshold: 1,
+    };
+    let core =
+        Core::<corridor_light_client::native::NativeVerifier>::restore(config, Vec::new(), &store)
+            .unwrap();
+    let lane = Lane {
+        source: home.clone(),
+        destination: remote.clone(),
+        channel: 0,
+    };
+    assert_eq!(
+        core.closed_up_to(&lane),
+        expected,
+        "{}: receipts back",
+        relay.name
+    );
+    assert!(
+        core.outbound_open().values().all(|n| *n == 0),
+        "{}",
+        relay.name
+    );
+}
+
+/// Two relays, two chains: `count` messages each way; `chaos` kills a relay with SIGKILL
+/// and restarts it on its store several times while traffic flows.
+async fn two_relays(count: u64, chaos: bool) {
+    let tmp = TempDir::new("relays");
+    let cn = start_chain("cn-shanghai", tmp.path()).await;
+    let kz = start_chain("kz-astana", tmp.path()).await;
+    let mut a = Relay::new("relay-cn", tmp.path());
+    let mut b = Relay::new("relay-kz", tmp.path());
+    // The relay with the lower key dials; start the other first to learn its port.
+    let (dialer, acceptor, dialer_home, acceptor_home) = if a.key < b.key {
+        (&mut a, &mut b, &cn, &kz)
+    } else {
+        (&mut b, &mut a, &kz, &cn)
+    };
+    acceptor.write_config(
+        acceptor_home,
+        dialer_home,
+        &dialer.key,
+        "127.0.0.1:9".parse().unwrap(),
+    );
+    acceptor.start();
+    dialer.write_config(
+        dialer_home,
+        acceptor_home,
+        &acceptor.key,
+        acceptor.listen.unwrap(),
+    );
+    dialer.start();
+
+    let half = count / 2;
+    tokio::join!(
+        submit(&cn, &kz.id, "shanghai-exporter", half, 1),
+        submit(&kz, &cn.id, "astana-importer", half, 1)
+    );
+    if chaos {
+        for round in 0..3 {
+            tokio::time::sleep(Duration::from_millis(700)).await;
+            let victim = if round % 2 == 0 { &mut a } else { &mut b };
+            victim.kill();
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            victim.start();
+        }
+    }
+    tokio::join!(
+        submit(&cn, &kz.id, "shanghai-exporter", count - half, 1 + half),
+        submit(&kz, &cn.id, "astana-importer", count - half, 1 + half)
+    );
+    wait_delivered([&cn, &kz], count, &[&a, &b]).await;
+    // Receipts travel back; then stop cleanly and read the stores.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        a.stop();
+        b.stop();
+        let done = std::panic::catch_unwind(|| {
+            assert_all_acknowledged(&a, &cn.id, &kz.id, count);
+            assert_all_acknowledged(&b, &kz.id, &cn.id, count);
+        });
+        if done.is_ok() {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "receipts did not all come back:\n{}\n{}",
+            a.log(),
+            b.log()
+        );
+        a.start();
+        b.start();
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    }
+    cn.handle.shutdown().await.unwrap();
+    kz.handle.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_relays_carry_messages_both_ways_with_every_receipt_back() {
+    two_relays(1000, false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn relays_killed_and_restarted_lose_and_duplicate_nothing() {
+    two_relays(300, true).await;
+}
+
+#[test]
+fn a_bad_config_names_its_key() {
+    let tmp = TempDir::new("bad-config");
+    let file = tmp.path().join("relay.toml");
+    let good_chain = "[[chains]]\nchain_id = \"cn-shanghai\"\nfamily = \"corridor\"\nendpoint = \"http://127.0.0.1:1\"\ntrusting_period_secs = 100\n[chains.trust_root]\nheight = 1\nheader_hash = \"e1a93222e1a93222e1a93222e1a93222e1a93222e1a93222e1a93222e1a93222\"\n";
+    let cases = [
+        (
+            format!("{good_chain}[[peers]]\nname = \"x\"\npublic_key = \"abcd\"\naddress = \"127.0.0.1:1\"\nchains = []\n"),
+            "peers[0].public_key",
+        ),
+        (
+            good_chain.replace("header_hash = \"e1a9", "header_hash = \"zz"),
+            "chains[0].trust_root.header_hash",
+        ),
+        (good_chain.replace("corridor\"", "evm\""), "chains[0].family"),
+        (format!("{good_chain}[limits]\nwindow = 0\n"), "limits.window"),
+        (
+            format!("{good_chain}[relay]\nlisten = \"nowhere\"\n"),
+            "relay.listen",
+        ),
+    ];
+    for (text, key) in cases {
+        std::fs::write(&file, &text).unwrap();
+        let out = Command::new(BIN)
+            .args(["config", "check"])
+            .arg(&file)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{key}: {stderr}");
+        assert!(stderr.contains(key), "expected {key} in: {stderr}");
+    }
+    std::fs::write(&file, good_chain).unwrap();
+    let out = Command::new(BIN)
+        .args(["config", "check"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn keys_generate_writes_a_private_file_and_never_overwrites() {
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = TempDir::new("keys");
+    let path = tmp.path().join("relay.key");
+    let public = keys_generate(&path);
+    assert_eq!(public.len(), 64);
+    let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    let again = Command::new(BIN)
+        .args(["keys", "generate", "--out"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("exists already"));
+    let key = corridor_relay::keys::load(&path).unwrap();
+    assert_eq!(hex::encode(key.verifying_key().to_bytes()), public);
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let err = corridor_relay::keys::load(&path).unwrap_err();
+    assert!(err.to_string().contains("chmod 600"), "{err}");
+}
+
+/// A rogue holding relay-cn's pinned key (a compromised courier) sends bad frames, a lane
+/// the relay does not serve, a forged proof, a valid batch and its replay; relay-kz refuses
+/// each by its reason, takes the valid one once, and disconnects the rogue past its
+/// threshold. A stranger's key is refused in the handshake. Then the real relay-cn starts
+/// and honest traffic flows both ways.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forgeries_replays_and_strangers_are_refused_while_honest_traffic_flows() {
+    use corridor_light_client::merkle::InclusionProof;
+    use corridor_light_client::native::NativeVerifier;
+    use corridor_quic::{Endpoint, Hello, TransportConfig};
+    use corridor_relay_core::wire::{Frame, MessageBatch};
+
+    let tmp = TempDir::new("rogue");
+    let cn = start_chain("cn-shanghai", tmp.path()).await;
+    let kz = start_chain("kz-astana", tmp.path()).await;
+    let mut a = Relay::new("relay-cn", tmp.path());
+    let mut b = Relay::new("relay-kz", tmp.path());
+    b.write_config(&kz, &cn, &a.key, "127.0.0.1:9".parse().unwrap());
+    b.start();
+    let b_addr = b.listen.unwrap();
+    let b_key = ed25519_dalek::VerifyingKey::from_bytes(
+        &<[u8; 32]>::try_from(hex::decode(&b.key).unwrap()).unwrap(),
+    )
+    .unwrap();
+
+    // A stranger: refused in the handshake.
+    let stranger = ed25519_dalek::SigningKey::from_bytes(&[9; 32]);
+    let ep = Endpoint::bind(
+        "127.0.0.1:0".parse().unwrap(),
+        &stranger,
+        vec![b_key],
+        TransportConfig::default(),
+    )
+    .unwrap();
+    let hello = Hello::new(&stranger.verifying_key(), vec![cn.id.to_string()]);
+    let refused = tokio::time::timeout(Duration::from_secs(10), ep.connect(b_addr, b_key, &hello))
+        .await
+        .expect("the handshake ends");
+    assert!(refused.is_err(), "a stranger connected");
+
+    // The rogue with relay-cn's key.
+    let rogue_key = corridor_relay::keys::load(&a.dir.join("relay.key")).unwrap();
+    let ep = Endpoint::bind(
+        "127.0.0.1:0".parse().unwrap(),
+        &rogue_key,
+        vec![b_key],
+        TransportConfig::default(),
+    )
+    .unwrap();
+    let hello = Hello::new(&rogue_key.verifying_key(), vec![cn.id.to_string()]);
+    let link = ep.connect(b_addr, b_key, &hello).await.unwrap();
+
+    // A real message, committed on cn-shanghai, with its real proof and light blocks.
+    submit(&cn, &kz.id, "shanghai-exporter", 1, 1).await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let outbound = loop {
+        let tip = cn.adapter.status().await.unwrap().latest_height;
+        let found = cn.adapter.outbound_messages(Height(1), tip).await.unwrap();
+        if let Some(m) = found.into_iter().next() {
+            break m;
+        }
+        assert!(Instant::now() < deadline, "the message was not committed");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let root = cn.adapter.light_block(Height(1)).await.unwrap();
+    let at = cn.adapter.light_block(outbound.height).await.unwrap();
+    let valid = MessageBatch::<NativeVerifier> {
+        lane: Lane {
+            source: cn.id.clone(),
+            destination: kz.id.clone(),
+            channel: 0,
+        },
+        height: outbound.height,
+        light_blocks: vec![root, at],
+        messages: vec![(outbound.message.clone(), outbound.proof.clone())],
+    };
+    let mut forged = valid.clone();
+    forged.messages[0].1 = InclusionProof {
+        index: 0,
+        tree_size: 1,
+        path: Vec::new(),
+    };
+    forged.messages[0].0.message.body.nonce += 1;
+    let mut foreign = valid.clone();
+    foreign.lane.destination = ChainId::new("pk-karachi").unwrap();
+
+    let send = |f: Frame<NativeVerifier>| f.encode().unwrap();
+    link.send(b"\xff\x00 not a frame").await.unwrap();
+    link.send(&send(Frame::Batch(foreign))).await.unwrap();
+    link.send(&send(Frame::Batch(forged))).await.unwrap();
+    link.send(&send(Frame::Batch(valid.clone()))).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    link.send(&send(Frame::Batch(valid))).await.unwrap();
+    // Keep sending garbage until relay-kz hangs up on the rogue.
+    let closed = tokio::time::timeout(Duration::from_secs(20), async {
+        loop {
+            if link.send(b"\x00garbage").await.is_err() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    })
+    .await;
+    assert!(
+        closed.is_ok(),
+        "the rogue was never disconnected:\n{}",
+        b.log()
+    );
+    ep.close();
+
+    let log = b.log();
+    for expected in [
+        "reason=\"unknown-peer\"",
+        "reason=\"bad-frame\"",
+        "reason=\"lane-not-served\"",
+        "reason=\"invalid-proof\"",
+        "reason=\"duplicate\"",
+        "disconnecting a misbehaving peer",
+    ] {
+        assert!(
+            log.contains(expected),
+            "no {expected} in relay-kz's log:\n{log}"
+        );
+    }
+
+    // The real relay-cn: honest traffic flows (the message the rogue carried counts once).
+    a.write_config(&cn, &kz, &b.key, b_addr);
+    a.start();
+    submit(&cn, &kz.id, "shanghai-exporter", 19, 2).await;
+    submit(&kz, &cn.id, "astana-importer", 20, 1).await;
+    wait_delivered([&cn, &kz], 20, &[&a, &b]).await;
+    drop(a);
+    drop(b);
+    cn.handle.shutdown().await.unwrap();
+    kz.handle.shutdown().await.unwrap();
+}
