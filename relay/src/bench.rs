@@ -210,7 +210,10 @@ fn to_instant_ms(t: Time) -> u128 {
 }
 
 /// Runs the bench and writes its report to `out`.
-pub(crate) async fn run(options: BenchOptions, out: &mut (impl Write + Send)) -> anyhow::Result<()> {
+pub(crate) async fn run(
+    options: BenchOptions,
+    out: &mut (impl Write + Send),
+) -> anyhow::Result<()> {
     let tmp = corridor_light_client::testkit::TempDir::new("bench");
     let dir = tmp.path().to_owned();
     writeln!(

@@ -416,3 +416,120 @@ impl Settings {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HASH: &str = "e1a93222e1a93222e1a93222e1a93222e1a93222e1a93222e1a93222e1a93222";
+
+    fn file(extra: &str) -> (corridor_light_client::testkit::TempDir, PathBuf) {
+        let dir = corridor_light_client::testkit::TempDir::new("settings");
+        let path = dir.path().join("relay.toml");
+        let text = format!(
+            "[[chains]]\nchain_id = \"cn-shanghai\"\nfamily = \"corridor\"\nendpoint = \"http://127.0.0.1:1\"\ntrusting_period_secs = 100\n[chains.trust_root]\nheight = 1\nheader_hash = \"{HASH}\"\n\n[[chains]]\nchain_id = \"kz-astana\"\nfamily = \"corridor\"\ntrusting_period_secs = 100\n[chains.trust_root]\nheight = 3\nheader_hash = \"{HASH}\"\n\n{extra}"
+        );
+        std::fs::write(&path, text).unwrap();
+        (dir, path)
+    }
+
+    const PEER: &str = "[[peers]]\nname = \"kz\"\npublic_key = \"d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a\"\naddress = \"127.0.0.1:4701\"\nchains = [\"kz-astana\"]\n";
+
+    #[test]
+    fn layers_apply_in_order_defaults_file_environment_flags() {
+        let (dir, path) = file(&format!("{PEER}\n[limits]\nwindow = 5\n"));
+        std::env::set_var("CORRIDOR_LIMITS__RESEND_AFTER_MS", "1234");
+        let overrides = Overrides {
+            listen: Some("127.0.0.1:4999".into()),
+            ..Overrides::default()
+        };
+        let s = load(Some(&path), &overrides);
+        std::env::remove_var("CORRIDOR_LIMITS__RESEND_AFTER_MS");
+        let s = s.unwrap();
+        assert_eq!(s.limits.window, 5, "the file wins over the defaults");
+        assert_eq!(
+            s.limits.resend_after,
+            Duration::from_millis(1234),
+            "environment"
+        );
+        assert_eq!(s.listen, "127.0.0.1:4999".parse().unwrap(), "flags last");
+        assert_eq!(
+            s.limits.penalty_threshold, 20,
+            "defaults where nothing else says"
+        );
+        assert_eq!(
+            s.key_file,
+            dir.path().join("relay.key"),
+            "relative to the file"
+        );
+        let kz = &s.chains[&ChainId::new("kz-astana").unwrap()];
+        assert_eq!(kz.root.height, Height(3));
+        assert!(kz.endpoint.is_none());
+        assert_eq!(s.peers[0].chains, vec![ChainId::new("kz-astana").unwrap()]);
+    }
+
+    #[test]
+    fn each_inconsistency_names_its_key() {
+        let cases = [
+            (
+                PEER.replace("kz-astana\"]", "pk-karachi\"]"),
+                "peers[0].chains[0]",
+                "not in [[chains]]",
+            ),
+            (
+                PEER.replace("kz-astana\"]", "cn-shanghai\"]"),
+                "peers[0].chains[0]",
+                "followed by this relay",
+            ),
+            (
+                format!(
+                    "{PEER}\n{}",
+                    PEER.replace(
+                        "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a",
+                        "3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c",
+                    )
+                ),
+                "peers[1].chains[0]",
+                "served by two peers",
+            ),
+            (
+                PEER.replace("127.0.0.1:4701", "somewhere"),
+                "peers[0].address",
+                "not an address",
+            ),
+            (
+                "[limits]\nreconnect_max_ms = 1\n".to_owned(),
+                "limits.reconnect_max_ms",
+                "below",
+            ),
+            (
+                "[limits]\nmax_frame_bytes = 10\n".to_owned(),
+                "limits.max_frame_bytes",
+                "between",
+            ),
+            ("[relay]\nbogus = 1\n".to_owned(), "config", "bogus"),
+        ];
+        for (extra, key, problem) in cases {
+            let (_dir, path) = file(&extra);
+            let e = load(Some(&path), &Overrides::default()).unwrap_err();
+            assert_eq!(e.key, key, "{extra}: {e}");
+            assert!(e.problem.contains(problem), "{extra}: {e}");
+        }
+    }
+
+    #[test]
+    fn a_relay_without_an_endpoint_or_a_file_is_refused() {
+        let dir = corridor_light_client::testkit::TempDir::new("settings");
+        let path = dir.path().join("relay.toml");
+        std::fs::write(&path, "").unwrap();
+        assert_eq!(
+            load(Some(&path), &Overrides::default()).unwrap_err().key,
+            "chains"
+        );
+        let missing = dir.path().join("missing.toml");
+        assert_eq!(
+            load(Some(&missing), &Overrides::default()).unwrap_err().key,
+            "--config"
+        );
+    }
+}

@@ -9,195 +9,20 @@
 //! reason. A failing seed is printed; `SIM_SEED=<n>` replays it alone, `SIM_SEEDS=<n>` runs
 //! more seeds.
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 
-use corridor_light_client::bundle::{verify_bundle, ProofBundle};
-use corridor_light_client::client::{LightClient, TrustRoot};
-use corridor_light_client::envelope::{
-    Deadline, DocumentKind, MessageBody, Payload, TradeMessage, VERSION,
-};
-use corridor_light_client::merkle::{InclusionProof, MerkleTree};
-use corridor_light_client::native::{LightBlock, NativeVerifier};
-use corridor_light_client::receipt::{Receipt, ReceiptProof, ReceiptResult};
-use corridor_light_client::signature::SigningKey;
-use corridor_light_client::testgen::{self, BlockContents, ChainSpec};
-use corridor_light_client::{hash, ChainId, Hash32, Height, Options, Time};
+mod common;
+
+use common::{options, SimChain, F};
+use corridor_light_client::client::LightClient;
+use corridor_light_client::native::LightBlock;
+use corridor_light_client::{Height, Time};
 use corridor_relay_core::core::{Action, Core, CoreConfig, Event, Output, PeerId};
 use corridor_relay_core::store::{MemStore, Store};
 use corridor_relay_core::wire::{Frame, Lane, Limits};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-
-type F = NativeVerifier;
-
-/// An in-memory partner chain: an outbox, an inbox with its own light client of the other
-/// chain, receipts, and blocks signed by the testkit generator.
-struct SimChain {
-    spec: ChainSpec,
-    blocks: Vec<LightBlock>,
-    pending_out: Vec<TradeMessage>,
-    committed: BTreeMap<Height, Vec<(TradeMessage, InclusionProof)>>,
-    commitments: BTreeSet<Hash32>,
-    next_seq: BTreeMap<Lane, u64>,
-    inbox: BTreeMap<ChainId, LightClient<F>>,
-    delivered: BTreeMap<Lane, (u64, Vec<Hash32>)>,
-    pending_receipts: Vec<Receipt>,
-    receipts: BTreeMap<Height, Vec<ReceiptProof<F>>>,
-}
-
-impl SimChain {
-    fn new(id: &str) -> Self {
-        let mut spec = ChainSpec::simple(id, 4);
-        spec.rotate_every = 7;
-        spec.rotate_count = 1;
-        let genesis = testgen::block(&spec, Height(1), Hash32::ZERO, BlockContents::default());
-        Self {
-            spec,
-            blocks: vec![genesis],
-            pending_out: Vec::new(),
-            committed: BTreeMap::new(),
-            commitments: BTreeSet::new(),
-            next_seq: BTreeMap::new(),
-            inbox: BTreeMap::new(),
-            delivered: BTreeMap::new(),
-            pending_receipts: Vec::new(),
-            receipts: BTreeMap::new(),
-        }
-    }
-
-    fn id(&self) -> &ChainId {
-        &self.spec.chain_id
-    }
-
-    fn root(&self) -> TrustRoot {
-        TrustRoot {
-            chain_id: self.id().clone(),
-            height: Height(1),
-            header_hash: self.blocks[0].header().hash(),
-        }
-    }
-
-    fn height(&self) -> Height {
-        Height(self.blocks.len() as u64)
-    }
-
-    fn now(&self) -> Time {
-        self.spec.time_at(self.height())
-    }
-
-    fn submit(&mut self, destination: &ChainId, channel: u32, nonce: u64) {
-        let key = SigningKey::from_seed([7; 32]);
-        let payload = Payload(format!("document {nonce}").into_bytes());
-        let body = MessageBody {
-            version: VERSION,
-            source_chain: self.id().clone(),
-            destination_chain: destination.clone(),
-            channel,
-            nonce,
-            sender: key.public_key(),
-            receiver: SigningKey::from_seed([8; 32]).public_key(),
-            kind: DocumentKind::Generic,
-            payload_hash: hash::sha3(&payload.0),
-            payload,
-            deadline: Deadline::Height(Height(1_000_000)),
-        };
-        let lane = Lane {
-            source: self.id().clone(),
-            destination: destination.clone(),
-            channel,
-        };
-        let seq = self.next_seq.entry(lane).or_insert(0);
-        *seq += 1;
-        self.pending_out.push(TradeMessage {
-            sequence: *seq,
-            message: body.sign(&key).unwrap(),
-        });
-    }
-
-    fn produce(&mut self) {
-        let height = Height(self.height().0 + 1);
-        let out = std::mem::take(&mut self.pending_out);
-        let out_leaves: Vec<Vec<u8>> = out.iter().map(|m| m.leaf().unwrap()).collect();
-        let out_tree = MerkleTree::from_leaves(&out_leaves);
-        let rec = std::mem::take(&mut self.pending_receipts);
-        let rec_leaves: Vec<Vec<u8>> = rec.iter().map(|r| r.leaf().unwrap()).collect();
-        let rec_tree = MerkleTree::from_leaves(&rec_leaves);
-        let contents = BlockContents {
-            messages_root: if out.is_empty() {
-                Hash32::ZERO
-            } else {
-                out_tree.root()
-            },
-            receipts_root: if rec.is_empty() {
-                Hash32::ZERO
-            } else {
-                rec_tree.root()
-            },
-            state_root: Hash32::ZERO,
-        };
-        let parent = self.blocks.last().unwrap().header().hash();
-        self.blocks
-            .push(testgen::block(&self.spec, height, parent, contents));
-        if !out.is_empty() {
-            let with_proofs = out
-                .into_iter()
-                .enumerate()
-                .map(|(i, m)| {
-                    self.commitments.insert(m.commitment().unwrap());
-                    (m, out_tree.prove(i as u64).unwrap())
-                })
-                .collect();
-            self.committed.insert(height, with_proofs);
-        }
-        if !rec.is_empty() {
-            let proofs = rec
-                .into_iter()
-                .enumerate()
-                .map(|(i, receipt)| ReceiptProof {
-                    height,
-                    receipt,
-                    proof: rec_tree.prove(i as u64).unwrap(),
-                })
-                .collect();
-            self.receipts.insert(height, proofs);
-        }
-    }
-
-    /// The inbox: verify with its own light client, take in channel order, idempotent.
-    fn deliver(&mut self, bundle: &ProofBundle<F>, now: Time) -> Result<ReceiptResult, String> {
-        let source = bundle.message.message.body.source_chain.clone();
-        let client = self
-            .inbox
-            .get_mut(&source)
-            .ok_or_else(|| format!("no inbox client of {source}"))?;
-        let verified = verify_bundle(client, bundle, now).map_err(|e| e.reason().to_owned())?;
-        let lane = Lane::of(&bundle.message);
-        let (last, log) = self.delivered.entry(lane.clone()).or_default();
-        let seq = bundle.message.sequence;
-        if seq <= *last {
-            return if log[(seq - 1) as usize] == verified.commitment {
-                Ok(ReceiptResult::Delivered)
-            } else {
-                Err("duplicate".into())
-            };
-        }
-        if seq != *last + 1 {
-            return Err("out-of-order".into());
-        }
-        *last = seq;
-        log.push(verified.commitment);
-        self.pending_receipts.push(Receipt {
-            source_chain: lane.source,
-            destination_chain: lane.destination,
-            channel: lane.channel,
-            sequence: seq,
-            message_commitment: verified.commitment,
-            result: ReceiptResult::Delivered,
-        });
-        Ok(ReceiptResult::Delivered)
-    }
-}
 
 /// One relay: its core, its store, and the driver's own progress through its home chain.
 struct SimRelay {
@@ -207,10 +32,6 @@ struct SimRelay {
     store: Arc<MemStore>,
     core: Core<F>,
     fed: Height,
-}
-
-fn options() -> Options {
-    Options::default()
 }
 
 impl SimRelay {
