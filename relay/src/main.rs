@@ -245,8 +245,13 @@ fn main() -> ExitCode {
     }
 }
 
+/// Logs go to stderr (stdout carries the lines other programs read), coloured only on a
+/// terminal.
 fn init_logs() {
+    use std::io::IsTerminal;
     let _ = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
@@ -354,12 +359,7 @@ fn run_demo(options: DemoOptions) -> ExitCode {
 
 /// `corridor chain --config FILE`: loads the config, runs the chain, stops it on Ctrl-C.
 fn run_chain(path: &std::path::Path) -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .init();
+    init_logs();
     let config = match DevnetConfig::load(path) {
         Ok(c) => c,
         Err(e) => {

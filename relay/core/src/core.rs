@@ -1507,6 +1507,7 @@ where
         trusted: Option<Height>,
         root: Option<Height>,
         target: Height,
+        now: Time,
     ) -> Option<Vec<F::LightBlock>> {
         let target_block = self.verified_block(chain, target)?;
         let max = self.config.limits.max_light_blocks;
@@ -1515,8 +1516,13 @@ where
             Some(latest) if latest >= target => Some(vec![target_block.clone()]),
             Some(latest) => {
                 let mut blocks = self.verified_range(chain, latest, target);
-                let cut = blocks.len().saturating_sub(max);
-                blocks.drain(..cut);
+                if blocks.len() > max {
+                    if let Some(path) = self.skipping_path(chain, latest, target, now) {
+                        return Some(path);
+                    }
+                    let cut = blocks.len().saturating_sub(max);
+                    blocks.drain(..cut);
+                }
                 Some(blocks)
             }
             None => {
@@ -1531,6 +1537,45 @@ where
                 Some(blocks)
             }
         }
+    }
+
+    /// A skipping path from the verified block at `from` to `target`, planned by the light
+    /// client's bisection over the blocks this relay holds (no IO): each block of it
+    /// verifies from the one before. `None` when a block the plan asks for is not held.
+    fn skipping_path(
+        &self,
+        chain: &ChainId,
+        from: Height,
+        target: Height,
+        now: Time,
+    ) -> Option<Vec<F::LightBlock>> {
+        use corridor_light_client::bisection::{Bisection, Outcome};
+        let family = F::default();
+        let client = self.clients.get(chain)?;
+        let base = self.verified_block(chain, from)?;
+        let mut plan = Bisection::new(
+            family,
+            family.trusted_state(base),
+            target,
+            *client.options(),
+        );
+        while let Some(height) = plan.next_height() {
+            let block = self.verified_block(chain, height)?;
+            plan.handle_light_block(block, now).ok()?;
+        }
+        if !matches!(plan.outcome(), Outcome::Done(_)) {
+            return None;
+        }
+        let path: Vec<_> = plan
+            .path()
+            .iter()
+            .filter_map(|s| {
+                self.verified_block(chain, family.trusted_height(s))
+                    .cloned()
+            })
+            .filter(|b| family.block_height(b) > from)
+            .collect();
+        (path.len() <= self.config.limits.max_light_blocks).then_some(path)
     }
 
     /// Sends what is due, delivers what is next.
@@ -1592,7 +1637,8 @@ where
                 .get(&peer)
                 .and_then(|p| p.trust.get(&batch.lane.source));
             let (latest, root) = (trust.and_then(|t| t.latest), trust.map(|t| t.root_height));
-            let Some(path) = self.path_for(&batch.lane.source, latest, root, batch.height) else {
+            let Some(path) = self.path_for(&batch.lane.source, latest, root, batch.height, now)
+            else {
                 continue;
             };
             // The peer's trust moves only on its acks (sent after it persisted): a lost
@@ -1655,7 +1701,7 @@ where
                 .get(&peer)
                 .and_then(|p| p.trust.get(&batch.chain));
             let (latest, root) = (trust.and_then(|t| t.latest), trust.map(|t| t.root_height));
-            let Some(path) = self.path_for(&batch.chain, latest, root, height) else {
+            let Some(path) = self.path_for(&batch.chain, latest, root, height, now) else {
                 continue;
             };
             batch.light_blocks = path;
@@ -1703,7 +1749,8 @@ where
                 Some((root, latest)) => (Some(*root), *latest),
                 None => (None, None),
             };
-            let Some(light_blocks) = self.path_for(&lane.source, latest, root, e.height) else {
+            let Some(light_blocks) = self.path_for(&lane.source, latest, root, e.height, now)
+            else {
                 continue;
             };
             deliveries.push((lane.clone(), next, e, light_blocks));
