@@ -281,6 +281,14 @@ impl<F: Family> LightClient<F> {
         })
     }
 
+    /// The trusted state the next update above the latest height is verified from, as
+    /// [`Verifier::trusted_state_after`](crate::verifier::Verifier::trusted_state_after)
+    /// made it (with the family's prepared next validator set); `None` until a block was
+    /// verified from the latest one.
+    pub fn latest_state(&self) -> Option<&F::TrustedState> {
+        self.latest_state.as_ref()
+    }
+
     /// The trusted block at `height`, if kept.
     pub fn trusted_at(&self, height: Height) -> Option<&F::LightBlock> {
         self.trusted.get(&height)

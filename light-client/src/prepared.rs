@@ -70,6 +70,11 @@ impl<S: PreparableSet + Clone> PreparedSet<S> {
         self.hash
     }
 
+    /// The set's keys.
+    pub fn keys(&self) -> &KeyCache {
+        &self.keys
+    }
+
     /// The hash of `set`: the prepared one when `set` is the prepared set, else computed.
     pub fn hash_of(&self, set: &S) -> Hash32 {
         if self.set == *set {
@@ -95,9 +100,9 @@ impl<S> SetCache<S> {
         Self(None)
     }
 
-    /// Whether a set is prepared.
-    pub fn is_prepared(&self) -> bool {
-        self.0.is_some()
+    /// The prepared set, if any, whatever its hash.
+    pub fn prepared(&self) -> Option<&PreparedSet<S>> {
+        self.0.as_deref()
     }
 }
 
@@ -106,7 +111,11 @@ impl<S: PreparableSet + Clone> SetCache<S> {
     /// prepared set itself when it is of `set`, else a new one that takes over its keys.
     pub fn carry(set: &S, previous: &Self) -> Self {
         Self(Some(match &previous.0 {
-            Some(p) if p.set == *set => Arc::clone(p),
+            Some(p) if p.set == *set => {
+                // The set signs a second header at least: worth its tables.
+                p.keys.precompute();
+                Arc::clone(p)
+            }
             Some(p) => Arc::new(PreparedSet::reusing(set, p)),
             None => Arc::new(PreparedSet::new(set)),
         }))

@@ -26,9 +26,11 @@ use core::fmt;
 use std::sync::OnceLock;
 
 use curve25519_dalek::constants::ED25519_BASEPOINT_POINT;
-use curve25519_dalek::edwards::{CompressedEdwardsY, EdwardsPoint};
+use curve25519_dalek::edwards::{CompressedEdwardsY, EdwardsPoint, VartimeEdwardsPrecomputation};
 use curve25519_dalek::scalar::Scalar;
-use curve25519_dalek::traits::{IsIdentity, VartimeMultiscalarMul};
+use curve25519_dalek::traits::{
+    IsIdentity, VartimeMultiscalarMul, VartimePrecomputedMultiscalarMul,
+};
 use ed25519_consensus::{Signature as EdSignature, VerificationKey};
 use rand_chacha::ChaCha20Rng;
 use rand_core::{RngCore, SeedableRng};
@@ -167,21 +169,47 @@ impl PreparedKey {
 }
 
 /// The keys of a validator set, in the set's order, each decompressed the first time a
-/// signature under it is checked and kept for every later check.
+/// signature under it is checked and kept for every later check; and, once
+/// [`KeyCache::precompute`] is called, tables of multiples of every key and of the base
+/// point, which make a batch of signatures all under these keys cheaper still.
 ///
 /// Entry `i` is only ever computed from key `i` of the list the cache was built from, and
-/// [`KeyCache::prepared`] hands it out only to a caller asking for that same key.
-#[derive(Debug, Default)]
+/// [`KeyCache::prepared`] hands it out only to a caller asking for that same key; the
+/// tables are computed from the entries, in order, then the base point.
+#[derive(Default)]
 pub struct KeyCache {
     keys: Vec<PublicKey>,
     points: Vec<OnceLock<Option<PreparedKey>>>,
+    tables: OnceLock<Option<VartimeEdwardsPrecomputation>>,
+}
+
+impl fmt::Debug for KeyCache {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("KeyCache")
+            .field("keys", &self.keys.len())
+            .field("decompressed", &self.decompressed())
+            .field("precomputed", &self.is_precomputed())
+            .finish()
+    }
+}
+
+/// Key `index` of a [`KeyCache`], decompressed; made only by [`KeyCache::batch_key`].
+#[derive(Clone, Copy, Debug)]
+pub struct CachedKey<'a> {
+    cache: &'a KeyCache,
+    index: usize,
+    key: &'a PreparedKey,
 }
 
 impl KeyCache {
     /// A cache of `keys`, nothing decompressed yet.
     pub fn new(keys: Vec<PublicKey>) -> Self {
         let points = keys.iter().map(|_| OnceLock::new()).collect();
-        Self { keys, points }
+        Self {
+            keys,
+            points,
+            tables: OnceLock::new(),
+        }
     }
 
     /// A cache of `keys` that takes over every key `previous` has decompressed already
@@ -192,7 +220,7 @@ impl KeyCache {
             .iter()
             .filter_map(|p| p.get().copied().flatten())
             .collect();
-        done.sort_unstable_by(|a, b| a.key.cmp(&b.key));
+        done.sort_unstable_by_key(|p| p.key);
         let points = keys
             .iter()
             .map(|key| {
@@ -206,7 +234,43 @@ impl KeyCache {
                 cell
             })
             .collect();
-        Self { keys, points }
+        Self {
+            keys,
+            points,
+            tables: OnceLock::new(),
+        }
+    }
+
+    /// Decompresses every key and computes the tables of multiples of every key and of the
+    /// base point (about as much work as one batch of as many signatures): worth it for a
+    /// set that signs many headers. Nothing happens when a key is not a curve point.
+    pub fn precompute(&self) {
+        self.tables.get_or_init(|| {
+            let points: Option<Vec<EdwardsPoint>> = self
+                .keys
+                .iter()
+                .enumerate()
+                .map(|(i, key)| self.prepared(i, key).map(|p| p.point))
+                .chain([Some(ED25519_BASEPOINT_POINT)])
+                .collect();
+            points.map(VartimeEdwardsPrecomputation::new)
+        });
+    }
+
+    /// Whether the tables of [`Self::precompute`] are there.
+    pub fn is_precomputed(&self) -> bool {
+        matches!(self.tables.get(), Some(Some(_)))
+    }
+
+    /// Key `i` for a batch, decompressed, if it is `key` and a curve point.
+    pub fn batch_key(&self, i: usize, key: &PublicKey) -> Option<BatchKey<'_>> {
+        self.prepared(i, key).map(|p| {
+            BatchKey::Cached(CachedKey {
+                cache: self,
+                index: i,
+                key: p,
+            })
+        })
     }
 
     /// Key `i`, decompressed (now, or already by an earlier check), if it is `key` and a
@@ -237,6 +301,9 @@ pub enum BatchKey<'a> {
     Bytes(PublicKey),
     /// A key decompressed once for many batches.
     Prepared(&'a PreparedKey),
+    /// A key of a [`KeyCache`] ([`KeyCache::batch_key`]): a batch whose keys are all of one
+    /// precomputed cache uses its tables.
+    Cached(CachedKey<'a>),
 }
 
 impl BatchKey<'_> {
@@ -244,6 +311,7 @@ impl BatchKey<'_> {
         match self {
             Self::Bytes(key) => key,
             Self::Prepared(p) => &p.key,
+            Self::Cached(c) => &c.key.key,
         }
     }
 
@@ -251,8 +319,24 @@ impl BatchKey<'_> {
         match self {
             Self::Bytes(key) => CompressedEdwardsY(key.0).decompress(),
             Self::Prepared(p) => Some(p.point),
+            Self::Cached(c) => Some(c.key.point),
         }
     }
+}
+
+/// The precomputed cache every item's key is of, if there is one.
+fn common_tables<'a>(
+    items: &[(BatchKey<'a>, &[u8], Signature)],
+) -> Option<(&'a KeyCache, &'a VartimeEdwardsPrecomputation)> {
+    let (BatchKey::Cached(first), _, _) = items.first()? else {
+        return None;
+    };
+    let cache = first.cache;
+    let all = items
+        .iter()
+        .all(|(k, _, _)| matches!(k, BatchKey::Cached(c) if core::ptr::eq(c.cache, cache)));
+    let tables = cache.tables.get()?.as_ref()?;
+    all.then_some((cache, tables))
 }
 
 /// Verifies every `(key, message, signature)` item; returns the index of the first that
@@ -303,6 +387,13 @@ fn batch_holds(items: &[(BatchKey<'_>, &[u8], Signature)], rng: &mut ChaCha20Rng
     let mut scalars: Vec<Scalar> = Vec::with_capacity(n.saturating_mul(2).saturating_add(1));
     let mut points: Vec<EdwardsPoint> = Vec::with_capacity(n.saturating_mul(2).saturating_add(1));
     let mut b_coefficient = Scalar::ZERO;
+    // With one precomputed cache for every key: its keys and the base point are the static
+    // points (coefficients by index, the base point last), only the Rs are dynamic.
+    let tables = common_tables(items);
+    let mut static_scalars: Vec<Scalar> = match tables {
+        Some((cache, _)) => vec![Scalar::ZERO; cache.keys.len().saturating_add(1)],
+        None => Vec::new(),
+    };
     for (key, msg, sig) in items {
         let mut r_bytes = [0u8; 32];
         let mut s_bytes = [0u8; 32];
@@ -326,14 +417,34 @@ fn batch_holds(items: &[(BatchKey<'_>, &[u8], Signature)], rng: &mut ChaCha20Rng
         b_coefficient -= z * s;
         scalars.push(z);
         points.push(r);
-        scalars.push(z * k);
-        points.push(a);
+        match key {
+            BatchKey::Cached(c) if tables.is_some() => {
+                let Some(slot) = static_scalars.get_mut(c.index) else {
+                    return false;
+                };
+                *slot += z * k;
+            }
+            _ => {
+                scalars.push(z * k);
+                points.push(a);
+            }
+        }
     }
-    scalars.push(b_coefficient);
-    points.push(ED25519_BASEPOINT_POINT);
-    EdwardsPoint::vartime_multiscalar_mul(scalars, points)
-        .mul_by_cofactor()
-        .is_identity()
+    let sum = match tables {
+        Some((_, tables)) => {
+            let Some(last) = static_scalars.last_mut() else {
+                return false;
+            };
+            *last = b_coefficient;
+            tables.vartime_mixed_multiscalar_mul(static_scalars, scalars, points)
+        }
+        None => {
+            scalars.push(b_coefficient);
+            points.push(ED25519_BASEPOINT_POINT);
+            EdwardsPoint::vartime_multiscalar_mul(scalars, points)
+        }
+    };
+    sum.mul_by_cofactor().is_identity()
 }
 
 #[cfg(test)]
@@ -473,6 +584,71 @@ mod tests {
         assert_eq!(odd.decompressed(), 0);
         assert!(odd.prepared(1, &keys[0].public_key()).is_some());
         assert_eq!(odd.decompressed(), 1);
+    }
+
+    #[test]
+    fn a_precomputed_cache_gives_the_verdicts_of_key_bytes() {
+        let (keys, msgs) = signed_items(7);
+        let pk: Vec<PublicKey> = keys.iter().map(SigningKey::public_key).collect();
+        let cache = KeyCache::new(pk.clone());
+        assert!(!cache.is_precomputed());
+        cache.precompute();
+        assert!(cache.is_precomputed());
+        assert_eq!(cache.decompressed(), 7);
+        let other = KeyCache::new(pk.clone());
+        for bad in [None, Some(0), Some(4), Some(6)] {
+            let mut sigs: Vec<Signature> = keys.iter().zip(&msgs).map(|(k, m)| k.sign(m)).collect();
+            if let Some(i) = bad {
+                sigs[i].0[40] ^= 4;
+            }
+            // Keys 1 and 3 twice (two messages each), key 5 not at all.
+            let picks = [0usize, 1, 1, 2, 3, 3, 4, 6];
+            fn item<'a>(
+                c: &'a KeyCache,
+                i: usize,
+                twice: bool,
+                (keys, msgs, sigs): (&[SigningKey], &'a [Vec<u8>], &[Signature]),
+            ) -> (BatchKey<'a>, &'a [u8], Signature) {
+                let msg: &[u8] = if twice { b"second" } else { &msgs[i] };
+                let sig = if twice { keys[i].sign(msg) } else { sigs[i] };
+                (c.batch_key(i, &keys[i].public_key()).unwrap(), msg, sig)
+            }
+            let ctx = (keys.as_slice(), msgs.as_slice(), sigs.as_slice());
+            let mut items: Vec<(BatchKey<'_>, &[u8], Signature)> = Vec::new();
+            for (n, &i) in picks.iter().enumerate() {
+                let twice = n > 0 && picks[n - 1] == i;
+                items.push(item(&cache, i, twice, ctx));
+            }
+            let expected = bad.and_then(|b| picks.iter().position(|&i| i == b));
+            assert!(common_tables(&items).is_some());
+            assert_eq!(verify_batch(&items), expected, "bad {bad:?}");
+            let mut rng = ChaCha20Rng::from_seed([1; 32]);
+            assert_eq!(batch_holds(&items, &mut rng), expected.is_none());
+            // One key of another cache, or as bytes: the general path, the same verdict.
+            let mut mixed = items.clone();
+            mixed[2] = item(&other, 1, true, ctx);
+            assert!(common_tables(&mixed).is_none());
+            assert_eq!(verify_batch(&mixed), expected);
+            mixed[2].0 = BatchKey::Bytes(pk[1]);
+            assert!(common_tables(&mixed).is_none());
+            assert_eq!(verify_batch(&mixed), expected);
+            let mut rng = ChaCha20Rng::from_seed([1; 32]);
+            assert_eq!(batch_holds(&mixed, &mut rng), expected.is_none());
+        }
+        // Not precomputed: no tables, whatever the keys.
+        let items = [(
+            other.batch_key(0, &pk[0]).unwrap(),
+            &msgs[0][..],
+            keys[0].sign(&msgs[0]),
+        )];
+        assert!(common_tables(&items).is_none());
+        // A cache with a key that is not a point never gets tables.
+        let mut bad = [0u8; 32];
+        bad[0] = 2;
+        let odd = KeyCache::new(vec![pk[0], PublicKey(bad)]);
+        odd.precompute();
+        assert!(!odd.is_precomputed());
+        assert!(format!("{odd:?}").contains("precomputed: false"));
     }
 
     #[test]

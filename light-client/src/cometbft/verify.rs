@@ -78,8 +78,8 @@ fn walk<'a>(
     for (j, v) in set.validators().iter().enumerate() {
         if let Ok(i) = votes.binary_search_by(|vote| vote.address.cmp(&v.address())) {
             let key = keys
-                .and_then(|c| c.prepared(j, v.pub_key()))
-                .map_or(BatchKey::Bytes(*v.pub_key()), BatchKey::Prepared);
+                .and_then(|c| c.batch_key(j, v.pub_key()))
+                .unwrap_or(BatchKey::Bytes(*v.pub_key()));
             to_verify.push((i, key));
             // Members are distinct and their total fits in u64.
             tally = tally.saturating_add(v.power());

@@ -153,8 +153,8 @@ impl NativeVerifier {
             .map(|s| {
                 let key = keys
                     .zip(block.validators.position(&s.validator))
-                    .and_then(|(c, i)| c.prepared(i, &s.validator))
-                    .map_or(BatchKey::Bytes(s.validator), BatchKey::Prepared);
+                    .and_then(|(c, i)| c.batch_key(i, &s.validator))
+                    .unwrap_or(BatchKey::Bytes(s.validator));
                 (key, sign_bytes.as_slice(), s.signature)
             })
             .collect();
