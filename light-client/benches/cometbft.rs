@@ -5,7 +5,14 @@
 //! `../shared/vectors` is there), and generated, correctly signed blocks of 100 and 150
 //! equal-power validators (adjacent) and of 100 validators skipping from a trusted block
 //! with the same set. Both verifiers read the same JSON beforehand; only verification is
-//! timed. Run: `cargo bench -p corridor-light-client --bench cometbft`.
+//! timed.
+//!
+//! Group `cometbft stream`: streams of 100 adjacent headers under one set of 86, 100 and 150
+//! validators (generated), verified as a client does (each trusted state made by
+//! `trusted_state_after`, so the prepared set is carried), by tendermint-rs header after
+//! header, and the batch floor of the same signatures (keys as bytes, and keys of a
+//! precomputed `KeyCache`); plus one header with a fresh set. Run:
+//! `cargo bench -p corridor-light-client --bench cometbft`.
 
 #![allow(missing_docs, unreachable_pub, dead_code)]
 
@@ -20,7 +27,7 @@ use corridor_light_client::cometbft::vote::VoteTemplate;
 use corridor_light_client::cometbft::{
     json, CometVerifier, CommitSig, LightBlock, Timestamp, TrustedState,
 };
-use corridor_light_client::signature::{self, BatchKey, PreparedKey, PublicKey, Signature};
+use corridor_light_client::signature::{self, BatchKey, KeyCache, PublicKey, Signature};
 use corridor_light_client::verifier::{Verdict, Verifier};
 use corridor_light_client::{Options, Time, TrustThreshold};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, SamplingMode};
@@ -373,15 +380,14 @@ fn floor(s: &Stream) -> usize {
     s.floor.len()
 }
 
-/// The batch floor with the keys decompressed beforehand (what a prepared set gives).
-fn floor_prepared(s: &Stream, keys: &[PreparedKey]) -> usize {
+/// The batch floor with the set's keys decompressed and their tables precomputed
+/// beforehand (what a prepared set gives from a stream's second header on).
+fn floor_prepared(s: &Stream, keys: &KeyCache) -> usize {
     for items in &s.floor {
         let items: Vec<(BatchKey<'_>, &[u8], Signature)> = items
             .iter()
-            .map(|(k, m, sig)| {
-                let p = keys.iter().find(|p| p.key() == k).unwrap();
-                (BatchKey::Prepared(p), m.as_slice(), *sig)
-            })
+            .enumerate()
+            .map(|(j, (k, m, sig))| (keys.batch_key(j, k).unwrap(), m.as_slice(), *sig))
             .collect();
         assert_eq!(signature::verify_batch(&items), None);
     }
@@ -405,13 +411,16 @@ fn bench_stream(c: &mut Criterion) {
     .map(|(n, len)| stream(n, len))
     .collect();
     for s in &cases {
-        let mut keys: Vec<PreparedKey> = s.blocks[0]
-            .validators
-            .validators()
-            .iter()
-            .map(|v| PreparedKey::new(*v.pub_key()).unwrap())
-            .collect();
-        keys.sort_by_key(|p| *p.key());
+        // Floor items are the first signers in canonical order: item j is validator j.
+        let keys = KeyCache::new(
+            s.blocks[0]
+                .validators
+                .validators()
+                .iter()
+                .map(|v| *v.pub_key())
+                .collect(),
+        );
+        keys.precompute();
         let fresh_only = s.blocks.len() == 2;
         let name = if fresh_only {
             format!("{}, fresh set", s.name)
