@@ -15,7 +15,7 @@ use corridor_light_client::cometbft::{self, vectors, CometVerifier, CommitSig};
 use corridor_light_client::family::Family;
 use corridor_light_client::native::NativeVerifier;
 use corridor_light_client::testgen::{self, ChainSpec};
-use corridor_light_client::{Height, Options, Time, TrustThreshold, Verdict};
+use corridor_light_client::{Height, Options, Time, TrustThreshold, Verdict, Verifier};
 use proptest::prelude::*;
 
 /// Verdicts of `blocks[1..]`, verified in order from `blocks[0]`; after a success the block
@@ -209,6 +209,54 @@ fn a_steady_comet_stream_uses_and_keeps_its_prepared_set() {
     // The set signed more than one header: all keys decompressed, tables built.
     assert_eq!(prepared.keys().decompressed(), 7);
     assert!(prepared.keys().is_precomputed());
+}
+
+#[test]
+fn verification_takes_keys_and_hash_from_the_prepared_set() {
+    let steps: Vec<Step> = (0..3).map(|_| Step::plain(0, 0)).collect();
+    let blocks = comet_stream(&steps);
+    let v = CometVerifier;
+    let state = v.trusted_state_after(&blocks[0], &v.trusted_state(&blocks[0]));
+    let prepared = state.cache.prepared().unwrap();
+    assert_eq!(prepared.keys().decompressed(), 0);
+    assert_eq!(prepared.hash_of(&blocks[1].validators), prepared.hash());
+    let (options, now) = (comet_options(), t(300));
+    assert_eq!(
+        v.verify_update(&blocks[1], &state, &options, now),
+        Verdict::Success
+    );
+    // The walk checked the first 5 of 7 (more than 2/3) with the prepared keys.
+    assert_eq!(prepared.keys().decompressed(), 5);
+    assert!(!prepared.keys().is_precomputed());
+    // A state whose cache is of another set than its header names: not used.
+    let other = comet_stream(&[Step::plain(2, 2)]);
+    let mut lying = v.trusted_state(&blocks[0]);
+    lying.cache = v
+        .trusted_state_after(&other[0], &v.trusted_state(&other[0]))
+        .cache;
+    assert_eq!(lying, state);
+    assert!(lying
+        .cache
+        .for_header(lying.header.next_validators_hash)
+        .is_none());
+    assert_eq!(
+        v.verify_update(&blocks[1], &lying, &options, now),
+        Verdict::Success
+    );
+    assert_eq!(lying.cache.prepared().unwrap().keys().decompressed(), 0);
+    // The next state carries the same prepared set, now with tables.
+    let next = v.trusted_state_after(&blocks[1], &state);
+    let carried = next.cache.prepared().unwrap();
+    assert!(std::ptr::eq(carried, prepared));
+    assert!(carried.keys().is_precomputed());
+    assert_eq!(
+        format!("{:?}", next.cache),
+        format!("SetCache({})", prepared.hash())
+    );
+    assert_eq!(
+        format!("{:?}", v.trusted_state(&blocks[1]).cache),
+        "SetCache(empty)"
+    );
 }
 
 #[test]

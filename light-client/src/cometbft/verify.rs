@@ -30,6 +30,11 @@
 //! would name it. A bad signature past the point where the threshold was reached is not
 //! looked at, by either verifier.
 //!
+//! A trusted state may carry its next validator set prepared ([`crate::prepared`]): when
+//! its hash is the trusted header's `next_validators_hash`, a set of the block equal to it
+//! takes its hash from it instead of being hashed again, and the signatures of its members
+//! are checked with its decompressed keys (and precomputed tables). Same verdicts, less work.
+//!
 //! The commit's height must equal the header's; tendermint-rs refuses the mismatch when it
 //! builds a `SignedHeader`, this verifier checks it first as well (types here have public
 //! fields).

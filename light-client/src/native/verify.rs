@@ -23,6 +23,9 @@
 //!
 //! A commit with an invalid signature is invalid even when the valid ones would be enough:
 //! a block that carries forged signatures comes from a faulty source.
+//!
+//! As in the `cometbft` family, a trusted state's prepared next validator set
+//! ([`crate::prepared`]) stands in for hashing and decompressing a set equal to it.
 
 use std::collections::HashSet;
 
