@@ -257,6 +257,20 @@ fn verification_takes_keys_and_hash_from_the_prepared_set() {
         format!("{:?}", v.trusted_state(&blocks[1]).cache),
         "SetCache(empty)"
     );
+    // A clone of a state keeps its cache.
+    assert!(std::ptr::eq(
+        next.clone().cache.prepared().unwrap(),
+        prepared
+    ));
+    // A block naming another next set: the carried cache is of that set, and keeps the
+    // keys (three) both sets share.
+    let change = comet_stream(&[Step::plain(0, 3)]);
+    let changed = v.trusted_state_after(&change[0], &next);
+    let renewed = changed.cache.prepared().unwrap();
+    assert_eq!(renewed.set(), &change[0].next_validators);
+    assert_eq!(renewed.hash(), change[0].header().next_validators_hash);
+    assert_eq!(renewed.keys().decompressed(), 3);
+    assert!(!renewed.keys().is_precomputed());
 }
 
 #[test]
