@@ -179,6 +179,13 @@ pub struct LightClient<F: Family> {
     trusted: BTreeMap<Height, F::LightBlock>,
     evidence: Option<Evidence<F::LightBlock>>,
     revision: u64,
+    /// The trusted state of the latest trusted block, as
+    /// [`Verifier::trusted_state_after`](crate::verifier::Verifier::trusted_state_after)
+    /// made it when the block was taken in: it carries the family's prepared next validator
+    /// set, so a stream of headers does not redo that work. A cache: not serialized, and
+    /// only used while its height is the latest (a height's block never changes).
+    #[serde(skip)]
+    latest_state: Option<F::TrustedState>,
 }
 
 impl<F: Family> LightClient<F> {
@@ -193,6 +200,7 @@ impl<F: Family> LightClient<F> {
             trusted: BTreeMap::new(),
             evidence: None,
             revision: 0,
+            latest_state: None,
         }
     }
 
@@ -271,6 +279,14 @@ impl<F: Family> LightClient<F> {
                 .block_time(b)
                 .checked_add(self.options.trusting_period)
         })
+    }
+
+    /// The trusted state the next update above the latest height is verified from, as
+    /// [`Verifier::trusted_state_after`](crate::verifier::Verifier::trusted_state_after)
+    /// made it (with the family's prepared next validator set); `None` until a block was
+    /// verified from the latest one.
+    pub fn latest_state(&self) -> Option<&F::TrustedState> {
+        self.latest_state.as_ref()
     }
 
     /// The trusted block at `height`, if kept.
@@ -364,17 +380,34 @@ impl<F: Family> LightClient<F> {
             }
             return self.handle_conflict(block, now);
         }
-        let Some(base) = self.trusted.range(..height).next_back().map(|(_, b)| b) else {
+        let Some((&base_height, base)) = self.trusted.range(..height).next_back() else {
             // Unreachable: the root is kept and every other height is above it.
             return Err(ClientError::BelowRoot {
                 height,
                 root: self.root.height,
             });
         };
-        let base = self.family.trusted_state(base);
-        match self.family.verify_update(&block, &base, &self.options, now) {
+        let is_latest = base_height == self.latest_height();
+        let fresh;
+        let base = match self
+            .latest_state
+            .as_ref()
+            .filter(|s| is_latest && self.family.trusted_height(s) == base_height)
+        {
+            Some(state) => state,
+            None => {
+                fresh = self.family.trusted_state(base);
+                &fresh
+            }
+        };
+        match self.family.verify_update(&block, base, &self.options, now) {
             Verdict::Success => {
+                // The block becomes the latest exactly when its base was the latest.
+                let next = is_latest.then(|| self.family.trusted_state_after(&block, base));
                 self.insert(block);
+                if next.is_some() {
+                    self.latest_state = next;
+                }
                 Ok(UpdateOutcome::Trusted(height))
             }
             Verdict::NotEnoughTrust(tally) => Ok(UpdateOutcome::NotEnoughTrust(height, tally)),

@@ -57,6 +57,7 @@ pub mod hash;
 pub mod ics23;
 pub mod merkle;
 pub mod native;
+pub mod prepared;
 pub mod receipt;
 pub mod signature;
 #[cfg(feature = "testkit")]

@@ -23,11 +23,14 @@
 //! pick signatures that cancel, since any change to the batch changes every coefficient.
 
 use core::fmt;
+use std::sync::OnceLock;
 
 use curve25519_dalek::constants::ED25519_BASEPOINT_POINT;
-use curve25519_dalek::edwards::{CompressedEdwardsY, EdwardsPoint};
+use curve25519_dalek::edwards::{CompressedEdwardsY, EdwardsPoint, VartimeEdwardsPrecomputation};
 use curve25519_dalek::scalar::Scalar;
-use curve25519_dalek::traits::{IsIdentity, VartimeMultiscalarMul};
+use curve25519_dalek::traits::{
+    IsIdentity, VartimeMultiscalarMul, VartimePrecomputedMultiscalarMul,
+};
 use ed25519_consensus::{Signature as EdSignature, VerificationKey};
 use rand_chacha::ChaCha20Rng;
 use rand_core::{RngCore, SeedableRng};
@@ -139,19 +142,226 @@ impl fmt::Debug for SigningKey {
     }
 }
 
+/// A public key decompressed to its curve point once, for checking many signatures under
+/// it (the keys of a validator set that signs header after header).
+///
+/// Built only by [`PreparedKey::new`], which decompresses the bytes it keeps: the point is
+/// always the point of the key bytes, so a prepared key verifies exactly what its bytes do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PreparedKey {
+    key: PublicKey,
+    point: EdwardsPoint,
+}
+
+impl PreparedKey {
+    /// Decompresses `key` (accepting non-canonical encodings, as ZIP-215 does); `None` when
+    /// the bytes are not a curve point.
+    pub fn new(key: PublicKey) -> Option<Self> {
+        CompressedEdwardsY(key.0)
+            .decompress()
+            .map(|point| Self { key, point })
+    }
+
+    /// The key's bytes.
+    pub fn key(&self) -> &PublicKey {
+        &self.key
+    }
+}
+
+/// The keys of a validator set, in the set's order, each decompressed the first time a
+/// signature under it is checked and kept for every later check; and, once
+/// [`KeyCache::precompute`] is called, tables of multiples of every key and of the base
+/// point, which make a batch of signatures all under these keys cheaper still.
+///
+/// Entry `i` is only ever computed from key `i` of the list the cache was built from, and
+/// [`KeyCache::prepared`] hands it out only to a caller asking for that same key; the
+/// tables are computed from the entries, in order, then the base point.
+#[derive(Default)]
+pub struct KeyCache {
+    keys: Vec<PublicKey>,
+    points: Vec<OnceLock<Option<PreparedKey>>>,
+    tables: OnceLock<Option<VartimeEdwardsPrecomputation>>,
+}
+
+impl fmt::Debug for KeyCache {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("KeyCache")
+            .field("keys", &self.keys.len())
+            .field("decompressed", &self.decompressed())
+            .field("precomputed", &self.is_precomputed())
+            .finish()
+    }
+}
+
+/// Key `index` of a [`KeyCache`], decompressed; made only by [`KeyCache::batch_key`].
+#[derive(Clone, Copy, Debug)]
+pub struct CachedKey<'a> {
+    cache: &'a KeyCache,
+    index: usize,
+    key: &'a PreparedKey,
+}
+
+impl KeyCache {
+    /// A cache of `keys`, nothing decompressed yet.
+    pub fn new(keys: Vec<PublicKey>) -> Self {
+        let points = keys.iter().map(|_| OnceLock::new()).collect();
+        Self {
+            keys,
+            points,
+            tables: OnceLock::new(),
+        }
+    }
+
+    /// A cache of `keys` that takes over every key `previous` has decompressed already
+    /// (matched by key bytes, wherever it sits in either list).
+    pub fn reusing(keys: Vec<PublicKey>, previous: &Self) -> Self {
+        let mut done: Vec<PreparedKey> = previous
+            .points
+            .iter()
+            .filter_map(|p| p.get().copied().flatten())
+            .collect();
+        done.sort_unstable_by_key(|p| p.key);
+        let points = keys
+            .iter()
+            .map(|key| {
+                let cell = OnceLock::new();
+                if let Ok(i) = done.binary_search_by(|p| p.key.cmp(key)) {
+                    if let Some(p) = done.get(i) {
+                        // A fresh cell: setting it cannot fail.
+                        let _ = cell.set(Some(*p));
+                    }
+                }
+                cell
+            })
+            .collect();
+        Self {
+            keys,
+            points,
+            tables: OnceLock::new(),
+        }
+    }
+
+    /// Decompresses every key and computes the tables of multiples of every key and of the
+    /// base point (about as much work as one batch of as many signatures): worth it for a
+    /// set that signs many headers. Nothing happens when a key is not a curve point.
+    pub fn precompute(&self) {
+        self.tables.get_or_init(|| {
+            let points: Option<Vec<EdwardsPoint>> = self
+                .keys
+                .iter()
+                .enumerate()
+                .map(|(i, key)| self.prepared(i, key).map(|p| p.point))
+                .chain([Some(ED25519_BASEPOINT_POINT)])
+                .collect();
+            points.map(VartimeEdwardsPrecomputation::new)
+        });
+    }
+
+    /// Whether the tables of [`Self::precompute`] are there.
+    pub fn is_precomputed(&self) -> bool {
+        matches!(self.tables.get(), Some(Some(_)))
+    }
+
+    /// Key `i` for a batch, decompressed, if it is `key` and a curve point.
+    pub fn batch_key(&self, i: usize, key: &PublicKey) -> Option<BatchKey<'_>> {
+        self.prepared(i, key).map(|p| {
+            BatchKey::Cached(CachedKey {
+                cache: self,
+                index: i,
+                key: p,
+            })
+        })
+    }
+
+    /// Key `i`, decompressed (now, or already by an earlier check), if it is `key` and a
+    /// curve point.
+    pub fn prepared(&self, i: usize, key: &PublicKey) -> Option<&PreparedKey> {
+        if self.keys.get(i) != Some(key) {
+            return None;
+        }
+        self.points
+            .get(i)?
+            .get_or_init(|| PreparedKey::new(*key))
+            .as_ref()
+    }
+
+    /// How many keys are decompressed so far.
+    pub fn decompressed(&self) -> usize {
+        self.points
+            .iter()
+            .filter(|p| matches!(p.get(), Some(Some(_))))
+            .count()
+    }
+}
+
+/// The key of one item of a batch: its bytes, or the key decompressed already.
+#[derive(Clone, Copy, Debug)]
+pub enum BatchKey<'a> {
+    /// Bytes, decompressed by the batch.
+    Bytes(PublicKey),
+    /// A key decompressed once for many batches.
+    Prepared(&'a PreparedKey),
+    /// A key of a [`KeyCache`] ([`KeyCache::batch_key`]): a batch whose keys are all of one
+    /// precomputed cache uses its tables.
+    Cached(CachedKey<'a>),
+}
+
+impl BatchKey<'_> {
+    fn bytes(&self) -> &PublicKey {
+        match self {
+            Self::Bytes(key) => key,
+            Self::Prepared(p) => &p.key,
+            Self::Cached(c) => &c.key.key,
+        }
+    }
+
+    fn point(&self) -> Option<EdwardsPoint> {
+        match self {
+            Self::Bytes(key) => CompressedEdwardsY(key.0).decompress(),
+            Self::Prepared(p) => Some(p.point),
+            Self::Cached(c) => Some(c.key.point),
+        }
+    }
+}
+
+/// The precomputed cache every item's key is of, if there is one.
+fn common_tables<'a>(
+    items: &[(BatchKey<'a>, &[u8], Signature)],
+) -> Option<(&'a KeyCache, &'a VartimeEdwardsPrecomputation)> {
+    let (BatchKey::Cached(first), _, _) = items.first()? else {
+        return None;
+    };
+    let cache = first.cache;
+    let all = items
+        .iter()
+        .all(|(k, _, _)| matches!(k, BatchKey::Cached(c) if core::ptr::eq(c.cache, cache)));
+    let tables = cache.tables.get()?.as_ref()?;
+    all.then_some((cache, tables))
+}
+
 /// Verifies every `(key, message, signature)` item; returns the index of the first that
 /// fails, or `None` when all are valid.
 ///
 /// One batch for all items; only when the batch fails are items checked one by one to name
 /// the culprit. Results equal checking each item alone (ZIP-215 rules).
 pub fn verify_all(items: &[(PublicKey, &[u8], Signature)]) -> Option<usize> {
+    let items: Vec<(BatchKey<'_>, &[u8], Signature)> = items
+        .iter()
+        .map(|(key, msg, sig)| (BatchKey::Bytes(*key), *msg, *sig))
+        .collect();
+    verify_batch(&items)
+}
+
+/// [`verify_all`], with keys that may be decompressed already. The verdict is the same as
+/// with every key given as bytes.
+pub fn verify_batch(items: &[(BatchKey<'_>, &[u8], Signature)]) -> Option<usize> {
     match items {
         [] => None,
-        [(key, msg, sig)] => (!key.verify(msg, sig)).then_some(0),
+        [(key, msg, sig)] => (!key.bytes().verify(msg, sig)).then_some(0),
         _ => {
             let mut seed = Sha3_256::new();
             for (key, msg, sig) in items {
-                seed.update(key.0);
+                seed.update(key.bytes().0);
                 seed.update(sig.0);
                 seed.update((msg.len() as u64).to_le_bytes());
                 seed.update(msg);
@@ -162,7 +372,7 @@ pub fn verify_all(items: &[(PublicKey, &[u8], Signature)]) -> Option<usize> {
             } else {
                 items
                     .iter()
-                    .position(|(key, msg, sig)| !key.verify(msg, sig))
+                    .position(|(key, msg, sig)| !key.bytes().verify(msg, sig))
             }
         }
     }
@@ -172,11 +382,18 @@ pub fn verify_all(items: &[(PublicKey, &[u8], Signature)]) -> Option<usize> {
 /// False as soon as a key or `R` does not decompress or an `s` is not canonical.
 // Scalar arithmetic is modulo the group order: it cannot overflow or panic.
 #[allow(clippy::arithmetic_side_effects)]
-fn batch_holds(items: &[(PublicKey, &[u8], Signature)], rng: &mut ChaCha20Rng) -> bool {
+fn batch_holds(items: &[(BatchKey<'_>, &[u8], Signature)], rng: &mut ChaCha20Rng) -> bool {
     let n = items.len();
     let mut scalars: Vec<Scalar> = Vec::with_capacity(n.saturating_mul(2).saturating_add(1));
     let mut points: Vec<EdwardsPoint> = Vec::with_capacity(n.saturating_mul(2).saturating_add(1));
     let mut b_coefficient = Scalar::ZERO;
+    // With one precomputed cache for every key: its keys and the base point are the static
+    // points (coefficients by index, the base point last), only the Rs are dynamic.
+    let tables = common_tables(items);
+    let mut static_scalars: Vec<Scalar> = match tables {
+        Some((cache, _)) => vec![Scalar::ZERO; cache.keys.len().saturating_add(1)],
+        None => Vec::new(),
+    };
     for (key, msg, sig) in items {
         let mut r_bytes = [0u8; 32];
         let mut s_bytes = [0u8; 32];
@@ -185,15 +402,12 @@ fn batch_holds(items: &[(PublicKey, &[u8], Signature)], rng: &mut ChaCha20Rng) -
         let Some(s) = Option::<Scalar>::from(Scalar::from_canonical_bytes(s_bytes)) else {
             return false;
         };
-        let (Some(r), Some(a)) = (
-            CompressedEdwardsY(r_bytes).decompress(),
-            CompressedEdwardsY(key.0).decompress(),
-        ) else {
+        let (Some(r), Some(a)) = (CompressedEdwardsY(r_bytes).decompress(), key.point()) else {
             return false;
         };
         let mut h = Sha512::new();
         h.update(r_bytes);
-        h.update(key.0);
+        h.update(key.bytes().0);
         h.update(msg);
         let k = Scalar::from_bytes_mod_order_wide(&h.finalize().into());
         // A 128-bit random coefficient, as ed25519-consensus draws.
@@ -203,14 +417,34 @@ fn batch_holds(items: &[(PublicKey, &[u8], Signature)], rng: &mut ChaCha20Rng) -
         b_coefficient -= z * s;
         scalars.push(z);
         points.push(r);
-        scalars.push(z * k);
-        points.push(a);
+        match key {
+            BatchKey::Cached(c) if tables.is_some() => {
+                let Some(slot) = static_scalars.get_mut(c.index) else {
+                    return false;
+                };
+                *slot += z * k;
+            }
+            _ => {
+                scalars.push(z * k);
+                points.push(a);
+            }
+        }
     }
-    scalars.push(b_coefficient);
-    points.push(ED25519_BASEPOINT_POINT);
-    EdwardsPoint::vartime_multiscalar_mul(scalars, points)
-        .mul_by_cofactor()
-        .is_identity()
+    let sum = match tables {
+        Some((_, tables)) => {
+            let Some(last) = static_scalars.last_mut() else {
+                return false;
+            };
+            *last = b_coefficient;
+            tables.vartime_mixed_multiscalar_mul(static_scalars, scalars, points)
+        }
+        None => {
+            scalars.push(b_coefficient);
+            points.push(ED25519_BASEPOINT_POINT);
+            EdwardsPoint::vartime_multiscalar_mul(scalars, points)
+        }
+    };
+    sum.mul_by_cofactor().is_identity()
 }
 
 #[cfg(test)]
@@ -278,18 +512,160 @@ mod tests {
         // verify_all falls back to single checks when the batch fails, so a broken batch
         // equation would only be slower, not wrong: check the equation itself.
         let (keys, msgs) = signed_items(6);
-        let mut items: Vec<(PublicKey, &[u8], Signature)> = keys
+        let prepared: Vec<PreparedKey> = keys
             .iter()
-            .zip(&msgs)
-            .map(|(k, m)| (k.public_key(), m.as_slice(), k.sign(m)))
+            .map(|k| PreparedKey::new(k.public_key()).unwrap())
             .collect();
-        for seed in 0..4 {
-            let mut rng = ChaCha20Rng::from_seed([seed; 32]);
-            assert!(batch_holds(&items, &mut rng), "seed {seed}");
+        for use_prepared in [false, true] {
+            let mut items: Vec<(BatchKey<'_>, &[u8], Signature)> = keys
+                .iter()
+                .zip(&msgs)
+                .zip(&prepared)
+                .map(|((k, m), p)| {
+                    let key = if use_prepared {
+                        BatchKey::Prepared(p)
+                    } else {
+                        BatchKey::Bytes(k.public_key())
+                    };
+                    (key, m.as_slice(), k.sign(m))
+                })
+                .collect();
+            for seed in 0..4 {
+                let mut rng = ChaCha20Rng::from_seed([seed; 32]);
+                assert!(batch_holds(&items, &mut rng), "seed {seed}");
+            }
+            items[2].1 = b"another message";
+            let mut rng = ChaCha20Rng::from_seed([0; 32]);
+            assert!(!batch_holds(&items, &mut rng));
         }
-        items[2].1 = b"another message";
-        let mut rng = ChaCha20Rng::from_seed([0; 32]);
-        assert!(!batch_holds(&items, &mut rng));
+    }
+
+    #[test]
+    fn prepared_keys_give_the_verdicts_of_key_bytes() {
+        let (keys, msgs) = signed_items(5);
+        let cache = KeyCache::new(keys.iter().map(SigningKey::public_key).collect());
+        assert_eq!(cache.decompressed(), 0);
+        for bad in [None, Some(0), Some(3)] {
+            let mut sigs: Vec<Signature> = keys.iter().zip(&msgs).map(|(k, m)| k.sign(m)).collect();
+            if let Some(i) = bad {
+                sigs[i].0[5] ^= 1;
+            }
+            let items: Vec<(BatchKey<'_>, &[u8], Signature)> = keys
+                .iter()
+                .enumerate()
+                .map(|(i, k)| {
+                    let key = cache.prepared(i, &k.public_key()).unwrap();
+                    (BatchKey::Prepared(key), msgs[i].as_slice(), sigs[i])
+                })
+                .collect();
+            let plain: Vec<(PublicKey, &[u8], Signature)> = keys
+                .iter()
+                .enumerate()
+                .map(|(i, k)| (k.public_key(), msgs[i].as_slice(), sigs[i]))
+                .collect();
+            assert_eq!(verify_batch(&items), bad);
+            assert_eq!(verify_all(&plain), bad);
+            assert_eq!(verify_batch(&items[..1]), bad.filter(|i| *i == 0));
+        }
+        assert_eq!(cache.decompressed(), 5);
+        // Asked for another key than the one at that index, the cache gives nothing.
+        assert!(cache.prepared(1, &keys[0].public_key()).is_none());
+        assert!(cache.prepared(9, &keys[0].public_key()).is_none());
+        assert_eq!(
+            cache.prepared(2, &keys[2].public_key()).unwrap().key(),
+            &keys[2].public_key()
+        );
+        // A key that is not a curve point is never prepared, and a batch with it fails.
+        let mut bad = [0u8; 32];
+        bad[0] = 2;
+        assert!(PreparedKey::new(PublicKey(bad)).is_none());
+        let odd = KeyCache::new(vec![PublicKey(bad), keys[0].public_key()]);
+        assert!(odd.prepared(0, &PublicKey(bad)).is_none());
+        assert_eq!(odd.decompressed(), 0);
+        assert!(odd.prepared(1, &keys[0].public_key()).is_some());
+        assert_eq!(odd.decompressed(), 1);
+    }
+
+    #[test]
+    fn a_precomputed_cache_gives_the_verdicts_of_key_bytes() {
+        let (keys, msgs) = signed_items(7);
+        let pk: Vec<PublicKey> = keys.iter().map(SigningKey::public_key).collect();
+        let cache = KeyCache::new(pk.clone());
+        assert!(!cache.is_precomputed());
+        cache.precompute();
+        assert!(cache.is_precomputed());
+        assert_eq!(cache.decompressed(), 7);
+        let other = KeyCache::new(pk.clone());
+        for bad in [None, Some(0), Some(4), Some(6)] {
+            let mut sigs: Vec<Signature> = keys.iter().zip(&msgs).map(|(k, m)| k.sign(m)).collect();
+            if let Some(i) = bad {
+                sigs[i].0[40] ^= 4;
+            }
+            // Keys 1 and 3 twice (two messages each), key 5 not at all.
+            let picks = [0usize, 1, 1, 2, 3, 3, 4, 6];
+            fn item<'a>(
+                c: &'a KeyCache,
+                i: usize,
+                twice: bool,
+                (keys, msgs, sigs): (&[SigningKey], &'a [Vec<u8>], &[Signature]),
+            ) -> (BatchKey<'a>, &'a [u8], Signature) {
+                let msg: &[u8] = if twice { b"second" } else { &msgs[i] };
+                let sig = if twice { keys[i].sign(msg) } else { sigs[i] };
+                (c.batch_key(i, &keys[i].public_key()).unwrap(), msg, sig)
+            }
+            let ctx = (keys.as_slice(), msgs.as_slice(), sigs.as_slice());
+            let mut items: Vec<(BatchKey<'_>, &[u8], Signature)> = Vec::new();
+            for (n, &i) in picks.iter().enumerate() {
+                let twice = n > 0 && picks[n - 1] == i;
+                items.push(item(&cache, i, twice, ctx));
+            }
+            let expected = bad.and_then(|b| picks.iter().position(|&i| i == b));
+            assert!(common_tables(&items).is_some());
+            assert_eq!(verify_batch(&items), expected, "bad {bad:?}");
+            let mut rng = ChaCha20Rng::from_seed([1; 32]);
+            assert_eq!(batch_holds(&items, &mut rng), expected.is_none());
+            // One key of another cache, or as bytes: the general path, the same verdict.
+            let mut mixed = items.clone();
+            mixed[2] = item(&other, 1, true, ctx);
+            assert!(common_tables(&mixed).is_none());
+            assert_eq!(verify_batch(&mixed), expected);
+            mixed[2].0 = BatchKey::Bytes(pk[1]);
+            assert!(common_tables(&mixed).is_none());
+            assert_eq!(verify_batch(&mixed), expected);
+            let mut rng = ChaCha20Rng::from_seed([1; 32]);
+            assert_eq!(batch_holds(&mixed, &mut rng), expected.is_none());
+        }
+        // Not precomputed: no tables, whatever the keys.
+        let items = [(
+            other.batch_key(0, &pk[0]).unwrap(),
+            &msgs[0][..],
+            keys[0].sign(&msgs[0]),
+        )];
+        assert!(common_tables(&items).is_none());
+        // A cache with a key that is not a point never gets tables.
+        let mut bad = [0u8; 32];
+        bad[0] = 2;
+        let odd = KeyCache::new(vec![pk[0], PublicKey(bad)]);
+        odd.precompute();
+        assert!(!odd.is_precomputed());
+        assert!(format!("{odd:?}").contains("precomputed: false"));
+    }
+
+    #[test]
+    fn a_renewed_cache_takes_over_decompressed_keys_by_their_bytes() {
+        let (keys, _) = signed_items(4);
+        let pk: Vec<PublicKey> = keys.iter().map(SigningKey::public_key).collect();
+        let old = KeyCache::new(pk.clone());
+        old.prepared(0, &pk[0]).unwrap();
+        old.prepared(2, &pk[2]).unwrap();
+        // Reordered, one key gone, one new.
+        let new = KeyCache::reusing(vec![pk[3], pk[2], pk[0]], &old);
+        assert_eq!(new.decompressed(), 2);
+        assert_eq!(new.prepared(1, &pk[2]).unwrap().key(), &pk[2]);
+        assert_eq!(new.prepared(2, &pk[0]).unwrap().key(), &pk[0]);
+        assert_eq!(new.decompressed(), 2);
+        assert_eq!(new.prepared(0, &pk[3]).unwrap().key(), &pk[3]);
+        assert_eq!(new.decompressed(), 3);
     }
 
     #[test]

@@ -296,6 +296,20 @@ pub trait Verifier {
     /// The trusted state a verified block becomes.
     fn trusted_state(&self, verified: &Self::LightBlock) -> Self::TrustedState;
 
+    /// The trusted state `verified` becomes when it was verified from `previous` and more
+    /// blocks will be verified from it (a stream of headers): as [`Self::trusted_state`],
+    /// plus what the family can prepare of the block's next validator set for the next
+    /// verification, taken over from `previous` where it was computed from the same data
+    /// (see [`crate::prepared`]). Verdicts are the same from either state.
+    fn trusted_state_after(
+        &self,
+        verified: &Self::LightBlock,
+        previous: &Self::TrustedState,
+    ) -> Self::TrustedState {
+        let _ = previous;
+        self.trusted_state(verified)
+    }
+
     /// Height of a light block.
     fn block_height(&self, block: &Self::LightBlock) -> Height;
 

@@ -52,6 +52,7 @@ fn ours(step: &Step) -> String {
         let trusted = TrustedState {
             header: sh.header,
             next_validators: next,
+            cache: Default::default(),
         };
         let block = json::light_block(&step.untrusted).map_err(|e| e.to_string())?;
         let now = Timestamp::parse(&step.now)

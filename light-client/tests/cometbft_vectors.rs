@@ -26,6 +26,7 @@ fn model_based_single_step_files_give_every_expected_verdict() {
         let case =
             vectors::parse_single_step(&value).unwrap_or_else(|e| panic!("{}: {e}", name(path)));
         let got = vectors::single_step_verdicts(&case);
+        assert_eq!(vectors::single_step_verdicts_streamed(&case), got);
         for (i, (step, (class, detail))) in case.steps.iter().zip(&got).enumerate() {
             assert_eq!(
                 &step.verdict,

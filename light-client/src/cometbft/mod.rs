@@ -38,6 +38,7 @@ use core::fmt;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::prepared::{PreparableSet, SetCache};
 use crate::signature::{PublicKey, Signature};
 use crate::types::{ChainId, Hash32, Height, Time};
 
@@ -470,15 +471,38 @@ pub struct TrustedState {
     pub header: Header,
     /// Its next validator set.
     pub next_validators: ValidatorSet,
+    /// The next validator set prepared for verification (see [`crate::prepared`]); used
+    /// only when its hash is the header's `next_validators_hash`.
+    pub cache: SetCache<ValidatorSet>,
 }
 
 impl TrustedState {
-    /// The trusted state of a verified light block.
+    /// The trusted state of a verified light block, with nothing prepared.
     pub fn from_block(block: &LightBlock) -> Self {
         Self {
             header: block.header().clone(),
             next_validators: block.next_validators.clone(),
+            cache: SetCache::empty(),
         }
+    }
+
+    /// The trusted state of a verified light block that was verified from `previous`, with
+    /// its next validator set prepared ([`SetCache::carry`]).
+    pub fn after(block: &LightBlock, previous: &Self) -> Self {
+        Self {
+            cache: SetCache::carry(&block.next_validators, &previous.cache),
+            ..Self::from_block(block)
+        }
+    }
+}
+
+impl PreparableSet for ValidatorSet {
+    fn keys(&self) -> Vec<PublicKey> {
+        self.validators.iter().map(|v| v.pub_key).collect()
+    }
+
+    fn hash(&self) -> Hash32 {
+        Self::hash(self)
     }
 }
 

@@ -23,6 +23,7 @@ use serde_json::Value;
 use super::json::{self, field, ParseError};
 use super::{CometVerifier, LightBlock, SignedHeader, Timestamp, TrustedState, ValidatorSet};
 use crate::bisection::{Bisection, Outcome};
+use crate::prepared::SetCache;
 use crate::types::{Height, Options, Time, TrustThreshold};
 use crate::verifier::{Verdict, Verifier};
 
@@ -172,6 +173,7 @@ pub fn parse_single_step(value: &Value) -> Result<SingleStepCase, ParseError> {
         initial: TrustedState {
             header: signed_header.header,
             next_validators,
+            cache: SetCache::empty(),
         },
         options,
         steps,
@@ -180,14 +182,32 @@ pub fn parse_single_step(value: &Value) -> Result<SingleStepCase, ParseError> {
 
 /// The verdict of every step of a single-step case, as `(class, detail)`.
 pub fn single_step_verdicts(case: &SingleStepCase) -> Vec<(String, String)> {
+    step_verdicts(case, false)
+}
+
+/// As [`single_step_verdicts`], verifying as a stream does: the initial state's next set is
+/// prepared, and each trusted state carries the prepared set over
+/// ([`Verifier::trusted_state_after`]). The verdicts must be the same.
+pub fn single_step_verdicts_streamed(case: &SingleStepCase) -> Vec<(String, String)> {
+    step_verdicts(case, true)
+}
+
+fn step_verdicts(case: &SingleStepCase, streamed: bool) -> Vec<(String, String)> {
     let mut trusted = case.initial.clone();
+    if streamed {
+        trusted.cache = SetCache::carry(&trusted.next_validators, &SetCache::empty());
+    }
     let mut out = Vec::with_capacity(case.steps.len());
     for step in &case.steps {
         match &step.block {
             Ok(block) => {
                 let verdict = CometVerifier.verify_update(block, &trusted, &case.options, step.now);
                 if verdict == Verdict::Success {
-                    trusted = TrustedState::from_block(block);
+                    trusted = if streamed {
+                        CometVerifier.trusted_state_after(block, &trusted)
+                    } else {
+                        TrustedState::from_block(block)
+                    };
                 }
                 let detail = match &verdict {
                     Verdict::Invalid(e) => e.to_string(),

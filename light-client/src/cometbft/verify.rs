@@ -30,13 +30,19 @@
 //! would name it. A bad signature past the point where the threshold was reached is not
 //! looked at, by either verifier.
 //!
+//! A trusted state may carry its next validator set prepared ([`crate::prepared`]): when
+//! its hash is the trusted header's `next_validators_hash`, a set of the block equal to it
+//! takes its hash from it instead of being hashed again, and the signatures of its members
+//! are checked with its decompressed keys (and precomputed tables). Same verdicts, less work.
+//!
 //! The commit's height must equal the header's; tendermint-rs refuses the mismatch when it
 //! builds a `SignedHeader`, this verifier checks it first as well (types here have public
 //! fields).
 
 use super::vote::VoteTemplate;
 use super::{Address, CommitSig, LightBlock, TrustedState, ValidatorSet};
-use crate::signature::{self, PublicKey, Signature};
+use crate::prepared::PreparedSet;
+use crate::signature::{self, BatchKey, KeyCache, PublicKey, Signature};
 use crate::types::{Hash32, Height, Options, Time, TrustThreshold};
 use crate::verifier::{
     predicates, ValidatorSetKind, Verdict, VerificationError, Verifier, VotingPowerTally,
@@ -55,22 +61,31 @@ struct CommitVote {
 }
 
 /// What the voting-power walk of one set decided.
-struct Walk {
+struct Walk<'a> {
     tally: u64,
     /// Indices (into the sorted votes) whose signatures the walk verifies, in walk order,
     /// with the key of the validator that verifies each.
-    to_verify: Vec<(usize, PublicKey)>,
+    to_verify: Vec<(usize, BatchKey<'a>)>,
 }
 
 /// Walks `set` in canonical order, counting the power of validators that have a vote,
-/// until more than `threshold` of the set's power is counted.
-fn walk(set: &ValidatorSet, votes: &[CommitVote], threshold: TrustThreshold) -> Walk {
+/// until more than `threshold` of the set's power is counted. `keys`, when given, is the
+/// set's key cache.
+fn walk<'a>(
+    set: &ValidatorSet,
+    keys: Option<&'a KeyCache>,
+    votes: &[CommitVote],
+    threshold: TrustThreshold,
+) -> Walk<'a> {
     let total = set.total_power();
     let mut tally: u64 = 0;
     let mut to_verify = Vec::new();
-    for v in set.validators() {
+    for (j, v) in set.validators().iter().enumerate() {
         if let Ok(i) = votes.binary_search_by(|vote| vote.address.cmp(&v.address())) {
-            to_verify.push((i, *v.pub_key()));
+            let key = keys
+                .and_then(|c| c.batch_key(j, v.pub_key()))
+                .unwrap_or(BatchKey::Bytes(*v.pub_key()));
+            to_verify.push((i, key));
             // Members are distinct and their total fits in u64.
             tally = tally.saturating_add(v.power());
             if threshold.is_exceeded_by(tally, total) {
@@ -84,6 +99,15 @@ fn walk(set: &ValidatorSet, votes: &[CommitVote], threshold: TrustThreshold) -> 
 impl CometVerifier {
     /// Step 1: the untrusted block is internally consistent. Needs no trusted state.
     pub fn verify_block_shape(&self, block: &LightBlock) -> Result<Hash32, VerificationError> {
+        self.block_shape(block, None)
+    }
+
+    /// Step 1, taking the hash of a set equal to the `prepared` one from it.
+    fn block_shape(
+        &self,
+        block: &LightBlock,
+        prepared: Option<&PreparedSet<ValidatorSet>>,
+    ) -> Result<Hash32, VerificationError> {
         let header = block.header();
         let height = header.height;
         let commit = &block.signed_header.commit;
@@ -108,7 +132,7 @@ impl CometVerifier {
                 header.next_validators_hash,
             ),
         ] {
-            let got = set.hash();
+            let got = prepared.map_or_else(|| set.hash(), |p| p.hash_of(set));
             if got != expected {
                 return Err(VerificationError::ValidatorSetHashMismatch {
                     height,
@@ -287,6 +311,22 @@ impl CometVerifier {
         validators: &ValidatorSet,
         trusted: Option<(&ValidatorSet, TrustThreshold)>,
     ) -> Result<Option<VotingPowerTally>, VerificationError> {
+        self.commit_power(
+            chain_id,
+            commit,
+            (validators, None),
+            trusted.map(|(set, threshold)| (set, None, threshold)),
+        )
+    }
+
+    /// Step 4, with the key caches of the sets where known.
+    fn commit_power(
+        &self,
+        chain_id: &crate::ChainId,
+        commit: &super::Commit,
+        (validators, own_keys): (&ValidatorSet, Option<&KeyCache>),
+        trusted: Option<(&ValidatorSet, Option<&KeyCache>, TrustThreshold)>,
+    ) -> Result<Option<VotingPowerTally>, VerificationError> {
         let height = commit.height;
         let mut votes: Vec<CommitVote> = commit
             .signatures
@@ -315,13 +355,13 @@ impl CometVerifier {
             });
         }
 
-        let trusted_walk =
-            trusted.map(|(set, threshold)| (walk(set, &votes, threshold), set, threshold));
-        let own = walk(validators, &votes, TrustThreshold::TWO_THIRDS);
+        let trusted_walk = trusted
+            .map(|(set, keys, threshold)| (walk(set, keys, &votes, threshold), set, threshold));
+        let own = walk(validators, own_keys, &votes, TrustThreshold::TWO_THIRDS);
 
         // Every signature either walk verifies, each once, in walk order.
         let mut verified = vec![false; votes.len()];
-        let mut order: Vec<(usize, PublicKey)> = Vec::with_capacity(votes.len());
+        let mut order: Vec<(usize, BatchKey<'_>)> = Vec::with_capacity(votes.len());
         let walks = trusted_walk.iter().map(|(w, _, _)| w).chain([&own]);
         for w in walks {
             for &(i, key) in &w.to_verify {
@@ -342,12 +382,12 @@ impl CometVerifier {
                 .unwrap_or(super::Timestamp::GO_ZERO);
             sign_bytes.push(template.sign_bytes(&ts));
         }
-        let items: Vec<(PublicKey, &[u8], Signature)> = order
+        let items: Vec<(BatchKey<'_>, &[u8], Signature)> = order
             .iter()
             .zip(&sign_bytes)
             .filter_map(|(&(i, key), msg)| votes.get(i).map(|v| (key, msg.as_slice(), v.signature)))
             .collect();
-        if let Some(bad) = signature::verify_all(&items) {
+        if let Some(bad) = signature::verify_batch(&items) {
             let validator = order
                 .get(bad)
                 .and_then(|&(i, _)| votes.get(i))
@@ -387,14 +427,22 @@ impl CometVerifier {
         options: &Options,
         now: Time,
     ) -> Result<Option<VotingPowerTally>, VerificationError> {
-        self.verify_block_shape(untrusted)?;
+        // The trusted set's prepared data, if it is of the set the trusted header names.
+        let prepared = trusted
+            .cache
+            .for_header(trusted.header.next_validators_hash);
+        self.block_shape(untrusted, prepared)?;
         let adjacent = self.verify_against_trusted(untrusted, trusted, options, now)?;
-        let trusted_set =
-            (!adjacent).then_some((&trusted.next_validators, options.trust_threshold));
-        self.verify_commit_power(
+        let keys_of = |set| prepared.and_then(|p| p.keys_of(set));
+        let trusted_set = (!adjacent).then_some((
+            &trusted.next_validators,
+            keys_of(&trusted.next_validators),
+            options.trust_threshold,
+        ));
+        self.commit_power(
             &untrusted.header().chain_id,
             &untrusted.signed_header.commit,
-            &untrusted.validators,
+            (&untrusted.validators, keys_of(&untrusted.validators)),
             trusted_set,
         )
     }
@@ -420,6 +468,10 @@ impl Verifier for CometVerifier {
 
     fn trusted_state(&self, verified: &LightBlock) -> TrustedState {
         TrustedState::from_block(verified)
+    }
+
+    fn trusted_state_after(&self, verified: &LightBlock, previous: &TrustedState) -> TrustedState {
+        TrustedState::after(verified, previous)
     }
 
     fn block_height(&self, block: &LightBlock) -> Height {

@@ -22,6 +22,7 @@ use serde::{Deserialize, Serialize};
 use crate::codec::{self, CodecError};
 use crate::hash::{self, TAG_HEADER, TAG_VALIDATOR, TAG_VOTE};
 use crate::merkle::MerkleTree;
+use crate::prepared::{PreparableSet, SetCache};
 use crate::signature::{PublicKey, Signature};
 use crate::types::{ChainId, Hash32, Height, Time};
 
@@ -138,6 +139,13 @@ impl ValidatorSet {
             .binary_search_by(|v| v.pub_key.cmp(key))
             .ok()
             .and_then(|i| self.validators.get(i))
+    }
+
+    /// Index of the validator with `key` in canonical order, if any (binary search).
+    pub fn position(&self, key: &PublicKey) -> Option<usize> {
+        self.validators
+            .binary_search_by(|v| v.pub_key.cmp(key))
+            .ok()
     }
 
     /// The set's hash: the Merkle root over each entry's tagged canonical CBOR.
@@ -300,15 +308,39 @@ pub struct TrustedState {
     pub header: Header,
     /// Its next validator set (hash checked against the header when built from a block).
     pub next_validators: ValidatorSet,
+    /// The next validator set prepared for verification (see [`crate::prepared`]); used
+    /// only when its hash is the header's `next_validators_hash`. Never serialized.
+    #[serde(skip)]
+    pub cache: SetCache<ValidatorSet>,
 }
 
 impl TrustedState {
-    /// The trusted state of a verified light block.
+    /// The trusted state of a verified light block, with nothing prepared.
     pub fn from_block(block: &LightBlock) -> Self {
         Self {
             header: block.header().clone(),
             next_validators: block.next_validators.clone(),
+            cache: SetCache::empty(),
         }
+    }
+
+    /// The trusted state of a verified light block that was verified from `previous`, with
+    /// its next validator set prepared ([`SetCache::carry`]).
+    pub fn after(block: &LightBlock, previous: &Self) -> Self {
+        Self {
+            cache: SetCache::carry(&block.next_validators, &previous.cache),
+            ..Self::from_block(block)
+        }
+    }
+}
+
+impl PreparableSet for ValidatorSet {
+    fn keys(&self) -> Vec<PublicKey> {
+        self.validators.iter().map(|v| v.pub_key).collect()
+    }
+
+    fn hash(&self) -> Hash32 {
+        Self::hash(self)
     }
 }
 

@@ -23,11 +23,15 @@
 //!
 //! A commit with an invalid signature is invalid even when the valid ones would be enough:
 //! a block that carries forged signatures comes from a faulty source.
+//!
+//! As in the `cometbft` family, a trusted state's prepared next validator set
+//! ([`crate::prepared`]) stands in for hashing and decompressing a set equal to it.
 
 use std::collections::HashSet;
 
-use super::{LightBlock, TrustedState, Vote};
-use crate::signature::{self, PublicKey};
+use super::{LightBlock, TrustedState, ValidatorSet, Vote};
+use crate::prepared::PreparedSet;
+use crate::signature::{self, BatchKey, PublicKey, Signature};
 use crate::types::{Options, Time, TrustThreshold};
 use crate::verifier::{
     predicates, ValidatorSetKind, Verdict, VerificationError, Verifier, VotingPowerTally,
@@ -45,6 +49,16 @@ impl NativeVerifier {
     pub fn verify_self_consistent(
         &self,
         block: &LightBlock,
+    ) -> Result<Vec<PublicKey>, VerificationError> {
+        self.self_consistent(block, None)
+    }
+
+    /// [`Self::verify_self_consistent`], taking the hash and keys of a set equal to the
+    /// `prepared` one from it.
+    fn self_consistent(
+        &self,
+        block: &LightBlock,
+        prepared: Option<&PreparedSet<ValidatorSet>>,
     ) -> Result<Vec<PublicKey>, VerificationError> {
         let header = block.header();
         let height = header.height;
@@ -78,7 +92,7 @@ impl NativeVerifier {
                 header.next_validators_hash,
             ),
         ] {
-            let got = set.hash();
+            let got = prepared.map_or_else(|| set.hash(), |p| p.hash_of(set));
             if got != expected {
                 return Err(VerificationError::ValidatorSetHashMismatch {
                     height,
@@ -135,12 +149,19 @@ impl NativeVerifier {
             block_hash: header_hash,
         };
         let sign_bytes = vote.sign_bytes();
-        let items: Vec<_> = commit
+        let keys = prepared.and_then(|p| p.keys_of(&block.validators));
+        let items: Vec<(BatchKey<'_>, &[u8], Signature)> = commit
             .signatures
             .iter()
-            .map(|s| (s.validator, sign_bytes.as_slice(), s.signature))
+            .map(|s| {
+                let key = keys
+                    .zip(block.validators.position(&s.validator))
+                    .and_then(|(c, i)| c.batch_key(i, &s.validator))
+                    .unwrap_or(BatchKey::Bytes(s.validator));
+                (key, sign_bytes.as_slice(), s.signature)
+            })
             .collect();
-        if let Some(bad) = signature::verify_all(&items) {
+        if let Some(bad) = signature::verify_batch(&items) {
             let validator = commit.signatures.get(bad).map(|s| s.validator.to_string());
             return Err(VerificationError::InvalidSignature {
                 height,
@@ -159,6 +180,8 @@ impl NativeVerifier {
     ) -> Result<Option<VotingPowerTally>, VerificationError> {
         let th = &trusted.header;
         let uh = untrusted.header();
+        // The trusted set's prepared data, if it is of the set the trusted header names.
+        let prepared = trusted.cache.for_header(th.next_validators_hash);
         predicates::is_within_trust_period(th.height, th.time, options, now)?;
         if uh.chain_id != th.chain_id {
             return Err(VerificationError::ChainIdMismatch {
@@ -188,7 +211,7 @@ impl NativeVerifier {
             }
         }
         if adjacent {
-            self.verify_self_consistent(untrusted)?;
+            self.self_consistent(untrusted, prepared)?;
             return Ok(None);
         }
         // Skipping: the trusted set's claimed share is tallied before any signature. Too
@@ -210,7 +233,7 @@ impl NativeVerifier {
         if !options.trust_threshold.is_exceeded_by(tallied, tally.total) {
             return Ok(Some(tally));
         }
-        self.verify_self_consistent(untrusted)?;
+        self.self_consistent(untrusted, prepared)?;
         Ok(None)
     }
 }
@@ -235,6 +258,10 @@ impl Verifier for NativeVerifier {
 
     fn trusted_state(&self, verified: &LightBlock) -> TrustedState {
         TrustedState::from_block(verified)
+    }
+
+    fn trusted_state_after(&self, verified: &LightBlock, previous: &TrustedState) -> TrustedState {
+        TrustedState::after(verified, previous)
     }
 
     fn block_height(&self, block: &LightBlock) -> Height {
