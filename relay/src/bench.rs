@@ -18,7 +18,7 @@ use anyhow::{bail, Context};
 use corridor_adapters::devnet::DevnetAdapter;
 use corridor_adapters::ChainAdapter;
 use corridor_devnet::{devnet_trader_key, genesis_block, DevnetChain, DevnetConfig, DevnetHandle};
-use corridor_light_client::envelope::{Deadline, DocumentKind, MessageBody, Payload, VERSION};
+use corridor_light_client::envelope::{payload_from_json, Deadline, DocumentKind, MessageBody, VERSION};
 use corridor_light_client::{hash, ChainId, Height, Time};
 use corridor_relay_core::core::{AuditRecord, Stage};
 use corridor_relay_core::store::{Column, Store};
@@ -257,7 +257,7 @@ pub(crate) async fn run(
     let mut in_flight = tokio::task::JoinSet::new();
     let adapter = std::sync::Arc::new(DevnetAdapter::new(cn.id.clone(), &cn.handle.url())?);
     for nonce in 1..=n {
-        let payload = Payload(format!("{{\"doc\":{nonce}}}").into_bytes());
+        let payload = payload_from_json(&serde_json::json!({ "document": nonce }))?;
         let body = MessageBody {
             version: VERSION,
             source_chain: cn.id.clone(),
@@ -274,23 +274,31 @@ pub(crate) async fn run(
         let signed = body.sign(&key)?;
         let adapter = adapter.clone();
         in_flight.spawn(async move {
+            // Only a full outbox is worth waiting for; anything else is an answer.
             for _ in 0..400 {
-                if adapter.submit_message(&signed).await.is_ok() {
-                    return true;
+                match adapter.submit_message(&signed).await {
+                    Ok(_) => return Ok(()),
+                    Err(e) if e.problem() == Some("outbox-full") => {
+                        tokio::time::sleep(Duration::from_millis(25)).await;
+                    }
+                    Err(e) => return Err(e.to_string()),
                 }
-                tokio::time::sleep(Duration::from_millis(25)).await;
             }
-            false
+            Err("the outbox stayed full".to_owned())
         });
         while in_flight.len() >= 8 {
-            if let Some(Ok(true)) = in_flight.join_next().await {
-                submitted += 1;
+            match in_flight.join_next().await {
+                Some(Ok(Ok(()))) => submitted += 1,
+                Some(Ok(Err(e))) => bail!("submitting to cn-shanghai: {e}"),
+                _ => {}
             }
         }
     }
     while let Some(r) = in_flight.join_next().await {
-        if matches!(r, Ok(true)) {
-            submitted += 1;
+        match r {
+            Ok(Ok(())) => submitted += 1,
+            Ok(Err(e)) => bail!("submitting to cn-shanghai: {e}"),
+            Err(_) => {}
         }
     }
     if submitted != n {
