@@ -18,7 +18,9 @@ use anyhow::{bail, Context};
 use corridor_adapters::devnet::DevnetAdapter;
 use corridor_adapters::ChainAdapter;
 use corridor_devnet::{devnet_trader_key, genesis_block, DevnetChain, DevnetConfig, DevnetHandle};
-use corridor_light_client::envelope::{payload_from_json, Deadline, DocumentKind, MessageBody, VERSION};
+use corridor_light_client::envelope::{
+    payload_from_json, Deadline, DocumentKind, MessageBody, VERSION,
+};
 use corridor_light_client::{hash, ChainId, Height, Time};
 use corridor_relay_core::core::{AuditRecord, Stage};
 use corridor_relay_core::store::{Column, Store};

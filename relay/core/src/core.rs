@@ -359,6 +359,8 @@ pub struct Core<F: Family> {
     scanned: BTreeMap<ChainId, Height>,
     /// Home chains with a refusal since their last scan watermark.
     faulted: BTreeSet<ChainId>,
+    /// Per (peer, home chain): when its light client was last refreshed.
+    refreshed: BTreeMap<(PeerId, ChainId), Time>,
     /// Per (destination, source): the inbox client's root height and latest height.
     inbox_trust: BTreeMap<(ChainId, ChainId), (Height, Option<Height>)>,
     /// Verified blocks that open entries are proven against, kept past the clients'
@@ -462,6 +464,7 @@ where
             inbox_trust: BTreeMap::new(),
             anchors: BTreeMap::new(),
             scanned: BTreeMap::new(),
+            refreshed: BTreeMap::new(),
             faulted: BTreeSet::new(),
             peers: BTreeMap::new(),
         }
@@ -1134,6 +1137,31 @@ where
             }
             previous = m.sequence;
         }
+        // A batch without messages refreshes the light client (see `pump_refresh`): its
+        // blocks are verified like any others, and the ack tells the sender what is trusted.
+        if batch.messages.is_empty() {
+            if batch.light_blocks.is_empty() {
+                return;
+            }
+            if let Err((reason, detail)) =
+                self.update_remote(&lane.source, &batch.light_blocks, now, out)
+            {
+                return self.reject(peer, reason, detail, out);
+            }
+            let trusted_height = self
+                .clients
+                .get(&lane.source)
+                .and_then(|c| c.latest().map(|_| c.latest_height()));
+            out.actions.push(Action::Send {
+                peer,
+                frame: Frame::Ack(Ack {
+                    lane,
+                    sequences: Vec::new(),
+                    trusted_height,
+                }),
+            });
+            return;
+        }
         // Drop what is already held or delivered, before any signature.
         let delivered_below = self.next_delivery.get(&lane).copied().unwrap_or(1);
         let held = self.inb.get(&lane);
@@ -1580,9 +1608,81 @@ where
 
     /// Sends what is due, delivers what is next.
     fn pump(&mut self, now: Time, out: &mut Output<F>) {
+        self.pump_refresh(now, out);
         self.pump_outbound(now, out);
         self.pump_receipts(now, out);
         self.pump_deliveries(now, out);
+    }
+
+    /// Keeps peers' light clients of this relay's chains fresh when no message flows: once
+    /// half the trusting period has passed since the block a peer trusts, send it the path
+    /// to this relay's latest block (a batch without messages), at most once per
+    /// `resend_after`.
+    fn pump_refresh(&mut self, now: Time, out: &mut Output<F>) {
+        let family = F::default();
+        let mut sends = Vec::new();
+        for (peer, state) in &self.peers {
+            if !state.connected {
+                continue;
+            }
+            // A lane of ours into the peer: any chain the peer serves as destination.
+            let Some(destination) = self
+                .config
+                .routes
+                .iter()
+                .find(|(_, p)| *p == peer)
+                .map(|(c, _)| c.clone())
+            else {
+                continue;
+            };
+            for (chain, trust) in &state.trust {
+                let Some(client) = self.clients.get(chain) else {
+                    continue;
+                };
+                let Some(latest) = trust.latest else { continue };
+                if !self.config.home.contains(chain) || client.latest_height() <= latest {
+                    continue;
+                }
+                let Some(block) = self.verified_block(chain, latest) else {
+                    continue;
+                };
+                let half = client.options().trusting_period / 2;
+                let stale = family
+                    .block_time(block)
+                    .checked_add(half)
+                    .is_none_or(|t| t <= now);
+                let recently = self
+                    .refreshed
+                    .get(&(*peer, chain.clone()))
+                    .is_some_and(|t| !self.due(Some(t), now));
+                if stale && !recently {
+                    sends.push((*peer, chain.clone(), destination.clone(), latest));
+                }
+            }
+        }
+        for (peer, chain, destination, latest) in sends {
+            let Some(client) = self.clients.get(&chain) else {
+                continue;
+            };
+            let target = client.latest_height();
+            let Some(light_blocks) = self.path_for(&chain, Some(latest), None, target, now) else {
+                continue;
+            };
+            self.refreshed.insert((peer, chain.clone()), now);
+            out.actions.push(Action::Send {
+                peer,
+                frame: Frame::Batch(MessageBatch {
+                    lane: Lane {
+                        source: chain,
+                        destination,
+                        channel: 0,
+                    },
+                    height: target,
+                    light_blocks,
+                    messages: Vec::new(),
+                }),
+            });
+        }
     }
 
     fn due(&self, sent: Option<&Time>, now: Time) -> bool {
