@@ -25,7 +25,7 @@ use corridor_light_client::{hash, ChainId, Height, Time};
 use corridor_relay_core::core::{AuditRecord, Stage};
 use corridor_relay_core::store::{Column, Store};
 
-use corridor_relay::demo::CONFIGS;
+use corridor_relay::configs::CONFIGS;
 use corridor_relay::rocks::RocksStore;
 
 /// Settings of a bench run.

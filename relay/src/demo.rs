@@ -37,22 +37,17 @@ use corridor_light_client::native::LightBlock;
 use corridor_light_client::receipt::verify_receipt;
 use corridor_light_client::{hash, ChainId, Hash32, Height, Options, Time};
 
-/// The demo's chain configs, embedded so the binary runs from any folder.
-pub const CONFIGS: [(&str, &str); 3] = [
-    ("cn-shanghai", include_str!("../../config/cn-shanghai.toml")),
-    ("kz-astana", include_str!("../../config/kz-astana.toml")),
-    ("pk-karachi", include_str!("../../config/pk-karachi.toml")),
-];
+use corridor_relay::configs::CONFIGS;
 
 /// Settings of one demo run.
 #[derive(Clone, Debug)]
-pub struct DemoOptions {
+pub(crate) struct DemoOptions {
     /// Folder for the chains' stores; a fresh temporary folder when `None`.
-    pub data_dir: Option<PathBuf>,
+    pub(crate) data_dir: Option<PathBuf>,
     /// Block interval of every chain.
-    pub block_interval: Duration,
+    pub(crate) block_interval: Duration,
     /// Longest the whole exchange may take before the demo gives up.
-    pub timeout: Duration,
+    pub(crate) timeout: Duration,
 }
 
 impl Default for DemoOptions {
@@ -67,23 +62,23 @@ impl Default for DemoOptions {
 
 /// What a demo run established (the end-to-end test checks it).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct DemoSummary {
+pub(crate) struct DemoSummary {
     /// Messages submitted.
-    pub submitted: usize,
+    pub(crate) submitted: usize,
     /// Messages the destination inbox accepted.
-    pub delivered: usize,
+    pub(crate) delivered: usize,
     /// Receipts proven against destination headers.
-    pub receipts_proven: usize,
+    pub(crate) receipts_proven: usize,
     /// Whether the forged delivery was refused as `invalid-proof`.
-    pub forged_refused: bool,
+    pub(crate) forged_refused: bool,
     /// Whether the replayed delivery was answered with its original acknowledgement
     /// (idempotent: not delivered a second time).
-    pub replay_idempotent: bool,
+    pub(crate) replay_idempotent: bool,
     /// Submitted messages with exactly one receipt in their destination chain's own
     /// committed receipts.
-    pub delivered_on_chain: usize,
+    pub(crate) delivered_on_chain: usize,
     /// Receipts beyond the first for any (source, destination, channel, sequence).
-    pub extra_receipts_on_chain: usize,
+    pub(crate) extra_receipts_on_chain: usize,
 }
 
 /// One trade: who sends which document from where to where.
@@ -160,7 +155,7 @@ struct Track {
 }
 
 /// Runs the demo, writing its account to `out`.
-pub async fn run(
+pub(crate) async fn run(
     options: DemoOptions,
     out: &mut (impl Write + Send),
 ) -> anyhow::Result<DemoSummary> {

@@ -7,8 +7,10 @@ use std::time::Duration;
 use clap::{Parser, Subcommand};
 
 mod bench;
+mod demo;
+mod vectors;
 use corridor_devnet::{DevnetChain, DevnetConfig};
-use corridor_relay::demo::DemoOptions;
+use demo::DemoOptions;
 
 /// corridor: a trust-minimised relay for the partner chains of trade corridors.
 #[derive(Parser)]
@@ -135,11 +137,9 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Vectors { family } => {
             let report = match family {
-                VectorFamily::Native { dir } => corridor_relay::vectors::run_native(&dir),
-                VectorFamily::Cometbft { dir } => corridor_relay::vectors::run_cometbft(&dir),
-                VectorFamily::Ics23 { dir, spec } => {
-                    corridor_relay::vectors::run_ics23(&dir, spec.as_deref())
-                }
+                VectorFamily::Native { dir } => vectors::run_native(&dir),
+                VectorFamily::Cometbft { dir } => vectors::run_cometbft(&dir),
+                VectorFamily::Ics23 { dir, spec } => vectors::run_ics23(&dir, spec.as_deref()),
             };
             match report {
                 Ok(report) => {
@@ -329,7 +329,7 @@ fn run_demo(options: DemoOptions) -> ExitCode {
         }
     };
     let mut out = std::io::stdout();
-    match runtime.block_on(corridor_relay::demo::run(options, &mut out)) {
+    match runtime.block_on(demo::run(options, &mut out)) {
         Ok(summary)
             if summary.forged_refused
                 && summary.replay_idempotent

@@ -24,7 +24,7 @@ use corridor_light_client::native::vectors::NativeVector;
 
 /// How one vector file ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Status {
+pub(crate) enum Status {
     /// The verifier agrees with the file.
     Passed,
     /// It does not, or the file could not be run.
@@ -35,15 +35,15 @@ pub enum Status {
 
 /// The outcome of one vector file.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Line {
+pub(crate) struct Line {
     /// File name.
-    pub name: String,
+    pub(crate) name: String,
     /// What the file expects.
-    pub expected: String,
+    pub(crate) expected: String,
     /// What the verifier gave (or why the file could not be run).
-    pub got: String,
+    pub(crate) got: String,
     /// How it ended.
-    pub status: Status,
+    pub(crate) status: Status,
 }
 
 impl Line {
@@ -59,9 +59,9 @@ impl Line {
 
 /// The outcome of a folder.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Report {
+pub(crate) struct Report {
     /// One line per file, in file-name order.
-    pub lines: Vec<Line>,
+    pub(crate) lines: Vec<Line>,
 }
 
 impl Report {
@@ -70,17 +70,17 @@ impl Report {
     }
 
     /// Files that passed.
-    pub fn passed(&self) -> usize {
+    pub(crate) fn passed(&self) -> usize {
         self.count(Status::Passed)
     }
 
     /// Files that failed.
-    pub fn failed(&self) -> usize {
+    pub(crate) fn failed(&self) -> usize {
         self.count(Status::Failed)
     }
 
     /// Files of a kind no runner knows.
-    pub fn unknown(&self) -> usize {
+    pub(crate) fn unknown(&self) -> usize {
         self.count(Status::UnknownKind)
     }
 }
@@ -128,7 +128,7 @@ fn run_files(
 }
 
 /// The `*.json` files of `dir`, sorted by name.
-pub fn json_files(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
+pub(crate) fn json_files(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
     let mut files = Vec::new();
     for entry in
         std::fs::read_dir(dir).with_context(|| format!("reading folder {}", dir.display()))?
@@ -148,7 +148,7 @@ pub fn json_files(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
 }
 
 /// The `*.json` files under `dir` and its subfolders, sorted by path.
-pub fn json_files_recursive(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
+pub(crate) fn json_files_recursive(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
     fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> anyhow::Result<()> {
         for entry in
             std::fs::read_dir(dir).with_context(|| format!("reading folder {}", dir.display()))?
@@ -192,7 +192,7 @@ fn genesis_of(folder: &Path) -> Option<ValidatorSet> {
 }
 
 /// Runs a folder (recursively) of CometBFT vector files.
-pub fn run_cometbft(dir: &Path) -> anyhow::Result<Report> {
+pub(crate) fn run_cometbft(dir: &Path) -> anyhow::Result<Report> {
     Ok(run_files(
         dir,
         json_files_recursive(dir)?,
@@ -215,7 +215,7 @@ pub fn run_cometbft(dir: &Path) -> anyhow::Result<Report> {
 
 /// Runs a folder (recursively) of ICS-23 vector files. Proof files use the spec `spec`
 /// names, else the one their folder names.
-pub fn run_ics23(dir: &Path, spec: Option<&str>) -> anyhow::Result<Report> {
+pub(crate) fn run_ics23(dir: &Path, spec: Option<&str>) -> anyhow::Result<Report> {
     let forced = match spec {
         Some(name) => Some(
             ics23::spec_by_name(name)
@@ -254,7 +254,7 @@ pub fn run_ics23(dir: &Path, spec: Option<&str>) -> anyhow::Result<Report> {
 }
 
 /// Runs a folder of native golden vectors.
-pub fn run_native(dir: &Path) -> anyhow::Result<Report> {
+pub(crate) fn run_native(dir: &Path) -> anyhow::Result<Report> {
     Ok(run_files(dir, json_files(dir)?, |_, name, value| {
         let vector = match serde_json::from_value::<NativeVector>(value) {
             Ok(v) => v,

@@ -21,7 +21,7 @@ use corridor_light_client::envelope::{
 use corridor_light_client::receipt::ReceiptResult;
 use corridor_light_client::testkit::TempDir;
 use corridor_light_client::{hash, ChainId, Height};
-use corridor_relay::demo::CONFIGS;
+use corridor_relay::configs::CONFIGS;
 use corridor_relay::rocks::RocksStore;
 use corridor_relay_core::core::{Core, CoreConfig};
 use corridor_relay_core::wire::{Lane, Limits};

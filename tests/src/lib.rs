@@ -1,1 +1,0 @@
-//! End-to-end tests of corridor live in `tests/`; this crate has no library code.
