@@ -25,7 +25,7 @@ use corridor_light_client::{hash, ChainId, Height, Time};
 use corridor_relay_core::core::{AuditRecord, Stage};
 use corridor_relay_core::store::{Column, Store};
 
-use corridor_relay::configs::CONFIGS;
+use corridor_relay::configs::{relay_config_toml, ChainEntry, CONFIGS};
 use corridor_relay::rocks::RocksStore;
 
 /// Settings of a bench run.
@@ -43,6 +43,7 @@ pub(crate) struct BenchOptions {
 
 struct BenchChain {
     handle: DevnetHandle,
+    url: String,
     adapter: DevnetAdapter,
     id: ChainId,
     root_hash: String,
@@ -64,25 +65,23 @@ async fn start_chain(name: &str, dir: &Path, o: &BenchOptions) -> anyhow::Result
     let root_hash = genesis_block(&config.spec).header().hash().to_string();
     let id = config.chain_id().clone();
     let handle = DevnetChain::start(config).await?;
-    let adapter = DevnetAdapter::new(id.clone(), &handle.url())?;
+    let url = handle.url();
+    let adapter = DevnetAdapter::new(id.clone(), &url)?;
     Ok(BenchChain {
         handle,
+        url,
         adapter,
         id,
         root_hash,
     })
 }
 
-fn chain_section(chain: &BenchChain, endpoint: bool) -> String {
-    let endpoint = if endpoint {
-        format!("endpoint = \"{}\"\n", chain.handle.url())
-    } else {
-        String::new()
-    };
-    format!(
-        "[[chains]]\nchain_id = \"{}\"\nfamily = \"corridor\"\n{endpoint}trusting_period_secs = 315360000\n[chains.trust_root]\nheight = 1\nheader_hash = \"{}\"\n\n",
-        chain.id, chain.root_hash
-    )
+fn entry(chain: &BenchChain, endpoint: bool) -> ChainEntry<'_> {
+    ChainEntry {
+        chain_id: chain.id.as_str(),
+        endpoint: endpoint.then_some(chain.url.as_str()),
+        root_hash: &chain.root_hash,
+    }
 }
 
 struct RelayProcess {
@@ -123,12 +122,12 @@ fn start_relay(
     peer_key: &str,
     peer_addr: std::net::SocketAddr,
 ) -> anyhow::Result<RelayProcess> {
-    let config = format!(
-        "[relay]\nkey_file = \"relay.key\"\ndata_dir = \"data\"\nlisten = \"127.0.0.1:0\"\n\n{}{}[[peers]]\nname = \"{}-operator\"\npublic_key = \"{peer_key}\"\naddress = \"{peer_addr}\"\nchains = [\"{}\"]\n\n[limits]\npoll_interval_ms = 50\nwindow = 8192\n",
-        chain_section(home, true),
-        chain_section(remote, false),
-        remote.id,
-        remote.id
+    let config = relay_config_toml(
+        entry(home, true),
+        entry(remote, false),
+        peer_key,
+        peer_addr,
+        "poll_interval_ms = 50\nwindow = 8192\n",
     );
     std::fs::write(dir.join("relay.toml"), config)?;
     let log = std::fs::File::create(dir.join("log"))?;

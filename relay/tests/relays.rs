@@ -21,7 +21,7 @@ use corridor_light_client::envelope::{
 use corridor_light_client::receipt::ReceiptResult;
 use corridor_light_client::testkit::TempDir;
 use corridor_light_client::{hash, ChainId, Height};
-use corridor_relay::configs::CONFIGS;
+use corridor_relay::configs::{relay_config_toml, ChainEntry, CONFIGS};
 use corridor_relay::rocks::RocksStore;
 use corridor_relay_core::core::{Core, CoreConfig};
 use corridor_relay_core::wire::{Lane, Limits};
@@ -30,6 +30,7 @@ const BIN: &str = env!("CARGO_BIN_EXE_corridor");
 
 struct Chain {
     handle: DevnetHandle,
+    url: String,
     adapter: DevnetAdapter,
     id: ChainId,
     root_hash: String,
@@ -45,9 +46,11 @@ async fn start_chain(name: &str, dir: &Path) -> Chain {
     let root_hash = genesis_block(&config.spec).header().hash().to_string();
     let id = config.chain_id().clone();
     let handle = DevnetChain::start(config).await.unwrap();
-    let adapter = DevnetAdapter::new(id.clone(), &handle.url()).unwrap();
+    let url = handle.url();
+    let adapter = DevnetAdapter::new(id.clone(), &url).unwrap();
     Chain {
         handle,
+        url,
         adapter,
         id,
         root_hash,
@@ -79,16 +82,12 @@ fn keys_generate(path: &Path) -> String {
     text.lines().last().unwrap().trim().to_owned()
 }
 
-fn chain_section(chain: &Chain, endpoint: bool) -> String {
-    let endpoint = if endpoint {
-        format!("endpoint = \"{}\"\n", chain.handle.url())
-    } else {
-        String::new()
-    };
-    format!(
-        "[[chains]]\nchain_id = \"{}\"\nfamily = \"corridor\"\n{endpoint}trusting_period_secs = 315360000\n[chains.trust_root]\nheight = 1\nheader_hash = \"{}\"\n\n",
-        chain.id, chain.root_hash
-    )
+fn entry(chain: &Chain, endpoint: bool) -> ChainEntry<'_> {
+    ChainEntry {
+        chain_id: chain.id.as_str(),
+        endpoint: endpoint.then_some(chain.url.as_str()),
+        root_hash: &chain.root_hash,
+    }
 }
 
 impl Relay {
@@ -107,12 +106,12 @@ impl Relay {
     }
 
     fn write_config(&self, home: &Chain, remote: &Chain, peer_key: &str, peer_addr: SocketAddr) {
-        let text = format!(
-            "[relay]\nkey_file = \"relay.key\"\ndata_dir = \"data\"\nlisten = \"127.0.0.1:0\"\n\n{}{}[[peers]]\nname = \"{}-operator\"\npublic_key = \"{peer_key}\"\naddress = \"{peer_addr}\"\nchains = [\"{}\"]\n\n[limits]\npoll_interval_ms = 50\nresend_after_ms = 1000\npenalty_threshold = 5\npenalty_backoff_secs = 2\nreconnect_min_ms = 50\nreconnect_max_ms = 500\n",
-            chain_section(home, true),
-            chain_section(remote, false),
-            remote.id,
-            remote.id,
+        let text = relay_config_toml(
+            entry(home, true),
+            entry(remote, false),
+            peer_key,
+            peer_addr,
+            "poll_interval_ms = 50\nresend_after_ms = 1000\npenalty_threshold = 5\npenalty_backoff_secs = 2\nreconnect_min_ms = 50\nreconnect_max_ms = 500\n",
         );
         std::fs::write(&self.config, text).unwrap();
     }

@@ -305,6 +305,21 @@ struct InEntry<F: Family> {
     receipt: Option<ReceiptProof<F>>,
 }
 
+impl PeerState {
+    /// The peer says its light client of `chain` trusts `height` (only ever moves up).
+    fn trusts(&mut self, chain: &ChainId, height: Height) {
+        let t = self
+            .trust
+            .entry(chain.clone())
+            .or_insert_with(|| ClientTrust {
+                chain: chain.clone(),
+                root_height: height,
+                latest: None,
+            });
+        t.latest = Some(t.latest.map_or(height, |l| l.max(height)));
+    }
+}
+
 #[derive(Debug, Default)]
 struct PeerState {
     connected: bool,
@@ -1269,15 +1284,7 @@ where
         }
         let state = self.peers.entry(peer).or_default();
         if let Some(h) = ack.trusted_height {
-            let t = state
-                .trust
-                .entry(lane.source.clone())
-                .or_insert_with(|| ClientTrust {
-                    chain: lane.source.clone(),
-                    root_height: h,
-                    latest: None,
-                });
-            t.latest = Some(t.latest.map_or(h, |l| l.max(h)));
+            state.trusts(&lane.source, h);
         }
         for sequence in &ack.sequences {
             state.in_flight.remove(&(lane.clone(), *sequence, false));
@@ -1473,15 +1480,7 @@ where
         }
         let state = self.peers.entry(peer).or_default();
         if let Some(h) = ack.trusted_height {
-            let t = state
-                .trust
-                .entry(lane.destination.clone())
-                .or_insert_with(|| ClientTrust {
-                    chain: lane.destination.clone(),
-                    root_height: h,
-                    latest: None,
-                });
-            t.latest = Some(t.latest.map_or(h, |l| l.max(h)));
+            state.trusts(&lane.destination, h);
         }
         for sequence in ack.sequences {
             state.in_flight.remove(&(lane.clone(), sequence, true));
