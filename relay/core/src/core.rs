@@ -44,6 +44,9 @@ use crate::wire::{
     Ack, ClientTrust, Frame, Lane, Limits, MessageBatch, ReceiptAck, ReceiptBatch, TrustStatus,
 };
 
+/// Longest a changed light client waits before it is written (see `flush_clients`).
+pub const CLIENT_PERSIST_INTERVAL: Duration = Duration::from_secs(5);
+
 /// A peer relay, by its ed25519 public key.
 pub type PeerId = [u8; 32];
 
@@ -374,6 +377,10 @@ pub struct Core<F: Family> {
     scanned: BTreeMap<ChainId, Height>,
     /// Home chains with a refusal since their last scan watermark.
     faulted: BTreeSet<ChainId>,
+    /// Light clients changed since they were last written.
+    dirty: BTreeSet<ChainId>,
+    /// When each light client was last written.
+    client_written: BTreeMap<ChainId, Time>,
     /// Per (peer, home chain): when its light client was last refreshed.
     refreshed: BTreeMap<(PeerId, ChainId), Time>,
     /// Per (destination, source): the inbox client's root height and latest height.
@@ -480,6 +487,8 @@ where
             anchors: BTreeMap::new(),
             scanned: BTreeMap::new(),
             refreshed: BTreeMap::new(),
+            dirty: BTreeSet::new(),
+            client_written: BTreeMap::new(),
             faulted: BTreeSet::new(),
             peers: BTreeMap::new(),
         }
@@ -706,12 +715,41 @@ where
             }
         }
         self.pump(now, &mut out);
+        self.flush_clients(now, &mut out.writes);
         out
     }
 
-    fn persist_client(&self, chain: &ChainId, writes: &mut WriteBatch) {
-        if let Some(c) = self.clients.get(chain) {
-            writes.put(Column::Clients, format!("client/{chain}"), encode(c));
+    /// Marks a light client changed; [`Self::flush_clients`] writes it.
+    fn persist_client(&mut self, chain: &ChainId, _writes: &mut WriteBatch) {
+        self.dirty.insert(chain.clone());
+    }
+
+    /// Writes changed light clients: a frozen one at once (a restart must never unfreeze
+    /// it), others at most every [`CLIENT_PERSIST_INTERVAL`]. A client is up to a few
+    /// thousand blocks, so writing it on every block would cost more than the messages;
+    /// and a restart from an older client loses nothing: every open entry keeps the block
+    /// it is proven against (its anchor), a followed chain is synced again from its
+    /// endpoint, and peers plan from the trust this relay tells them after it reconnects.
+    fn flush_clients(&mut self, now: Time, writes: &mut WriteBatch) {
+        let due: Vec<ChainId> = self
+            .dirty
+            .iter()
+            .filter(|chain| {
+                let frozen = self.clients.get(*chain).is_some_and(LightClient::is_frozen);
+                let last = self.client_written.get(*chain);
+                frozen
+                    || last.is_none_or(|t| {
+                        now.saturating_duration_since(*t) >= CLIENT_PERSIST_INTERVAL
+                    })
+            })
+            .cloned()
+            .collect();
+        for chain in due {
+            if let Some(c) = self.clients.get(&chain) {
+                writes.put(Column::Clients, format!("client/{chain}"), encode(c));
+            }
+            self.dirty.remove(&chain);
+            self.client_written.insert(chain, now);
         }
     }
 

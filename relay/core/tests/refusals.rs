@@ -291,6 +291,13 @@ fn a_conflicting_header_freezes_the_client_and_stops_its_lanes() {
     assert_eq!(&frozen.0, w.cn.id());
     assert!(frozen.1.contains("height 2"), "{}", frozen.1);
     assert!(w.core.client(w.cn.id()).unwrap().is_frozen());
+    assert!(
+        out.writes
+            .writes
+            .iter()
+            .any(|x| x.column == Column::Clients),
+        "a frozen client is written at once, whatever the persist interval"
+    );
     // The frozen client is persisted, and nothing more crosses from its chain.
     let out = w.send(PEER, Frame::Batch(w.batch()));
     assert_eq!(reasons(&out), vec!["duplicate"]);
