@@ -192,6 +192,18 @@ fn unsafe_free_sigterm(pid: u32) {
 }
 
 async fn submit(chain: &Chain, to: &ChainId, sender: &str, count: u64, nonce_base: u64) {
+    let far = Deadline::Height(Height(10_000_000));
+    submit_until(chain, to, sender, count, nonce_base, far).await;
+}
+
+async fn submit_until(
+    chain: &Chain,
+    to: &ChainId,
+    sender: &str,
+    count: u64,
+    nonce_base: u64,
+    deadline: Deadline,
+) {
     let key = devnet_trader_key(sender);
     let kinds = DocumentKind::ALL;
     for i in 0..count {
@@ -208,7 +220,7 @@ async fn submit(chain: &Chain, to: &ChainId, sender: &str, count: u64, nonce_bas
             kind,
             payload_hash: hash::sha3(&payload.0),
             payload,
-            deadline: Deadline::Height(Height(10_000_000)),
+            deadline,
         };
         let signed = body.sign(&key).unwrap();
         // The outbox holds a bounded number of pending messages: wait when it is full.
@@ -318,8 +330,8 @@ fn assert_all_acknowledged(relay: &Relay, home: &ChainId, remote: &ChainId, expe
 
 /// Two relays, two chains: `count` messages each way; `chaos` kills a relay with SIGKILL
 /// and restarts it on its store several times while traffic flows.
-async fn two_relays(count: u64, chaos: bool) {
-    let tmp = TempDir::new("relays");
+/// Two chains and their two relays, connected.
+async fn pair(tmp: &TempDir) -> (Chain, Chain, Relay, Relay) {
     let cn = start_chain("cn-shanghai", tmp.path()).await;
     let kz = start_chain("kz-astana", tmp.path()).await;
     let mut a = Relay::new("relay-cn", tmp.path());
@@ -344,7 +356,12 @@ async fn two_relays(count: u64, chaos: bool) {
         acceptor.listen.unwrap(),
     );
     dialer.start();
+    (cn, kz, a, b)
+}
 
+async fn two_relays(count: u64, chaos: bool) {
+    let tmp = TempDir::new("relays");
+    let (cn, kz, mut a, mut b) = pair(&tmp).await;
     let half = count / 2;
     tokio::join!(
         submit(&cn, &kz.id, "shanghai-exporter", half, 1),
@@ -609,6 +626,68 @@ async fn forgeries_replays_and_strangers_are_refused_while_honest_traffic_flows(
     submit(&kz, &cn.id, "astana-importer", 20, 1).await;
     wait_delivered([&cn, &kz], 20, &[&a, &b]).await;
     drop(a);
+    drop(b);
+    cn.handle.shutdown().await.unwrap();
+    kz.handle.shutdown().await.unwrap();
+}
+
+/// A message whose deadline has passed on the destination is not delivered: the chain
+/// commits an `expired` receipt, which consumes its sequence (the lane goes on) and comes
+/// back to the source relay like any receipt.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_expired_message_gets_a_timeout_receipt_and_does_not_block_its_lane() {
+    use corridor_relay_core::core::{AuditRecord, Stage};
+    use corridor_relay_core::store::{Column, Store};
+    let tmp = TempDir::new("expired");
+    let (cn, kz, mut a, b) = pair(&tmp).await;
+    let far = Deadline::Height(Height(10_000_000));
+    submit_until(&cn, &kz.id, "shanghai-exporter", 1, 1, far).await;
+    submit_until(
+        &cn,
+        &kz.id,
+        "shanghai-exporter",
+        1,
+        2,
+        Deadline::Height(Height(2)),
+    )
+    .await;
+    submit_until(&cn, &kz.id, "shanghai-exporter", 1, 3, far).await;
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let receipts = loop {
+        let r = receipts_on_chain(&kz, &cn.id).await;
+        if r.len() == 3 {
+            break r;
+        }
+        assert!(Instant::now() < deadline, "{r:?}\n{}\n{}", a.log(), b.log());
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(receipts[&1], ReceiptResult::Delivered);
+    assert_eq!(receipts[&2], ReceiptResult::Expired);
+    assert_eq!(receipts[&3], ReceiptResult::Delivered);
+    // Back at the source: every receipt proven, the expired one among them.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        a.stop();
+        let store = RocksStore::open(&a.dir.join("data").join("store")).unwrap();
+        let results: BTreeMap<u64, ReceiptResult> = store
+            .scan(Column::Audit, b"")
+            .unwrap()
+            .into_iter()
+            .filter_map(|(_, v)| AuditRecord::decode(&v))
+            .filter_map(|r| match r.stage {
+                Stage::Acknowledged(result) => Some((r.sequence, result)),
+                _ => None,
+            })
+            .collect();
+        drop(store);
+        if results.len() == 3 {
+            assert_eq!(results[&2], ReceiptResult::Expired);
+            break;
+        }
+        assert!(Instant::now() < deadline, "{results:?}\n{}", a.log());
+        a.start();
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
     drop(b);
     cn.handle.shutdown().await.unwrap();
     kz.handle.shutdown().await.unwrap();
