@@ -449,6 +449,10 @@ fn a_bad_config_names_its_key() {
         assert_eq!(out.status.code(), Some(2), "{key}: {stderr}");
         assert!(stderr.contains(key), "expected {key} in: {stderr}");
     }
+    // The operator template validates as shipped.
+    let template = concat!(env!("CARGO_MANIFEST_DIR"), "/../config/relay.example.toml");
+    let out = Command::new(BIN).args(["config", "check", template]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     std::fs::write(&file, good_chain).unwrap();
     let out = Command::new(BIN)
         .args(["config", "check"])
