@@ -267,7 +267,19 @@ pub async fn run(
         peers.clone(),
     ));
     drop(cmd_tx);
-    shutdown.await;
+    let mut core_loop = core_loop;
+    // A failed store write ends the core loop: the relay stops (its supervisor restarts it
+    // from what the store holds) rather than run on without a core.
+    let failure = tokio::select! {
+        () = shutdown => None,
+        ended = &mut core_loop => Some(match ended {
+            Ok(Err(e)) => DaemonError::Store(e),
+            _ => DaemonError::Store(corridor_relay_core::store::StoreError {
+                operation: "core loop",
+                reason: "ended unexpectedly".into(),
+            }),
+        }),
+    };
     info!("shutting down: closing links, stopping tasks");
     let _ = stop_tx.send(true);
     endpoint.close();
@@ -276,7 +288,7 @@ pub async fn run(
     let _ = core_loop.await;
     endpoint.wait_idle().await;
     info!("stopped");
-    Ok(())
+    failure.map_or(Ok(()), Err)
 }
 
 async fn core_loop(
@@ -286,7 +298,7 @@ async fn core_loop(
     tx: mpsc::Sender<Cmd>,
     adapters: BTreeMap<ChainId, Arc<DevnetAdapter>>,
     peers: Peers,
-) {
+) -> Result<(), corridor_relay_core::store::StoreError> {
     while let Some(cmd) = rx.recv().await {
         let event = match cmd {
             Cmd::Event(e) => e,
@@ -303,15 +315,15 @@ async fn core_loop(
         };
         let output = core.handle(event, now());
         if let Err(e) = store.write(&output.writes) {
-            // Nothing may be told before it is durable: stop here, the supervisor restarts
-            // the relay from what the store holds.
-            warn!(error = %e, "store write failed: stopping the core");
-            return;
+            // Nothing may be told before it is durable: stop here.
+            warn!(error = %e, "store write failed: stopping the relay");
+            return Err(e);
         }
         for action in output.actions {
             perform(action, &adapters, &peers, &tx);
         }
     }
+    Ok(())
 }
 
 fn perform(

@@ -451,8 +451,15 @@ fn a_bad_config_names_its_key() {
     }
     // The operator template validates as shipped.
     let template = concat!(env!("CARGO_MANIFEST_DIR"), "/../config/relay.example.toml");
-    let out = Command::new(BIN).args(["config", "check", template]).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new(BIN)
+        .args(["config", "check", template])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     std::fs::write(&file, good_chain).unwrap();
     let out = Command::new(BIN)
         .args(["config", "check"])
