@@ -1228,7 +1228,7 @@ where
                 format!(
                     "lane {lane}: {} message(s) already held (first {})",
                     old.len(),
-                    acked[0]
+                    acked.first().copied().unwrap_or_default()
                 ),
                 out,
             );
