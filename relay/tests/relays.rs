@@ -37,12 +37,17 @@ struct Chain {
 }
 
 async fn start_chain(name: &str, dir: &Path) -> Chain {
+    start_chain_with(name, dir, |_| {}).await
+}
+
+async fn start_chain_with(name: &str, dir: &Path, adjust: impl FnOnce(&mut DevnetConfig)) -> Chain {
     let text = CONFIGS.iter().find(|(n, _)| *n == name).unwrap().1;
     let mut config = DevnetConfig::from_toml(text).unwrap();
     config.listen = SocketAddr::from(([127, 0, 0, 1], 0));
     config.admin_listen = SocketAddr::from(([127, 0, 0, 1], 0));
     config.store_path = dir.join(name);
     config.spec.block_interval = Duration::from_millis(100);
+    adjust(&mut config);
     let root_hash = genesis_block(&config.spec).header().hash().to_string();
     let id = config.chain_id().clone();
     let handle = DevnetChain::start(config).await.unwrap();
@@ -699,6 +704,144 @@ async fn an_expired_message_gets_a_timeout_receipt_and_does_not_block_its_lane()
         a.start();
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
+    drop(b);
+    cn.handle.shutdown().await.unwrap();
+    kz.handle.shutdown().await.unwrap();
+}
+
+/// cn-shanghai's validators sign two blocks at height 3 (the devnet's fork fault). A courier
+/// with relay-cn's key brings relay-kz a batch through the real block 3, then one through
+/// the conflicting block: relay-kz's light client of cn-shanghai freezes on the evidence,
+/// says so, and takes nothing more from that chain, also after a restart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_double_signed_header_freezes_the_light_client_and_stops_its_lanes() {
+    use corridor_light_client::native::NativeVerifier;
+    use corridor_quic::{Endpoint, Hello, Link, TransportConfig};
+    use corridor_relay_core::wire::{Frame, MessageBatch};
+
+    let tmp = TempDir::new("frozen");
+    let cn = start_chain_with("cn-shanghai", tmp.path(), |c| {
+        c.faults.fork_at_height = Some(3);
+    })
+    .await;
+    let kz = start_chain("kz-astana", tmp.path()).await;
+    let a = Relay::new("relay-cn", tmp.path());
+    let mut b = Relay::new("relay-kz", tmp.path());
+    b.write_config(&kz, &cn, &a.key, "127.0.0.1:9".parse().unwrap());
+    b.start();
+    let b_key = ed25519_dalek::VerifyingKey::from_bytes(
+        &<[u8; 32]>::try_from(hex::decode(&b.key).unwrap()).unwrap(),
+    )
+    .unwrap();
+    let courier_key = corridor_relay::keys::load(&a.dir.join("relay.key")).unwrap();
+    let ep = Endpoint::bind(
+        "127.0.0.1:0".parse().unwrap(),
+        &courier_key,
+        vec![b_key],
+        TransportConfig::default(),
+    )
+    .unwrap();
+    let hello = Hello::new(&courier_key.verifying_key(), vec![cn.id.to_string()]);
+    let connect = |addr| {
+        let (ep, hello) = (ep.clone(), hello.clone());
+        async move { ep.connect(addr, b_key, &hello).await.unwrap() }
+    };
+    let link: Link = connect(b.listen.unwrap()).await;
+
+    // Two messages committed after height 3.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while cn.adapter.status().await.unwrap().latest_height < Height(4) {
+        assert!(Instant::now() < deadline);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    submit(&cn, &kz.id, "shanghai-exporter", 2, 1).await;
+    let messages = loop {
+        let tip = cn.adapter.status().await.unwrap().latest_height;
+        let found = cn.adapter.outbound_messages(Height(1), tip).await.unwrap();
+        if found.len() == 2 {
+            break found;
+        }
+        assert!(Instant::now() < deadline, "not committed");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let block = |h| cn.adapter.light_block(h);
+    let (root, real3) = (
+        block(Height(1)).await.unwrap(),
+        block(Height(3)).await.unwrap(),
+    );
+    let conflicting3 = cn.adapter.conflicting_block(Height(3)).await.unwrap();
+    assert_ne!(real3.header().hash(), conflicting3.header().hash());
+    let batch = |i: usize, third: &corridor_light_client::native::LightBlock, blocks: bool| {
+        let m = &messages[i];
+        MessageBatch::<NativeVerifier> {
+            lane: Lane {
+                source: cn.id.clone(),
+                destination: kz.id.clone(),
+                channel: 0,
+            },
+            height: m.height,
+            light_blocks: if blocks {
+                vec![root.clone(), third.clone()]
+            } else {
+                Vec::new()
+            },
+            messages: vec![(m.message.clone(), m.proof.clone())],
+        }
+    };
+    let at_message = [
+        block(messages[0].height).await.unwrap(),
+        block(messages[1].height).await.unwrap(),
+    ];
+    // Through the real block 3: taken.
+    let mut first = batch(0, &real3, true);
+    first.light_blocks.push(at_message[0].clone());
+    first.light_blocks.dedup_by_key(|b| b.header().height);
+    link.send(&Frame::Batch(first).encode().unwrap())
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Through the conflicting block 3, with the second message: the evidence.
+    let mut second = batch(1, &conflicting3, true);
+    second.light_blocks.push(at_message[1].clone());
+    second.light_blocks.dedup_by_key(|b| b.header().height);
+    link.send(&Frame::Batch(second.clone()).encode().unwrap())
+        .await
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !b.log().contains("LIGHT CLIENT FROZEN") {
+        assert!(Instant::now() < deadline, "no freeze:\n{}", b.log());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let log = b.log();
+    assert!(
+        log.contains("two valid blocks of cn-shanghai at height 3"),
+        "{log}"
+    );
+    assert!(log.contains("reason=\"misbehaviour\""), "{log}");
+
+    // After a restart the client is still frozen: the second message is refused.
+    b.stop();
+    b.start();
+    let link = connect(b.listen.unwrap()).await;
+    let honest = batch(1, &real3, false);
+    link.send(&Frame::Batch(honest).encode().unwrap())
+        .await
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !b.log().contains("reason=\"client-frozen\"") {
+        assert!(
+            Instant::now() < deadline,
+            "no client-frozen refusal:\n{}",
+            b.log()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let delivered = receipts_on_chain(&kz, &cn.id).await;
+    assert!(
+        !delivered.contains_key(&2),
+        "a message from a frozen chain was delivered"
+    );
+    ep.close();
     drop(b);
     cn.handle.shutdown().await.unwrap();
     kz.handle.shutdown().await.unwrap();
