@@ -553,32 +553,46 @@ async fn watch_round(
     Ok(())
 }
 
+/// Most incoming handshakes in progress at once; more attempts are refused outright.
+const MAX_HANDSHAKES: usize = 16;
+
+/// Accepts incoming links, each handshake in a task of its own (at most
+/// [`MAX_HANDSHAKES`] at once), so a connection that never completes its handshake holds
+/// up no partner; hands each link to its peer's task.
 async fn acceptor(
     endpoint: Endpoint,
     hello: Hello,
     incoming: BTreeMap<PeerId, mpsc::Sender<Link>>,
     mut stop: watch::Receiver<bool>,
 ) {
+    let slots = Arc::new(tokio::sync::Semaphore::new(MAX_HANDSHAKES));
+    let incoming = Arc::new(incoming);
+    let mut handshakes = tokio::task::JoinSet::new();
     loop {
         let next = tokio::select! {
-            n = endpoint.accept(&hello) => n,
+            n = endpoint.incoming() => n,
             _ = stop.changed() => return,
         };
-        match next {
-            None => return,
-            Some(Err(e)) => {
-                warn!(error = %e, reason = e.reason(), "refused an incoming connection")
-            }
-            Some(Ok(link)) => {
-                let key = link.peer_key().to_bytes();
-                match incoming.get(&key) {
+        let Some(attempt) = next else { return };
+        while handshakes.try_join_next().is_some() {}
+        let Ok(permit) = slots.clone().try_acquire_owned() else {
+            warn!(addr = %attempt.remote_addr(), reason = "too-many-handshakes", "refused an incoming connection");
+            attempt.refuse();
+            continue;
+        };
+        let (hello, incoming) = (hello.clone(), incoming.clone());
+        handshakes.spawn(async move {
+            let _permit = permit;
+            match attempt.accept(&hello).await {
+                Err(e) => warn!(error = %e, reason = e.reason(), "refused an incoming connection"),
+                Ok(link) => match incoming.get(&link.peer_key().to_bytes()) {
                     Some(tx) => {
                         let _ = tx.try_send(link);
                     }
                     None => link.close(1, "not a configured peer"),
-                }
+                },
             }
-        }
+        });
     }
 }
 

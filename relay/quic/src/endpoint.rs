@@ -137,20 +137,26 @@ impl Endpoint {
     /// `handshake_timeout`); `None` once the endpoint is closed.
     ///
     /// A failing incoming handshake gives `Some(Err(..))` (a refused key is reason
-    /// `"unknown-peer"`); call again for the next one. Handshakes run one at a time, so an
-    /// incoming peer can hold up the next ones for at most `handshake_timeout`.
+    /// `"unknown-peer"`); call again for the next one. Handshakes accepted this way run one
+    /// at a time, so an incoming peer can hold up the next ones for at most
+    /// `handshake_timeout`; a server that must not be held up uses [`Endpoint::incoming`].
     ///
     /// Cancel safety: cancelling before a connection attempt arrives loses nothing; a
     /// handshake in progress is abandoned.
     pub async fn accept(&self, hello: &Hello) -> Option<Result<Link, TransportError>> {
+        Some(self.incoming().await?.accept(hello).await)
+    }
+
+    /// The next incoming connection attempt, before its handshake; `None` once the endpoint
+    /// is closed. Completing it with [`Incoming::accept`] in a task of its own lets several
+    /// handshakes run at once, so a peer that never finishes its handshake holds up no one.
+    pub async fn incoming(&self) -> Option<Incoming> {
         let incoming = self.quinn.accept().await?;
-        let addr = incoming.remote_address();
-        let after = self.shared.config.handshake_timeout;
-        Some(
-            tokio::time::timeout(after, self.answer(incoming, addr, hello))
-                .await
-                .unwrap_or(Err(TransportError::HandshakeTimeout { addr, after })),
-        )
+        Some(Incoming {
+            addr: incoming.remote_address(),
+            endpoint: self.clone(),
+            incoming,
+        })
     }
 
     async fn answer(
@@ -307,4 +313,37 @@ async fn read_hello(recv: &mut RecvStream) -> Result<Hello, HelloFailure> {
         }));
     }
     Hello::decode(body).map_err(HelloFailure::Bad)
+}
+
+/// An incoming connection attempt whose handshake has not run yet (see
+/// [`Endpoint::incoming`]).
+pub struct Incoming {
+    endpoint: Endpoint,
+    incoming: quinn::Incoming,
+    addr: SocketAddr,
+}
+
+impl Incoming {
+    /// Where the attempt comes from.
+    pub fn remote_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Runs the TLS handshake and the hello exchange, within `handshake_timeout`.
+    pub async fn accept(self, hello: &Hello) -> Result<Link, TransportError> {
+        let Self {
+            endpoint,
+            incoming,
+            addr,
+        } = self;
+        let after = endpoint.shared.config.handshake_timeout;
+        tokio::time::timeout(after, endpoint.answer(incoming, addr, hello))
+            .await
+            .unwrap_or(Err(TransportError::HandshakeTimeout { addr, after }))
+    }
+
+    /// Refuses the attempt without a handshake (too many in progress).
+    pub fn refuse(self) {
+        self.incoming.refuse();
+    }
 }

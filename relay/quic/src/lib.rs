@@ -35,7 +35,7 @@ mod tls;
 
 pub use backoff::Backoff;
 pub use config::TransportConfig;
-pub use endpoint::Endpoint;
+pub use endpoint::{Endpoint, Incoming};
 pub use error::TransportError;
 pub use hello::{Hello, HelloError, MAX_CHAINS, MAX_CHAIN_ID_BYTES, MAX_HELLO_BYTES};
 pub use link::{Link, LinkStats, RECEIVE_BUDGET_FRAMES};
