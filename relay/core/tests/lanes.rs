@@ -526,6 +526,26 @@ fn the_window_bounds_messages_in_flight_and_an_ack_opens_it() {
     assert_eq!(r.core.in_flight(&PEER), 2);
 }
 
+/// A batch that fills the window and is lost must still go again at `resend_after`: a
+/// resend puts no more messages in flight. Today the budget of new sends is the window
+/// minus everything in flight, due or not, so a full window resends nothing until the
+/// peer reconnects, and a lane stalls on a lost batch.
+#[test]
+#[ignore = "known liveness bug: pump_outbound and pump_receipts resend nothing while the window is full"]
+fn a_lost_batch_that_fills_the_window_goes_again_at_resend_after() {
+    let (cn, kz) = chains();
+    let mut r = Relay::sender(cn, kz, |c| c.window = 3);
+    r.commit(2);
+    let up = r.handle(Event::PeerUp { peer: PEER });
+    assert_eq!(batches(&up), vec![(2, vec![1, 2, 3], vec![1, 2])]);
+    r.after(3);
+    assert_eq!(
+        batches(&r.tick()),
+        vec![(2, vec![1, 2, 3], vec![1, 2])],
+        "the lost batch goes again"
+    );
+}
+
 #[test]
 fn forwarded_messages_are_not_sent_again_and_a_repeated_ack_changes_nothing() {
     let (cn, kz) = chains();
