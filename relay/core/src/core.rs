@@ -1593,12 +1593,12 @@ where
             None => {
                 let root = root.or_else(|| self.clients.get(chain).map(|c| c.root().height))?;
                 let mut blocks = vec![self.verified_block(chain, root)?.clone()];
-                if target > root {
-                    let mut rest = self.verified_range(chain, root, target);
-                    let cut = rest.len().saturating_sub(max.saturating_sub(1));
-                    rest.drain(..cut);
-                    blocks.extend(rest);
-                }
+                // The blocks above the root, none when the target is not above it (the
+                // range is empty then; `max` keeps its bounds in order).
+                let mut rest = self.verified_range(chain, root, target.max(root));
+                let cut = rest.len().saturating_sub(max.saturating_sub(1));
+                rest.drain(..cut);
+                blocks.extend(rest);
                 Some(blocks)
             }
         }
@@ -1631,6 +1631,8 @@ where
         if !matches!(plan.outcome(), Outcome::Done(_)) {
             return None;
         }
+        // The plan's path holds the states it verified, never its base: every one is
+        // above `from`.
         let path: Vec<_> = plan
             .path()
             .iter()
@@ -1638,7 +1640,6 @@ where
                 self.verified_block(chain, family.trusted_height(s))
                     .cloned()
             })
-            .filter(|b| family.block_height(b) > from)
             .collect();
         (path.len() <= self.config.limits.max_light_blocks).then_some(path)
     }
