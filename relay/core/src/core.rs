@@ -1739,7 +1739,15 @@ where
             if !state.connected || self.clients.get(&lane.source).is_none_or(|c| c.is_frozen()) {
                 continue;
             }
-            let mut budget = self.config.window.saturating_sub(state.in_flight.len());
+            // What is due for a resend goes again within the window: only what is in
+            // flight and not yet due takes room (a lost batch that filled the window must
+            // not stall the lane).
+            let waiting = state
+                .in_flight
+                .values()
+                .filter(|t| !self.due(Some(t), now))
+                .count();
+            let mut budget = self.config.window.saturating_sub(waiting);
             let mut current: Option<MessageBatch<F>> = None;
             for (seq, e) in entries {
                 if budget == 0 {
@@ -1808,7 +1816,15 @@ where
             if !state.connected {
                 continue;
             }
-            let mut budget = self.config.window.saturating_sub(state.in_flight.len());
+            // What is due for a resend goes again within the window: only what is in
+            // flight and not yet due takes room (a lost batch that filled the window must
+            // not stall the lane).
+            let waiting = state
+                .in_flight
+                .values()
+                .filter(|t| !self.due(Some(t), now))
+                .count();
+            let mut budget = self.config.window.saturating_sub(waiting);
             for (seq, e) in entries {
                 if budget == 0 {
                     break;
