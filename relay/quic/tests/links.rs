@@ -167,3 +167,56 @@ async fn closing_the_endpoint_closes_links_and_accept() {
         .is_none());
     within(p.server_endpoint.wait_idle()).await;
 }
+
+/// Handshakes taken with `Endpoint::incoming` run side by side: a second attempt completes
+/// while the first is still waiting, then the first completes too; a refused attempt fails
+/// the dialler's connect.
+#[tokio::test]
+async fn incoming_handshakes_run_side_by_side_and_can_be_refused() {
+    use common::bind;
+    let (a, b, c) = (key(1), key(2), key(3));
+    let server = bind(&b, &[&a, &c], TransportConfig::default());
+    let addr = server.local_addr().expect("addr");
+    let server_hello = hello(&b, &["kz-customs"]);
+    let first = bind(&a, &[&b], TransportConfig::default());
+    let second = bind(&c, &[&b], TransportConfig::default());
+    let dial = |ep: &corridor_quic::Endpoint, k: &ed25519_dalek::SigningKey| {
+        let (ep, h) = (ep.clone(), hello(k, &["cn-shanghai-trade"]));
+        let expected = b.verifying_key();
+        tokio::spawn(async move { ep.connect(addr, expected, &h).await })
+    };
+    let dial_first = dial(&first, &a);
+    let attempt_first = within(server.incoming()).await.expect("an attempt");
+    let dial_second = dial(&second, &c);
+    let attempt_second = within(server.incoming()).await.expect("an attempt");
+    // The second completes while the first has not even started its handshake.
+    let link_second = within(attempt_second.accept(&server_hello))
+        .await
+        .expect("second accepted");
+    assert_eq!(link_second.peer_key(), c.verifying_key());
+    let link_first = within(attempt_first.accept(&server_hello))
+        .await
+        .expect("first accepted");
+    assert_eq!(link_first.peer_key(), a.verifying_key());
+    assert!(within(dial_first).await.expect("task").is_ok());
+    assert!(within(dial_second).await.expect("task").is_ok());
+
+    // A refused attempt: the dialler's connect fails, no link.
+    let third = bind(&a, &[&b], TransportConfig::default());
+    let dial_third = dial(&third, &a);
+    let attempt = within(server.incoming()).await.expect("an attempt");
+    assert_eq!(
+        attempt.remote_addr(),
+        third.local_addr().expect("addr"),
+        "the attempt is the third dialler's"
+    );
+    attempt.refuse();
+    let refused = within(dial_third).await.expect("task");
+    let err = refused.err().expect("a refused attempt must not connect");
+    assert_eq!(err.reason(), "handshake", "{err}");
+    assert!(
+        err.to_string()
+            .contains("the server refused to accept a new connection"),
+        "{err}"
+    );
+}
