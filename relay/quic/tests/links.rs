@@ -212,7 +212,9 @@ async fn incoming_handshakes_run_side_by_side_and_can_be_refused() {
     );
     attempt.refuse();
     let refused = within(dial_third).await.expect("task");
-    let err = refused.err().expect("a refused attempt must not connect");
+    let Err(err) = refused else {
+        panic!("a refused attempt must not connect");
+    };
     assert_eq!(err.reason(), "handshake", "{err}");
     assert!(
         err.to_string()
