@@ -447,13 +447,18 @@ async fn watcher(
     cmd: mpsc::Sender<Cmd>,
     mut stop: watch::Receiver<bool>,
 ) {
+    // The highest height handed to the core; a round with no newer block asks nothing of
+    // the core (its light client is copied for a round, which is not free).
+    let mut handed: Option<Height> = None;
     loop {
         tokio::select! {
             _ = tokio::time::sleep(interval) => {}
             _ = stop.changed() => return,
         }
-        if let Err(e) = watch_round(&chain, &adapter, &remote, &cmd).await {
-            warn!(%chain, error = %e, "watching the chain failed; trying again");
+        match watch_round(&chain, &adapter, &remote, &cmd, handed).await {
+            Ok(Some(to)) => handed = Some(to),
+            Ok(None) => {}
+            Err(e) => warn!(%chain, error = %e, "watching the chain failed; trying again"),
         }
     }
 }
@@ -463,18 +468,21 @@ async fn watch_round(
     adapter: &DevnetAdapter,
     remote: &[ChainId],
     cmd: &mpsc::Sender<Cmd>,
-) -> Result<(), corridor_adapters::bundle::BundleError> {
+    handed: Option<Height>,
+) -> Result<Option<Height>, corridor_adapters::bundle::BundleError> {
+    let tip = adapter.status().await?.latest_height;
+    if handed.is_some_and(|h| tip <= h) {
+        return Ok(None);
+    }
     let Some((mut client, scanned)) = ask_watch(cmd, chain).await else {
-        return Ok(());
+        return Ok(None);
     };
     if client.is_frozen() {
-        return Ok(());
+        return Ok(None);
     }
-    let status = adapter.status().await?;
-    let tip = status.latest_height;
     let from = Height(scanned.0.saturating_add(1).max(client.root().height.0));
     if tip < from {
-        return Ok(());
+        return Ok(None);
     }
     let to = Height(tip.0.min(from.0.saturating_add(ROUND_HEIGHTS - 1)));
     let before = client.latest().map(|_| client.latest_height());
@@ -550,7 +558,7 @@ async fn watch_round(
             .await;
         }
     }
-    Ok(())
+    Ok(Some(to))
 }
 
 /// Most incoming handshakes in progress at once; more attempts are refused outright.

@@ -191,12 +191,8 @@ fn main() -> ExitCode {
                 max_per_block,
                 timeout: Duration::from_secs(timeout_secs),
             };
-            let runtime = match tokio::runtime::Runtime::new() {
-                Ok(r) => r,
-                Err(e) => {
-                    eprintln!("error: cannot start the async runtime: {e}");
-                    return ExitCode::FAILURE;
-                }
+            let Some(runtime) = runtime() else {
+                return ExitCode::FAILURE;
             };
             match runtime.block_on(bench::run(options, &mut std::io::stdout())) {
                 Ok(()) => ExitCode::SUCCESS,
@@ -247,6 +243,17 @@ fn main() -> ExitCode {
 
 /// Logs go to stderr (stdout carries the lines other programs read), coloured only on a
 /// terminal.
+/// The async runtime of a command; `None` (after saying why) when it cannot start.
+fn runtime() -> Option<tokio::runtime::Runtime> {
+    match tokio::runtime::Runtime::new() {
+        Ok(r) => Some(r),
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            None
+        }
+    }
+}
+
 fn init_logs() {
     use std::io::IsTerminal;
     let _ = tracing_subscriber::fmt()
@@ -276,12 +283,8 @@ fn run_relay(path: &std::path::Path, overrides: &corridor_relay::settings::Overr
             return ExitCode::from(2);
         }
     };
-    let runtime = match tokio::runtime::Runtime::new() {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
-        }
+    let Some(runtime) = runtime() else {
+        return ExitCode::FAILURE;
     };
     let outcome = runtime.block_on(async {
         let (tx, rx) = tokio::sync::oneshot::channel::<corridor_relay::daemon::Running>();
@@ -321,12 +324,8 @@ fn run_relay(path: &std::path::Path, overrides: &corridor_relay::settings::Overr
 
 /// `corridor devnet`: runs the demo and prints its account as it goes.
 fn run_demo(options: DemoOptions) -> ExitCode {
-    let runtime = match tokio::runtime::Runtime::new() {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
-        }
+    let Some(runtime) = runtime() else {
+        return ExitCode::FAILURE;
     };
     let mut out = std::io::stdout();
     match runtime.block_on(demo::run(options, &mut out)) {
@@ -367,12 +366,8 @@ fn run_chain(path: &std::path::Path) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let runtime = match tokio::runtime::Runtime::new() {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
-        }
+    let Some(runtime) = runtime() else {
+        return ExitCode::FAILURE;
     };
     let genesis = corridor_devnet::genesis_block(&config.spec);
     let outcome: anyhow::Result<()> = runtime.block_on(async {

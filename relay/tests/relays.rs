@@ -179,9 +179,33 @@ impl Relay {
         }
     }
 
+    /// The relay's public key.
+    fn public_key(&self) -> ed25519_dalek::VerifyingKey {
+        let bytes = <[u8; 32]>::try_from(hex::decode(&self.key).unwrap()).unwrap();
+        ed25519_dalek::VerifyingKey::from_bytes(&bytes).unwrap()
+    }
+
     fn log(&self) -> String {
         std::fs::read_to_string(self.dir.join("log")).unwrap_or_default()
     }
+}
+
+/// A QUIC endpoint with `key` that pins `to`, and the hello of a relay serving `chain`: a
+/// courier (or a stranger) speaking to a relay directly.
+fn courier(
+    key: &ed25519_dalek::SigningKey,
+    to: &Relay,
+    chain: &ChainId,
+) -> (corridor_quic::Endpoint, corridor_quic::Hello) {
+    let endpoint = corridor_quic::Endpoint::bind(
+        "127.0.0.1:0".parse().unwrap(),
+        key,
+        vec![to.public_key()],
+        corridor_quic::TransportConfig::default(),
+    )
+    .unwrap();
+    let hello = corridor_quic::Hello::new(&key.verifying_key(), vec![chain.to_string()]);
+    (endpoint, hello)
 }
 
 impl Drop for Relay {
@@ -510,7 +534,6 @@ fn keys_generate_writes_a_private_file_and_never_overwrites() {
 async fn forgeries_replays_and_strangers_are_refused_while_honest_traffic_flows() {
     use corridor_light_client::merkle::InclusionProof;
     use corridor_light_client::native::NativeVerifier;
-    use corridor_quic::{Endpoint, Hello, TransportConfig};
     use corridor_relay_core::wire::{Frame, MessageBatch};
 
     let tmp = TempDir::new("rogue");
@@ -521,21 +544,11 @@ async fn forgeries_replays_and_strangers_are_refused_while_honest_traffic_flows(
     b.write_config(&kz, &cn, &a.key, "127.0.0.1:9".parse().unwrap());
     b.start();
     let b_addr = b.listen.unwrap();
-    let b_key = ed25519_dalek::VerifyingKey::from_bytes(
-        &<[u8; 32]>::try_from(hex::decode(&b.key).unwrap()).unwrap(),
-    )
-    .unwrap();
+    let b_key = b.public_key();
 
     // A stranger: refused in the handshake.
     let stranger = ed25519_dalek::SigningKey::from_bytes(&[9; 32]);
-    let ep = Endpoint::bind(
-        "127.0.0.1:0".parse().unwrap(),
-        &stranger,
-        vec![b_key],
-        TransportConfig::default(),
-    )
-    .unwrap();
-    let hello = Hello::new(&stranger.verifying_key(), vec![cn.id.to_string()]);
+    let (ep, hello) = courier(&stranger, &b, &cn.id);
     let refused = tokio::time::timeout(Duration::from_secs(10), ep.connect(b_addr, b_key, &hello))
         .await
         .expect("the handshake ends");
@@ -543,14 +556,7 @@ async fn forgeries_replays_and_strangers_are_refused_while_honest_traffic_flows(
 
     // The rogue with relay-cn's key.
     let rogue_key = corridor_relay::keys::load(&a.dir.join("relay.key")).unwrap();
-    let ep = Endpoint::bind(
-        "127.0.0.1:0".parse().unwrap(),
-        &rogue_key,
-        vec![b_key],
-        TransportConfig::default(),
-    )
-    .unwrap();
-    let hello = Hello::new(&rogue_key.verifying_key(), vec![cn.id.to_string()]);
+    let (ep, hello) = courier(&rogue_key, &b, &cn.id);
     let link = ep.connect(b_addr, b_key, &hello).await.unwrap();
 
     // A real message, committed on cn-shanghai, with its real proof and light blocks.
@@ -716,7 +722,7 @@ async fn an_expired_message_gets_a_timeout_receipt_and_does_not_block_its_lane()
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_double_signed_header_freezes_the_light_client_and_stops_its_lanes() {
     use corridor_light_client::native::NativeVerifier;
-    use corridor_quic::{Endpoint, Hello, Link, TransportConfig};
+    use corridor_quic::Link;
     use corridor_relay_core::wire::{Frame, MessageBatch};
 
     let tmp = TempDir::new("frozen");
@@ -729,19 +735,9 @@ async fn a_double_signed_header_freezes_the_light_client_and_stops_its_lanes() {
     let mut b = Relay::new("relay-kz", tmp.path());
     b.write_config(&kz, &cn, &a.key, "127.0.0.1:9".parse().unwrap());
     b.start();
-    let b_key = ed25519_dalek::VerifyingKey::from_bytes(
-        &<[u8; 32]>::try_from(hex::decode(&b.key).unwrap()).unwrap(),
-    )
-    .unwrap();
+    let b_key = b.public_key();
     let courier_key = corridor_relay::keys::load(&a.dir.join("relay.key")).unwrap();
-    let ep = Endpoint::bind(
-        "127.0.0.1:0".parse().unwrap(),
-        &courier_key,
-        vec![b_key],
-        TransportConfig::default(),
-    )
-    .unwrap();
-    let hello = Hello::new(&courier_key.verifying_key(), vec![cn.id.to_string()]);
+    let (ep, hello) = courier(&courier_key, &b, &cn.id);
     let connect = |addr| {
         let (ep, hello) = (ep.clone(), hello.clone());
         async move { ep.connect(addr, b_key, &hello).await.unwrap() }

@@ -7,7 +7,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{options, SimChain, F};
+use common::{acks, options, reasons, SimChain, F};
 use corridor_light_client::bundle::ProofBundle;
 use corridor_light_client::client::{LightClient, UpdateOutcome};
 use corridor_light_client::native::LightBlock;
@@ -293,19 +293,6 @@ fn receipt_batches(out: &Output<F>) -> Vec<(ChainId, u64, Vec<u64>, Vec<u64>)> {
         .collect()
 }
 
-fn acks(out: &Output<F>) -> Vec<Vec<u64>> {
-    out.actions
-        .iter()
-        .filter_map(|a| match a {
-            Action::Send {
-                frame: Frame::Ack(ack),
-                ..
-            } => Some(ack.sequences.clone()),
-            _ => None,
-        })
-        .collect()
-}
-
 fn receipt_acks(out: &Output<F>) -> Vec<ReceiptAck> {
     out.actions
         .iter()
@@ -341,16 +328,6 @@ fn stages(out: &Output<F>) -> Vec<(u64, Stage)> {
             Action::Stage {
                 sequence, stage, ..
             } => Some((*sequence, stage.clone())),
-            _ => None,
-        })
-        .collect()
-}
-
-fn reasons(out: &Output<F>) -> Vec<&'static str> {
-    out.actions
-        .iter()
-        .filter_map(|a| match a {
-            Action::Rejected { reason, .. } => Some(*reason),
             _ => None,
         })
         .collect()

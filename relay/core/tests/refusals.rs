@@ -8,7 +8,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{options, SimChain, F};
+use common::{acks, options, reasons, SimChain, F};
 use corridor_light_client::client::LightClient;
 use corridor_light_client::merkle::InclusionProof;
 use corridor_light_client::testgen;
@@ -97,29 +97,6 @@ impl World {
         self.store.write(&out.writes).unwrap();
         out
     }
-}
-
-fn reasons(out: &Output<F>) -> Vec<&'static str> {
-    out.actions
-        .iter()
-        .filter_map(|a| match a {
-            Action::Rejected { reason, .. } => Some(*reason),
-            _ => None,
-        })
-        .collect()
-}
-
-fn acks(out: &Output<F>) -> Vec<Vec<u64>> {
-    out.actions
-        .iter()
-        .filter_map(|a| match a {
-            Action::Send {
-                frame: Frame::Ack(ack),
-                ..
-            } => Some(ack.sequences.clone()),
-            _ => None,
-        })
-        .collect()
 }
 
 fn inbound_writes(out: &Output<F>) -> usize {

@@ -15,7 +15,8 @@ use corridor_light_client::receipt::{Receipt, ReceiptProof, ReceiptResult};
 use corridor_light_client::signature::SigningKey;
 use corridor_light_client::testgen::{self, BlockContents, ChainSpec};
 use corridor_light_client::{hash, ChainId, Hash32, Height, Options, Time};
-use corridor_relay_core::wire::Lane;
+use corridor_relay_core::core::{Action, Output};
+use corridor_relay_core::wire::{Frame, Lane};
 
 pub type F = NativeVerifier;
 
@@ -189,4 +190,29 @@ impl SimChain {
         });
         Ok(ReceiptResult::Delivered)
     }
+}
+
+/// The refusal reasons among a step's actions, in order.
+pub fn reasons(out: &Output<F>) -> Vec<&'static str> {
+    out.actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::Rejected { reason, .. } => Some(*reason),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The sequences of each ack a step sends, in order.
+pub fn acks(out: &Output<F>) -> Vec<Vec<u64>> {
+    out.actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::Send {
+                frame: Frame::Ack(ack),
+                ..
+            } => Some(ack.sequences.clone()),
+            _ => None,
+        })
+        .collect()
 }
