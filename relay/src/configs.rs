@@ -41,7 +41,7 @@ pub fn relay_config_toml(
         )
     };
     format!(
-        "[relay]\nkey_file = \"relay.key\"\ndata_dir = \"data\"\nlisten = \"127.0.0.1:0\"\n\n{}{}[[peers]]\nname = \"{}-operator\"\npublic_key = \"{peer_key}\"\naddress = \"{peer_address}\"\nchains = [\"{}\"]\n\n[limits]\n{limits}",
+        "[relay]\nkey_file = \"relay.key\"\ndata_dir = \"data\"\nlisten = \"127.0.0.1:0\"\nmetrics_listen = \"127.0.0.1:0\"\napi_listen = \"127.0.0.1:0\"\n\n{}{}[[peers]]\nname = \"{}-operator\"\npublic_key = \"{peer_key}\"\naddress = \"{peer_address}\"\nchains = [\"{}\"]\n\n[limits]\n{limits}",
         chain(home),
         chain(remote),
         remote.chain_id,

@@ -33,6 +33,8 @@ use ed25519_dalek::{SigningKey, VerifyingKey};
 use tokio::sync::{mpsc, oneshot, watch};
 use tracing::{info, warn};
 
+use crate::metrics::{config_lanes, Layout, Metrics, MetricsState, Readiness};
+use crate::observe::Observer;
 use crate::rocks::RocksStore;
 use crate::settings::Settings;
 
@@ -57,6 +59,19 @@ pub enum DaemonError {
     /// A peer's configured key is not an ed25519 key.
     #[error("peer {0}: not an ed25519 public key")]
     PeerKey(String),
+    /// The metrics could not be registered (a bug: names are fixed).
+    #[error("metrics: {0}")]
+    Metrics(#[from] prometheus::Error),
+    /// An HTTP listener could not bind.
+    #[error("{key}: cannot listen on {address}: {source}")]
+    Listen {
+        /// The settings key.
+        key: &'static str,
+        /// The address.
+        address: std::net::SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
 }
 
 /// A command for the core loop.
@@ -97,6 +112,8 @@ pub struct Running {
     pub listen: std::net::SocketAddr,
     /// Its public key.
     pub key: VerifyingKey,
+    /// Where `/metrics`, `/healthz` and `/readyz` are served.
+    pub metrics: std::net::SocketAddr,
 }
 
 /// Runs the relay until `shutdown` resolves. `started` receives where it listens.
@@ -145,6 +162,43 @@ pub async fn run(
         .collect();
     let core = Core::restore(config, clients, &*store)?;
 
+    let registry = prometheus::Registry::new();
+    let all: Vec<ChainId> = settings.chains.keys().cloned().collect();
+    let layout = Layout {
+        lanes: config_lanes(&home, &all),
+        chains: all,
+        peers: settings.peers.iter().map(|p| p.name.clone()).collect(),
+    };
+    let metrics = Arc::new(Metrics::new(&registry, &layout)?);
+    let readiness = Arc::new(std::sync::Mutex::new(Readiness {
+        failing: vec!["starting".into()],
+    }));
+    let metrics_listener = tokio::net::TcpListener::bind(settings.metrics_listen)
+        .await
+        .map_err(|source| DaemonError::Listen {
+            key: "relay.metrics_listen",
+            address: settings.metrics_listen,
+            source,
+        })?;
+    let metrics_address = metrics_listener
+        .local_addr()
+        .map_err(|source| DaemonError::Listen {
+            key: "relay.metrics_listen",
+            address: settings.metrics_listen,
+            source,
+        })?;
+    let observer = Observer::new(
+        metrics.clone(),
+        settings
+            .peers
+            .iter()
+            .map(|p| (p.key, p.name.clone()))
+            .collect(),
+        home.iter().cloned().collect(),
+        settings.data_dir.join("store"),
+        readiness.clone(),
+    );
+
     let allowed = settings
         .peers
         .iter()
@@ -163,6 +217,7 @@ pub async fn run(
     info!(
         relay = %hex::encode(me),
         %listen,
+        metrics = %metrics_address,
         chains = ?home,
         "relay started"
     );
@@ -170,6 +225,7 @@ pub async fn run(
         let _ = started.send(Running {
             listen,
             key: key.verifying_key(),
+            metrics: metrics_address,
         });
     }
 
@@ -192,15 +248,24 @@ pub async fn run(
         .collect();
 
     let mut tasks = tokio::task::JoinSet::new();
+    tasks.spawn(crate::metrics::serve(
+        metrics_listener,
+        MetricsState {
+            registry: registry.clone(),
+            readiness,
+        },
+        stop_rx.clone(),
+    ));
     for (chain, adapter) in &adapters {
-        tasks.spawn(watcher(
-            chain.clone(),
-            adapter.clone(),
-            remote.clone(),
-            settings.limits.poll_interval,
-            cmd_tx.clone(),
-            stop_rx.clone(),
-        ));
+        tasks.spawn(watcher(Watcher {
+            chain: chain.clone(),
+            adapter: adapter.clone(),
+            remote: remote.clone(),
+            interval: settings.limits.poll_interval,
+            cmd: cmd_tx.clone(),
+            stop: stop_rx.clone(),
+            metrics: metrics.clone(),
+        }));
     }
     let mut incoming_tx: BTreeMap<PeerId, mpsc::Sender<Link>> = BTreeMap::new();
     for p in &settings.peers {
@@ -235,6 +300,7 @@ pub async fn run(
             control: control_rx,
             incoming: in_rx,
             stop: stop_rx.clone(),
+            metrics: metrics.clone(),
         }));
     }
     tasks.spawn(acceptor(
@@ -265,6 +331,7 @@ pub async fn run(
         cmd_tx.clone(),
         adapters.clone(),
         peers.clone(),
+        observer,
     ));
     drop(cmd_tx);
     let mut core_loop = core_loop;
@@ -298,6 +365,7 @@ async fn core_loop(
     tx: mpsc::Sender<Cmd>,
     adapters: BTreeMap<ChainId, Arc<DevnetAdapter>>,
     peers: Peers,
+    mut observer: Observer,
 ) -> Result<(), corridor_relay_core::store::StoreError> {
     while let Some(cmd) = rx.recv().await {
         let event = match cmd {
@@ -313,15 +381,22 @@ async fn core_loop(
                 continue;
             }
         };
-        let output = core.handle(event, now());
-        if let Err(e) = store.write(&output.writes) {
+        observer.event(&event);
+        let at = now();
+        let output = core.handle(event, at);
+        let timer = observer.metrics.store_write.start_timer();
+        let written = store.write(&output.writes);
+        timer.observe_duration();
+        if let Err(e) = written {
             // Nothing may be told before it is durable: stop here.
             warn!(error = %e, "store write failed: stopping the relay");
             return Err(e);
         }
         for action in output.actions {
-            perform(action, &adapters, &peers, &tx);
+            observer.action(&action, &*store, at);
+            perform(action, &adapters, &peers, &tx, &observer.metrics);
         }
+        observer.refresh(&core, &*store, at);
     }
     Ok(())
 }
@@ -331,6 +406,7 @@ fn perform(
     adapters: &BTreeMap<ChainId, Arc<DevnetAdapter>>,
     peers: &Peers,
     tx: &mpsc::Sender<Cmd>,
+    metrics: &Arc<Metrics>,
 ) {
     let slots = || {
         peers
@@ -357,9 +433,13 @@ fn perform(
                 return;
             };
             let tx = tx.clone();
+            let metrics = metrics.clone();
             tokio::spawn(async move {
                 let sequence = bundle.message.sequence;
-                let event = match adapter.submit_delivery(&bundle).await {
+                let event = match metrics
+                    .adapter(&chain, adapter.submit_delivery(&bundle))
+                    .await
+                {
                     Ok(ack) => Event::Delivered {
                         lane,
                         sequence,
@@ -439,38 +519,49 @@ async fn ask_watch(cmd: &mpsc::Sender<Cmd>, chain: &ChainId) -> Option<(LightCli
 /// Most heights a watcher takes in one round (bounds the work per round).
 const ROUND_HEIGHTS: u64 = 256;
 
-async fn watcher(
+struct Watcher {
     chain: ChainId,
     adapter: Arc<DevnetAdapter>,
     remote: Vec<ChainId>,
     interval: Duration,
     cmd: mpsc::Sender<Cmd>,
-    mut stop: watch::Receiver<bool>,
-) {
+    stop: watch::Receiver<bool>,
+    metrics: Arc<Metrics>,
+}
+
+async fn watcher(mut w: Watcher) {
     // The highest height handed to the core; a round with no newer block asks nothing of
     // the core (its light client is copied for a round, which is not free).
     let mut handed: Option<Height> = None;
     loop {
         tokio::select! {
-            _ = tokio::time::sleep(interval) => {}
-            _ = stop.changed() => return,
+            _ = tokio::time::sleep(w.interval) => {}
+            _ = w.stop.changed() => return,
         }
-        match watch_round(&chain, &adapter, &remote, &cmd, handed).await {
+        match watch_round(&w, handed).await {
             Ok(Some(to)) => handed = Some(to),
             Ok(None) => {}
-            Err(e) => warn!(%chain, error = %e, "watching the chain failed; trying again"),
+            Err(e) => {
+                warn!(chain = %w.chain, error = %e, "watching the chain failed; trying again")
+            }
         }
     }
 }
 
 async fn watch_round(
-    chain: &ChainId,
-    adapter: &DevnetAdapter,
-    remote: &[ChainId],
-    cmd: &mpsc::Sender<Cmd>,
+    w: &Watcher,
     handed: Option<Height>,
 ) -> Result<Option<Height>, corridor_adapters::bundle::BundleError> {
-    let tip = adapter.status().await?.latest_height;
+    let (chain, adapter, remote, cmd, metrics) =
+        (&w.chain, &*w.adapter, &w.remote, &w.cmd, &w.metrics);
+    let tip = metrics
+        .adapter(chain, adapter.status())
+        .await?
+        .latest_height;
+    metrics
+        .chain_head_height
+        .with_label_values(&[chain.as_str()])
+        .set(i64::try_from(tip.0).unwrap_or(i64::MAX));
     if handed.is_some_and(|h| tip <= h) {
         return Ok(None);
     }
@@ -487,8 +578,10 @@ async fn watch_round(
     let to = Height(tip.0.min(from.0.saturating_add(ROUND_HEIGHTS - 1)));
     let before = client.latest().map(|_| client.latest_height());
     sync_client(adapter, &mut client, to, now()).await?;
-    let messages = adapter.outbound_messages(from, to).await?;
-    let receipts = adapter.receipts(from, to).await?;
+    let messages = metrics
+        .adapter(chain, adapter.outbound_messages(from, to))
+        .await?;
+    let receipts = metrics.adapter(chain, adapter.receipts(from, to)).await?;
     let mut heights: Vec<Height> = messages.iter().map(|m| m.height).collect();
     heights.extend(receipts.iter().map(|r| r.height));
     heights.sort_unstable();
@@ -548,7 +641,7 @@ async fn watch_round(
     })
     .await;
     for source in remote {
-        if let Ok(s) = adapter.client_status(source).await {
+        if let Ok(s) = metrics.adapter(chain, adapter.client_status(source)).await {
             let _ = send(Event::InboxTrust {
                 chain: chain.clone(),
                 source: source.clone(),
@@ -619,6 +712,7 @@ struct PeerTask {
     control: mpsc::Receiver<Control>,
     incoming: mpsc::Receiver<Link>,
     stop: watch::Receiver<bool>,
+    metrics: Arc<Metrics>,
 }
 
 /// The next link to the peer: dialled (when this relay has the lower key) or accepted.
@@ -685,10 +779,25 @@ async fn peer_task(mut t: PeerTask) {
         }
         let _ = t.cmd.send(Cmd::Event(Event::PeerUp { peer: t.peer })).await;
         let mut penalised = false;
+        let label = [t.name.as_str()];
+        let m = &t.metrics;
+        let (frames_in, bytes_in) = (
+            m.peer_frames_received.with_label_values(&label),
+            m.peer_received_bytes.with_label_values(&label),
+        );
+        let (frames_out, bytes_out) = (
+            m.peer_frames_sent.with_label_values(&label),
+            m.peer_sent_bytes.with_label_values(&label),
+        );
+        let rtt = m.peer_rtt.with_label_values(&label);
+        rtt.set(link.rtt().as_secs_f64());
         loop {
             tokio::select! {
                 received = link.recv() => match received {
                     Ok(bytes) => {
+                        frames_in.inc();
+                        bytes_in.inc_by(bytes.len() as u64);
+                        rtt.set(link.rtt().as_secs_f64());
                         let event = match Frame::<F>::decode(&bytes, &t.limits) {
                             Ok(frame) => Event::Frame { peer: t.peer, frame },
                             Err(e) => Event::BadFrame { peer: t.peer, reason: e.reason(), detail: e.to_string() },
@@ -710,6 +819,8 @@ async fn peer_task(mut t: PeerTask) {
                         info!(peer = %t.name, reason = e.reason(), "sending to the peer failed: {e}");
                         break;
                     }
+                    frames_out.inc();
+                    bytes_out.inc_by(bytes.len() as u64);
                 }
                 Some(newer) = t.incoming.recv() => {
                     // The peer restarted and dialled again: the newer link wins.

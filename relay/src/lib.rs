@@ -7,9 +7,13 @@
 //! - [`daemon`]: `corridor start`, the drivers around the sans-IO core
 //!   (`corridor-relay-core`) and the QUIC transport (`corridor-quic`).
 //! - [`configs`]: the devnet chains' configs, embedded.
+//! - [`metrics`]: the metrics catalog and `/metrics`, `/healthz`, `/readyz`;
+//!   [`observe`] feeds it from the core loop.
 
 pub mod configs;
 pub mod daemon;
 pub mod keys;
+pub mod metrics;
+pub mod observe;
 pub mod rocks;
 pub mod settings;

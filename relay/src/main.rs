@@ -48,6 +48,12 @@ enum Command {
         /// QUIC listen address (overrides relay.listen).
         #[arg(long)]
         listen: Option<String>,
+        /// Metrics address (overrides relay.metrics_listen).
+        #[arg(long)]
+        metrics_listen: Option<String>,
+        /// Trader API address (overrides relay.api_listen).
+        #[arg(long)]
+        api_listen: Option<String>,
         /// Store folder (overrides relay.data_dir).
         #[arg(long)]
         data_dir: Option<String>,
@@ -169,12 +175,16 @@ fn main() -> ExitCode {
         Command::Start {
             config,
             listen,
+            metrics_listen,
+            api_listen,
             data_dir,
             key_file,
         } => run_relay(
             &config,
             &corridor_relay::settings::Overrides {
                 listen,
+                metrics_listen,
+                api_listen,
                 data_dir,
                 key_file,
             },
@@ -291,9 +301,10 @@ fn run_relay(path: &std::path::Path, overrides: &corridor_relay::settings::Overr
         let printer = tokio::spawn(async move {
             if let Ok(r) = rx.await {
                 println!(
-                    "relay {} listening on {} (QUIC)",
+                    "relay {} listening on {} (QUIC); metrics on http://{}/metrics",
                     hex::encode(r.key.to_bytes()),
-                    r.listen
+                    r.listen,
+                    r.metrics
                 );
             }
         });

@@ -58,6 +58,10 @@ pub struct RawRelay {
     pub data_dir: String,
     /// QUIC listen address.
     pub listen: String,
+    /// HTTP address of `/metrics`, `/healthz`, `/readyz`.
+    pub metrics_listen: String,
+    /// HTTP address of the trader API.
+    pub api_listen: String,
 }
 
 /// `[[chains]]`.
@@ -180,6 +184,10 @@ pub struct Settings {
     pub data_dir: PathBuf,
     /// QUIC listen address.
     pub listen: SocketAddr,
+    /// HTTP address of `/metrics`, `/healthz`, `/readyz`.
+    pub metrics_listen: SocketAddr,
+    /// HTTP address of the trader API.
+    pub api_listen: SocketAddr,
     /// Chains by id.
     pub chains: BTreeMap<ChainId, ChainSettings>,
     /// Peers.
@@ -193,6 +201,10 @@ pub struct Settings {
 pub struct Overrides {
     /// `--listen`.
     pub listen: Option<String>,
+    /// `--metrics-listen`.
+    pub metrics_listen: Option<String>,
+    /// `--api-listen`.
+    pub api_listen: Option<String>,
     /// `--data-dir`.
     pub data_dir: Option<String>,
     /// `--key-file`.
@@ -226,6 +238,8 @@ pub fn load(file: Option<&Path>, overrides: &Overrides) -> Result<Settings, Sett
     };
     let conf = |e: config::ConfigError| err("config", e.to_string());
     builder = set(builder, "relay.listen", &overrides.listen).map_err(conf)?;
+    builder = set(builder, "relay.metrics_listen", &overrides.metrics_listen).map_err(conf)?;
+    builder = set(builder, "relay.api_listen", &overrides.api_listen).map_err(conf)?;
     builder = set(builder, "relay.data_dir", &overrides.data_dir).map_err(conf)?;
     builder = set(builder, "relay.key_file", &overrides.key_file).map_err(conf)?;
     let raw: RawSettings = builder
@@ -252,12 +266,14 @@ impl Settings {
     /// Validates raw settings; relative paths are taken from `base` (the config file's
     /// folder).
     pub fn validate(raw: RawSettings, base: &Path) -> Result<Self, SettingsError> {
-        let listen: SocketAddr = raw.relay.listen.parse().map_err(|e| {
-            err(
-                "relay.listen",
-                format!("{:?} is not an address: {e}", raw.relay.listen),
-            )
-        })?;
+        let address = |key: &str, value: &str| -> Result<SocketAddr, SettingsError> {
+            value
+                .parse()
+                .map_err(|e| err(key, format!("{value:?} is not an address: {e}")))
+        };
+        let listen = address("relay.listen", &raw.relay.listen)?;
+        let metrics_listen = address("relay.metrics_listen", &raw.relay.metrics_listen)?;
+        let api_listen = address("relay.api_listen", &raw.relay.api_listen)?;
         let path = |p: &str| {
             let p = PathBuf::from(p);
             if p.is_absolute() {
@@ -410,6 +426,8 @@ impl Settings {
             key_file: path(&raw.relay.key_file),
             data_dir: path(&raw.relay.data_dir),
             listen,
+            metrics_listen,
+            api_listen,
             chains,
             peers,
             limits,

@@ -69,6 +69,8 @@ struct Relay {
     config: PathBuf,
     key: String,
     listen: Option<SocketAddr>,
+    /// Where its `/metrics`, `/healthz` and `/readyz` are.
+    metrics: Option<SocketAddr>,
     child: Option<Child>,
 }
 
@@ -106,6 +108,7 @@ impl Relay {
             dir,
             key,
             listen: None,
+            metrics: None,
             child: None,
         }
     }
@@ -148,6 +151,11 @@ impl Relay {
             .and_then(|(_, rest)| rest.split_whitespace().next())
             .unwrap_or_else(|| panic!("{}: no listen line in {line:?}: {}", self.name, self.log()));
         self.listen = Some(addr.parse().unwrap());
+        let metrics = line
+            .rsplit_once("metrics on http://")
+            .and_then(|(_, rest)| rest.split('/').next())
+            .unwrap_or_else(|| panic!("{}: no metrics address in {line:?}", self.name));
+        self.metrics = Some(metrics.parse().unwrap());
         self.child = Some(child);
     }
 
@@ -814,6 +822,21 @@ async fn a_double_signed_header_freezes_the_light_client_and_stops_its_lanes() {
         "{log}"
     );
     assert!(log.contains("reason=\"misbehaviour\""), "{log}");
+    // Operators see it: the frozen gauge, the misbehaviour counter, and /readyz says why.
+    let frozen = r#"corridor_chain_frozen{chain="cn-shanghai"}"#;
+    wait_metric(&b, frozen, |v| v == 1.0).await;
+    let m = scrape(&b).await;
+    assert_eq!(
+        m[r#"corridor_chain_misbehaviour_total{chain="cn-shanghai"}"#],
+        1.0
+    );
+    assert_eq!(m["corridor_relay_ready"], 0.0);
+    let (status, body) = get(&b, "/readyz").await;
+    assert_eq!(status, 503);
+    assert!(
+        body.contains("light client of cn-shanghai is frozen on misbehaviour evidence"),
+        "{body}"
+    );
 
     // After a restart the client is still frozen: the second message is refused.
     b.stop();
@@ -839,6 +862,197 @@ async fn a_double_signed_header_freezes_the_light_client_and_stops_its_lanes() {
     );
     ep.close();
     drop(b);
+    cn.handle.shutdown().await.unwrap();
+    kz.handle.shutdown().await.unwrap();
+}
+
+/// The metric names of the catalog in monitoring/README.md (its table's first column).
+fn catalog() -> BTreeSet<String> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../monitoring/README.md");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let names: BTreeSet<String> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("| `corridor_"))
+        .filter_map(|rest| rest.split('`').next())
+        .map(|name| format!("corridor_{name}"))
+        .collect();
+    assert!(names.len() > 20, "no catalog table in {}", path.display());
+    names
+}
+
+async fn get(relay: &Relay, path: &str) -> (u16, String) {
+    let url = format!("http://{}{path}", relay.metrics.unwrap());
+    let response = reqwest::get(&url).await.unwrap();
+    let status = response.status().as_u16();
+    (status, response.text().await.unwrap())
+}
+
+/// Every sample of the relay's `/metrics`: `name{labels}` to value.
+async fn scrape(relay: &Relay) -> BTreeMap<String, f64> {
+    let (status, text) = get(relay, "/metrics").await;
+    assert_eq!(status, 200, "{text}");
+    text.lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+        .map(|l| {
+            let (series, value) = l.rsplit_once(' ').unwrap();
+            (series.to_owned(), value.parse().unwrap())
+        })
+        .collect()
+}
+
+/// The metric names of a scrape (a histogram's series under its own name).
+fn metric_names(samples: &BTreeMap<String, f64>) -> BTreeSet<String> {
+    samples
+        .keys()
+        .map(|series| {
+            let name = series.split('{').next().unwrap();
+            ["_bucket", "_sum", "_count"]
+                .iter()
+                .find_map(|suffix| name.strip_suffix(suffix))
+                .filter(|base| base.ends_with("_seconds"))
+                .unwrap_or(name)
+                .to_owned()
+        })
+        .collect()
+}
+
+/// Waits (at most 60 s) until `series` of the relay's metrics satisfies `ok`.
+async fn wait_metric(relay: &Relay, series: &str, ok: impl Fn(f64) -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let value = scrape(relay).await.get(series).copied();
+        if value.is_some_and(&ok) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{}: {series} is {value:?} after 60 s\n{}",
+            relay.name,
+            relay.log()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// Every catalogued metric is exported from startup and nothing else is; a short run is
+/// counted stage by stage on both sides with its end-to-end latency; `/readyz` turns ready
+/// once the peer is connected and the chains are synced, and says which peer is missing
+/// when it goes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_exist_from_startup_count_a_run_and_readiness_follows_the_peer() {
+    let tmp = TempDir::new("metrics");
+    let (cn, kz, a, mut b) = pair(&tmp).await;
+    let catalog = catalog();
+    for relay in [&a, &b] {
+        let names = metric_names(&scrape(relay).await);
+        assert_eq!(
+            names, catalog,
+            "{}: exported names differ from the catalog",
+            relay.name
+        );
+        assert_eq!(get(relay, "/healthz").await.0, 200);
+    }
+    let lane = "cn-shanghai/kz-astana/0";
+    let m = scrape(&a).await;
+    for stage in ["committed", "forwarded", "acknowledged"] {
+        let series =
+            format!(r#"corridor_channel_messages_total{{channel="{lane}",stage="{stage}"}}"#);
+        assert_eq!(m.get(&series), Some(&0.0), "{series} at startup");
+    }
+    let series =
+        r#"corridor_peer_rejections_total{peer="kz-astana-operator",reason="invalid-proof"}"#;
+    assert_eq!(m.get(series), Some(&0.0), "{series} at startup");
+    wait_metric(&a, "corridor_relay_ready", |v| v == 1.0).await;
+    wait_metric(&b, "corridor_relay_ready", |v| v == 1.0).await;
+    assert_eq!(get(&a, "/readyz").await.0, 200);
+
+    tokio::join!(
+        submit(&cn, &kz.id, "shanghai-exporter", 5, 1),
+        submit(&kz, &cn.id, "astana-importer", 5, 1)
+    );
+    wait_delivered([&cn, &kz], 5, &[&a, &b]).await;
+    let acked =
+        format!(r#"corridor_channel_messages_total{{channel="{lane}",stage="acknowledged"}}"#);
+    wait_metric(&a, &acked, |v| v == 5.0).await;
+    let backlog =
+        format!(r#"corridor_channel_backlog_messages{{channel="{lane}",direction="outbound"}}"#);
+    wait_metric(&a, &backlog, |v| v == 0.0).await;
+    let m = scrape(&a).await;
+    let at = |series: String| m.get(&series).copied().unwrap_or(f64::NAN);
+    assert_eq!(
+        at(format!(
+            r#"corridor_channel_messages_total{{channel="{lane}",stage="committed"}}"#
+        )),
+        5.0
+    );
+    assert_eq!(
+        at(format!(
+            r#"corridor_channel_messages_total{{channel="{lane}",stage="forwarded"}}"#
+        )),
+        5.0
+    );
+    assert_eq!(
+        at(format!(
+            r#"corridor_channel_latency_seconds_count{{channel="{lane}"}}"#
+        )),
+        5.0
+    );
+    assert!(
+        at(format!(
+            r#"corridor_channel_latency_seconds_sum{{channel="{lane}"}}"#
+        )) > 0.0
+    );
+    assert_eq!(
+        at(format!(
+            r#"corridor_channel_oldest_pending_sequence{{channel="{lane}"}}"#
+        )),
+        0.0
+    );
+    let peer = r#"{peer="kz-astana-operator"}"#;
+    assert_eq!(at(format!("corridor_peer_connected{peer}")), 1.0);
+    assert!(at(format!("corridor_peer_bundles_sent_total{peer}")) >= 1.0);
+    assert!(at(format!("corridor_peer_bundles_acknowledged_total{peer}")) >= 1.0);
+    assert!(at(format!("corridor_peer_sent_bytes_total{peer}")) > 0.0);
+    assert!(at(format!("corridor_peer_frames_received_total{peer}")) > 0.0);
+    assert!(at(format!("corridor_peer_rtt_seconds{peer}")) > 0.0);
+    assert!(at(r#"corridor_chain_trusted_height{chain="cn-shanghai"}"#.into()) > 1.0);
+    assert!(at(r#"corridor_chain_head_height{chain="cn-shanghai"}"#.into()) > 1.0);
+    assert!(at(r#"corridor_chain_header_verifications_total{chain="cn-shanghai"}"#.into()) > 0.0);
+    assert!(
+        at(r#"corridor_chain_trusting_period_remaining_seconds{chain="cn-shanghai"}"#.into()) > 0.0
+    );
+    assert!(
+        at(r#"corridor_adapter_request_duration_seconds_count{chain="cn-shanghai"}"#.into()) > 0.0
+    );
+    assert!(at("corridor_store_write_duration_seconds_count".into()) > 0.0);
+    assert_eq!(metric_names(&m), catalog, "after the run");
+    // The destination side counted its half: received and delivered, none refused.
+    let m = scrape(&b).await;
+    for stage in ["received", "delivered", "acknowledged"] {
+        let series =
+            format!(r#"corridor_channel_messages_total{{channel="{lane}",stage="{stage}"}}"#);
+        assert_eq!(m.get(&series), Some(&5.0), "{series} at relay-kz");
+    }
+    let refused: f64 = m
+        .iter()
+        .filter(|(k, _)| k.starts_with("corridor_peer_rejections_total"))
+        .map(|(_, v)| v)
+        .sum();
+    assert_eq!(refused, 0.0, "an honest run refuses nothing");
+
+    // The peer goes: not ready, and /readyz names it.
+    b.stop();
+    wait_metric(&a, "corridor_relay_ready", |v| v == 0.0).await;
+    let (status, body) = get(&a, "/readyz").await;
+    assert_eq!(status, 503);
+    assert!(
+        body.contains("peer kz-astana-operator is not connected"),
+        "{body}"
+    );
+    let m = scrape(&a).await;
+    assert_eq!(m[&format!("corridor_peer_connected{peer}")], 0.0);
+    assert!(m[&format!("corridor_peer_disconnects_total{peer}")] >= 1.0);
+    drop(a);
     cn.handle.shutdown().await.unwrap();
     kz.handle.shutdown().await.unwrap();
 }

@@ -443,6 +443,11 @@ impl AuditRecord {
     pub fn decode(bytes: &[u8]) -> Option<Self> {
         ciborium::from_reader(bytes).ok()
     }
+
+    /// The key of the record of `stage` of `sequence` on `lane` in the audit column.
+    pub fn key(lane: &Lane, sequence: u64, stage: &Stage) -> Vec<u8> {
+        audit_key(lane, sequence, stage)
+    }
 }
 
 fn audit_key(lane: &Lane, sequence: u64, stage: &Stage) -> Vec<u8> {
