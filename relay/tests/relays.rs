@@ -743,6 +743,7 @@ async fn a_double_signed_header_freezes_the_light_client_and_stops_its_lanes() {
     let mut b = Relay::new("relay-kz", tmp.path());
     b.write_config(&kz, &cn, &a.key, "127.0.0.1:9".parse().unwrap());
     b.start();
+    let prometheus = Prometheus::start("frozen", &[&b]);
     let b_key = b.public_key();
     let courier_key = corridor_relay::keys::load(&a.dir.join("relay.key")).unwrap();
     let (ep, hello) = courier(&courier_key, &b, &cn.id);
@@ -837,6 +838,9 @@ async fn a_double_signed_header_freezes_the_light_client_and_stops_its_lanes() {
         body.contains("light client of cn-shanghai is frozen on misbehaviour evidence"),
         "{body}"
     );
+    if let Some(p) = &prometheus {
+        p.wait_firing("CorridorLightClientFrozen", 60).await;
+    }
 
     // After a restart the client is still frozen: the second message is refused.
     b.stop();
@@ -1040,7 +1044,27 @@ async fn metrics_exist_from_startup_count_a_run_and_readiness_follows_the_peer()
         .sum();
     assert_eq!(refused, 0.0, "an honest run refuses nothing");
 
-    // The peer goes: not ready, and /readyz names it.
+    // A real Prometheus scrapes both relays: the run's counts arrive, and every expression
+    // of the shipped dashboard returns data.
+    let prometheus = Prometheus::start("metrics", &[&a, &b]);
+    if let Some(p) = &prometheus {
+        let instance = a.metrics.unwrap();
+        let expr = format!(
+            r#"corridor_channel_messages_total{{instance="{instance}",channel="{lane}",stage="acknowledged"}}"#
+        );
+        p.wait(&expr, 60, |v| v == 5.0).await;
+        // Two scrapes at least, so that rates have two samples.
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        for expr in dashboard_expressions() {
+            let result = p.query(&expr).await.unwrap_or_default();
+            assert!(
+                !result.is_empty(),
+                "the dashboard's {expr:?} returned no data"
+            );
+        }
+    }
+
+    // The peer goes: not ready, and /readyz names it; Prometheus fires relay-down.
     b.stop();
     wait_metric(&a, "corridor_relay_ready", |v| v == 0.0).await;
     let (status, body) = get(&a, "/readyz").await;
@@ -1052,7 +1076,179 @@ async fn metrics_exist_from_startup_count_a_run_and_readiness_follows_the_peer()
     let m = scrape(&a).await;
     assert_eq!(m[&format!("corridor_peer_connected{peer}")], 0.0);
     assert!(m[&format!("corridor_peer_disconnects_total{peer}")] >= 1.0);
+    if let Some(p) = &prometheus {
+        p.wait_firing("CorridorRelayDown", 90).await;
+        let down = r#"ALERTS{alertname="CorridorRelayDown",alertstate="firing"}"#;
+        let firing = p.query(down).await.unwrap_or_default();
+        let instance = b.metrics.unwrap().to_string();
+        assert!(
+            firing
+                .iter()
+                .all(|r| r["metric"]["instance"] == instance.as_str()),
+            "relay-down fired for a relay that is up: {firing:?}"
+        );
+    }
     drop(a);
     cn.handle.shutdown().await.unwrap();
     kz.handle.shutdown().await.unwrap();
+}
+
+/// A real Prometheus on loopback scraping relays every second with the shipped alert rules
+/// (evaluated every second). `None` (the test skips) when Debian's `prometheus` is not
+/// installed, except under `CI=true`, where that fails.
+struct Prometheus {
+    child: Child,
+    url: String,
+    _dir: TempDir,
+}
+
+impl Drop for Prometheus {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn monitoring_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../monitoring")
+}
+
+impl Prometheus {
+    fn start(test: &str, relays: &[&Relay]) -> Option<Self> {
+        let found = Command::new("prometheus")
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success());
+        if !found {
+            let ci = std::env::var("CI").is_ok_and(|v| v == "true");
+            assert!(!ci, "{test}: prometheus is not installed and CI=true");
+            eprintln!("{test}: skipped the Prometheus part: prometheus is not installed");
+            return None;
+        }
+        let dir = TempDir::new("prometheus");
+        let targets: Vec<String> = relays
+            .iter()
+            .map(|r| format!("\"{}\"", r.metrics.unwrap()))
+            .collect();
+        let rules = monitoring_dir().join("prometheus/rules");
+        let config = format!(
+            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nrule_files:\n  - {}/*.yml\nscrape_configs:\n  - job_name: corridor\n    static_configs:\n      - targets: [{}]\n",
+            rules.display(),
+            targets.join(", ")
+        );
+        std::fs::write(dir.path().join("prometheus.yml"), config).unwrap();
+        // A free port: bind 0, read it back, let Prometheus take it.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let log = std::fs::File::create(dir.path().join("log")).unwrap();
+        let child = Command::new("prometheus")
+            .arg(format!(
+                "--config.file={}",
+                dir.path().join("prometheus.yml").display()
+            ))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                dir.path().join("data").display()
+            ))
+            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        Some(Self {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+            _dir: dir,
+        })
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self._dir.path().join("log")).unwrap_or_default()
+    }
+
+    /// The result of an instant query (`None` while Prometheus is not up yet).
+    async fn query(&self, expr: &str) -> Option<Vec<serde_json::Value>> {
+        let response = reqwest::Client::new()
+            .get(format!("{}/api/v1/query", self.url))
+            .query(&[("query", expr)])
+            .send()
+            .await
+            .ok()?;
+        let body: serde_json::Value = response.json().await.ok()?;
+        assert_eq!(body["status"], "success", "{expr}: {body}");
+        body["data"]["result"].as_array().cloned()
+    }
+
+    /// Waits (at most `secs`) until `expr` returns a sample satisfying `ok`.
+    async fn wait(&self, expr: &str, secs: u64, ok: impl Fn(f64) -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        loop {
+            let values: Vec<f64> = self
+                .query(expr)
+                .await
+                .unwrap_or_default()
+                .iter()
+                .filter_map(|r| r["value"][1].as_str()?.parse().ok())
+                .collect();
+            if values.iter().any(|v| ok(*v)) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{expr} gave {values:?} after {secs} s\n{}",
+                self.log()
+            );
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }
+
+    /// Waits (at most `secs`) until the alert `name` is firing.
+    async fn wait_firing(&self, name: &str, secs: u64) {
+        let expr = format!(r#"ALERTS{{alertname="{name}",alertstate="firing"}}"#);
+        self.wait(&expr, secs, |v| v == 1.0).await;
+    }
+}
+
+/// Every PromQL expression of the shipped dashboard, with its variables set to match all.
+fn dashboard_expressions() -> Vec<String> {
+    let path = monitoring_dir().join("grafana/dashboards/corridor.json");
+    let dashboard: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let mut out = Vec::new();
+    let mut stack = vec![&dashboard["panels"]];
+    while let Some(v) = stack.pop() {
+        match v {
+            serde_json::Value::Array(items) => stack.extend(items),
+            serde_json::Value::Object(map) => {
+                if let Some(expr) = map.get("expr").and_then(|e| e.as_str()) {
+                    out.push(expr.to_owned());
+                }
+                stack.extend(map.values());
+            }
+            _ => {}
+        }
+    }
+    assert!(out.len() > 10, "{}: too few expressions", path.display());
+    out.into_iter()
+        .map(|e| {
+            let mut e = e;
+            for (var, value) in [
+                ("${chain}", ".*"),
+                ("$chain", ".*"),
+                ("${channel}", ".*"),
+                ("$channel", ".*"),
+                ("${peer}", ".*"),
+                ("$peer", ".*"),
+                ("$__rate_interval", "1m"),
+                ("$__interval", "15s"),
+                ("$__range", "5m"),
+            ] {
+                e = e.replace(var, value);
+            }
+            e
+        })
+        .collect()
 }
