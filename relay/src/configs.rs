@@ -20,17 +20,52 @@ pub struct ChainEntry<'a> {
     pub root_hash: &'a str,
 }
 
-/// The TOML of a devnet relay config: one followed chain, one partner relay serving the
-/// other chain, `limits` appended as the `[limits]` table's lines. The demo, the bench and
-/// the tests write their relays' configs with it.
-pub fn relay_config_toml(
+/// A partner relay of a relay config.
+#[derive(Clone, Copy, Debug)]
+pub struct PeerEntry<'a> {
+    /// Its name (logs, metric labels).
+    pub name: &'a str,
+    /// Its public key (hex).
+    pub key: &'a str,
+    /// Its QUIC address.
+    pub address: std::net::SocketAddr,
+    /// The chains it serves.
+    pub chains: &'a [&'a str],
+}
+
+/// Where a relay listens: QUIC, metrics, trader API.
+#[derive(Clone, Copy, Debug)]
+pub struct Listen {
+    /// QUIC (UDP).
+    pub quic: std::net::SocketAddr,
+    /// `/metrics`, `/healthz`, `/readyz`.
+    pub metrics: std::net::SocketAddr,
+    /// The trader API.
+    pub api: std::net::SocketAddr,
+}
+
+impl Listen {
+    /// Every port chosen by the system (tests).
+    pub fn any() -> Self {
+        let any = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+        Self {
+            quic: any,
+            metrics: any,
+            api: any,
+        }
+    }
+}
+
+/// The TOML of a devnet relay config: one followed chain, the `remotes` its `peers` serve,
+/// `limits` appended as the `[limits]` table's lines.
+pub fn relay_config(
     home: ChainEntry<'_>,
-    remote: ChainEntry<'_>,
-    peer_key: &str,
-    peer_address: std::net::SocketAddr,
+    remotes: &[ChainEntry<'_>],
+    peers: &[PeerEntry<'_>],
+    listen: &Listen,
     limits: &str,
 ) -> String {
-    let chain = |c: ChainEntry<'_>| {
+    let chain = |c: &ChainEntry<'_>| {
         let endpoint = c
             .endpoint
             .map(|e| format!("endpoint = \"{e}\"\n"))
@@ -40,11 +75,44 @@ pub fn relay_config_toml(
             c.chain_id, c.root_hash
         )
     };
-    format!(
-        "[relay]\nkey_file = \"relay.key\"\ndata_dir = \"data\"\nlisten = \"127.0.0.1:0\"\nmetrics_listen = \"127.0.0.1:0\"\napi_listen = \"127.0.0.1:0\"\n\n{}{}[[peers]]\nname = \"{}-operator\"\npublic_key = \"{peer_key}\"\naddress = \"{peer_address}\"\nchains = [\"{}\"]\n\n[limits]\n{limits}",
-        chain(home),
-        chain(remote),
-        remote.chain_id,
-        remote.chain_id,
-    )
+    let mut text = format!(
+        "[relay]\nkey_file = \"relay.key\"\ndata_dir = \"data\"\nlisten = \"{}\"\nmetrics_listen = \"{}\"\napi_listen = \"{}\"\n\n",
+        listen.quic, listen.metrics, listen.api
+    );
+    text.push_str(&chain(&home));
+    for r in remotes {
+        text.push_str(&chain(r));
+    }
+    for p in peers {
+        let chains: Vec<String> = p.chains.iter().map(|c| format!("\"{c}\"")).collect();
+        text.push_str(&format!(
+            "[[peers]]\nname = \"{}\"\npublic_key = \"{}\"\naddress = \"{}\"\nchains = [{}]\n\n",
+            p.name,
+            p.key,
+            p.address,
+            chains.join(", ")
+        ));
+    }
+    text.push_str(&format!("[limits]\n{limits}"));
+    text
+}
+
+/// The TOML of a devnet relay config: one followed chain, one partner relay serving the
+/// other chain, `limits` appended as the `[limits]` table's lines. The bench and the tests
+/// write their two relays' configs with it.
+pub fn relay_config_toml(
+    home: ChainEntry<'_>,
+    remote: ChainEntry<'_>,
+    peer_key: &str,
+    peer_address: std::net::SocketAddr,
+    limits: &str,
+) -> String {
+    let name = format!("{}-operator", remote.chain_id);
+    let peer = PeerEntry {
+        name: &name,
+        key: peer_key,
+        address: peer_address,
+        chains: &[remote.chain_id],
+    };
+    relay_config(home, &[remote], &[peer], &Listen::any(), limits)
 }

@@ -1,88 +1,93 @@
-//! `corridor devnet`: the embedded devnet demo.
+//! `corridor devnet`: the embedded devnet demo, with real relays.
 //!
-//! Starts the three partner chains of `config/` in this process (RPC on loopback, RocksDB
-//! stores in a fresh folder), has their registered traders submit one document of every
-//! kind, and carries each committed message to its destination chain, whose inbox verifies
-//! the source chain's light blocks and the message's Merkle proof with its own light client
-//! before it accepts the delivery. Then it proves each receipt back against the destination
-//! chain's headers, tries a forged delivery (refused) and a replay, prints a
-//! timeline, and stops. A replayed delivery must get its original acknowledgement (and not
-//! be delivered twice); the demo reads the chains' status through their admin RPC, with a
-//! token it generates for the run.
+//! - **Three chains, three operators.** The partner chains of `config/` run in this process
+//!   (RPC on loopback, RocksDB stores under the data folder). Each operator's relay is a
+//!   `corridor start` process of its own, with its own key, store, QUIC, metrics and API
+//!   ports, pinned to the other two: messages cross only through the relays, which verify
+//!   every light block and proof, and deliver into the destination chain, whose inbox
+//!   verifies everything once more with its own light client.
+//! - **The workload:** the chains' registered traders send every document kind along the
+//!   trade routes of [`ROUTES`], each document with content of its own (references, dates,
+//!   goods), signed with the trader's key and checked field by field before it is submitted.
+//! - **Counting:** deliveries are read off the destination chains' own committed receipts
+//!   (a second receipt for one message would show as a duplicate); acknowledgements off the
+//!   source relays' stores; refusals of injected forgeries off the target relay's metrics.
+//! - **Chaos** (`--chaos`): a relay is killed with SIGKILL and restarted on its store, a
+//!   relay is paused (SIGSTOP) so its QUIC links go silent and time out, a chain withholds
+//!   its blocks for a while, and a rogue holding an operator's pinned key injects a forged
+//!   bundle, a replay and bad frames. The run still ends with every message delivered
+//!   exactly once.
 //!
-//! ## What carries the messages
-//! The relay daemons (QUIC between operators, their own stores and pipelines) are not built
-//! yet. Here a `Courier` in this process plays their part over the chains' RPC: it builds
-//! the proof bundles with [`corridor_adapters::bundle::build_bundle`] (verifying every light
-//! block and proof it fetches with its own light clients) and hands them to the destination.
-//! The destination chain trusts nothing the courier says: it verifies everything again.
+//! The trader API is not yet wired into the relay (a separate piece of work): traders submit
+//! through their source chain's RPC here, as a trader's own node would.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
-use corridor_adapters::bundle::{build_bundle, sync_client};
-use corridor_adapters::devnet::{AdminToken, DevnetAdapter};
-use corridor_adapters::types::NativeClient;
-use corridor_adapters::{AdapterError, ChainAdapter, DeliveryAck, ProofBundle};
+use corridor_adapters::devnet::{AdminToken, DevnetAdapter, FaultState};
+use corridor_adapters::ChainAdapter;
 use corridor_devnet::{devnet_trader_key, genesis_block, DevnetChain, DevnetConfig, DevnetHandle};
-use corridor_light_client::client::TrustRoot;
 use corridor_light_client::documents::examples::example;
 use corridor_light_client::envelope::{
     payload_from_json, Deadline, DocumentKind, MessageBody, SignedMessage, VERSION,
 };
-use corridor_light_client::native::LightBlock;
-use corridor_light_client::receipt::verify_receipt;
-use corridor_light_client::{hash, ChainId, Hash32, Height, Options, Time};
-
-use corridor_relay::configs::CONFIGS;
+use corridor_light_client::merkle::InclusionProof;
+use corridor_light_client::native::NativeVerifier;
+use corridor_light_client::receipt::ReceiptResult;
+use corridor_light_client::{hash, ChainId, Height};
+use corridor_relay::configs::{relay_config, ChainEntry, Listen, PeerEntry, CONFIGS};
+use corridor_relay::rocks::RocksStore;
+use corridor_relay_core::core::{AuditRecord, Stage};
+use corridor_relay_core::store::{Column, Store};
+use corridor_relay_core::wire::{Frame, Lane, MessageBatch};
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use serde_json::Value;
 
 /// Settings of one demo run.
 #[derive(Clone, Debug)]
 pub(crate) struct DemoOptions {
-    /// Folder for the chains' stores; a fresh temporary folder when `None`.
+    /// Folder for the chains' and relays' stores and keys; a fresh temporary folder when
+    /// `None`. Rerunning on the same folder resumes.
     pub(crate) data_dir: Option<PathBuf>,
     /// Block interval of every chain.
     pub(crate) block_interval: Duration,
-    /// Longest the whole exchange may take before the demo gives up.
+    /// Messages to send, spread over the routes.
+    pub(crate) messages: usize,
+    /// Spread the submissions over this long (as fast as accepted when `None`).
+    pub(crate) duration: Option<Duration>,
+    /// Longest the run may take before the demo gives up.
     pub(crate) timeout: Duration,
+    /// Keep everything running after the summary, until Ctrl-C.
+    pub(crate) keep_running: bool,
+    /// Kill, pause and attack while the messages flow.
+    pub(crate) chaos: bool,
+    /// Let the system choose every port (several demos at once, tests) instead of the
+    /// fixed ports that `monitoring/` scrapes.
+    pub(crate) any_ports: bool,
 }
 
-impl Default for DemoOptions {
-    fn default() -> Self {
-        Self {
-            data_dir: None,
-            block_interval: Duration::from_millis(500),
-            timeout: Duration::from_secs(120),
-        }
-    }
-}
-
-/// What a demo run established (the end-to-end test checks it).
+/// What a demo run established (its end-to-end test checks the printed summary).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub(crate) struct DemoSummary {
     /// Messages submitted.
     pub(crate) submitted: usize,
-    /// Messages the destination inbox accepted.
-    pub(crate) delivered: usize,
-    /// Receipts proven against destination headers.
-    pub(crate) receipts_proven: usize,
-    /// Whether the forged delivery was refused as `invalid-proof`.
-    pub(crate) forged_refused: bool,
-    /// Whether the replayed delivery was answered with its original acknowledgement
-    /// (idempotent: not delivered a second time).
-    pub(crate) replay_idempotent: bool,
-    /// Submitted messages with exactly one receipt in their destination chain's own
-    /// committed receipts.
-    pub(crate) delivered_on_chain: usize,
-    /// Receipts beyond the first for any (source, destination, channel, sequence).
-    pub(crate) extra_receipts_on_chain: usize,
+    /// Submitted messages with exactly one receipt on their destination chain.
+    pub(crate) delivered_once: usize,
+    /// Receipts beyond the first for one message.
+    pub(crate) duplicates: usize,
+    /// Messages whose receipt the source relay proved (acknowledged).
+    pub(crate) acknowledged: usize,
+    /// Forgeries injected (chaos) and how many the target refused, by reason.
+    pub(crate) forgeries: BTreeMap<&'static str, (usize, usize)>,
 }
 
-/// One trade: who sends which document from where to where.
-struct Trade {
+/// A trade route: who sends which document from where to whom.
+struct Route {
     kind: DocumentKind,
     from: &'static str,
     sender: &'static str,
@@ -90,71 +95,304 @@ struct Trade {
     receiver: &'static str,
 }
 
-const TRADES: [Trade; 7] = [
-    Trade {
-        kind: DocumentKind::CommercialInvoice,
-        from: "cn-shanghai",
-        sender: "shanghai-exporter",
-        to: "pk-karachi",
-        receiver: "karachi-importer",
-    },
-    Trade {
+/// The routes of the workload: every document kind, every direction between the three.
+const ROUTES: [Route; 11] = [
+    Route {
         kind: DocumentKind::BillOfLading,
         from: "cn-shanghai",
         sender: "shanghai-freight-forwarder",
         to: "pk-karachi",
         receiver: "karachi-port-agent",
     },
-    Trade {
-        kind: DocumentKind::PackingList,
+    Route {
+        kind: DocumentKind::CommercialInvoice,
         from: "cn-shanghai",
         sender: "shanghai-exporter",
         to: "pk-karachi",
-        receiver: "karachi-port-agent",
+        receiver: "karachi-importer",
     },
-    Trade {
+    Route {
         kind: DocumentKind::CertificateOfOrigin,
         from: "cn-shanghai",
         sender: "shanghai-exporter",
         to: "kz-astana",
         receiver: "astana-customs-broker",
     },
-    Trade {
-        kind: DocumentKind::CustomsDeclaration,
-        from: "kz-astana",
-        sender: "astana-customs-broker",
-        to: "cn-shanghai",
-        receiver: "shanghai-exporter",
-    },
-    Trade {
+    Route {
         kind: DocumentKind::LetterOfCredit,
         from: "pk-karachi",
         sender: "karachi-importer",
         to: "cn-shanghai",
         receiver: "shanghai-exporter",
     },
-    Trade {
+    Route {
+        kind: DocumentKind::PackingList,
+        from: "cn-shanghai",
+        sender: "shanghai-freight-forwarder",
+        to: "kz-astana",
+        receiver: "astana-importer",
+    },
+    Route {
+        kind: DocumentKind::CustomsDeclaration,
+        from: "kz-astana",
+        sender: "astana-customs-broker",
+        to: "cn-shanghai",
+        receiver: "shanghai-exporter",
+    },
+    Route {
         kind: DocumentKind::PaymentInstruction,
         from: "pk-karachi",
         sender: "karachi-importer",
         to: "cn-shanghai",
         receiver: "shanghai-exporter",
     },
+    Route {
+        kind: DocumentKind::PaymentInstruction,
+        from: "kz-astana",
+        sender: "astana-importer",
+        to: "pk-karachi",
+        receiver: "karachi-importer",
+    },
+    Route {
+        kind: DocumentKind::CustomsDeclaration,
+        from: "pk-karachi",
+        sender: "karachi-port-agent",
+        to: "kz-astana",
+        receiver: "astana-customs-broker",
+    },
+    Route {
+        kind: DocumentKind::PackingList,
+        from: "cn-shanghai",
+        sender: "shanghai-freight-forwarder",
+        to: "pk-karachi",
+        receiver: "karachi-port-agent",
+    },
+    Route {
+        kind: DocumentKind::LetterOfCredit,
+        from: "kz-astana",
+        sender: "astana-importer",
+        to: "pk-karachi",
+        receiver: "karachi-importer",
+    },
 ];
 
-/// A message's way through the corridor, for the timeline.
-#[derive(Clone, Debug)]
-struct Track {
-    kind: DocumentKind,
-    from: ChainId,
-    to: ChainId,
-    sequence: u64,
-    submitted: Duration,
-    delivered: Option<Duration>,
-    receipt: Option<(Height, Duration)>,
+const GOODS: [(&str, &str); 6] = [
+    ("Transformers, liquid dielectric", "850421"),
+    ("Solar cells, assembled in modules", "854143"),
+    ("Cotton yarn, combed", "520522"),
+    ("Wheat, durum", "100119"),
+    ("Excavators, self-propelled", "842952"),
+    ("Polyethylene, primary form", "390110"),
+];
+
+fn set(doc: &mut Value, pointer: &str, value: Value) {
+    if let Some(slot) = doc.pointer_mut(pointer) {
+        *slot = value;
+    }
 }
 
-/// Runs the demo, writing its account to `out`.
+/// The `n`th document of `kind`: the kind's example with its references, dates and goods
+/// made its own (every check digit and code stays valid: the light client's document
+/// checks run on it before it is signed).
+fn document(kind: DocumentKind, n: usize) -> Value {
+    let mut doc = example(kind);
+    let (goods, hs) = GOODS[n % GOODS.len()];
+    let day = 1 + n % 28;
+    let date = format!("2026-11-{day:02}");
+    let invoice = format!("INV-2026-{:04}", n % 10_000);
+    match kind {
+        DocumentKind::BillOfLading => {
+            set(&mut doc, "/bl_number", format!("CSHKHI26{:08}", n).into());
+            set(&mut doc, "/on_board_date", date.clone().into());
+            set(&mut doc, "/issue_date", date.into());
+            set(&mut doc, "/goods/0/description", goods.into());
+            set(&mut doc, "/goods/0/hs_code", hs.into());
+            set(&mut doc, "/goods/0/packages", (1 + n % 40).into());
+        }
+        DocumentKind::CertificateOfOrigin => {
+            set(&mut doc, "/co_number", format!("E2611CN{:07}", n).into());
+            set(&mut doc, "/invoice_number", invoice.into());
+            set(&mut doc, "/items/0/hs_code", hs.into());
+            set(
+                &mut doc,
+                "/items/0/quantity",
+                format!("{} PCE", 1 + n % 90).into(),
+            );
+            set(&mut doc, "/issue_date", date.into());
+        }
+        DocumentKind::CommercialInvoice => {
+            set(&mut doc, "/invoice_number", invoice.into());
+            set(&mut doc, "/issue_date", date.into());
+            set(&mut doc, "/lines/0/description", goods.into());
+            set(&mut doc, "/lines/0/hs_code", hs.into());
+        }
+        DocumentKind::LetterOfCredit => {
+            set(
+                &mut doc,
+                "/credit_number",
+                format!("LC26KHI{:05}", n).into(),
+            );
+            set(&mut doc, "/goods", format!("{goods}, CIF Karachi").into());
+        }
+        DocumentKind::PaymentInstruction => {
+            set(&mut doc, "/msg_id", format!("PKB20261128-{:05}", n).into());
+            set(&mut doc, "/end_to_end_id", invoice.clone().into());
+            set(
+                &mut doc,
+                "/uetr",
+                format!("eb6305c9-1f7f-49de-aed0-{:012x}", n).into(),
+            );
+            set(
+                &mut doc,
+                "/remittance",
+                format!("{invoice} under LC").into(),
+            );
+        }
+        DocumentKind::CustomsDeclaration => {
+            set(&mut doc, "/lrn", format!("KHI-26-{:06}", n).into());
+            set(&mut doc, "/goods/0/description", goods.into());
+            set(&mut doc, "/goods/0/hs_code", format!("{hs}00").into());
+        }
+        DocumentKind::PackingList => {
+            set(
+                &mut doc,
+                "/packing_list_number",
+                format!("PL-2026-{:05}", n).into(),
+            );
+            set(&mut doc, "/invoice_ref", invoice.into());
+            set(&mut doc, "/issue_date", date.into());
+            set(&mut doc, "/packages/0/items/0/hs_code", hs.into());
+        }
+        DocumentKind::Generic => {
+            set(&mut doc, "/title", format!("Inspection report {n}").into());
+        }
+    }
+    doc
+}
+
+/// A corridor: (source, destination).
+type Corridor = (ChainId, ChainId);
+
+fn corridor_name(c: &Corridor) -> String {
+    format!("{} -> {}", c.0, c.1)
+}
+
+/// One operator's relay process and its files.
+struct RelayProcess {
+    chain: ChainId,
+    dir: PathBuf,
+    key: String,
+    listen: Listen,
+    child: Option<Child>,
+}
+
+impl Drop for RelayProcess {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+impl RelayProcess {
+    fn config(&self) -> PathBuf {
+        self.dir.join("relay.toml")
+    }
+
+    fn log_tail(&self) -> String {
+        let log = std::fs::read_to_string(self.dir.join("log")).unwrap_or_default();
+        let lines: Vec<&str> = log.lines().collect();
+        lines[lines.len().saturating_sub(15)..].join("\n")
+    }
+
+    /// Starts `corridor start` and waits for the line that says where it listens.
+    fn start(&mut self) -> anyhow::Result<()> {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.join("log"))?;
+        let mut child = Command::new(std::env::current_exe()?)
+            .args(["start", "--config"])
+            .arg(self.config())
+            .env(
+                "RUST_LOG",
+                std::env::var("RUST_LOG").unwrap_or("info".into()),
+            )
+            .stdout(Stdio::piped())
+            .stderr(log)
+            .spawn()
+            .context("starting a relay process")?;
+        let stdout = child.stdout.take().context("relay stdout")?;
+        let mut line = String::new();
+        std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut line)?;
+        if !line.contains(" listening on ") {
+            let _ = child.kill();
+            let _ = child.wait();
+            bail!(
+                "the relay of {} did not start; its log ({}):\n{}",
+                self.chain,
+                self.dir.join("log").display(),
+                self.log_tail()
+            );
+        }
+        self.child = Some(child);
+        Ok(())
+    }
+
+    fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    fn signal(&self, signal: &str) {
+        if let Some(c) = &self.child {
+            let _ = Command::new("kill")
+                .args([signal, &c.id().to_string()])
+                .status();
+        }
+    }
+
+    /// SIGTERM, then waits (at most 20 s) for a clean exit.
+    fn stop(&mut self) {
+        self.signal("-TERM");
+        if let Some(mut c) = self.child.take() {
+            let deadline = Instant::now() + Duration::from_secs(20);
+            while Instant::now() < deadline {
+                if let Ok(Some(_)) = c.try_wait() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    fn store(&self) -> PathBuf {
+        self.dir.join("data").join("store")
+    }
+}
+
+fn free_tcp() -> anyhow::Result<SocketAddr> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?)
+}
+
+fn free_udp() -> anyhow::Result<SocketAddr> {
+    Ok(std::net::UdpSocket::bind("127.0.0.1:0")?.local_addr()?)
+}
+
+/// A devnet chain of the run.
+struct DemoChain {
+    id: ChainId,
+    handle: DevnetHandle,
+    adapter: DevnetAdapter,
+    root_hash: String,
+}
+
+/// What the chaos did, in order (printed as it happens and in the summary).
+type Log = std::sync::Arc<std::sync::Mutex<Vec<String>>>;
+
+/// Runs the demo, writing its account to `out`; progress bars go to the terminal.
 pub(crate) async fn run(
     options: DemoOptions,
     out: &mut (impl Write + Send),
@@ -163,492 +401,881 @@ pub(crate) async fn run(
     let data_dir = match &options.data_dir {
         Some(d) => d.clone(),
         None => {
-            temp = TempDir::new()?;
+            temp = corridor_light_client::testkit::TempDir::new("devnet");
             temp.path().to_owned()
         }
     };
-    let start = Instant::now();
-    let mut chains: BTreeMap<ChainId, (DevnetHandle, DevnetAdapter, DevnetConfig)> =
-        BTreeMap::new();
+    std::fs::create_dir_all(&data_dir)
+        .with_context(|| format!("creating {}", data_dir.display()))?;
     writeln!(
         out,
-        "corridor devnet: three partner chains on loopback, stores in {}",
+        "corridor devnet: three partner chains, three operators' relays, their traders\n  data in {}",
         data_dir.display()
     )?;
-    for (name, text) in CONFIGS {
-        let mut config =
-            DevnetConfig::from_toml(text).with_context(|| format!("embedded config {name}"))?;
-        config.listen = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
-        config.admin_listen = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
-        // A fresh admin token per run: the demo alone can reach the chains' admin RPC.
-        let token = AdminToken::generate();
-        config.admin_token = Some(token.clone());
-        config.store_path = data_dir.join(name);
-        config.spec.block_interval = options.block_interval;
-        let handle = DevnetChain::start(config.clone())
-            .await
-            .with_context(|| format!("starting {name}"))?;
-        let admin_url = handle
-            .admin_url()
-            .with_context(|| format!("{name} has no admin listener"))?;
-        let adapter = DevnetAdapter::new(config.chain_id().clone(), &handle.url())?
-            .with_admin(&admin_url, &token)?;
-        writeln!(
-            out,
-            "  {name:<12} {}  {} validators, rotating {} every {} blocks",
-            handle.url(),
-            config.spec.validators,
-            config.spec.rotate_count,
-            config.spec.rotate_every
-        )?;
-        chains.insert(config.chain_id().clone(), (handle, adapter, config));
+    let mut chains = Vec::new();
+    for (i, (name, text)) in CONFIGS.iter().enumerate() {
+        chains.push(
+            start_chain(name, text, i, &data_dir, &options)
+                .await
+                .with_context(|| format!("starting chain {name}"))?,
+        );
+        let c = chains.last().context("a chain")?;
+        writeln!(out, "  chain {name:<12} RPC {}", c.handle.url())?;
     }
-
-    let result = exchange(&chains, &options, start, out).await;
-    for (_, (handle, _, _)) in chains {
-        handle.shutdown().await.context("stopping a chain")?;
+    let result = with_chains(&chains, &data_dir, &options, out).await;
+    for c in chains {
+        c.handle.shutdown().await.context("stopping a chain")?;
     }
     result
 }
 
-async fn exchange(
-    chains: &BTreeMap<ChainId, (DevnetHandle, DevnetAdapter, DevnetConfig)>,
+async fn start_chain(
+    name: &str,
+    text: &str,
+    i: usize,
+    data_dir: &Path,
     options: &DemoOptions,
-    start: Instant,
-    out: &mut (impl Write + Send),
-) -> anyhow::Result<DemoSummary> {
-    let chain = |name: &str| -> anyhow::Result<&(DevnetHandle, DevnetAdapter, DevnetConfig)> {
-        let id = ChainId::new(name)?;
-        chains.get(&id).with_context(|| format!("no chain {name}"))
-    };
-    let mut summary = DemoSummary::default();
-    let mut tracks: BTreeMap<Hash32, Track> = BTreeMap::new();
-    writeln!(out, "\ntraders submit one document of each kind:")?;
-    for (nonce, trade) in (1u64..).zip(TRADES.iter()) {
-        let (_, source, _) = chain(trade.from)?;
-        let key = devnet_trader_key(trade.sender);
-        let payload = payload_from_json(&example(trade.kind))?;
-        let body = MessageBody {
-            version: VERSION,
-            source_chain: ChainId::new(trade.from)?,
-            destination_chain: ChainId::new(trade.to)?,
-            channel: 0,
-            nonce,
-            sender: key.public_key(),
-            receiver: devnet_trader_key(trade.receiver).public_key(),
-            kind: trade.kind,
-            payload_hash: hash::sha3(&payload.0),
-            payload,
-            deadline: Deadline::Height(Height(1_000_000)),
-        };
-        let signed: SignedMessage = body.sign(&key)?;
-        let accepted = source
-            .submit_message(&signed)
-            .await
-            .with_context(|| format!("submitting {}", trade.kind))?;
-        let at = start.elapsed();
-        writeln!(
-            out,
-            "  [{:>5.1}s] {:<22} {} -> {}  seq {}  signed by {}",
-            at.as_secs_f64(),
-            trade.kind.as_str(),
-            trade.from,
-            trade.to,
-            accepted.sequence,
-            trade.sender
-        )?;
-        tracks.insert(
-            accepted.id,
-            Track {
-                kind: trade.kind,
-                from: ChainId::new(trade.from)?,
-                to: ChainId::new(trade.to)?,
-                sequence: accepted.sequence,
-                submitted: at,
-                delivered: None,
-                receipt: None,
-            },
-        );
-        summary.submitted += 1;
+) -> anyhow::Result<DemoChain> {
+    let mut config = DevnetConfig::from_toml(text)?;
+    if options.any_ports {
+        config.listen = SocketAddr::from(([127, 0, 0, 1], 0));
     }
-
-    writeln!(
-        out,
-        "\nthe courier carries each committed message; the destination verifies it:"
-    )?;
-    let deadline = start + options.timeout;
-    let mut courier = Courier::new(chains)?;
-    let mut last_bundle: Option<(ChainId, ProofBundle, DeliveryAck)> = None;
-    while tracks.values().any(|t| t.receipt.is_none()) {
-        if Instant::now() > deadline {
-            bail!(
-                "not every message was delivered and its receipt proven within {:?}",
-                options.timeout
-            );
+    config.admin_listen = SocketAddr::from(([127, 0, 0, 1], 0));
+    // A fresh admin token per run: the demo alone can reach the chains' admin RPC.
+    let token = AdminToken::generate();
+    config.admin_token = Some(token.clone());
+    config.store_path = data_dir.join("chains").join(name);
+    config.spec.block_interval = options.block_interval;
+    let root_hash = genesis_block(&config.spec).header().hash().to_string();
+    let id = config.chain_id().clone();
+    let handle = DevnetChain::start(config).await.with_context(|| {
+        if options.any_ports {
+            String::new()
+        } else {
+            format!("(chain {i}: is its RPC port in use? --any-ports lets the system choose)")
         }
-        for (id, event) in courier.step(chains, &tracks).await? {
-            let Some(track) = tracks.get_mut(&id) else {
-                continue;
-            };
-            let at = start.elapsed();
-            match event {
-                Event::Committed(h) => {
-                    writeln!(
-                        out,
-                        "  [{:>5.1}s] committed {:<22} {} block {} (messages root, proof checked by the courier)",
-                        at.as_secs_f64(),
-                        track.kind.as_str(),
-                        track.from,
-                        h
-                    )?;
+    })?;
+    let admin = handle.admin_url().context("no admin listener")?;
+    let adapter = DevnetAdapter::new(id.clone(), &handle.url())?.with_admin(&admin, &token)?;
+    Ok(DemoChain {
+        id,
+        handle,
+        adapter,
+        root_hash,
+    })
+}
+
+fn listen_for(i: usize, any: bool) -> anyhow::Result<Listen> {
+    if any {
+        return Ok(Listen {
+            quic: free_udp()?,
+            metrics: free_tcp()?,
+            api: free_tcp()?,
+        });
+    }
+    let port = |base: u16| {
+        let offset = u16::try_from(i).unwrap_or(0);
+        SocketAddr::from(([127, 0, 0, 1], base + 1 + offset))
+    };
+    Ok(Listen {
+        quic: port(4700),
+        metrics: port(9700),
+        api: port(4800),
+    })
+}
+
+const RELAY_LIMITS: &str = "poll_interval_ms = 100\nresend_after_ms = 1000\npenalty_backoff_secs = 2\nreconnect_min_ms = 100\nreconnect_max_ms = 1000\n";
+
+/// Writes each operator's key (kept when it exists: a rerun resumes) and config.
+fn prepare_relays(
+    chains: &[DemoChain],
+    data_dir: &Path,
+    any_ports: bool,
+) -> anyhow::Result<Vec<RelayProcess>> {
+    let mut relays = Vec::new();
+    for (i, c) in chains.iter().enumerate() {
+        let dir = data_dir.join("relays").join(c.id.as_str());
+        std::fs::create_dir_all(&dir)?;
+        let key_file = dir.join("relay.key");
+        let key = if key_file.exists() {
+            corridor_relay::keys::load(&key_file)?
+        } else {
+            corridor_relay::keys::generate(&key_file)?
+        };
+        relays.push(RelayProcess {
+            chain: c.id.clone(),
+            dir,
+            key: hex::encode(key.verifying_key().to_bytes()),
+            listen: listen_for(i, any_ports)?,
+            child: None,
+        });
+    }
+    let urls: Vec<String> = chains.iter().map(|c| c.handle.url()).collect();
+    for i in 0..chains.len() {
+        let entry = |j: usize, home: bool| ChainEntry {
+            chain_id: chains[j].id.as_str(),
+            endpoint: home.then_some(urls[j].as_str()),
+            root_hash: &chains[j].root_hash,
+        };
+        let home = entry(i, true);
+        let others: Vec<usize> = (0..chains.len()).filter(|j| *j != i).collect();
+        let remotes: Vec<ChainEntry<'_>> = others.iter().map(|j| entry(*j, false)).collect();
+        let names: Vec<String> = others
+            .iter()
+            .map(|j| format!("{}-relay", chains[*j].id))
+            .collect();
+        let served: Vec<[&str; 1]> = others.iter().map(|j| [chains[*j].id.as_str()]).collect();
+        let peers: Vec<PeerEntry<'_>> = others
+            .iter()
+            .enumerate()
+            .map(|(k, j)| PeerEntry {
+                name: &names[k],
+                key: &relays[*j].key,
+                address: relays[*j].listen.quic,
+                chains: &served[k],
+            })
+            .collect();
+        let text = relay_config(home, &remotes, &peers, &relays[i].listen, RELAY_LIMITS);
+        std::fs::write(relays[i].config(), text)?;
+    }
+    Ok(relays)
+}
+
+/// What the run knows of one submitted message.
+struct Sent {
+    corridor: Corridor,
+    channel: u32,
+    sequence: u64,
+    at: Instant,
+    delivered: Option<Instant>,
+}
+
+/// Receipts seen on the chains: (destination, source, channel, sequence) -> (result, count).
+#[derive(Default)]
+struct Receipts {
+    scanned: BTreeMap<ChainId, u64>,
+    seen: BTreeMap<(ChainId, ChainId, u32, u64), (ReceiptResult, usize)>,
+}
+
+impl Receipts {
+    /// Reads the receipts the chains committed since the last call.
+    async fn poll(
+        &mut self,
+        chains: &[DemoChain],
+    ) -> anyhow::Result<Vec<(ChainId, ChainId, u32, u64)>> {
+        let mut new = Vec::new();
+        for c in chains {
+            let tip = c.adapter.status().await?.latest_height.0;
+            let from = self.scanned.get(&c.id).copied().unwrap_or(0) + 1;
+            let mut start = from;
+            while start <= tip {
+                let end = tip.min(start + 255);
+                for r in c.adapter.receipts(Height(start), Height(end)).await? {
+                    let key = (
+                        c.id.clone(),
+                        r.receipt.source_chain.clone(),
+                        r.receipt.channel,
+                        r.receipt.sequence,
+                    );
+                    let entry = self
+                        .seen
+                        .entry(key.clone())
+                        .or_insert((r.receipt.result.clone(), 0));
+                    entry.1 += 1;
+                    new.push(key);
                 }
-                Event::Delivered {
-                    bundle,
-                    ack,
-                    blocks,
-                } => {
-                    track.delivered = Some(at);
-                    summary.delivered += 1;
-                    writeln!(
-                        out,
-                        "  [{:>5.1}s] delivered {:<22} {} -> {} seq {}: {} verified {} light block(s) of {} up to {} and the proof",
-                        at.as_secs_f64(),
-                        track.kind.as_str(),
-                        track.from,
-                        track.to,
-                        track.sequence,
-                        track.to,
-                        blocks,
-                        track.from,
-                        bundle.height
-                    )?;
-                    last_bundle = Some((track.to.clone(), *bundle, ack));
-                }
-                Event::Receipt(h) => {
-                    if track.receipt.is_some() {
+                start = end + 1;
+            }
+            self.scanned.insert(c.id.clone(), tip);
+        }
+        Ok(new)
+    }
+}
+
+fn result_label(result: &ReceiptResult) -> String {
+    match result {
+        ReceiptResult::Delivered => "delivered".into(),
+        ReceiptResult::Expired => "expired".into(),
+        ReceiptResult::Rejected { reason } => {
+            let text = format!("{reason:?}");
+            let name = text.split([' ', '{', '(']).next().unwrap_or("rejected");
+            format!("rejected ({name})")
+        }
+    }
+}
+
+/// The source relay's acknowledged sequences of `corridor` (its audit log), read from a
+/// read-only view of its store.
+fn acknowledged(relay: &RelayProcess, corridor: &Corridor) -> anyhow::Result<BTreeSet<u64>> {
+    let store = RocksStore::open_read_only(&relay.store())?;
+    let mut out = BTreeSet::new();
+    for (_, value) in store.scan(Column::Audit, b"")? {
+        if let Some(r) = AuditRecord::decode(&value) {
+            if matches!(r.stage, Stage::Acknowledged(_))
+                && r.lane.source == corridor.0
+                && r.lane.destination == corridor.1
+            {
+                out.insert(r.sequence);
+            }
+        }
+    }
+    Ok(out)
+}
+
+async fn get_text(url: &str) -> Option<(u16, String)> {
+    let response = reqwest::get(url).await.ok()?;
+    let status = response.status().as_u16();
+    Some((status, response.text().await.ok()?))
+}
+
+/// Waits (bounded) until every relay says it is ready.
+async fn wait_ready(relays: &[RelayProcess], timeout: Duration) -> anyhow::Result<()> {
+    let deadline = Instant::now() + timeout;
+    for r in relays {
+        let url = format!("http://{}/readyz", r.listen.metrics);
+        loop {
+            match get_text(&url).await {
+                Some((200, _)) => break,
+                other => {
+                    if Instant::now() > deadline {
                         bail!(
-                            "receipt of {} seq {} seen twice",
-                            track.from,
-                            track.sequence
+                            "the relay of {} is not ready after {timeout:?}: {:?}\n{}",
+                            r.chain,
+                            other.map(|(_, body)| body),
+                            r.log_tail()
                         );
                     }
-                    track.receipt = Some((h, at));
-                    summary.receipts_proven += 1;
-                    writeln!(
-                        out,
-                        "  [{:>5.1}s] receipt   {:<22} proven in {} block {} and checked by the courier's light client",
-                        at.as_secs_f64(),
-                        track.kind.as_str(),
-                        track.to,
-                        h
-                    )?;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+    Ok(())
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    // Rounding a rank to an index: both are small and non-negative.
+    #[allow(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        clippy::cast_precision_loss
+    )]
+    let i = ((sorted.len() - 1) as f64 * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+async fn with_chains(
+    chains: &[DemoChain],
+    data_dir: &Path,
+    options: &DemoOptions,
+    out: &mut (impl Write + Send),
+) -> anyhow::Result<DemoSummary> {
+    let mut relays = prepare_relays(chains, data_dir, options.any_ports)?;
+    for r in &mut relays {
+        r.start()?;
+        writeln!(
+            out,
+            "  relay {:<12} QUIC {}  metrics http://{}/metrics  key {}…",
+            r.chain,
+            r.listen.quic,
+            r.listen.metrics,
+            &r.key[..16]
+        )?;
+    }
+    wait_ready(&relays, Duration::from_secs(60)).await?;
+    writeln!(
+        out,
+        "  every relay is ready: chains synced, peers connected\n"
+    )?;
+
+    let start = Instant::now();
+    let deadline = start + options.timeout;
+    // Nonces differ between runs, so a rerun on the same data folder sends new messages.
+    let nonce_base = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(0))
+        * 1000;
+
+    // The plan: message n takes route n mod 11.
+    let mut plan: BTreeMap<Corridor, u64> = BTreeMap::new();
+    for n in 0..options.messages {
+        let r = &ROUTES[n % ROUTES.len()];
+        *plan
+            .entry((ChainId::new(r.from)?, ChainId::new(r.to)?))
+            .or_default() += 1;
+    }
+    let bars = MultiProgress::with_draw_target(ProgressDrawTarget::stderr());
+    let style =
+        ProgressStyle::with_template("{prefix:>28} [{bar:30}] {pos}/{len} delivered {msg}")?
+            .progress_chars("=> ");
+    let bar: BTreeMap<Corridor, ProgressBar> = plan
+        .iter()
+        .map(|(c, n)| {
+            let b = bars.add(ProgressBar::new(*n));
+            b.set_style(style.clone());
+            b.set_prefix(corridor_name(c));
+            (c.clone(), b)
+        })
+        .collect();
+
+    let chaos_log: Log = Log::default();
+    let mut printed = 0;
+    let mut sent: BTreeMap<(ChainId, ChainId, u32, u64), Sent> = BTreeMap::new();
+    let mut refused_at_submit: BTreeMap<Corridor, BTreeMap<String, usize>> = BTreeMap::new();
+    let mut receipts = Receipts::default();
+    let mut next = 0usize;
+    let spacing = options.duration.map(|d| {
+        d.checked_div(u32::try_from(options.messages.max(1)).unwrap_or(u32::MAX))
+            .unwrap_or_default()
+    });
+    let mut chaos = options.chaos.then(|| Chaos::new(chaos_log.clone()));
+    let mut last_poll = Instant::now();
+    loop {
+        // Submit what is due (bounded per round so receipts keep being read).
+        let mut this_round = 0;
+        while next < options.messages && this_round < 64 {
+            if let Some(gap) = spacing {
+                if start.elapsed() < gap * u32::try_from(next).unwrap_or(u32::MAX) {
+                    break;
+                }
+            }
+            let route = &ROUTES[next % ROUTES.len()];
+            let corridor = (ChainId::new(route.from)?, ChainId::new(route.to)?);
+            let signed = sign(route, next, nonce_base + next as u64)?;
+            let source = chains
+                .iter()
+                .find(|c| c.id == corridor.0)
+                .context("a route's chain")?;
+            match source.adapter.submit_message(&signed).await {
+                Ok(accepted) => {
+                    sent.insert(
+                        (
+                            corridor.1.clone(),
+                            corridor.0.clone(),
+                            accepted.channel,
+                            accepted.sequence,
+                        ),
+                        Sent {
+                            corridor,
+                            channel: accepted.channel,
+                            sequence: accepted.sequence,
+                            at: Instant::now(),
+                            delivered: None,
+                        },
+                    );
+                    next += 1;
+                    this_round += 1;
+                }
+                Err(e) if e.is_transient() || e.problem() == Some("outbox-full") => break,
+                Err(e) => {
+                    let reason = e.problem().unwrap_or("refused").to_owned();
+                    *refused_at_submit
+                        .entry(corridor.clone())
+                        .or_default()
+                        .entry(reason)
+                        .or_default() += 1;
+                    bars.suspend(|| {
+                        writeln!(
+                            out,
+                            "  [{:>5.1}s] {} refused at submission: {e}",
+                            start.elapsed().as_secs_f64(),
+                            corridor_name(&corridor)
+                        )
+                    })?;
+                    next += 1;
                 }
             }
         }
-        tokio::time::sleep(options.block_interval / 2).await;
-    }
-
-    writeln!(out, "\nattacks on the destination inbox:")?;
-    if let Some((dest, bundle, original)) = last_bundle {
-        let (_, adapter, _) = chain(dest.as_str())?;
-        let pending_before = adapter.node_status().await?.pending_receipts;
-        let replay = adapter.submit_delivery(&bundle).await;
-        let pending_after = adapter.node_status().await?.pending_receipts;
-        summary.replay_idempotent =
-            matches!(&replay, Ok(ack) if *ack == original) && pending_after <= pending_before;
-        writeln!(
-            out,
-            "  replayed delivery      -> {}",
-            match &replay {
-                Ok(ack) if *ack == original =>
-                    "its original acknowledgement, not delivered again".to_owned(),
-                other => format!("{other:?} (this is a bug)"),
-            }
-        )?;
-        // A forgery a courier could make: the same trader's key signs a changed document
-        // for the next free sequence of the lane, under the original proof and blocks.
-        // Everything but the source chain's commitment is right, so only the proof can
-        // refuse it.
-        let body = &bundle.message.message.body;
-        let lane_next = tracks
-            .values()
-            .filter(|t| t.from == body.source_chain && t.to == body.destination_chain)
-            .map(|t| t.sequence)
-            .max()
-            .unwrap_or(0)
-            .saturating_add(1);
-        let sender = TRADES
-            .iter()
-            .find(|t| devnet_trader_key(t.sender).public_key() == body.sender)
-            .map(|t| devnet_trader_key(t.sender))
-            .context("the delivered message's sender is a demo trader")?;
-        let mut forged_body = body.clone();
-        forged_body.nonce = forged_body.nonce.saturating_add(1_000);
-        let mut forged = bundle.clone();
-        forged.message.message = forged_body.sign(&sender)?;
-        forged.message.sequence = lane_next;
-        let forged_result = adapter.submit_delivery(&forged).await;
-        summary.forged_refused = matches!(
-            &forged_result,
-            Err(AdapterError::Rejected { problem, .. }) if problem == "invalid-proof"
-        );
-        writeln!(
-            out,
-            "  forged message (re-signed, next sequence {lane_next}) -> {}",
-            outcome(&forged_result)
-        )?;
-    }
-
-    // Exactly once, counted on the destination chains' own committed receipts.
-    let mut on_chain: BTreeMap<(ChainId, ChainId, u32, u64), usize> = BTreeMap::new();
-    for (_, dest, _) in chains.values() {
-        let latest = dest.status().await?.latest_height;
-        let mut from = 1u64;
-        while from <= latest.0 {
-            let to = latest
-                .0
-                .min(from.saturating_add(corridor_adapters::adapter::MAX_RANGE - 1));
-            for r in dest.receipts(Height(from), Height(to)).await? {
-                let r = r.receipt;
-                *on_chain
-                    .entry((r.source_chain, r.destination_chain, r.channel, r.sequence))
-                    .or_default() += 1;
-            }
-            from = to.saturating_add(1);
+        if let Some(chaos) = &mut chaos {
+            chaos.step(start.elapsed(), chains, &mut relays).await;
         }
+        let new: Vec<String> = chaos_log
+            .lock()
+            .map(|l| l[printed..].to_vec())
+            .unwrap_or_default();
+        printed += new.len();
+        for line in new {
+            bars.suspend(|| writeln!(out, "  [{:>5.1}s] {line}", start.elapsed().as_secs_f64()))?;
+        }
+        if last_poll.elapsed() >= Duration::from_millis(250) {
+            last_poll = Instant::now();
+            match receipts.poll(chains).await {
+                Ok(new) => {
+                    for key in new {
+                        if let Some(s) = sent.get_mut(&key) {
+                            if s.delivered.is_none() {
+                                s.delivered = Some(Instant::now());
+                                if let Some(b) = bar.get(&s.corridor) {
+                                    b.inc(1);
+                                }
+                            }
+                        }
+                    }
+                }
+                // A withholding chain answers; a slow one is read again next round.
+                Err(e) => tracing::debug!(error = %e, "reading receipts"),
+            }
+        }
+        let chaos_done = chaos.as_ref().is_none_or(Chaos::done);
+        let all_in = next >= options.messages && sent.values().all(|s| s.delivered.is_some());
+        if all_in && chaos_done {
+            break;
+        }
+        if Instant::now() > deadline {
+            bars.clear()?;
+            let missing = sent.values().filter(|s| s.delivered.is_none()).count();
+            let logs: Vec<String> = relays
+                .iter()
+                .map(|r| format!("--- relay {}\n{}", r.chain, r.log_tail()))
+                .collect();
+            bail!(
+                "after {:?}: {missing} of {} messages not delivered ({} not yet submitted)\n{}",
+                options.timeout,
+                sent.len(),
+                options.messages - next,
+                logs.join("\n")
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    summary.delivered_on_chain = tracks
-        .values()
-        .filter(|t| on_chain.get(&(t.from.clone(), t.to.clone(), 0, t.sequence)) == Some(&1))
-        .count();
-    summary.extra_receipts_on_chain = on_chain.values().map(|n| n.saturating_sub(1)).sum();
+    for b in bar.values() {
+        b.finish_with_message("✓");
+    }
+    let delivered_at = start.elapsed();
 
-    let mut latencies: Vec<f64> = tracks
-        .values()
-        .filter_map(|t| Some((t.delivered? - t.submitted).as_secs_f64()))
-        .collect();
-    latencies.sort_by(f64::total_cmp);
-    let median = latencies.get(latencies.len() / 2).copied().unwrap_or(0.0);
-    let max = latencies.last().copied().unwrap_or(0.0);
+    // Receipts travel back to the source relays: wait (bounded) for every acknowledgement.
+    let mut acked: BTreeMap<Corridor, BTreeSet<u64>> = BTreeMap::new();
+    let ack_deadline = Instant::now() + Duration::from_secs(60).min(options.timeout);
+    loop {
+        for c in plan.keys() {
+            let relay = relays.iter().find(|r| r.chain == c.0).context("a relay")?;
+            acked.insert(c.clone(), acknowledged(relay, c).unwrap_or_default());
+        }
+        let all = sent.values().all(|s| {
+            acked
+                .get(&s.corridor)
+                .is_some_and(|a| a.contains(&s.sequence))
+        });
+        if all || Instant::now() > ack_deadline {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    let elapsed = start.elapsed();
+    bars.clear()?;
+
+    // Refusals of the injected forgeries, read off the target relay's metrics.
+    let mut summary = DemoSummary::default();
+    if let Some(chaos) = &chaos {
+        summary.forgeries = chaos.verdicts.clone().unwrap_or_default();
+    }
+
+    writeln!(out, "\nsummary (counted on the destination chains' own receipts and the source relays' stores):")?;
     writeln!(
         out,
-        "\n{} messages submitted, {} delivered exactly once (counted in the destination chains' receipts), {} receipts proven; submit to delivery: median {median:.1} s, max {max:.1} s (blocks every {} ms)",
-        summary.submitted,
-        summary.delivered_on_chain,
-        summary.receipts_proven,
-        options.block_interval.as_millis()
+        "  {:<28} {:>9} {:>9} {:>6} {:>12} {:>9} {:>9} {:>9}  rejected",
+        "corridor", "submitted", "delivered", "twice", "acknowledged", "msg/s", "p50", "p99"
     )?;
+    for (c, planned) in &plan {
+        let of: Vec<&Sent> = sent.values().filter(|s| &s.corridor == c).collect();
+        let mut latencies: Vec<Duration> = of
+            .iter()
+            .filter_map(|s| s.delivered.map(|d| d.duration_since(s.at)))
+            .collect();
+        latencies.sort_unstable();
+        let mut delivered = 0;
+        let mut twice = 0;
+        let mut rejected: BTreeMap<String, usize> =
+            refused_at_submit.get(c).cloned().unwrap_or_default();
+        for s in &of {
+            let key = (c.1.clone(), c.0.clone(), s.channel, s.sequence);
+            if let Some((result, count)) = receipts.seen.get(&key) {
+                if *count > 1 {
+                    twice += 1;
+                }
+                if *result == ReceiptResult::Delivered {
+                    delivered += 1;
+                } else {
+                    *rejected.entry(result_label(result)).or_default() += 1;
+                }
+            }
+        }
+        let acks = of
+            .iter()
+            .filter(|s| acked.get(c).is_some_and(|a| a.contains(&s.sequence)))
+            .count();
+        summary.submitted += of.len();
+        summary.delivered_once += delivered - twice;
+        summary.duplicates += twice;
+        summary.acknowledged += acks;
+        let rate = delivered as f64 / delivered_at.as_secs_f64().max(0.001);
+        let rejected: Vec<String> = rejected.iter().map(|(r, n)| format!("{r}: {n}")).collect();
+        writeln!(
+            out,
+            "  {:<28} {:>9} {:>9} {:>6} {:>12} {:>9.1} {:>8.2}s {:>8.2}s  {}",
+            corridor_name(c),
+            format!("{}/{planned}", of.len()),
+            delivered,
+            twice,
+            acks,
+            rate,
+            percentile(&latencies, 0.5).as_secs_f64(),
+            percentile(&latencies, 0.99).as_secs_f64(),
+            if rejected.is_empty() {
+                "none".to_owned()
+            } else {
+                rejected.join(", ")
+            }
+        )?;
+    }
+    writeln!(
+        out,
+        "  {} of {} delivered exactly once, {} duplicated, {} acknowledged; all in {:.1}s (latency: submitted to receipt committed on the destination)",
+        summary.delivered_once,
+        summary.submitted,
+        summary.duplicates,
+        summary.acknowledged,
+        elapsed.as_secs_f64()
+    )?;
+    if options.chaos {
+        writeln!(out, "\nchaos:")?;
+        for line in chaos_log.lock().map(|l| l.clone()).unwrap_or_default() {
+            writeln!(out, "  {line}")?;
+        }
+        for (reason, (injected, refused)) in &summary.forgeries {
+            writeln!(
+                out,
+                "  injected {injected} {reason}: {refused} refused as {reason} by the relay of cn-shanghai"
+            )?;
+        }
+    }
+    writeln!(out, "\nwhere to look next:")?;
+    for r in &relays {
+        writeln!(
+            out,
+            "  {:<12} metrics http://{m}/metrics  ready http://{m}/readyz",
+            r.chain,
+            m = r.listen.metrics
+        )?;
+    }
+    writeln!(
+        out,
+        "  Grafana: monitoring/README.md (Prometheus scrapes the relays on 127.0.0.1:9701-9703; --keep-running keeps them up)"
+    )?;
+    writeln!(
+        out,
+        "  relay logs and stores: {}",
+        data_dir.join("relays").display()
+    )?;
+
+    if options.keep_running {
+        writeln!(out, "\neverything keeps running; Ctrl-C stops it")?;
+        out.flush()?;
+        let _ = tokio::signal::ctrl_c().await;
+    }
+    for r in &mut relays {
+        r.stop();
+    }
+    let complete = summary.delivered_once == summary.submitted
+        && summary.duplicates == 0
+        && summary.acknowledged == summary.submitted
+        && summary.submitted == options.messages
+        && summary
+            .forgeries
+            .values()
+            .all(|(injected, refused)| refused >= injected);
+    if !complete {
+        bail!("the run is incomplete: see the summary above");
+    }
     Ok(summary)
 }
 
-fn outcome<T>(r: &Result<T, AdapterError>) -> String {
-    match r {
-        Ok(_) => "ACCEPTED (this is a bug)".into(),
-        Err(e) => format!("refused: {e}"),
-    }
+fn sign(route: &Route, n: usize, nonce: u64) -> anyhow::Result<SignedMessage> {
+    let key = devnet_trader_key(route.sender);
+    let doc = document(route.kind, n);
+    let payload = payload_from_json(&doc)?;
+    let body = MessageBody {
+        version: VERSION,
+        source_chain: ChainId::new(route.from)?,
+        destination_chain: ChainId::new(route.to)?,
+        channel: 0,
+        nonce,
+        sender: key.public_key(),
+        receiver: devnet_trader_key(route.receiver).public_key(),
+        kind: route.kind,
+        payload_hash: hash::sha3(&payload.0),
+        payload,
+        deadline: Deadline::Height(Height(u64::MAX / 2)),
+    };
+    let signed = body.sign(&key)?;
+    // The envelope's own checks (the document's fields among them), before submission.
+    signed
+        .validate(&corridor_light_client::envelope::Limits::default())
+        .map_err(|e| anyhow::anyhow!("document {n} ({}): {e}", route.kind))?;
+    Ok(signed)
 }
 
-/// What the courier saw happen to a message.
-enum Event {
-    Committed(Height),
-    Delivered {
-        bundle: Box<ProofBundle>,
-        ack: DeliveryAck,
-        blocks: usize,
-    },
-    Receipt(Height),
+/// Forgeries of the rogue, by the reason the target must give: how many were injected.
+const INJECTED: [(&str, usize); 3] = [("bad-frame", 3), ("invalid-proof", 1), ("duplicate", 1)];
+
+/// The chaos schedule, stepped by the main loop (seconds since the workload started).
+struct Chaos {
+    log: Log,
+    stage: usize,
+    rogue: Option<tokio::task::JoinHandle<anyhow::Result<Verdicts>>>,
+    verdicts: Option<Verdicts>,
 }
 
-/// Carries messages between the demo's chains, verifying what it fetches with its own light
-/// client of each chain.
-struct Courier {
-    clients: BTreeMap<ChainId, NativeClient>,
-    /// Next source height to scan for outbound messages, per chain.
-    scanned: BTreeMap<ChainId, Height>,
-    /// Next destination height to scan for receipts, per chain.
-    receipts_scanned: BTreeMap<ChainId, Height>,
-    /// (source, destination, channel, sequence) -> message id, for matching receipts.
-    /// Sequences count per channel and destination, so all four are needed.
-    sent: BTreeMap<(ChainId, ChainId, u32, u64), Hash32>,
-}
+type Verdicts = BTreeMap<&'static str, (usize, usize)>;
 
-impl Courier {
-    fn new(
-        chains: &BTreeMap<ChainId, (DevnetHandle, DevnetAdapter, DevnetConfig)>,
-    ) -> anyhow::Result<Self> {
-        let clients = chains
-            .iter()
-            .map(|(id, (_, _, config))| {
-                // The trust root: block 1, derived from the chain's config like its peers do.
-                let root = genesis_block(&config.spec);
-                let trust_root = TrustRoot {
-                    chain_id: id.clone(),
-                    height: root.height(),
-                    header_hash: root.header().hash(),
-                };
-                (id.clone(), NativeClient::new(trust_root, client_options()))
-            })
-            .collect();
-        Ok(Self {
-            scanned: chains.keys().map(|k| (k.clone(), Height(1))).collect(),
-            receipts_scanned: chains.keys().map(|k| (k.clone(), Height(1))).collect(),
-            clients,
-            sent: BTreeMap::new(),
-        })
-    }
+const KILLED: &str = "kz-astana";
+const WITHHOLDING: &str = "pk-karachi";
+const PAUSED: &str = "pk-karachi";
+/// The rogue holds this operator's key and attacks the relay of [`TARGET`].
+const IMPERSONATED: &str = "pk-karachi";
+const TARGET: &str = "cn-shanghai";
 
-    /// Brings the courier's client of `chain` to `height`, verifying every block.
-    async fn trust(
-        &mut self,
-        adapter: &DevnetAdapter,
-        height: Height,
-    ) -> anyhow::Result<LightBlock> {
-        let chain = adapter.chain_id().clone();
-        let client = self.clients.get_mut(&chain).context("no client")?;
-        sync_client(adapter, client, height, now()).await?;
-        client
-            .trusted_at(height)
-            .cloned()
-            .context("trusted block evicted")
-    }
-
-    async fn step(
-        &mut self,
-        chains: &BTreeMap<ChainId, (DevnetHandle, DevnetAdapter, DevnetConfig)>,
-        tracks: &BTreeMap<Hash32, Track>,
-    ) -> anyhow::Result<Vec<(Hash32, Event)>> {
-        let mut events = Vec::new();
-        for (source_id, (_, source, _)) in chains {
-            let latest = source.status().await?.latest_height;
-            let from = self.scanned.get(source_id).copied().unwrap_or(Height(1));
-            if latest < from {
-                continue;
-            }
-            let to = Height(
-                latest
-                    .0
-                    .min(from.0 + corridor_adapters::adapter::MAX_RANGE - 1),
-            );
-            for outbound in source.outbound_messages(from, to).await? {
-                let id = outbound.message.message.id()?;
-                let Some(track) = tracks.get(&id) else {
-                    continue;
-                };
-                events.push((id, Event::Committed(outbound.height)));
-                let (_, dest, _) = chains.get(&track.to).context("unknown destination")?;
-                let receiver = dest.client_status(source_id).await?;
-                let bundle = build_bundle(
-                    source,
-                    receiver.receiver_trust(),
-                    outbound,
-                    client_options(),
-                    now(),
-                )
-                .await?;
-                let blocks = bundle.light_blocks.len();
-                let ack = dest.submit_delivery(&bundle).await?;
-                let body = &bundle.message.message.body;
-                let key = (
-                    body.source_chain.clone(),
-                    body.destination_chain.clone(),
-                    body.channel,
-                    bundle.message.sequence,
-                );
-                self.sent.insert(key, id);
-                events.push((
-                    id,
-                    Event::Delivered {
-                        bundle: Box::new(bundle),
-                        ack,
-                        blocks,
-                    },
-                ));
-            }
-            self.scanned.insert(source_id.clone(), Height(to.0 + 1));
+impl Chaos {
+    fn new(log: Log) -> Self {
+        Self {
+            log,
+            stage: 0,
+            rogue: None,
+            verdicts: None,
         }
-        for (dest_id, (_, dest, _)) in chains {
-            let latest = dest.status().await?.latest_height;
-            let from = self
-                .receipts_scanned
-                .get(dest_id)
-                .copied()
-                .unwrap_or(Height(1));
-            if latest < from {
-                continue;
-            }
-            let to = Height(
-                latest
-                    .0
-                    .min(from.0 + corridor_adapters::adapter::MAX_RANGE - 1),
-            );
-            for receipt in dest.receipts(from, to).await? {
-                let r = &receipt.receipt;
-                let key = (
-                    r.source_chain.clone(),
-                    r.destination_chain.clone(),
-                    r.channel,
-                    r.sequence,
-                );
-                let Some(&id) = self.sent.get(&key) else {
-                    continue;
-                };
-                self.trust(dest, receipt.height).await?;
-                let client = self.clients.get(dest_id).context("no client")?;
-                verify_receipt(client, &receipt).with_context(|| {
-                    format!(
-                        "receipt of {} seq {} does not verify",
-                        r.source_chain, r.sequence
-                    )
-                })?;
-                events.push((id, Event::Receipt(receipt.height)));
-            }
-            self.receipts_scanned
-                .insert(dest_id.clone(), Height(to.0 + 1));
+    }
+
+    fn done(&self) -> bool {
+        self.stage >= 7 && self.verdicts.is_some()
+    }
+
+    fn say(&self, line: String) {
+        if let Ok(mut l) = self.log.lock() {
+            l.push(line);
         }
-        Ok(events)
+    }
+
+    async fn step(&mut self, elapsed: Duration, chains: &[DemoChain], relays: &mut [RelayProcess]) {
+        const AT: [f64; 7] = [1.0, 1.5, 3.0, 3.5, 6.5, 7.0, 10.0];
+        if let Some(rogue) = self.rogue.take_if(|r| r.is_finished()) {
+            let verdicts = match rogue.await {
+                Ok(Ok(v)) => v,
+                Ok(Err(e)) => {
+                    self.say(format!("the rogue could not attack: {e:#}"));
+                    INJECTED.iter().map(|(r, n)| (*r, (*n, 0))).collect()
+                }
+                Err(e) => {
+                    self.say(format!("the rogue task failed: {e}"));
+                    INJECTED.iter().map(|(r, n)| (*r, (*n, 0))).collect()
+                }
+            };
+            let said: Vec<String> = verdicts
+                .iter()
+                .map(|(r, (i, n))| format!("{n} of {i} {r}"))
+                .collect();
+            self.say(format!(
+                "relay {TARGET} refused the rogue's input by reason: {}",
+                said.join(", ")
+            ));
+            self.verdicts = Some(verdicts);
+        }
+        let Some(at) = AT.get(self.stage) else {
+            return;
+        };
+        if elapsed.as_secs_f64() < *at {
+            return;
+        }
+        let relay = |relays: &mut [RelayProcess], chain: &str| {
+            relays.iter_mut().position(|r| r.chain.as_str() == chain)
+        };
+        match self.stage {
+            0 => match rogue_task(chains, relays) {
+                Ok(task) => {
+                    self.say(format!("a rogue holding the {IMPERSONATED} operator's key connects to the relay of {TARGET} (its link replaces the real one: the real link is cut until the relays reconnect)"));
+                    self.rogue = Some(tokio::spawn(task));
+                }
+                Err(e) => {
+                    self.say(format!("the rogue could not start: {e:#}"));
+                    self.verdicts = Some(INJECTED.iter().map(|(r, n)| (*r, (*n, 0))).collect());
+                }
+            },
+            1 => {
+                if let Some(i) = relay(relays, KILLED) {
+                    relays[i].kill();
+                    self.say(format!("relay {KILLED} killed (SIGKILL)"));
+                }
+            }
+            2 => {
+                if let Some(i) = relay(relays, KILLED) {
+                    match relays[i].start() {
+                        Ok(()) => self.say(format!("relay {KILLED} restarted on its store")),
+                        Err(e) => self.say(format!("relay {KILLED} did not restart: {e:#}")),
+                    }
+                }
+            }
+            3 | 4 => {
+                let on = self.stage == 3;
+                if let Some(c) = chains.iter().find(|c| c.id.as_str() == WITHHOLDING) {
+                    let faults = FaultState {
+                        withhold: on,
+                        ..FaultState::default()
+                    };
+                    match c.adapter.set_faults(&faults).await {
+                        Ok(_) if on => self.say(format!(
+                            "chain {WITHHOLDING} withholds its blocks (produced, not published)"
+                        )),
+                        Ok(_) => {
+                            self.say(format!("chain {WITHHOLDING} publishes its blocks again"))
+                        }
+                        Err(e) => {
+                            self.say(format!("chain {WITHHOLDING}: setting faults failed: {e}"))
+                        }
+                    }
+                }
+            }
+            5 | 6 => {
+                let pause = self.stage == 5;
+                if let Some(i) = relay(relays, PAUSED) {
+                    relays[i].signal(if pause { "-STOP" } else { "-CONT" });
+                    self.say(if pause {
+                        format!("relay {PAUSED} paused (SIGSTOP): its peers' frames go unanswered")
+                    } else {
+                        format!("relay {PAUSED} resumed (SIGCONT)")
+                    });
+                }
+            }
+            _ => {}
+        }
+        self.stage += 1;
     }
 }
 
-fn client_options() -> Options {
-    Options {
-        trusting_period: Duration::from_secs(10 * 365 * 86_400),
-        ..Options::default()
-    }
-}
-
-/// The wall clock as the light client's `now` (the demo's one clock read).
-fn now() -> Time {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0);
-    Time::from_unix_nanos(u64::try_from(nanos).unwrap_or(u64::MAX))
-}
-
-/// A temporary folder removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new() -> std::io::Result<Self> {
-        let path = std::env::temp_dir().join(format!(
-            "corridor-devnet-{}-{}",
-            std::process::id(),
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_nanos())
-                .unwrap_or(0)
-        ));
-        std::fs::create_dir_all(&path)?;
-        Ok(Self(path))
-    }
-
-    fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
+/// The rogue: with the impersonated operator's key it connects to the target relay, waits
+/// until a real message of the impersonated chain has been delivered through the target,
+/// then sends bad frames, a forged bundle (a changed message under a proof of nothing) and
+/// a replay of the real bundle; it reads the target's refusals, by reason, off its metrics.
+fn rogue_task(
+    chains: &[DemoChain],
+    relays: &[RelayProcess],
+) -> anyhow::Result<impl std::future::Future<Output = anyhow::Result<Verdicts>> + Send + 'static> {
+    let find = |chain: &str| relays.iter().find(|r| r.chain.as_str() == chain);
+    let target = find(TARGET).context("target relay")?;
+    let me = find(IMPERSONATED).context("impersonated relay")?;
+    let key = corridor_relay::keys::load(&me.dir.join("relay.key"))?;
+    let target_key_bytes: [u8; 32] = hex::decode(&target.key)?
+        .try_into()
+        .map_err(|_| anyhow::anyhow!("target key length"))?;
+    let target_key = ed25519_dalek::VerifyingKey::from_bytes(&target_key_bytes)?;
+    let target_quic = target.listen.quic;
+    let metrics_url = format!("http://{}/metrics", target.listen.metrics);
+    let chain_of = |id: &str| chains.iter().find(|c| c.id.as_str() == id);
+    let source_url = chain_of(IMPERSONATED).context("chain")?.handle.url();
+    let dest_url = chain_of(TARGET).context("chain")?.handle.url();
+    let source_id = ChainId::new(IMPERSONATED)?;
+    let dest_id = ChainId::new(TARGET)?;
+    let peer_label = format!("{IMPERSONATED}-relay");
+    Ok(async move {
+        let source = DevnetAdapter::new(source_id.clone(), &source_url)?;
+        let dest = DevnetAdapter::new(dest_id.clone(), &dest_url)?;
+        // A real message of the lane, delivered through the target.
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let real = loop {
+            anyhow::ensure!(
+                Instant::now() < deadline,
+                "no message of {source_id} to {dest_id} was delivered within 60 s"
+            );
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            let Ok(status) = source.status().await else {
+                continue;
+            };
+            let Ok(found) = source
+                .outbound_messages(Height(1), Height(status.latest_height.0.min(256)))
+                .await
+            else {
+                continue;
+            };
+            let Some(m) = found
+                .into_iter()
+                .find(|m| m.message.message.body.destination_chain == dest_id)
+            else {
+                continue;
+            };
+            let tip = dest.status().await?.latest_height;
+            let delivered = dest
+                .receipts(Height(1), Height(tip.0.min(256)))
+                .await
+                .unwrap_or_default()
+                .iter()
+                .any(|r| {
+                    r.receipt.source_chain == source_id && r.receipt.sequence == m.message.sequence
+                });
+            if delivered {
+                break m;
+            }
+        };
+        let lane = Lane::of(&real.message);
+        let replay = MessageBatch::<NativeVerifier> {
+            lane: lane.clone(),
+            height: real.height,
+            light_blocks: Vec::new(),
+            messages: vec![(real.message.clone(), real.proof.clone())],
+        };
+        let mut forged = replay.clone();
+        forged.messages[0].0.message.body.nonce ^= 1;
+        forged.messages[0].0.sequence = 1_000_000 + real.message.sequence;
+        forged.messages[0].1 = InclusionProof {
+            index: 0,
+            tree_size: 1,
+            path: Vec::new(),
+        };
+        let series = |reason: &str| {
+            format!(r#"corridor_peer_rejections_total{{peer="{peer_label}",reason="{reason}"}}"#)
+        };
+        let read = |text: &str, reason: &str| -> usize {
+            let s = series(reason);
+            text.lines()
+                .find_map(|l| l.strip_prefix(&s)?.trim().parse::<f64>().ok())
+                .map_or(0, |v| {
+                    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+                    let n = v as usize;
+                    n
+                })
+        };
+        let scrape = || async { reqwest::get(&metrics_url).await?.text().await };
+        let before = scrape().await?;
+        let endpoint = corridor_quic::Endpoint::bind(
+            SocketAddr::from(([127, 0, 0, 1], 0)),
+            &key,
+            vec![target_key],
+            corridor_quic::TransportConfig::default(),
+        )?;
+        let hello = corridor_quic::Hello::new(&key.verifying_key(), vec![source_id.to_string()]);
+        let link = endpoint.connect(target_quic, target_key, &hello).await?;
+        for garbage in [&b"\xff\x00 not a frame"[..], b"\x00", b"\xa1\x63bad\xf6"] {
+            link.send(garbage).await?;
+        }
+        link.send(&Frame::Batch(forged).encode()?).await?;
+        link.send(&Frame::Batch(replay).encode()?).await?;
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let verdicts = loop {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            let after = scrape().await?;
+            let verdicts: Verdicts = INJECTED
+                .iter()
+                .map(|(reason, n)| {
+                    let refused = read(&after, reason).saturating_sub(read(&before, reason));
+                    (*reason, (*n, refused.min(*n)))
+                })
+                .collect();
+            if verdicts.values().all(|(n, r)| r >= n) || Instant::now() > deadline {
+                break verdicts;
+            }
+        };
+        link.close(0, "done");
+        endpoint.close();
+        Ok(verdicts)
+    })
 }

@@ -27,18 +27,35 @@ enum Command {
         #[command(subcommand)]
         family: VectorFamily,
     },
-    /// Run the embedded devnet demo: three partner chains, their traders and a courier on
-    /// loopback; every document kind crosses the corridor and is verified at its destination.
+    /// Run the embedded devnet demo: three partner chains and three operators' relays on
+    /// loopback; traders send every document kind between them, through the relays only.
     Devnet {
+        /// Messages to send, spread over the trade routes.
+        #[arg(long, default_value_t = 110)]
+        messages: usize,
+        /// Spread the submissions over this many seconds (default: as fast as accepted).
+        #[arg(long)]
+        duration: Option<u64>,
         /// Block interval of the demo chains, in milliseconds.
-        #[arg(long, default_value_t = 500)]
+        #[arg(long, default_value_t = 200)]
         block_ms: u64,
-        /// Keep the chains' RocksDB stores in this folder (default: a temporary folder).
+        /// Keep the chains' and relays' stores and keys in this folder (default: a temporary
+        /// folder); a rerun on it resumes.
         #[arg(long)]
         data_dir: Option<PathBuf>,
-        /// Give up when the exchange takes longer than this many seconds.
-        #[arg(long, default_value_t = 120)]
+        /// Give up when the run takes longer than this many seconds.
+        #[arg(long, default_value_t = 180)]
         timeout_secs: u64,
+        /// Keep the chains and relays running after the summary, until Ctrl-C.
+        #[arg(long)]
+        keep_running: bool,
+        /// Kill and restart a relay, pause one, make a chain withhold its blocks and have a
+        /// rogue inject forgeries while the messages flow.
+        #[arg(long)]
+        chaos: bool,
+        /// Let the system choose every port, instead of the fixed ones monitoring/ scrapes.
+        #[arg(long)]
+        any_ports: bool,
     },
     /// Run one operator's relay from its config until Ctrl-C or SIGTERM.
     Start {
@@ -163,13 +180,23 @@ fn main() -> ExitCode {
             }
         }
         Command::Devnet {
+            messages,
+            duration,
             block_ms,
             data_dir,
             timeout_secs,
+            keep_running,
+            chaos,
+            any_ports,
         } => run_demo(DemoOptions {
             data_dir,
             block_interval: Duration::from_millis(block_ms.max(10)),
+            messages,
+            duration: duration.map(Duration::from_secs),
             timeout: Duration::from_secs(timeout_secs),
+            keep_running,
+            chaos,
+            any_ports,
         }),
         Command::Chain { config } => run_chain(&config),
         Command::Start {
@@ -339,27 +366,10 @@ fn run_demo(options: DemoOptions) -> ExitCode {
         return ExitCode::FAILURE;
     };
     let mut out = std::io::stdout();
+    // The demo's own checks decide: every message delivered exactly once and acknowledged,
+    // every injected forgery refused.
     match runtime.block_on(demo::run(options, &mut out)) {
-        Ok(summary)
-            if summary.forged_refused
-                && summary.replay_idempotent
-                && summary.delivered_on_chain == summary.submitted
-                && summary.extra_receipts_on_chain == 0 =>
-        {
-            ExitCode::SUCCESS
-        }
-        Ok(summary) => {
-            eprintln!(
-                "error: forged delivery refused as invalid-proof: {}; replay idempotent: {}; \
-                 delivered exactly once on the destination chains: {} of {} ({} extra receipts)",
-                summary.forged_refused,
-                summary.replay_idempotent,
-                summary.delivered_on_chain,
-                summary.submitted,
-                summary.extra_receipts_on_chain
-            );
-            ExitCode::FAILURE
-        }
+        Ok(_) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE

@@ -59,6 +59,12 @@ pub const REJECTION_REASONS: &[&str] = &[
     "wrong-source-chain",
     "wrong-destination-chain",
     "receipt-mismatch",
+    "batch-shape",
+    "lane-not-served",
+    "unknown-chain",
+    "unknown-message",
+    "unknown-peer",
+    "wrong-peer",
     "other",
 ];
 

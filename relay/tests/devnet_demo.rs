@@ -1,21 +1,94 @@
-//! The embedded devnet demo, end to end through the real binary: three chains on loopback,
-//! every document kind submitted, carried, verified by the destination inbox and its receipt
-//! proven back; a forged delivery refused, a replayed one answered with its original
-//! acknowledgement. `corridor devnet` exits 0 only when every message has exactly one
-//! receipt in its destination chain's own committed receipts and both attacks got the
-//! expected answers.
+//! The embedded devnet demo, end to end through the real binary: three chains on loopback
+//! and three operators' relays as processes of their own; traders send every document kind
+//! along the trade routes and every message must be delivered exactly once (counted on the
+//! destination chains' own receipts) and acknowledged (counted in the source relays' stores);
+//! with `--chaos`, a relay killed and restarted, one paused, a chain withholding blocks and
+//! a rogue's forgeries change none of that, and every forgery is refused by its reason.
 
 use std::process::Command;
 
-#[test]
-fn every_message_is_delivered_once_and_attacks_are_refused() {
+fn demo(args: &[&str]) -> String {
     let out = Command::new(env!("CARGO_BIN_EXE_corridor"))
-        .args(["devnet", "--block-ms", "100", "--timeout-secs", "90"])
+        .args([
+            "devnet",
+            "--any-ports",
+            "--block-ms",
+            "100",
+            "--timeout-secs",
+            "150",
+        ])
+        .args(args)
+        .env("RUST_LOG", "warn")
         .output()
         .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
     let errors = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{text}\n{errors}");
-    assert!(text.contains("7 delivered exactly once"), "{text}");
-    assert!(text.contains("invalid-proof"), "{text}");
+    text
+}
+
+/// The summary's row of `corridor`: (submitted, delivered, twice, acknowledged).
+fn row(text: &str, corridor: &str) -> (String, u64, u64, u64) {
+    let line = text
+        .lines()
+        .find(|l| l.trim_start().starts_with(corridor))
+        .unwrap_or_else(|| panic!("no summary row for {corridor}:\n{text}"));
+    let fields: Vec<&str> = line[line.find(corridor).unwrap() + corridor.len()..]
+        .split_whitespace()
+        .collect();
+    let n = |i: usize| fields[i].parse::<u64>().unwrap();
+    (fields[0].to_owned(), n(1), n(2), n(3))
+}
+
+#[test]
+fn every_message_crosses_through_the_relays_exactly_once() {
+    let text = demo(&["--messages", "22"]);
+    assert!(
+        text.contains("22 of 22 delivered exactly once, 0 duplicated, 22 acknowledged"),
+        "{text}"
+    );
+    // Eleven routes, two messages each: six corridors, each row consistent.
+    let mut total = 0;
+    for corridor in [
+        "cn-shanghai -> kz-astana",
+        "cn-shanghai -> pk-karachi",
+        "kz-astana -> cn-shanghai",
+        "kz-astana -> pk-karachi",
+        "pk-karachi -> cn-shanghai",
+        "pk-karachi -> kz-astana",
+    ] {
+        let (submitted, delivered, twice, acked) = row(&text, corridor);
+        let (sent, planned) = submitted.split_once('/').unwrap();
+        assert_eq!(sent, planned, "{corridor}: {text}");
+        let sent: u64 = sent.parse().unwrap();
+        assert!(sent > 0, "{corridor}");
+        assert_eq!(
+            (delivered, twice, acked),
+            (sent, 0, sent),
+            "{corridor}: {text}"
+        );
+        total += sent;
+    }
+    assert_eq!(total, 22);
+    assert!(text.contains("/metrics"), "{text}");
+}
+
+#[test]
+fn chaos_loses_and_duplicates_nothing_and_every_forgery_is_refused() {
+    let text = demo(&["--messages", "44", "--chaos"]);
+    assert!(
+        text.contains("44 of 44 delivered exactly once, 0 duplicated, 44 acknowledged"),
+        "{text}"
+    );
+    for expected in [
+        "relay kz-astana killed (SIGKILL)",
+        "relay kz-astana restarted on its store",
+        "chain pk-karachi withholds its blocks",
+        "relay pk-karachi paused (SIGSTOP)",
+        "injected 3 bad-frame: 3 refused as bad-frame",
+        "injected 1 invalid-proof: 1 refused as invalid-proof",
+        "injected 1 duplicate: 1 refused as duplicate",
+    ] {
+        assert!(text.contains(expected), "no {expected:?} in:\n{text}");
+    }
 }
