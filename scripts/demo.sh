@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Runs the embedded devnet demo: three partner chains on loopback, traders, and the courier
-# that carries their messages; the destination chains verify everything. Installs what it
-# needs when missing (see scripts/env.sh).
+# Runs the embedded devnet demo: three partner chains on loopback, three operators' relays
+# (one process each) and their traders; messages cross only through the relays. Options go
+# to `corridor devnet` (--chaos, --messages N, --keep-running, --data-dir DIR). Installs
+# what it needs when missing (see scripts/env.sh).
 #
 # It builds exactly what scripts/test.sh builds (every target of the workspace, dev
 # profile), so RocksDB's C++ is compiled once for both commands.
