@@ -9,7 +9,9 @@
 //!   blocks to the core (which verifies them again), then the messages and receipts of each
 //!   height, then the scan watermark, then what the chain's inbox clients trust.
 //! - **A task per peer** keeps one QUIC link: the relay with the lower key dials (with
-//!   back-off and jitter), the other accepts. Frames are decoded and bounded before the
+//!   back-off and jitter), the other accepts, and dials too when no link came within a
+//!   grace period (after a restart its peer may still hold the dead link, until its idle
+//!   timeout, and would not dial). Frames are decoded and bounded before the
 //!   core sees them; bad bytes are counted against the peer. A disconnect for misbehaviour
 //!   backs the peer off before it may talk again.
 //! - **Shutdown:** Ctrl-C or SIGTERM stops the tasks and closes the links; nothing is lost
@@ -715,7 +717,11 @@ struct PeerTask {
     metrics: Arc<Metrics>,
 }
 
-/// The next link to the peer: dialled (when this relay has the lower key) or accepted.
+/// How long the relay with the higher key waits for its peer's dial before it dials.
+const ACCEPT_GRACE: Duration = Duration::from_secs(2);
+
+/// The next link to the peer: dialled (at once when this relay has the lower key, after
+/// [`ACCEPT_GRACE`] otherwise) or accepted.
 /// `None` when the relay stops; `Some(None)` when a dial failed.
 async fn next_link(t: &mut PeerTask, dialer: bool, peer_key: VerifyingKey) -> Option<Option<Link>> {
     // Either side may open the link: the lower key dials, both accept.
@@ -733,8 +739,19 @@ async fn next_link(t: &mut PeerTask, dialer: bool, peer_key: VerifyingKey) -> Op
             _ = t.stop.changed() => return None,
         }
     } else {
+        // The higher key waits for the peer's dial; when none comes within the grace
+        // period it dials itself: after this relay restarts, the peer may still hold the
+        // dead link (it learns only at its idle timeout) and would not dial.
         tokio::select! {
             l = t.incoming.recv() => l,
+            () = tokio::time::sleep(ACCEPT_GRACE) => {
+                let connect = t.endpoint.connect(t.address, peer_key, &t.hello);
+                tokio::select! {
+                    r = connect => r.ok(),
+                    l = t.incoming.recv() => l,
+                    _ = t.stop.changed() => return None,
+                }
+            }
             _ = t.stop.changed() => return None,
         }
     };

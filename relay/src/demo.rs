@@ -679,7 +679,7 @@ async fn with_chains(
         writeln!(
             out,
             "  relay {:<12} QUIC {}  metrics http://{}/metrics  key {}…",
-            r.chain,
+            r.chain.as_str(),
             r.listen.quic,
             r.listen.metrics,
             &r.key[..16]
@@ -727,7 +727,11 @@ async fn with_chains(
     let mut refused_at_submit: BTreeMap<Corridor, BTreeMap<String, usize>> = BTreeMap::new();
     let mut receipts = Receipts::default();
     let mut next = 0usize;
-    let spacing = options.duration.map(|d| {
+    // Under chaos the messages keep coming while relays die and chains stall.
+    let spread = options
+        .duration
+        .or(options.chaos.then_some(Duration::from_secs(9)));
+    let spacing = spread.map(|d| {
         d.checked_div(u32::try_from(options.messages.max(1)).unwrap_or(u32::MAX))
             .unwrap_or_default()
     });
@@ -957,7 +961,7 @@ async fn with_chains(
         writeln!(
             out,
             "  {:<12} metrics http://{m}/metrics  ready http://{m}/readyz",
-            r.chain,
+            r.chain.as_str(),
             m = r.listen.metrics
         )?;
     }
