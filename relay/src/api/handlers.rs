@@ -331,8 +331,9 @@ fn view(api: &Api, record: &MessageRecord) -> Result<MessageView, ApiError> {
     }
     for a in &audit {
         let (chain, anchor) = match &a.stage {
-            Stage::Committed => (&b.source_chain, record.committed.as_ref()),
-            Stage::Forwarded | Stage::Received => (&b.destination_chain, None),
+            // Received: verified here against the source block that committed it.
+            Stage::Committed | Stage::Received => (&b.source_chain, record.committed.as_ref()),
+            Stage::Forwarded => (&b.destination_chain, None),
             Stage::Delivered(_) | Stage::Acknowledged(_) => {
                 (&b.destination_chain, record.receipt.as_ref())
             }

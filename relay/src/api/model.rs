@@ -206,8 +206,9 @@ pub struct StageView {
     pub at_unix_nanos: u64,
     /// The chain the stage happened on.
     pub chain: ChainId,
-    /// The block height, when the stage is a block's (committed: source; delivered and
-    /// acknowledged: the destination block of the receipt).
+    /// The block height, when the stage is a block's: committed and received, the source
+    /// block that committed the message; delivered and acknowledged, the destination block
+    /// of the receipt, when this relay holds its proof.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub height: Option<Height>,
     /// The receipt's result (`delivered`, `expired`, `rejected`), for delivered and

@@ -287,8 +287,8 @@ impl Writer {
         }
     }
 
-    /// Records a message the source chain took from this API, unless it is known; returns
-    /// its record and whether it was known.
+    /// Records a message the source chain took from this API; returns its record and
+    /// whether it had been submitted here before.
     pub fn submitted(
         &mut self,
         id: Hash32,
@@ -296,8 +296,16 @@ impl Writer {
         sequence: u64,
         now: Time,
     ) -> Result<(MessageRecord, bool), ApiError> {
-        if let Some(record) = self.records.message(&id)? {
-            return Ok((record, true));
+        if let Some(mut record) = self.records.message(&id)? {
+            if record.submitted_at.is_some() {
+                return Ok((record, true));
+            }
+            // The core saw it committed before the submission's answer came back.
+            record.submitted_at = Some(now);
+            let mut batch = WriteBatch::default();
+            Self::put_record(&mut batch, &record, false);
+            self.store.write(&batch)?;
+            return Ok((record, false));
         }
         let record = MessageRecord {
             id,
