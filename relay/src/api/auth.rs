@@ -241,3 +241,107 @@ impl RateLimiter {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use corridor_light_client::signature::SigningKey;
+
+    fn bearer(token: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(
+            header::AUTHORIZATION,
+            format!("Bearer {token}").parse().unwrap(),
+        );
+        h
+    }
+
+    #[test]
+    fn a_token_names_its_key_until_it_expires_and_not_after_a_change() {
+        let auth = ApiAuth::new(Some(AdminToken::new("operator-secret-123").unwrap()));
+        let key = SigningKey::from_seed([4; 32]).public_key();
+        let t0 = Time::from_unix_secs(1_800_000_000).unwrap();
+        let (token, expires) = auth.issue(&key, t0);
+        assert_eq!(expires, t0.checked_add(auth.token_ttl).unwrap());
+        assert_eq!(
+            auth.principal(&bearer(&token), t0).unwrap(),
+            Principal::Trader(key)
+        );
+        assert_eq!(
+            auth.principal(&bearer(&token), expires).unwrap(),
+            Principal::Trader(key)
+        );
+        let later = Time::from_unix_nanos(expires.unix_nanos() + 1);
+        assert!(matches!(
+            auth.principal(&bearer(&token), later),
+            Err(ApiError::InvalidCredential(m)) if m.contains("expired")
+        ));
+        // Any changed digit (key, expiry or MAC) is refused.
+        for i in TOKEN_PREFIX.len()..token.len() {
+            let mut t = token.clone().into_bytes();
+            t[i] = if t[i] == b'0' { b'1' } else { b'0' };
+            let t = String::from_utf8(t).unwrap();
+            assert!(auth.principal(&bearer(&t), t0).is_err(), "digit {i}");
+        }
+        // Another relay (or this one restarted) did not issue it.
+        let other = ApiAuth::new(None);
+        assert!(other.principal(&bearer(&token), t0).is_err());
+        // The operator's credential, and nothing else.
+        assert_eq!(
+            auth.principal(&bearer("operator-secret-123"), t0).unwrap(),
+            Principal::Operator
+        );
+        assert!(auth.principal(&bearer("operator-secret-124"), t0).is_err());
+        assert!(other.principal(&bearer("operator-secret-123"), t0).is_err());
+        assert!(matches!(
+            auth.principal(&HeaderMap::new(), t0),
+            Err(ApiError::Unauthenticated)
+        ));
+    }
+
+    #[test]
+    fn a_token_request_needs_the_keys_signature_over_a_recent_time() {
+        let auth = ApiAuth::new(None);
+        let signer = SigningKey::from_seed([5; 32]);
+        let now = Time::from_unix_secs(1_800_000_000).unwrap();
+        let request = |at: u64, by: &SigningKey| TokenRequest {
+            key: signer.public_key(),
+            at,
+            signature: by.sign(&token_request_bytes(&signer.public_key(), at)),
+        };
+        let secs = 1_800_000_000;
+        assert!(auth.check_request(&request(secs, &signer), now).is_ok());
+        assert!(auth
+            .check_request(&request(secs - 120, &signer), now)
+            .is_ok());
+        assert!(auth
+            .check_request(&request(secs + 120, &signer), now)
+            .is_ok());
+        assert!(matches!(
+            auth.check_request(&request(secs - 121, &signer), now),
+            Err(ApiError::InvalidCredential(_))
+        ));
+        assert!(matches!(
+            auth.check_request(&request(secs, &SigningKey::from_seed([6; 32])), now),
+            Err(ApiError::BadSignature { .. })
+        ));
+    }
+
+    #[test]
+    fn the_bucket_takes_its_burst_then_one_per_refill_and_says_how_long_to_wait() {
+        let limiter = RateLimiter::new(2, 0.5);
+        let a = SigningKey::from_seed([1; 32]).public_key();
+        let b = SigningKey::from_seed([2; 32]).public_key();
+        let t = Instant::now();
+        assert_eq!(limiter.take(&a, t), Ok(()));
+        assert_eq!(limiter.take(&a, t), Ok(()));
+        assert_eq!(limiter.take(&a, t), Err(Duration::from_secs(2)));
+        // Another key has its own bucket.
+        assert_eq!(limiter.take(&b, t), Ok(()));
+        // Half the refill time later, still a second to wait; then one more is taken.
+        let half = t + Duration::from_secs(1);
+        assert_eq!(limiter.take(&a, half), Err(Duration::from_secs(1)));
+        assert_eq!(limiter.take(&a, t + Duration::from_secs(2)), Ok(()));
+        assert!(limiter.take(&a, t + Duration::from_secs(2)).is_err());
+    }
+}
