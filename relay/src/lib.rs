@@ -6,10 +6,12 @@
 //! - [`rocks`]: RocksDB behind the core's `Store` trait.
 //! - [`daemon`]: `corridor start`, the drivers around the sans-IO core
 //!   (`corridor-relay-core`) and the QUIC transport (`corridor-quic`).
+//! - [`api`]: the trader API (submit, track and follow trade messages over HTTP).
 //! - [`configs`]: the devnet chains' configs, embedded.
 //! - [`metrics`]: the metrics catalog and `/metrics`, `/healthz`, `/readyz`;
 //!   [`observe`] feeds it from the core loop.
 
+pub mod api;
 pub mod configs;
 pub mod daemon;
 pub mod keys;

@@ -1938,3 +1938,69 @@ where
         }
     }
 }
+
+impl AuditRecord {
+    /// This record's key in [`Column::Audit`].
+    pub fn key(&self) -> Vec<u8> {
+        audit_key(&self.lane, self.sequence, &self.stage)
+    }
+
+    /// The prefix every audit record of (`lane`, `sequence`) starts with: a scan of it
+    /// gives the message's stages in lifecycle order.
+    pub fn prefix(lane: &Lane, sequence: u64) -> Vec<u8> {
+        entry_key(lane, sequence)
+    }
+}
+
+/// An open entry as the store holds it, for readers outside the core (the trader API):
+/// the message, its inclusion proof and the source height it is proven at, and on the
+/// inbound side the destination's receipt once proven. Closed entries leave the store.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StoredEntry<F: Family> {
+    /// The message with its sequence.
+    pub message: TradeMessage,
+    /// Its inclusion proof under the source block's messages root.
+    pub proof: F::LeafProof,
+    /// The source height the proof is against.
+    pub height: Height,
+    /// Inbound only: the destination's receipt, once proven.
+    pub receipt: Option<ReceiptProof<F>>,
+}
+
+/// The open outbound entry of (`lane`, `sequence`) in `store`, if there is one.
+pub fn stored_outbound<F: Family>(
+    store: &dyn Store,
+    lane: &Lane,
+    sequence: u64,
+) -> Result<Option<StoredEntry<F>>, RestoreError> {
+    let key = entry_key(lane, sequence);
+    let Some(bytes) = store.get(Column::Outbound, &key)? else {
+        return Ok(None);
+    };
+    let r: EntryRecord<OutEntry<F>> = decode(Column::Outbound, &key, &bytes)?;
+    Ok(Some(StoredEntry {
+        message: r.entry.message,
+        proof: r.entry.proof,
+        height: r.entry.height,
+        receipt: None,
+    }))
+}
+
+/// The open inbound entry of (`lane`, `sequence`) in `store`, if there is one.
+pub fn stored_inbound<F: Family>(
+    store: &dyn Store,
+    lane: &Lane,
+    sequence: u64,
+) -> Result<Option<StoredEntry<F>>, RestoreError> {
+    let key = entry_key(lane, sequence);
+    let Some(bytes) = store.get(Column::Inbound, &key)? else {
+        return Ok(None);
+    };
+    let r: EntryRecord<InEntry<F>> = decode(Column::Inbound, &key, &bytes)?;
+    Ok(Some(StoredEntry {
+        message: r.entry.message,
+        proof: r.entry.proof,
+        height: r.entry.height,
+        receipt: r.entry.receipt,
+    }))
+}

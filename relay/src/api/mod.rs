@@ -1,0 +1,368 @@
+//! The trader API (DESIGN.md "Trader API", issue 9): traders submit signed trade messages
+//! and follow them to delivery over HTTP with JSON.
+//!
+//! | method and path | answer |
+//! |---|---|
+//! | `POST /v1/tokens` | a bearer token bound to a trader's key, for a signed time ([`auth`]) |
+//! | `POST /v1/messages` | submit a signed message: 202 [`SubmitResponse`] (200 when known) |
+//! | `GET /v1/messages` | [`MessagePage`]: filters `status`, `chain`, `channel`, `counterparty`, `kind`, `since`, `until` (Unix seconds), `limit`, `cursor` |
+//! | `GET /v1/messages/{id}` | [`MessageView`]: status, timeline with heights and proofs |
+//! | `GET /v1/messages/{id}/events` | server-sent [`EventView`]s of one message |
+//! | `GET /v1/events` | server-sent [`EventView`]s of every message the caller may read |
+//! | `GET /v1/chains` | [`ChainView`]s: light-client status of every followed chain |
+//! | `GET /v1/openapi.json` | the OpenAPI 3.1 document of all this |
+//!
+//! Every read needs `Authorization: Bearer` with a trader's token (it sees the messages it
+//! sent or that are addressed to it) or the operator's credential (it sees all). Errors are
+//! `application/problem+json` ([`error`]). Request bodies are limited
+//! ([`ApiLimits::max_body_bytes`]); each trader key has a token bucket
+//! ([`ApiLimits::rate_burst`], [`ApiLimits::rate_per_second`]), past which the answer is 429
+//! with `Retry-After`. No CORS headers are sent, so browsers keep other origins out.
+//! Nothing confidential is logged or labelled: no payload, no party, no key.
+//!
+//! ## What the daemon feeds it ([`ApiContext`])
+//! - the store the core writes (the API reads the audit column and open entries, and keeps
+//!   its own records under `api/` in the meta column: [`records`]);
+//! - the home chains' adapters, through which submissions go;
+//! - a `watch` of every followed chain's [`ChainStatus`], published by the core loop;
+//! - a `broadcast` of every [`StageEvent`] (the core's audit records, sent after they are
+//!   written). A lagging receiver costs nothing but a scan: the API catches up from the
+//!   audit column, as it does when it starts.
+//!
+//! [`router`] spawns the indexer task (it must run inside a Tokio runtime); the task ends
+//! when every sender of the stage events is dropped.
+
+pub mod auth;
+pub mod error;
+mod events;
+mod handlers;
+pub mod model;
+pub mod records;
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use corridor_adapters::devnet::DevnetAdapter;
+use corridor_light_client::envelope::Limits;
+use corridor_light_client::{ChainId, Time};
+use corridor_relay_core::core::AuditRecord;
+use corridor_relay_core::store::Store;
+use prometheus::{IntCounterVec, Opts, Registry};
+use tokio::sync::{broadcast, watch};
+
+pub use auth::{ApiAuth, Principal};
+pub use error::{ApiError, ProblemDocument};
+pub use model::{
+    ChainStatus, ChainView, EventView, MessagePage, MessageSummary, MessageView, Status,
+    SubmitResponse,
+};
+
+/// A stage one message reached at this relay: the audit record the core wrote for it.
+pub type StageEvent = AuditRecord;
+
+/// The API's limits.
+#[derive(Clone, Debug)]
+pub struct ApiLimits {
+    /// Largest request body, bytes.
+    pub max_body_bytes: usize,
+    /// The envelope's limits (largest payload).
+    pub envelope: Limits,
+    /// Requests a trader may make at once.
+    pub rate_burst: u32,
+    /// Requests a trader may make per second, on average.
+    pub rate_per_second: f64,
+    /// Most messages in one page of `GET /v1/messages`.
+    pub page_max: usize,
+    /// Events kept for resuming streams.
+    pub event_log: u64,
+}
+
+impl Default for ApiLimits {
+    fn default() -> Self {
+        let envelope = Limits::default();
+        Self {
+            // A payload in hex or base64, with the envelope around it.
+            max_body_bytes: envelope.max_payload * 2 + 16 * 1024,
+            envelope,
+            rate_burst: 20,
+            rate_per_second: 5.0,
+            page_max: 200,
+            event_log: 10_000,
+        }
+    }
+}
+
+/// What the API needs from a running relay.
+pub struct ApiContext {
+    /// The relay's store (audit log, open entries; the API's records under `api/`).
+    pub store: Arc<dyn Store>,
+    /// The home chains' adapters: submissions go to their source chain's.
+    pub submitters: BTreeMap<ChainId, Arc<DevnetAdapter>>,
+    /// Every followed chain's light-client status, as the core loop publishes it.
+    pub chains: watch::Receiver<Vec<ChainStatus>>,
+    /// The core's stage events, one per audit record, sent after the record is written.
+    pub events: broadcast::Sender<StageEvent>,
+    /// Credentials.
+    pub auth: ApiAuth,
+    /// Limits.
+    pub limits: ApiLimits,
+    /// The relay's metrics registry.
+    pub registry: Registry,
+}
+
+/// Why the API could not be set up.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SetupError {
+    /// A metric could not be registered (registered twice?).
+    #[error("registering the API's metrics: {0}")]
+    Metrics(#[from] prometheus::Error),
+    /// The store could not be read.
+    #[error(transparent)]
+    Store(#[from] ApiError),
+}
+
+/// One route of the API: its method, its path template and the statuses it answers with.
+#[derive(Clone, Copy, Debug)]
+pub struct RouteInfo {
+    /// `GET` or `POST`.
+    pub method: &'static str,
+    /// The axum path template.
+    pub path: &'static str,
+    /// Every status it answers with (the OpenAPI document lists the same).
+    pub statuses: &'static [u16],
+}
+
+/// Every route the router serves.
+pub const ROUTES: [RouteInfo; 8] = [
+    RouteInfo {
+        method: "POST",
+        path: "/v1/tokens",
+        statuses: &[200, 400, 401, 413, 429],
+    },
+    RouteInfo {
+        method: "POST",
+        path: "/v1/messages",
+        statuses: &[200, 202, 400, 401, 403, 413, 422, 429, 500, 503],
+    },
+    RouteInfo {
+        method: "GET",
+        path: "/v1/messages",
+        statuses: &[200, 400, 401, 429, 500],
+    },
+    RouteInfo {
+        method: "GET",
+        path: "/v1/messages/{id}",
+        statuses: &[200, 400, 401, 403, 404, 429, 500],
+    },
+    RouteInfo {
+        method: "GET",
+        path: "/v1/messages/{id}/events",
+        statuses: &[200, 400, 401, 403, 404, 429, 500],
+    },
+    RouteInfo {
+        method: "GET",
+        path: "/v1/events",
+        statuses: &[200, 400, 401, 429, 500],
+    },
+    RouteInfo {
+        method: "GET",
+        path: "/v1/chains",
+        statuses: &[200, 401, 429],
+    },
+    RouteInfo {
+        method: "GET",
+        path: "/v1/openapi.json",
+        statuses: &[200],
+    },
+];
+
+/// The OpenAPI 3.1 document of the API.
+pub const OPENAPI: &str = include_str!("openapi.json");
+
+struct Metrics {
+    requests: IntCounterVec,
+    limited: IntCounterVec,
+}
+
+impl Metrics {
+    fn new(registry: &Registry) -> Result<Self, prometheus::Error> {
+        let requests = IntCounterVec::new(
+            Opts::new(
+                "corridor_api_requests_total",
+                "Trader API requests answered, by route template and status",
+            ),
+            &["route", "status"],
+        )?;
+        let limited = IntCounterVec::new(
+            Opts::new(
+                "corridor_api_rate_limited_total",
+                "Trader API requests refused by the per-trader rate limit, by route template",
+            ),
+            &["route"],
+        )?;
+        for r in ROUTES {
+            for s in r.statuses {
+                requests.with_label_values(&[r.path, &s.to_string()]);
+            }
+            limited.with_label_values(&[r.path]);
+        }
+        registry.register(Box::new(requests.clone()))?;
+        registry.register(Box::new(limited.clone()))?;
+        Ok(Self { requests, limited })
+    }
+}
+
+/// What every handler shares.
+struct Api {
+    records: records::Records,
+    writer: Mutex<records::Writer>,
+    feed: broadcast::Sender<records::EventRecord>,
+    submitters: BTreeMap<ChainId, Arc<DevnetAdapter>>,
+    chains: watch::Receiver<Vec<ChainStatus>>,
+    auth: ApiAuth,
+    limits: ApiLimits,
+    rate: auth::RateLimiter,
+    metrics: Metrics,
+}
+
+impl Api {
+    fn writer(&self) -> std::sync::MutexGuard<'_, records::Writer> {
+        // A poisoned lock means a panic mid-write; the store batch was written whole or
+        // not at all, and the writer's counter only ever moves up: it is still usable.
+        self.writer
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Takes one request of `principal` from its bucket (the operator has none).
+    fn admit(&self, principal: &Principal) -> Result<(), ApiError> {
+        match principal {
+            Principal::Operator => Ok(()),
+            Principal::Trader(key) => self.admit_key(key),
+        }
+    }
+
+    fn admit_key(&self, key: &corridor_light_client::signature::PublicKey) -> Result<(), ApiError> {
+        self.rate
+            .take(key, std::time::Instant::now())
+            .map_err(|retry_after| ApiError::RateLimited { retry_after })
+    }
+
+    /// Who is asking, and one request taken from its bucket.
+    fn caller(&self, headers: &axum::http::HeaderMap) -> Result<Principal, ApiError> {
+        let principal = self.auth.principal(headers, now())?;
+        self.admit(&principal)?;
+        Ok(principal)
+    }
+}
+
+/// The wall clock, as the light client's time.
+pub(crate) fn now() -> Time {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
+        .unwrap_or(0);
+    Time::from_unix_nanos(nanos)
+}
+
+/// The API's router, and its indexer task spawned on the current Tokio runtime.
+pub fn router(ctx: ApiContext) -> Result<Router, SetupError> {
+    let metrics = Metrics::new(&ctx.registry)?;
+    let (feed, _) = broadcast::channel(1024);
+    let writer = records::Writer::new(ctx.store.clone(), ctx.limits.event_log, feed.clone())?;
+    let api = Arc::new(Api {
+        records: records::Records::new(ctx.store.clone()),
+        writer: Mutex::new(writer),
+        feed,
+        submitters: ctx.submitters,
+        chains: ctx.chains,
+        rate: auth::RateLimiter::new(ctx.limits.rate_burst, ctx.limits.rate_per_second),
+        auth: ctx.auth,
+        limits: ctx.limits,
+        metrics,
+    });
+    tokio::spawn(index(api.clone(), ctx.events.subscribe()));
+    let body_limit = api.limits.max_body_bytes;
+    Ok(Router::new()
+        .route("/v1/tokens", post(handlers::token))
+        .route("/v1/messages", post(handlers::submit).get(handlers::list))
+        .route("/v1/messages/{id}", get(handlers::message))
+        .route("/v1/messages/{id}/events", get(events::message_events))
+        .route("/v1/events", get(events::all_events))
+        .route("/v1/chains", get(handlers::chains))
+        .route("/v1/openapi.json", get(handlers::openapi))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(middleware::from_fn_with_state(api.clone(), observe))
+        .with_state(api))
+}
+
+/// Follows the core's stage events into the API's records, catching up from the audit
+/// column at start and after a lag.
+async fn index(api: Arc<Api>, mut events: broadcast::Receiver<StageEvent>) {
+    let catch_up = |api: &Api| {
+        if let Err(e) = api.writer().catch_up() {
+            tracing::error!(error = %e, "trader API: catching up with the audit log failed");
+        }
+    };
+    catch_up(&api);
+    loop {
+        match events.recv().await {
+            Ok(record) => {
+                if let Err(e) = api.writer().stage(&record) {
+                    tracing::error!(
+                        lane = %record.lane,
+                        sequence = record.sequence,
+                        error = %e,
+                        "trader API: indexing a stage failed"
+                    );
+                }
+            }
+            Err(broadcast::error::RecvError::Lagged(missed)) => {
+                tracing::warn!(missed, "trader API: stage events lagged; catching up");
+                catch_up(&api);
+            }
+            Err(broadcast::error::RecvError::Closed) => return,
+        }
+    }
+}
+
+/// Counts every answer by route template and status.
+async fn observe(State(api): State<Arc<Api>>, request: Request, next: Next) -> Response {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |m| m.as_str().to_owned());
+    let response = next.run(request).await;
+    let status = response.status();
+    api.metrics
+        .requests
+        .with_label_values(&[&route, status.as_str()])
+        .inc();
+    if status == axum::http::StatusCode::TOO_MANY_REQUESTS {
+        api.metrics.limited.with_label_values(&[&route]).inc();
+    }
+    response
+}
+
+async fn not_found(uri: axum::http::Uri) -> Response {
+    ApiError::NotFound(format!("route {}", uri.path())).into_response()
+}
+
+async fn method_not_allowed(method: axum::http::Method, uri: axum::http::Uri) -> Response {
+    let status = axum::http::StatusCode::METHOD_NOT_ALLOWED;
+    ProblemDocument::new(
+        "method-not-allowed",
+        status.as_u16(),
+        format!("{method} is not allowed on {}", uri.path()),
+        None,
+    )
+    .response(status)
+}
