@@ -64,6 +64,12 @@ pub enum DaemonError {
     /// The metrics could not be registered (a bug: names are fixed).
     #[error("metrics: {0}")]
     Metrics(#[from] prometheus::Error),
+    /// The trader API could not be set up.
+    #[error("trader API: {0}")]
+    Api(#[from] crate::api::SetupError),
+    /// The operator's API credential file is unreadable or too short.
+    #[error("relay.operator_token_file: {0}")]
+    OperatorToken(String),
     /// An HTTP listener could not bind.
     #[error("{key}: cannot listen on {address}: {source}")]
     Listen {
@@ -116,6 +122,8 @@ pub struct Running {
     pub key: VerifyingKey,
     /// Where `/metrics`, `/healthz` and `/readyz` are served.
     pub metrics: std::net::SocketAddr,
+    /// Where the trader API is served.
+    pub api: std::net::SocketAddr,
 }
 
 /// Runs the relay until `shutdown` resolves. `started` receives where it listens.
@@ -175,20 +183,11 @@ pub async fn run(
     let readiness = Arc::new(std::sync::Mutex::new(Readiness {
         failing: vec!["starting".into()],
     }));
-    let metrics_listener = tokio::net::TcpListener::bind(settings.metrics_listen)
-        .await
-        .map_err(|source| DaemonError::Listen {
-            key: "relay.metrics_listen",
-            address: settings.metrics_listen,
-            source,
-        })?;
-    let metrics_address = metrics_listener
-        .local_addr()
-        .map_err(|source| DaemonError::Listen {
-            key: "relay.metrics_listen",
-            address: settings.metrics_listen,
-            source,
-        })?;
+    let (metrics_listener, metrics_address) =
+        listen("relay.metrics_listen", settings.metrics_listen).await?;
+    let (api_listener, api_address) = listen("relay.api_listen", settings.api_listen).await?;
+    let (chains_tx, chains_rx) = watch::channel(Vec::new());
+    let (stages_tx, _) = tokio::sync::broadcast::channel(4096);
     let observer = Observer::new(
         metrics.clone(),
         settings
@@ -199,7 +198,20 @@ pub async fn run(
         home.iter().cloned().collect(),
         settings.data_dir.join("store"),
         readiness.clone(),
+        chains_tx,
+        stages_tx.clone(),
     );
+    let operator = match &settings.operator_token_file {
+        None => None,
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| DaemonError::OperatorToken(format!("{}: {e}", path.display())))?;
+            Some(
+                corridor_adapters::devnet::AdminToken::new(text.trim())
+                    .map_err(|e| DaemonError::OperatorToken(format!("{}: {e}", path.display())))?,
+            )
+        }
+    };
 
     let allowed = settings
         .peers
@@ -220,6 +232,7 @@ pub async fn run(
         relay = %hex::encode(me),
         %listen,
         metrics = %metrics_address,
+        api = %api_address,
         chains = ?home,
         "relay started"
     );
@@ -228,6 +241,7 @@ pub async fn run(
             listen,
             key: key.verifying_key(),
             metrics: metrics_address,
+            api: api_address,
         });
     }
 
@@ -250,6 +264,21 @@ pub async fn run(
         .collect();
 
     let mut tasks = tokio::task::JoinSet::new();
+    let api = crate::api::router(crate::api::ApiContext {
+        store: store.clone(),
+        submitters: adapters.clone(),
+        chains: chains_rx,
+        events: stages_tx,
+        auth: crate::api::ApiAuth::new(operator),
+        limits: crate::api::ApiLimits::default(),
+        registry: registry.clone(),
+    })?;
+    tasks.spawn(crate::metrics::serve_router(
+        api_listener,
+        api,
+        "trader API",
+        stop_rx.clone(),
+    ));
     tasks.spawn(crate::metrics::serve(
         metrics_listener,
         MetricsState {
@@ -358,6 +387,23 @@ pub async fn run(
     endpoint.wait_idle().await;
     info!("stopped");
     failure.map_or(Ok(()), Err)
+}
+
+/// Binds an HTTP listener; the error names the settings key.
+async fn listen(
+    key: &'static str,
+    address: std::net::SocketAddr,
+) -> Result<(tokio::net::TcpListener, std::net::SocketAddr), DaemonError> {
+    let error = |source| DaemonError::Listen {
+        key,
+        address,
+        source,
+    };
+    let listener = tokio::net::TcpListener::bind(address)
+        .await
+        .map_err(error)?;
+    let bound = listener.local_addr().map_err(error)?;
+    Ok((listener, bound))
 }
 
 async fn core_loop(

@@ -328,10 +328,11 @@ fn run_relay(path: &std::path::Path, overrides: &corridor_relay::settings::Overr
         let printer = tokio::spawn(async move {
             if let Ok(r) = rx.await {
                 println!(
-                    "relay {} listening on {} (QUIC); metrics on http://{}/metrics",
+                    "relay {} listening on {} (QUIC); metrics on http://{}/metrics; trader API on http://{}/v1",
                     hex::encode(r.key.to_bytes()),
                     r.listen,
-                    r.metrics
+                    r.metrics,
+                    r.api
                 );
             }
         });

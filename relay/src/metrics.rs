@@ -604,6 +604,16 @@ async fn readyz(State(state): State<MetricsState>) -> Response {
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: MetricsState,
+    stop: tokio::sync::watch::Receiver<bool>,
+) {
+    serve_router(listener, router(state), "metrics server", stop).await;
+}
+
+/// Serves `app` on `listener` until `stop` turns true; `what` names it in the log.
+pub async fn serve_router(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    what: &'static str,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) {
     let shutdown = async move {
@@ -613,11 +623,11 @@ pub async fn serve(
             }
         }
     };
-    if let Err(e) = axum::serve(listener, router(state))
+    if let Err(e) = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await
     {
-        tracing::warn!(error = %e, "the metrics server stopped");
+        tracing::warn!(error = %e, "the {what} stopped");
     }
 }
 

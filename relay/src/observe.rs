@@ -1,6 +1,7 @@
-//! What the core loop tells the metrics: every event before the core takes it, every
-//! action after its writes are durable, and (at most once a second) the gauges read off the
-//! core's state and the readiness verdict of `/readyz`.
+//! What the core loop tells the metrics and the trader API: every event before the core
+//! takes it, every action after its writes are durable (each stage also goes to the API as
+//! the audit record the core wrote), and (at most once a second) the gauges read off the
+//! core's state, the chains' status the API serves and the readiness verdict of `/readyz`.
 //!
 //! Kept apart from the core (which stays sans-IO and knows nothing of Prometheus) and from
 //! the daemon's plumbing; it reads, never changes, the core and the store.
@@ -15,6 +16,7 @@ use corridor_relay_core::core::{Action, AuditRecord, Core, Event, PeerId, Stage}
 use corridor_relay_core::store::{Column, Store};
 use corridor_relay_core::wire::{Frame, Lane};
 
+use crate::api::{ChainStatus, StageEvent};
 use crate::metrics::{reason_label, Metrics, Readiness, HEADER_FAILURE_REASONS, REJECTION_REASONS};
 
 type F = corridor_light_client::native::NativeVerifier;
@@ -38,6 +40,12 @@ pub struct Observer {
     pub store_dir: PathBuf,
     /// The verdict `/readyz` serves.
     pub readiness: Arc<Mutex<Readiness>>,
+    /// The chains' status, for the trader API.
+    pub chains: tokio::sync::watch::Sender<Vec<ChainStatus>>,
+    /// Every stage a message reaches, for the trader API.
+    pub stages: tokio::sync::broadcast::Sender<StageEvent>,
+    /// Why each frozen light client froze (as the core said).
+    frozen: BTreeMap<ChainId, String>,
     connected: BTreeSet<PeerId>,
     last_refresh: Option<Time>,
     last_size: Option<Time>,
@@ -63,6 +71,8 @@ impl Observer {
         home: BTreeSet<ChainId>,
         store_dir: PathBuf,
         readiness: Arc<Mutex<Readiness>>,
+        chains: tokio::sync::watch::Sender<Vec<ChainStatus>>,
+        stages: tokio::sync::broadcast::Sender<StageEvent>,
     ) -> Self {
         Self {
             metrics,
@@ -70,6 +80,9 @@ impl Observer {
             home,
             store_dir,
             readiness,
+            chains,
+            stages,
+            frozen: BTreeMap::new(),
             connected: BTreeSet::new(),
             last_refresh: None,
             last_size: None,
@@ -120,7 +133,7 @@ impl Observer {
     }
 
     /// Counts an action the core asked for (its writes are durable by now).
-    pub fn action(&self, action: &Action<F>, store: &dyn Store, now: Time) {
+    pub fn action(&mut self, action: &Action<F>, store: &dyn Store, now: Time) {
         let m = &self.metrics;
         match action {
             Action::Send { peer, frame } => {
@@ -135,7 +148,8 @@ impl Observer {
                     .with_label_values(&[self.peer(peer), reason_label(reason, REJECTION_REASONS)])
                     .inc();
             }
-            Action::Frozen { chain, .. } => {
+            Action::Frozen { chain, reason } => {
+                self.frozen.insert(chain.clone(), reason.clone());
                 m.misbehaviour.with_label_values(&[chain.as_str()]).inc();
                 m.header_failures
                     .with_label_values(&[chain.as_str(), "misbehaviour"])
@@ -158,6 +172,13 @@ impl Observer {
                 m.channel_messages
                     .with_label_values(&[&channel, stage.name()])
                     .inc();
+                // No receiver (the API not running) is not an error.
+                let _ = self.stages.send(AuditRecord {
+                    lane: lane.clone(),
+                    sequence: *sequence,
+                    stage: stage.clone(),
+                    at: now,
+                });
                 // End to end: the source's relay saw the commit and now the proven receipt.
                 if matches!(stage, Stage::Acknowledged(_)) && self.home.contains(&lane.source) {
                     if let Some(committed) = committed_at(store, lane, *sequence) {
@@ -179,6 +200,7 @@ impl Observer {
         self.last_refresh = Some(now);
         let m = &self.metrics;
         let mut failing = Vec::new();
+        let mut statuses = Vec::new();
         for client in core.clients() {
             let chain = client.chain_id().as_str();
             let trusted = i64::try_from(client.latest_height().0).unwrap_or(i64::MAX);
@@ -203,6 +225,23 @@ impl Observer {
             m.chain_frozen
                 .with_label_values(&[chain])
                 .set(i64::from(client.is_frozen()));
+            let latest = client.latest().map(|_| client.latest_height());
+            statuses.push(ChainStatus {
+                chain: client.chain_id().clone(),
+                home,
+                trusted_height: latest,
+                trusted_time: client.latest().map(|b| b.header().time),
+                head_height: (head > 0).then(|| corridor_light_client::Height(head.unsigned_abs())),
+                trusted_until: client.trusted_until(),
+                frozen: client.is_frozen().then(|| {
+                    self.frozen
+                        .get(client.chain_id())
+                        .cloned()
+                        .unwrap_or_else(|| {
+                            "frozen on misbehaviour evidence (kept in the store)".to_owned()
+                        })
+                }),
+            });
             if client.is_frozen() {
                 failing.push(format!(
                     "light client of {chain} is frozen on misbehaviour evidence"
@@ -257,6 +296,7 @@ impl Observer {
             let size = crate::metrics::dir_size(&self.store_dir);
             m.store_size.set(i64::try_from(size).unwrap_or(i64::MAX));
         }
+        self.chains.send_replace(statuses);
         m.ready.set(i64::from(failing.is_empty()));
         self.readiness
             .lock()
@@ -270,7 +310,7 @@ fn committed_at(store: &dyn Store, lane: &Lane, sequence: u64) -> Option<Time> {
     let bytes = store
         .get(
             Column::Audit,
-            &AuditRecord::key(lane, sequence, &Stage::Committed),
+            &AuditRecord::key_of(lane, sequence, &Stage::Committed),
         )
         .ok()??;
     AuditRecord::decode(&bytes).map(|r| r.at)

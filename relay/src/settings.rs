@@ -62,6 +62,9 @@ pub struct RawRelay {
     pub metrics_listen: String,
     /// HTTP address of the trader API.
     pub api_listen: String,
+    /// File holding the operator's API credential (sees every message); none when absent.
+    #[serde(default)]
+    pub operator_token_file: Option<String>,
 }
 
 /// `[[chains]]`.
@@ -188,6 +191,8 @@ pub struct Settings {
     pub metrics_listen: SocketAddr,
     /// HTTP address of the trader API.
     pub api_listen: SocketAddr,
+    /// The operator's API credential file.
+    pub operator_token_file: Option<PathBuf>,
     /// Chains by id.
     pub chains: BTreeMap<ChainId, ChainSettings>,
     /// Peers.
@@ -428,6 +433,12 @@ impl Settings {
             listen,
             metrics_listen,
             api_listen,
+            operator_token_file: raw
+                .relay
+                .operator_token_file
+                .as_deref()
+                .filter(|p| !p.is_empty())
+                .map(path),
             chains,
             peers,
             limits,

@@ -879,7 +879,6 @@ fn catalog() -> BTreeSet<String> {
         .filter_map(|l| l.strip_prefix("| `corridor_"))
         .filter_map(|rest| rest.split('`').next())
         .map(|name| format!("corridor_{name}"))
-        .filter(|n| !n.starts_with("corridor_api"))
         .collect();
     assert!(names.len() > 20, "no catalog table in {}", path.display());
     names

@@ -445,7 +445,7 @@ impl AuditRecord {
     }
 
     /// The key of the record of `stage` of `sequence` on `lane` in the audit column.
-    pub fn key(lane: &Lane, sequence: u64, stage: &Stage) -> Vec<u8> {
+    pub fn key_of(lane: &Lane, sequence: u64, stage: &Stage) -> Vec<u8> {
         audit_key(lane, sequence, stage)
     }
 }
