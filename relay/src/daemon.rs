@@ -188,7 +188,7 @@ pub async fn run(
     let (api_listener, api_address) = listen("relay.api_listen", settings.api_listen).await?;
     let (chains_tx, chains_rx) = watch::channel(Vec::new());
     let (stages_tx, _) = tokio::sync::broadcast::channel(4096);
-    let observer = Observer::new(
+    let mut observer = Observer::new(
         metrics.clone(),
         settings
             .peers
@@ -201,6 +201,8 @@ pub async fn run(
         chains_tx,
         stages_tx.clone(),
     );
+    // The chains' status and the gauges exist before the API and /metrics answer.
+    observer.refresh(&core, &*store, now());
     let operator = match &settings.operator_token_file {
         None => None,
         Some(path) => {
@@ -270,7 +272,11 @@ pub async fn run(
         chains: chains_rx,
         events: stages_tx,
         auth: crate::api::ApiAuth::new(operator),
-        limits: crate::api::ApiLimits::default(),
+        limits: crate::api::ApiLimits {
+            rate_burst: settings.limits.api_rate_burst,
+            rate_per_second: f64::from(settings.limits.api_rate_per_second),
+            ..crate::api::ApiLimits::default()
+        },
         registry: registry.clone(),
     })?;
     tasks.spawn(crate::metrics::serve_router(

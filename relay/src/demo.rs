@@ -18,8 +18,8 @@
 //!   bundle, a replay and bad frames. The run still ends with every message delivered
 //!   exactly once.
 //!
-//! The trader API is not yet wired into the relay (a separate piece of work): traders submit
-//! through their source chain's RPC here, as a trader's own node would.
+//! Traders submit through their source relay's trader API (`POST /v1/messages`), as they
+//! would in production; a relay that is down or busy is tried again.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
@@ -484,7 +484,7 @@ fn listen_for(i: usize, any: bool) -> anyhow::Result<Listen> {
     })
 }
 
-const RELAY_LIMITS: &str = "poll_interval_ms = 100\nresend_after_ms = 1000\npenalty_backoff_secs = 2\nreconnect_min_ms = 100\nreconnect_max_ms = 1000\n";
+const RELAY_LIMITS: &str = "poll_interval_ms = 100\nresend_after_ms = 1000\npenalty_backoff_secs = 2\nreconnect_min_ms = 100\nreconnect_max_ms = 1000\napi_rate_burst = 1000\napi_rate_per_second = 1000\n";
 
 /// Writes each operator's key (kept when it exists: a rerun resumes) and config.
 fn prepare_relays(
@@ -737,6 +737,11 @@ async fn with_chains(
     });
     let mut chaos = options.chaos.then(|| Chaos::new(chaos_log.clone()));
     let mut last_poll = Instant::now();
+    // Short: a paused relay accepts connections and answers nothing; its traders try again
+    // (a submission is idempotent) while the run goes on.
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_millis(800))
+        .build()?;
     loop {
         // Submit what is due (bounded per round so receipts keep being read).
         let mut this_round = 0;
@@ -749,23 +754,18 @@ async fn with_chains(
             let route = &ROUTES[next % ROUTES.len()];
             let corridor = (ChainId::new(route.from)?, ChainId::new(route.to)?);
             let signed = sign(route, next, nonce_base + next as u64)?;
-            let source = chains
+            let source = relays
                 .iter()
-                .find(|c| c.id == corridor.0)
-                .context("a route's chain")?;
-            match source.adapter.submit_message(&signed).await {
-                Ok(accepted) => {
+                .find(|r| r.chain == corridor.0)
+                .context("a route's relay")?;
+            match submit(&http, source.listen.api, &signed).await {
+                Submitted::Accepted { channel, sequence } => {
                     sent.insert(
-                        (
-                            corridor.1.clone(),
-                            corridor.0.clone(),
-                            accepted.channel,
-                            accepted.sequence,
-                        ),
+                        (corridor.1.clone(), corridor.0.clone(), channel, sequence),
                         Sent {
                             corridor,
-                            channel: accepted.channel,
-                            sequence: accepted.sequence,
+                            channel,
+                            sequence,
                             at: Instant::now(),
                             delivered: None,
                         },
@@ -773,9 +773,9 @@ async fn with_chains(
                     next += 1;
                     this_round += 1;
                 }
-                Err(e) if e.is_transient() || e.problem() == Some("outbox-full") => break,
-                Err(e) => {
-                    let reason = e.problem().unwrap_or("refused").to_owned();
+                // The relay is down or busy, or the outbox is full: again next round.
+                Submitted::Later => break,
+                Submitted::Refused { reason, detail } => {
                     *refused_at_submit
                         .entry(corridor.clone())
                         .or_default()
@@ -784,7 +784,7 @@ async fn with_chains(
                     bars.suspend(|| {
                         writeln!(
                             out,
-                            "  [{:>5.1}s] {} refused at submission: {e}",
+                            "  [{:>5.1}s] {} refused at submission: {detail}",
                             start.elapsed().as_secs_f64(),
                             corridor_name(&corridor)
                         )
@@ -960,8 +960,9 @@ async fn with_chains(
     for r in &relays {
         writeln!(
             out,
-            "  {:<12} metrics http://{m}/metrics  ready http://{m}/readyz",
+            "  {:<12} trader API http://{a}/v1 (http://{a}/v1/openapi.json)  metrics http://{m}/metrics  ready http://{m}/readyz",
             r.chain.as_str(),
+            a = r.listen.api,
             m = r.listen.metrics
         )?;
     }
@@ -995,6 +996,49 @@ async fn with_chains(
         bail!("the run is incomplete: see the summary above");
     }
     Ok(summary)
+}
+
+/// What a relay's trader API said to a submission.
+enum Submitted {
+    Accepted { channel: u32, sequence: u64 },
+    Later,
+    Refused { reason: String, detail: String },
+}
+
+/// `POST /v1/messages` on the source relay's trader API.
+async fn submit(http: &reqwest::Client, api: SocketAddr, signed: &SignedMessage) -> Submitted {
+    let Ok(response) = http
+        .post(format!("http://{api}/v1/messages"))
+        .json(signed)
+        .send()
+        .await
+    else {
+        return Submitted::Later;
+    };
+    let status = response.status().as_u16();
+    let Ok(body) = response.json::<Value>().await else {
+        return Submitted::Later;
+    };
+    match status {
+        200 | 202 => match (body["channel"].as_u64(), body["sequence"].as_u64()) {
+            (Some(channel), Some(sequence)) => Submitted::Accepted {
+                channel: u32::try_from(channel).unwrap_or(u32::MAX),
+                sequence,
+            },
+            _ => Submitted::Refused {
+                reason: "bad-answer".into(),
+                detail: format!("an answer without channel and sequence: {body}"),
+            },
+        },
+        429 | 503 => Submitted::Later,
+        _ => {
+            let kind = body["type"].as_str().unwrap_or("refused");
+            Submitted::Refused {
+                reason: kind.rsplit('/').next().unwrap_or(kind).to_owned(),
+                detail: format!("{status}: {}", body["detail"].as_str().unwrap_or_default()),
+            }
+        }
+    }
 }
 
 fn sign(route: &Route, n: usize, nonce: u64) -> anyhow::Result<SignedMessage> {

@@ -129,6 +129,10 @@ pub struct RawLimits {
     pub reconnect_min_ms: u64,
     /// Reconnect back-off cap.
     pub reconnect_max_ms: u64,
+    /// Trader API requests per trader key per second, on average.
+    pub api_rate_per_second: u64,
+    /// Trader API requests a trader key may make at once.
+    pub api_rate_burst: u64,
 }
 
 /// A chain the relay knows.
@@ -176,6 +180,10 @@ pub struct LimitSettings {
     pub reconnect_min: Duration,
     /// Reconnect back-off cap.
     pub reconnect_max: Duration,
+    /// Trader API requests per trader key per second.
+    pub api_rate_per_second: u32,
+    /// Trader API burst per trader key.
+    pub api_rate_burst: u32,
 }
 
 /// Validated settings.
@@ -414,6 +422,13 @@ impl Settings {
             poll_interval: ms("limits.poll_interval_ms", l.poll_interval_ms)?,
             reconnect_min: ms("limits.reconnect_min_ms", l.reconnect_min_ms)?,
             reconnect_max: ms("limits.reconnect_max_ms", l.reconnect_max_ms)?,
+            api_rate_per_second: u32::try_from(positive(
+                "limits.api_rate_per_second",
+                l.api_rate_per_second,
+            )?)
+            .map_err(|_| err("limits.api_rate_per_second", "too large"))?,
+            api_rate_burst: u32::try_from(positive("limits.api_rate_burst", l.api_rate_burst)?)
+                .map_err(|_| err("limits.api_rate_burst", "too large"))?,
         };
         if limits.max_frame_bytes < 64 * 1024 || limits.max_frame_bytes > 64 * 1024 * 1024 {
             return Err(err(
