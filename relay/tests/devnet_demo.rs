@@ -73,6 +73,29 @@ fn every_message_crosses_through_the_relays_exactly_once() {
     assert!(text.contains("/metrics"), "{text}");
 }
 
+/// A second run on the same data folder resumes the chains, the relays' keys and stores,
+/// and carries its own messages exactly once too.
+#[test]
+fn a_rerun_on_the_same_data_folder_resumes() {
+    let dir = corridor_light_client::testkit::TempDir::new("demo-resume");
+    let data = dir.path().to_str().unwrap();
+    let first = demo(&["--messages", "11", "--data-dir", data]);
+    assert!(first.contains("11 of 11 delivered exactly once"), "{first}");
+    let key = |text: &str| {
+        text.lines()
+            .find(|l| l.trim_start().starts_with("relay cn-shanghai"))
+            .and_then(|l| l.split("key ").nth(1))
+            .map(str::to_owned)
+            .unwrap()
+    };
+    let second = demo(&["--messages", "11", "--data-dir", data]);
+    assert!(
+        second.contains("11 of 11 delivered exactly once, 0 duplicated, 11 acknowledged"),
+        "{second}"
+    );
+    assert_eq!(key(&first), key(&second), "the operator's key is kept");
+}
+
 #[test]
 fn chaos_loses_and_duplicates_nothing_and_every_forgery_is_refused() {
     let text = demo(&["--messages", "44", "--chaos"]);
