@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand};
 
 mod bench;
 mod demo;
+mod trader;
 mod vectors;
 use corridor_devnet::{DevnetChain, DevnetConfig};
 use demo::DemoOptions;
@@ -80,6 +81,60 @@ enum Command {
     Keys {
         #[command(subcommand)]
         command: KeysCommand,
+    },
+    /// Build a trade message from a document, sign it with the trader's key and submit it
+    /// through a relay's trader API; prints its id.
+    Send {
+        /// Base URL of the relay's trader API.
+        #[arg(long)]
+        api: String,
+        /// The trader's key file (as `corridor keys generate` writes it).
+        #[arg(long)]
+        key: PathBuf,
+        /// The document, a JSON file.
+        #[arg(long)]
+        doc: PathBuf,
+        /// The document kind: bill_of_lading, certificate_of_origin, commercial_invoice,
+        /// letter_of_credit, payment_instruction, customs_declaration, packing_list, generic.
+        #[arg(long)]
+        kind: String,
+        /// Source chain (the trader's).
+        #[arg(long)]
+        from: String,
+        /// Destination chain.
+        #[arg(long)]
+        to: String,
+        /// The addressee's public key (hex).
+        #[arg(long)]
+        receiver: String,
+        /// Channel.
+        #[arg(long, default_value_t = 0)]
+        channel: u32,
+        /// Nonce (default: the time in nanoseconds). With the same nonce and a fixed
+        /// deadline, sending again is the same message: the API answers with its id.
+        #[arg(long)]
+        nonce: Option<u64>,
+        /// Deliver by this destination height.
+        #[arg(long)]
+        deadline_height: Option<u64>,
+        /// Deliver within this many seconds (default one day).
+        #[arg(long)]
+        deadline_secs: Option<u64>,
+    },
+    /// Follow a message with a live status line until it is delivered, rejected or timed
+    /// out. Exits 0 when delivered, 1 when rejected or timed out, 3 when the wait ran out.
+    Track {
+        /// The message id.
+        id: String,
+        /// Base URL of the relay's trader API.
+        #[arg(long)]
+        api: String,
+        /// The trader's key file (sender or receiver of the message).
+        #[arg(long)]
+        key: PathBuf,
+        /// Give up after this many seconds.
+        #[arg(long, default_value_t = 600)]
+        timeout_secs: u64,
     },
     /// Run one devnet partner chain from its config file until interrupted (Ctrl-C).
     Chain {
@@ -166,6 +221,73 @@ fn main() -> ExitCode {
             timeout: Duration::from_secs(timeout_secs),
         }),
         Command::Chain { config } => run_chain(&config),
+        Command::Send {
+            api,
+            key,
+            doc,
+            kind,
+            from,
+            to,
+            receiver,
+            channel,
+            nonce,
+            deadline_height,
+            deadline_secs,
+        } => {
+            let options = trader::SendOptions {
+                api,
+                key,
+                doc,
+                kind,
+                from,
+                to,
+                receiver,
+                channel,
+                nonce,
+                deadline_height,
+                deadline_secs,
+            };
+            let Some(runtime) = runtime() else {
+                return ExitCode::FAILURE;
+            };
+            match runtime.block_on(trader::send(&options)) {
+                Ok((id, duplicate)) => {
+                    if duplicate {
+                        eprintln!("already submitted");
+                    }
+                    println!("{id}");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("error: {e:#}");
+                    ExitCode::from(2)
+                }
+            }
+        }
+        Command::Track {
+            id,
+            api,
+            key,
+            timeout_secs,
+        } => {
+            let Some(runtime) = runtime() else {
+                return ExitCode::FAILURE;
+            };
+            let timeout = Duration::from_secs(timeout_secs);
+            let mut out = std::io::stdout();
+            match runtime.block_on(trader::track(&api, &key, &id, timeout, &mut out)) {
+                Ok(trader::Tracked::Delivered(_)) => ExitCode::SUCCESS,
+                Ok(trader::Tracked::Failed(_)) => ExitCode::from(1),
+                Ok(trader::Tracked::Waiting(status)) => {
+                    eprintln!("still {status} after {timeout_secs} s");
+                    ExitCode::from(3)
+                }
+                Err(e) => {
+                    eprintln!("error: {e:#}");
+                    ExitCode::from(2)
+                }
+            }
+        }
         Command::Start {
             config,
             listen,

@@ -288,6 +288,18 @@ fn hop(from: &mut Node, to: &mut Node) {
     }
 }
 
+/// One round of the two relays: watch their chains, one hop of frames each way, deliver.
+async fn round(a: &mut Node, b: &mut Node) {
+    a.watch().await;
+    b.watch().await;
+    hop(a, b);
+    hop(b, a);
+    a.deliver().await;
+    b.deliver().await;
+    a.handle(Event::Tick);
+    b.handle(Event::Tick);
+}
+
 // ---------------------------------------------------------------------------------------
 // The API, served on loopback.
 
@@ -659,13 +671,7 @@ async fn a_message_goes_from_post_to_acknowledged_and_both_relays_show_its_timel
     b.handle(Event::PeerUp { peer: a.me });
     let deadline = Instant::now() + Duration::from_secs(90);
     loop {
-        a.watch().await;
-        b.watch().await;
-        hop(&mut a, &mut b);
-        hop(&mut b, &mut a);
-        b.deliver().await;
-        a.handle(Event::Tick);
-        b.handle(Event::Tick);
+        round(&mut a, &mut b).await;
         let v = get(&api_a, t, &path, Some(&t_exporter)).await;
         if v.body["status"] == "acknowledged" {
             break;
@@ -759,6 +765,149 @@ async fn a_message_goes_from_post_to_acknowledged_and_both_relays_show_its_timel
     assert_eq!(replay, all[1..].to_vec());
     let old = get(&restarted, t, &path, Some(&t_exporter)).await;
     assert_problem(&old, 401, "invalid-credential", None);
+}
+
+const BIN: &str = env!("CARGO_BIN_EXE_corridor");
+
+/// A key file as `corridor keys generate` writes it.
+fn key_file(dir: &Path, name: &str, key: &SigningKey) -> std::path::PathBuf {
+    use std::os::unix::fs::OpenOptionsExt;
+    let path = dir.join(format!("{name}.key"));
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&path)
+        .unwrap();
+    std::io::Write::write_all(
+        &mut f,
+        format!("{}\n", hex::encode(key.to_seed())).as_bytes(),
+    )
+    .unwrap();
+    path
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cli_sends_a_document_and_tracks_it_until_it_is_delivered() {
+    let tmp = TempDir::new("api-cli");
+    let cn = start_chain("cn-shanghai", tmp.path()).await;
+    let kz = start_chain("kz-astana", tmp.path()).await;
+    let mut a = Node::new(1, 2, &cn, &kz, open_store(tmp.path(), "relay-a"));
+    let mut b = Node::new(2, 1, &kz, &cn, open_store(tmp.path(), "relay-b"));
+    let api = serve(
+        a.store.clone(),
+        &cn,
+        &kz.id,
+        &a.events,
+        ApiLimits::default(),
+    )
+    .await;
+    let exporter = key_file(tmp.path(), "exporter", &devnet_trader_key(EXPORTER));
+    let importer = key_file(tmp.path(), "importer", &devnet_trader_key(IMPORTER));
+    let stranger = key_file(tmp.path(), "stranger", &SigningKey::from_seed([7; 32]));
+    let doc = tmp.path().join("invoice.json");
+    std::fs::write(&doc, example(DocumentKind::CommercialInvoice).to_string()).unwrap();
+    let receiver = devnet_trader_key(IMPORTER).public_key().to_string();
+    let send = |doc: &Path, nonce: &str| {
+        let mut c = tokio::process::Command::new(BIN);
+        c.args(["send", "--api", &api.url, "--key"])
+            .arg(&exporter)
+            .arg("--doc")
+            .arg(doc)
+            .args([
+                "--kind",
+                "commercial_invoice",
+                "--from",
+                "cn-shanghai",
+                "--to",
+            ])
+            .args(["kz-astana", "--receiver", &receiver, "--nonce", nonce])
+            .args(["--deadline-height", "10000000"]);
+        c
+    };
+
+    let out = send(&doc, "41").output().await.unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let id = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    assert!(Hash32::from_hex(&id).is_ok(), "{id}");
+    // Sent again: the same id, said to be known.
+    let again = send(&doc, "41").output().await.unwrap();
+    assert!(again.status.success());
+    assert_eq!(String::from_utf8(again.stdout).unwrap().trim(), id);
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already submitted"));
+    // A document without its seller is refused with the problem and the field.
+    let mut broken = example(DocumentKind::CommercialInvoice);
+    broken.as_object_mut().unwrap().remove("seller");
+    let bad = tmp.path().join("broken.json");
+    std::fs::write(&bad, broken.to_string()).unwrap();
+    let out = send(&bad, "42").output().await.unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("invalid-document") && err.contains("body.payload.seller"),
+        "{err}"
+    );
+
+    // A stranger may not follow it.
+    let track = |key: &Path, timeout: &str| {
+        let mut c = tokio::process::Command::new(BIN);
+        c.args(["track", &id, "--api", &api.url, "--key"])
+            .arg(key)
+            .args(["--timeout-secs", timeout])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        c
+    };
+    let out = track(&stranger, "5").output().await.unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("forbidden"));
+    // Nothing moves yet: the wait runs out at submitted.
+    let out = track(&importer, "1").output().await.unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // The exporter follows it while the relays carry it.
+    let child = track(&exporter, "90").spawn().unwrap();
+    let done = tokio::spawn(child.wait_with_output());
+    a.handle(Event::PeerUp { peer: b.me });
+    b.handle(Event::PeerUp { peer: a.me });
+    let deadline = Instant::now() + Duration::from_secs(90);
+    while !done.is_finished() {
+        assert!(Instant::now() < deadline, "track did not finish");
+        round(&mut a, &mut b).await;
+        tokio::time::sleep(Duration::from_millis(150)).await;
+    }
+    let out = done.await.unwrap().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let statuses: Vec<&str> = text
+        .lines()
+        .map(|l| l.split_whitespace().nth(1).unwrap())
+        .collect();
+    // From the status when it started (the chain may have committed it already), each
+    // change once, in order, to the end.
+    let all = ["submitted", "committed", "forwarded", "acknowledged"];
+    assert!(statuses.len() >= 3, "{text}");
+    assert_eq!(statuses, all[all.len() - statuses.len()..], "{text}");
+    // Tracked again once settled: one line, and done.
+    let out = track(&importer, "5").output().await.unwrap();
+    assert!(out.status.success());
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap().trim(),
+        format!("{id}: acknowledged")
+    );
 }
 
 /// Nothing of a refused message anywhere: no API record or event, nothing in the outbox.
