@@ -34,6 +34,7 @@ use corridor_light_client::signature::SigningKey;
 use corridor_light_client::testkit::TempDir;
 use corridor_light_client::{hash, ChainId, Hash32, Height, Options, Time};
 use corridor_relay::api::auth::token_request_bytes;
+use corridor_relay::api::error::PROBLEMS;
 use corridor_relay::api::{
     router, ApiAuth, ApiContext, ApiLimits, ChainStatus, StageEvent, OPENAPI, ROUTES,
 };
@@ -1536,6 +1537,31 @@ async fn chains_show_their_light_client_status() {
     assert_eq!(remote["lag"], Value::Null);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn event_streams_are_bounded() {
+    let tmp = TempDir::new("api-streams");
+    let cn = start_chain("cn-shanghai", tmp.path()).await;
+    let kz = ChainId::new("kz-astana").unwrap();
+    let events = broadcast::channel(16).0;
+    let limits = ApiLimits {
+        max_streams: 1,
+        ..ApiLimits::default()
+    };
+    let served = serve(open_store(tmp.path(), "relay"), &cn, &kz, &events, limits).await;
+    let token = token_for(&served, &devnet_trader_key(IMPORTER)).await;
+    let first = reqwest::Client::new()
+        .get(format!("{}/v1/events", served.url))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(first.status(), 200);
+    let a = get(&served, "/v1/events", "/v1/events", Some(&token)).await;
+    assert_problem(&a, 503, "too-many-streams", None);
+    assert_eq!(a.headers["retry-after"], "5");
+    drop(first);
+}
+
 // ---------------------------------------------------------------------------------------
 // The OpenAPI document.
 
@@ -1686,6 +1712,11 @@ fn the_openapi_document_lists_exactly_the_routes_and_statuses_of_the_router() {
             .take_while(|c| c.is_alphanumeric())
             .collect();
         assert!(doc["components"]["schemas"].get(&name).is_some(), "{name}");
+    }
+    // Every problem type is named in the document.
+    let description = doc["info"]["description"].as_str().unwrap();
+    for name in PROBLEMS {
+        assert!(description.contains(name), "{name}");
     }
     // A value that breaks a schema is caught (the checker itself can fail).
     let bad = json!({ "id": "x", "status": "lost" });

@@ -129,6 +129,9 @@ pub enum ApiError {
         /// The chain's detail.
         detail: String,
     },
+    /// Every event stream slot is taken.
+    #[error("{0} event streams are open, the most this relay serves: try again later")]
+    TooManyStreams(usize),
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -163,7 +166,7 @@ pub const PROBLEMS: [&str; 20] = [
     "chain-refused",
     "store-failure",
     "method-not-allowed",
-    "internal",
+    "too-many-streams",
 ];
 
 impl ApiError {
@@ -187,6 +190,7 @@ impl ApiError {
             Self::InvalidQuery { .. } => "invalid-query",
             Self::ChainUnavailable { .. } => "chain-unavailable",
             Self::ChainRefused { .. } => "chain-refused",
+            Self::TooManyStreams(_) => "too-many-streams",
             Self::Store(_) | Self::Corrupt { .. } => "store-failure",
         }
     }
@@ -204,7 +208,9 @@ impl ApiError {
             Self::UnregisteredTrader { .. } | Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-            Self::ChainUnavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            Self::ChainUnavailable { .. } | Self::TooManyStreams(_) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             Self::Store(_) | Self::Corrupt { .. } => StatusCode::INTERNAL_SERVER_ERROR,
             Self::InvalidMessage { .. }
             | Self::InvalidDocument { .. }
@@ -295,6 +301,11 @@ impl IntoResponse for ApiError {
                 response
                     .headers_mut()
                     .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+            }
+            Self::TooManyStreams(_) => {
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(5u64));
             }
             Self::Unauthenticated | Self::InvalidCredential(_) => {
                 response.headers_mut().insert(

@@ -80,6 +80,8 @@ pub struct ApiLimits {
     pub page_max: usize,
     /// Events kept for resuming streams.
     pub event_log: u64,
+    /// Most event streams open at once (each holds a connection and a feed receiver).
+    pub max_streams: usize,
 }
 
 impl Default for ApiLimits {
@@ -93,6 +95,7 @@ impl Default for ApiLimits {
             rate_per_second: 5.0,
             page_max: 200,
             event_log: 10_000,
+            max_streams: 256,
         }
     }
 }
@@ -163,12 +166,12 @@ pub const ROUTES: [RouteInfo; 8] = [
     RouteInfo {
         method: "GET",
         path: "/v1/messages/{id}/events",
-        statuses: &[200, 400, 401, 403, 404, 429, 500],
+        statuses: &[200, 400, 401, 403, 404, 429, 500, 503],
     },
     RouteInfo {
         method: "GET",
         path: "/v1/events",
-        statuses: &[200, 400, 401, 429, 500],
+        statuses: &[200, 400, 401, 429, 500, 503],
     },
     RouteInfo {
         method: "GET",
@@ -228,6 +231,7 @@ struct Api {
     auth: ApiAuth,
     limits: ApiLimits,
     rate: auth::RateLimiter,
+    streams: Arc<tokio::sync::Semaphore>,
     metrics: Metrics,
 }
 
@@ -283,6 +287,7 @@ pub fn router(ctx: ApiContext) -> Result<Router, SetupError> {
         submitters: ctx.submitters,
         chains: ctx.chains,
         rate: auth::RateLimiter::new(ctx.limits.rate_burst, ctx.limits.rate_per_second),
+        streams: Arc::new(tokio::sync::Semaphore::new(ctx.limits.max_streams)),
         auth: ctx.auth,
         limits: ctx.limits,
         metrics,
