@@ -394,8 +394,13 @@ async fn call(
     let status = response.status().as_u16();
     let headers = response.headers().clone();
     let bytes = response.bytes().await.unwrap();
+    let html = headers
+        .get("content-type")
+        .is_some_and(|c| c.to_str().unwrap().starts_with("text/html"));
     let body: Value = if bytes.is_empty() {
         Value::Null
+    } else if html {
+        Value::String(String::from_utf8(bytes.to_vec()).unwrap())
     } else {
         serde_json::from_slice(&bytes).unwrap_or_else(|e| panic!("{method} {path}: not JSON ({e})"))
     };
@@ -1535,6 +1540,137 @@ async fn chains_show_their_light_client_status() {
     assert_eq!(remote["frozen_reason"], "two valid headers at height 7");
     assert_eq!(remote["trust_expires_in_secs"], 0);
     assert_eq!(remote["lag"], Value::Null);
+}
+
+/// Debian's Chromium, installed when missing.
+fn chromium() -> String {
+    let found = || {
+        ["chromium", "chromium-browser"].into_iter().find(|b| {
+            std::process::Command::new("which")
+                .arg(b)
+                .output()
+                .is_ok_and(|o| o.status.success())
+        })
+    };
+    if let Some(b) = found() {
+        return b.to_owned();
+    }
+    let status = std::process::Command::new("apt-get")
+        .args(["install", "-y", "--no-install-recommends", "chromium"])
+        .env("DEBIAN_FRONTEND", "noninteractive")
+        .status()
+        .expect("apt-get");
+    assert!(status.success(), "installing chromium failed");
+    found().expect("chromium installed").to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_tracking_page_shows_a_delivered_message_and_its_timeline() {
+    let tmp = TempDir::new("api-page");
+    let cn = start_chain("cn-shanghai", tmp.path()).await;
+    let kz = start_chain("kz-astana", tmp.path()).await;
+    let mut a = Node::new(1, 2, &cn, &kz, open_store(tmp.path(), "relay-a"));
+    let mut b = Node::new(2, 1, &kz, &cn, open_store(tmp.path(), "relay-b"));
+    let api = serve(
+        a.store.clone(),
+        &cn,
+        &kz.id,
+        &a.events,
+        ApiLimits::default(),
+    )
+    .await;
+    let exporter = devnet_trader_key(EXPORTER);
+    let m = message(
+        &exporter,
+        &devnet_trader_key(IMPORTER),
+        &cn.id,
+        &kz.id,
+        0,
+        9,
+        DocumentKind::CertificateOfOrigin,
+        far(),
+    );
+    let id = m.id().unwrap().to_string();
+    assert_eq!(
+        post(&api, "/v1/messages", &as_document(&m), None)
+            .await
+            .status,
+        202
+    );
+    let token = token_for(&api, &exporter).await;
+    a.handle(Event::PeerUp { peer: b.me });
+    b.handle(Event::PeerUp { peer: a.me });
+    let path = format!("/v1/messages/{id}");
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        round(&mut a, &mut b).await;
+        let v = get(&api, "/v1/messages/{id}", &path, Some(&token)).await;
+        if v.body["status"] == "acknowledged" {
+            break;
+        }
+        assert!(Instant::now() < deadline, "not acknowledged: {}", v.body);
+        tokio::time::sleep(Duration::from_millis(150)).await;
+    }
+    let height = cn
+        .adapter
+        .message_location(m.id().unwrap())
+        .await
+        .unwrap()
+        .height
+        .unwrap()
+        .0;
+
+    // The page loads nothing from elsewhere and runs only its own script.
+    let page = get(&api, "/", "/", None).await;
+    let policy = page.headers["content-security-policy"].to_str().unwrap();
+    assert!(policy.contains("script-src 'sha256-"), "{policy}");
+    assert!(!policy.contains("unsafe"), "{policy}");
+    let html = page.body.as_str().unwrap();
+    assert!(!html.contains("src=") && !html.contains("href="));
+
+    // Signed in through the link's fragment, the browser shows the message and, opened,
+    // its timeline across the two chains.
+    let url = format!("{}/#token={token}&message={id}", api.url);
+    let out = tokio::time::timeout(
+        Duration::from_secs(120),
+        tokio::process::Command::new(chromium())
+            .args(["--headless", "--no-sandbox", "--disable-gpu"])
+            .args(["--virtual-time-budget=10000", "--dump-dom", &url])
+            .output(),
+    )
+    .await
+    .expect("chromium timed out")
+    .unwrap();
+    let dom = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        dom.contains(&format!(r#"data-id="{id}" data-status="acknowledged""#)),
+        "the list lacks the message: {dom}"
+    );
+    assert!(
+        dom.contains(r#"id="detail" data-status="acknowledged""#),
+        "{dom}"
+    );
+    let stages: Vec<&str> = dom
+        .split(r#"class="stage" data-stage=""#)
+        .skip(1)
+        .map(|rest| rest.split('"').next().unwrap())
+        .collect();
+    assert_eq!(
+        stages,
+        ["submitted", "committed", "forwarded", "acknowledged"],
+        "{dom}"
+    );
+    let committed = format!(
+        r#"data-stage="committed" data-chain="{}" data-height="{height}""#,
+        cn.id
+    );
+    assert!(dom.contains(&committed), "{dom}");
+    assert!(dom.contains(&format!("height {height}")), "{dom}");
+    // No refusal shown.
+    assert!(
+        dom.contains(r#"<p id="error" class="problem" hidden"#),
+        "{dom}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -645,3 +645,17 @@ pub(super) async fn chains(
 pub(super) async fn openapi() -> Response {
     ([(header::CONTENT_TYPE, "application/json")], OPENAPI).into_response()
 }
+
+/// `GET /`: the tracking page, under a policy that lets it run only its own script.
+pub(super) async fn page(State(api): State<Arc<Api>>) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (header::CONTENT_SECURITY_POLICY, api.page_policy.as_str()),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+            (header::REFERRER_POLICY, "no-referrer"),
+        ],
+        super::PAGE,
+    )
+        .into_response()
+}

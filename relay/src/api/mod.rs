@@ -11,6 +11,7 @@
 //! | `GET /v1/events` | server-sent [`EventView`]s of every message the caller may read |
 //! | `GET /v1/chains` | [`ChainView`]s: light-client status of every followed chain |
 //! | `GET /v1/openapi.json` | the OpenAPI 3.1 document of all this |
+//! | `GET /` | the tracking page: sign in with a token, see your messages and their timelines |
 //!
 //! Every read needs `Authorization: Bearer` with a trader's token (it sees the messages it
 //! sent or that are addressed to it) or the operator's credential (it sees all). Errors are
@@ -142,7 +143,12 @@ pub struct RouteInfo {
 }
 
 /// Every route the router serves.
-pub const ROUTES: [RouteInfo; 8] = [
+pub const ROUTES: [RouteInfo; 9] = [
+    RouteInfo {
+        method: "GET",
+        path: "/",
+        statuses: &[200],
+    },
     RouteInfo {
         method: "POST",
         path: "/v1/tokens",
@@ -188,6 +194,33 @@ pub const ROUTES: [RouteInfo; 8] = [
 /// The OpenAPI 3.1 document of the API.
 pub const OPENAPI: &str = include_str!("openapi.json");
 
+/// The tracking page: one file, no build step, no external assets.
+pub const PAGE: &str = include_str!("page.html");
+
+/// The page's Content-Security-Policy: nothing but its own inline script and style (by
+/// their hashes) and requests to this origin.
+fn page_policy() -> String {
+    use base64::Engine as _;
+    use sha2::{Digest, Sha256};
+    let hash_of = |open: &str, close: &str| {
+        let inner = PAGE
+            .split_once(open)
+            .and_then(|(_, rest)| rest.split_once(close))
+            .map_or("", |(inner, _)| inner);
+        let digest = Sha256::digest(inner.as_bytes());
+        format!(
+            "'sha256-{}'",
+            base64::engine::general_purpose::STANDARD.encode(digest)
+        )
+    };
+    format!(
+        "default-src 'none'; script-src {}; style-src {}; connect-src 'self'; \
+         base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+        hash_of("<script>", "</script>"),
+        hash_of("<style>", "</style>")
+    )
+}
+
 struct Metrics {
     requests: IntCounterVec,
     limited: IntCounterVec,
@@ -232,6 +265,7 @@ struct Api {
     limits: ApiLimits,
     rate: auth::RateLimiter,
     streams: Arc<tokio::sync::Semaphore>,
+    page_policy: String,
     metrics: Metrics,
 }
 
@@ -288,6 +322,7 @@ pub fn router(ctx: ApiContext) -> Result<Router, SetupError> {
         chains: ctx.chains,
         rate: auth::RateLimiter::new(ctx.limits.rate_burst, ctx.limits.rate_per_second),
         streams: Arc::new(tokio::sync::Semaphore::new(ctx.limits.max_streams)),
+        page_policy: page_policy(),
         auth: ctx.auth,
         limits: ctx.limits,
         metrics,
@@ -295,6 +330,7 @@ pub fn router(ctx: ApiContext) -> Result<Router, SetupError> {
     tokio::spawn(index(api.clone(), ctx.events.subscribe()));
     let body_limit = api.limits.max_body_bytes;
     Ok(Router::new()
+        .route("/", get(handlers::page))
         .route("/v1/tokens", post(handlers::token))
         .route("/v1/messages", post(handlers::submit).get(handlers::list))
         .route("/v1/messages/{id}", get(handlers::message))
