@@ -1528,6 +1528,7 @@ async fn chains_show_their_light_client_status() {
     let token = token_for(&served, &devnet_trader_key(IMPORTER)).await;
     let a = get(&served, "/v1/chains", "/v1/chains", Some(&token)).await;
     assert_eq!(a.status, 200);
+    let before = a.body.clone();
     let home = &a.body[0];
     assert_eq!(home["chain"], cn.id.as_str());
     assert_eq!(home["lag"], 10);
@@ -1540,6 +1541,34 @@ async fn chains_show_their_light_client_status() {
     assert_eq!(remote["frozen_reason"], "two valid headers at height 7");
     assert_eq!(remote["trust_expires_in_secs"], 0);
     assert_eq!(remote["lag"], Value::Null);
+
+    // What the core loop publishes, from its light clients.
+    let text = CONFIGS.iter().find(|(n, _)| *n == "cn-shanghai").unwrap().1;
+    let genesis = genesis_block(&DevnetConfig::from_toml(text).unwrap().spec);
+    let client = LightClient::<F>::trusting(genesis.clone(), options()).unwrap();
+    let status = ChainStatus::of(&client, true, Some(Height(4)), None);
+    let time = genesis.header().time;
+    assert_eq!(status.chain, cn.id);
+    assert_eq!(status.trusted_height, Some(Height(1)));
+    assert_eq!(status.trusted_time, Some(time));
+    assert_eq!(
+        status.trusted_until,
+        time.checked_add(options().trusting_period)
+    );
+    assert_eq!(
+        (status.head_height, status.frozen.clone()),
+        (Some(Height(4)), None)
+    );
+    let fresh = LightClient::<F>::new(cn.root.clone(), options());
+    let status = ChainStatus::of(&fresh, false, None, Some("why".into()));
+    assert_eq!(status.trusted_height, None);
+    assert_eq!(status.trusted_until, None);
+    assert_eq!(status.frozen.as_deref(), Some("why"));
+    served.chains.send_replace(vec![status]);
+    let a = get(&served, "/v1/chains", "/v1/chains", Some(&token)).await;
+    assert_ne!(a.body, before);
+    assert_eq!(a.body[0]["trusted_height"], Value::Null);
+    assert_eq!(a.body[0]["frozen_reason"], "why");
 }
 
 /// Debian's Chromium, installed when missing.
