@@ -36,6 +36,7 @@
 pub mod auth;
 pub mod error;
 mod events;
+pub mod evidence;
 mod handlers;
 pub mod model;
 pub mod records;
