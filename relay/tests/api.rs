@@ -69,6 +69,7 @@ fn options() -> Options {
 
 struct Chain {
     _handle: DevnetHandle,
+    url: String,
     adapter: DevnetAdapter,
     id: ChainId,
     root: TrustRoot,
@@ -84,9 +85,11 @@ async fn start_chain(name: &str, dir: &Path) -> Chain {
     let genesis = genesis_block(&config.spec);
     let id = config.chain_id().clone();
     let handle = DevnetChain::start(config).await.unwrap();
-    let adapter = DevnetAdapter::new(id.clone(), &handle.url()).unwrap();
+    let url = handle.url();
+    let adapter = DevnetAdapter::new(id.clone(), &url).unwrap();
     Chain {
         _handle: handle,
+        url,
         adapter,
         root: TrustRoot {
             chain_id: id.clone(),
@@ -1569,6 +1572,196 @@ async fn chains_show_their_light_client_status() {
     assert_ne!(a.body, before);
     assert_eq!(a.body[0]["trusted_height"], Value::Null);
     assert_eq!(a.body[0]["frozen_reason"], "why");
+}
+
+/// A folder with the trust roots of `chains`, as an auditor keeps them.
+fn trust_roots(dir: &Path, chains: &[&Chain]) -> std::path::PathBuf {
+    let roots = dir.join("trust-roots");
+    std::fs::create_dir_all(&roots).unwrap();
+    for c in chains {
+        let file = roots.join(format!("{}.json", c.id));
+        std::fs::write(file, serde_json::to_vec(&c.root).unwrap()).unwrap();
+    }
+    roots
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn evidence_of_a_delivered_message_verifies_offline_and_one_flipped_byte_breaks_it() {
+    use corridor_relay::api::evidence::{load_trust_roots, parse, verify};
+    let tmp = TempDir::new("api-evidence");
+    let cn = start_chain("cn-shanghai", tmp.path()).await;
+    let kz = start_chain("kz-astana", tmp.path()).await;
+    let mut a = Node::new(1, 2, &cn, &kz, open_store(tmp.path(), "relay-a"));
+    let mut b = Node::new(2, 1, &kz, &cn, open_store(tmp.path(), "relay-b"));
+    let api = serve(
+        a.store.clone(),
+        &cn,
+        &kz.id,
+        &a.events,
+        ApiLimits::default(),
+    )
+    .await;
+    let exporter = devnet_trader_key(EXPORTER);
+    let m = message(
+        &exporter,
+        &devnet_trader_key(IMPORTER),
+        &cn.id,
+        &kz.id,
+        0,
+        77,
+        DocumentKind::LetterOfCredit,
+        far(),
+    );
+    let id = m.id().unwrap();
+    assert_eq!(
+        post(&api, "/v1/messages", &as_document(&m), None)
+            .await
+            .status,
+        202
+    );
+    let roots_dir = trust_roots(tmp.path(), &[&cn, &kz]);
+    let file = tmp.path().join("evidence.json");
+    let get = || {
+        let mut c = tokio::process::Command::new(BIN);
+        c.args(["evidence", "get", &id.to_string(), "--from", "cn-shanghai"])
+            .args([
+                "--from-rpc",
+                &cn.url,
+                "--to",
+                "kz-astana",
+                "--to-rpc",
+                &kz.url,
+            ])
+            .arg("--trust-roots")
+            .arg(&roots_dir)
+            .arg("--out")
+            .arg(&file);
+        c
+    };
+    // Before delivery there is nothing to prove yet, and nothing is written.
+    let out = get().output().await.unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(!file.exists());
+
+    a.handle(Event::PeerUp { peer: b.me });
+    b.handle(Event::PeerUp { peer: a.me });
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        round(&mut a, &mut b).await;
+        let out = get().output().await.unwrap();
+        if out.status.success() {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        tokio::time::sleep(Duration::from_millis(150)).await;
+    }
+    let location = cn.adapter.message_location(id).await.unwrap();
+    let committed = location.height.unwrap();
+
+    // Offline: the file and the trust roots, nothing else.
+    let verify_cli = |path: &Path| {
+        std::process::Command::new(BIN)
+            .args(["evidence", "verify"])
+            .arg(path)
+            .arg("--trust-roots")
+            .arg(&roots_dir)
+            .output()
+            .unwrap()
+    };
+    let out = verify_cli(&file);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(
+        text.contains(&format!(
+            "cn-shanghai committed message {id} (letter_of_credit, channel 0 sequence {}",
+            location.sequence
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("at height {committed}, block time ")),
+        "{text}"
+    );
+    assert!(text.contains("kz-astana delivered it at height "), "{text}");
+
+    let roots = load_trust_roots(&roots_dir).unwrap();
+    let bytes = std::fs::read(&file).unwrap();
+    let proven = verify(&parse(&bytes).unwrap(), &roots).unwrap();
+    assert_eq!((proven.id, proven.committed_height), (id, committed));
+    assert_eq!(
+        proven.result,
+        corridor_light_client::receipt::ReceiptResult::Delivered
+    );
+
+    // One flipped bit anywhere (every byte of a spread of positions) and it proves nothing,
+    // saying where.
+    let step = (bytes.len() / 1500).max(1);
+    let mut places = BTreeMap::<String, usize>::new();
+    for i in (0..bytes.len()).step_by(step) {
+        let mut flipped = bytes.clone();
+        flipped[i] ^= 1;
+        let Err(e) = parse(&flipped).and_then(|e| verify(&e, &roots)) else {
+            let at =
+                String::from_utf8_lossy(&bytes[i.saturating_sub(60)..(i + 20).min(bytes.len())])
+                    .into_owned();
+            panic!("byte {i} flipped still verifies: ...{at}...");
+        };
+        let text = e.to_string();
+        let part = text.split([':', '[', ' ']).next().unwrap().to_owned();
+        assert!(
+            [
+                "the",
+                "version",
+                "source",
+                "source.message.signature",
+                "destination_blocks",
+                "receipt",
+                "receipt.receipt.message_commitment"
+            ]
+            .contains(&part.as_str()),
+            "byte {i}: {text}"
+        );
+        *places.entry(part).or_default() += 1;
+    }
+    // Flips landed in every part of the file.
+    for part in ["the", "source", "destination_blocks", "receipt"] {
+        assert!(places.contains_key(part), "{places:?}");
+    }
+    // The command says it too.
+    let bad = tmp.path().join("flipped.json");
+    let text = String::from_utf8(bytes.clone()).unwrap();
+    let at = text.find("\"receipt\"").unwrap()
+        + text[text.find("\"receipt\"").unwrap()..]
+            .find("\"height\": ")
+            .unwrap()
+        + 10;
+    let mut flipped = bytes.clone();
+    flipped[at] ^= 1;
+    std::fs::write(&bad, &flipped).unwrap();
+    let out = verify_cli(&bad);
+    assert_eq!(out.status.code(), Some(1));
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(said.contains("NOT VERIFIED: receipt"), "{said}");
+    // Another trust root for the source: nothing proven either.
+    let mut other = roots.clone();
+    other.get_mut(&cn.id).unwrap().0.header_hash = Hash32([9; 32]);
+    let e = verify(&parse(&bytes).unwrap(), &other)
+        .unwrap_err()
+        .to_string();
+    assert!(e.starts_with("source: "), "{e}");
+    other.remove(&kz.id);
+    let e = verify(&parse(&bytes).unwrap(), &{
+        let mut r = roots.clone();
+        r.remove(&kz.id);
+        r
+    })
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("no trust root for chain kz-astana"), "{e}");
 }
 
 /// Debian's Chromium, installed when missing.
