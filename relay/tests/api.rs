@@ -333,20 +333,34 @@ async fn serve(
     events: &broadcast::Sender<StageEvent>,
     limits: ApiLimits,
 ) -> Served {
+    serve_with(store, home, remote, events, limits, |_| {}).await
+}
+
+async fn serve_with(
+    store: Arc<dyn Store>,
+    home: &Chain,
+    remote: &ChainId,
+    events: &broadcast::Sender<StageEvent>,
+    limits: ApiLimits,
+    adjust: impl FnOnce(&mut ApiContext),
+) -> Served {
     let registry = prometheus::Registry::new();
     let (chains, chains_rx) = watch::channel(vec![
         chain_status(&home.id, true),
         chain_status(remote, false),
     ]);
-    let ctx = ApiContext {
+    let mut ctx = ApiContext {
         store: store.clone(),
         submitters: [(home.id.clone(), Arc::new(home.adapter.clone()))].into(),
+        readers: [(home.id.clone(), Arc::new(home.adapter.clone()))].into(),
+        trust_roots: [(home.id.clone(), (home.root.clone(), options()))].into(),
         chains: chains_rx,
         events: events.clone(),
         auth: ApiAuth::new(Some(AdminToken::new(OPERATOR).unwrap())),
         limits,
         registry: registry.clone(),
     };
+    adjust(&mut ctx);
     let app = router(ctx).unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
@@ -1621,7 +1635,7 @@ async fn evidence_of_a_delivered_message_verifies_offline_and_one_flipped_byte_b
     );
     let roots_dir = trust_roots(tmp.path(), &[&cn, &kz]);
     let file = tmp.path().join("evidence.json");
-    let get = || {
+    let evidence_get = || {
         let mut c = tokio::process::Command::new(BIN);
         c.args(["evidence", "get", &id.to_string(), "--from", "cn-shanghai"])
             .args([
@@ -1639,7 +1653,7 @@ async fn evidence_of_a_delivered_message_verifies_offline_and_one_flipped_byte_b
         c
     };
     // Before delivery there is nothing to prove yet, and nothing is written.
-    let out = get().output().await.unwrap();
+    let out = evidence_get().output().await.unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(!file.exists());
 
@@ -1648,7 +1662,7 @@ async fn evidence_of_a_delivered_message_verifies_offline_and_one_flipped_byte_b
     let deadline = Instant::now() + Duration::from_secs(90);
     loop {
         round(&mut a, &mut b).await;
-        let out = get().output().await.unwrap();
+        let out = evidence_get().output().await.unwrap();
         if out.status.success() {
             break;
         }
@@ -1695,6 +1709,45 @@ async fn evidence_of_a_delivered_message_verifies_offline_and_one_flipped_byte_b
     assert_eq!(
         proven.result,
         corridor_light_client::receipt::ReceiptResult::Delivered
+    );
+
+    // The relay's API serves it when it reads both chains' RPCs, to the message's parties.
+    let e = "/v1/messages/{id}/evidence";
+    let e_path = format!("/v1/messages/{id}/evidence");
+    let token = token_for(&api, &exporter).await;
+    let refused = get(&api, e, &e_path, Some(&token)).await;
+    assert_problem(&refused, 409, "evidence-unavailable", None);
+    let detail = refused.body["detail"].as_str().unwrap();
+    assert!(detail.contains("kz-astana"), "{detail}");
+    let full = serve_with(
+        a.store.clone(),
+        &cn,
+        &kz.id,
+        &a.events,
+        ApiLimits::default(),
+        |ctx| {
+            ctx.readers
+                .insert(kz.id.clone(), Arc::new(kz.adapter.clone()));
+            ctx.trust_roots = roots.clone();
+        },
+    )
+    .await;
+    let token = token_for(&full, &exporter).await;
+    let served_file = get(&full, e, &e_path, Some(&token)).await;
+    assert_eq!(served_file.status, 200, "{}", served_file.body);
+    assert_eq!(
+        served_file.headers["content-disposition"],
+        format!("attachment; filename=\"evidence-{id}.json\"").as_str()
+    );
+    let served: corridor_relay::api::evidence::Evidence =
+        serde_json::from_value(served_file.body).unwrap();
+    assert_eq!(verify(&served, &roots).unwrap(), proven);
+    let stranger = token_for(&full, &SigningKey::from_seed([7; 32])).await;
+    assert_problem(
+        &get(&full, e, &e_path, Some(&stranger)).await,
+        403,
+        "forbidden",
+        None,
     );
 
     // One flipped bit anywhere (every byte of a spread of positions) and it proves nothing,
@@ -1848,7 +1901,7 @@ async fn the_tracking_page_shows_a_delivered_message_and_its_timeline() {
     assert!(policy.contains("script-src 'sha256-"), "{policy}");
     assert!(!policy.contains("unsafe"), "{policy}");
     let html = page.body.as_str().unwrap();
-    assert!(!html.contains("src=") && !html.contains("href="));
+    assert!(!html.contains("src=") && !html.contains("href=\""));
 
     // Signed in through the link's fragment, the browser shows the message and, opened,
     // its timeline across the two chains.
@@ -1888,6 +1941,11 @@ async fn the_tracking_page_shows_a_delivered_message_and_its_timeline() {
     );
     assert!(dom.contains(&committed), "{dom}");
     assert!(dom.contains(&format!("height {height}")), "{dom}");
+    // The evidence file can be downloaded from it.
+    assert!(
+        dom.contains(r#"<button id="evidence" type="button">"#),
+        "{dom}"
+    );
     // No refusal shown.
     assert!(
         dom.contains(r#"<p id="error" class="problem" hidden"#),

@@ -129,6 +129,9 @@ pub enum ApiError {
         /// The chain's detail.
         detail: String,
     },
+    /// The evidence file cannot be assembled (yet).
+    #[error("{0}")]
+    EvidenceUnavailable(String),
     /// Every event stream slot is taken.
     #[error("{0} event streams are open, the most this relay serves: try again later")]
     TooManyStreams(usize),
@@ -146,7 +149,7 @@ pub enum ApiError {
 }
 
 /// Every problem name the API answers with, for the OpenAPI document and the tests.
-pub const PROBLEMS: [&str; 20] = [
+pub const PROBLEMS: [&str; 21] = [
     "malformed-json",
     "body-too-large",
     "payload-too-large",
@@ -167,6 +170,7 @@ pub const PROBLEMS: [&str; 20] = [
     "store-failure",
     "method-not-allowed",
     "too-many-streams",
+    "evidence-unavailable",
 ];
 
 impl ApiError {
@@ -191,6 +195,7 @@ impl ApiError {
             Self::ChainUnavailable { .. } => "chain-unavailable",
             Self::ChainRefused { .. } => "chain-refused",
             Self::TooManyStreams(_) => "too-many-streams",
+            Self::EvidenceUnavailable(_) => "evidence-unavailable",
             Self::Store(_) | Self::Corrupt { .. } => "store-failure",
         }
     }
@@ -207,6 +212,7 @@ impl ApiError {
             }
             Self::UnregisteredTrader { .. } | Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::EvidenceUnavailable(_) => StatusCode::CONFLICT,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::ChainUnavailable { .. } | Self::TooManyStreams(_) => {
                 StatusCode::SERVICE_UNAVAILABLE

@@ -10,6 +10,7 @@
 //! | `GET /v1/messages/{id}/events` | server-sent [`EventView`]s of one message |
 //! | `GET /v1/events` | server-sent [`EventView`]s of every message the caller may read |
 //! | `GET /v1/chains` | [`ChainView`]s: light-client status of every followed chain |
+//! | `GET /v1/messages/{id}/evidence` | the message's [`evidence::Evidence`] file, when the API can read both its chains |
 //! | `GET /v1/openapi.json` | the OpenAPI 3.1 document of all this |
 //! | `GET /` | the tracking page: sign in with a token, see your messages and their timelines |
 //!
@@ -108,6 +109,12 @@ pub struct ApiContext {
     pub store: Arc<dyn Store>,
     /// The home chains' adapters: submissions go to their source chain's.
     pub submitters: BTreeMap<ChainId, Arc<DevnetAdapter>>,
+    /// Chains whose RPC the API reads to assemble evidence files: the home chains, and any
+    /// partner chain whose public RPC the operator configured. A message's evidence needs
+    /// both its chains.
+    pub readers: BTreeMap<ChainId, Arc<DevnetAdapter>>,
+    /// The trust roots evidence files start from (the relay's configured ones).
+    pub trust_roots: evidence::TrustRoots,
     /// Every followed chain's light-client status, as the core loop publishes it.
     pub chains: watch::Receiver<Vec<ChainStatus>>,
     /// The core's stage events, one per audit record, sent after the record is written.
@@ -144,7 +151,7 @@ pub struct RouteInfo {
 }
 
 /// Every route the router serves.
-pub const ROUTES: [RouteInfo; 9] = [
+pub const ROUTES: [RouteInfo; 10] = [
     RouteInfo {
         method: "GET",
         path: "/",
@@ -174,6 +181,11 @@ pub const ROUTES: [RouteInfo; 9] = [
         method: "GET",
         path: "/v1/messages/{id}/events",
         statuses: &[200, 400, 401, 403, 404, 429, 500, 503],
+    },
+    RouteInfo {
+        method: "GET",
+        path: "/v1/messages/{id}/evidence",
+        statuses: &[200, 400, 401, 403, 404, 409, 429, 500],
     },
     RouteInfo {
         method: "GET",
@@ -261,6 +273,8 @@ struct Api {
     writer: Mutex<records::Writer>,
     feed: broadcast::Sender<records::EventRecord>,
     submitters: BTreeMap<ChainId, Arc<DevnetAdapter>>,
+    readers: BTreeMap<ChainId, Arc<DevnetAdapter>>,
+    trust_roots: evidence::TrustRoots,
     chains: watch::Receiver<Vec<ChainStatus>>,
     auth: ApiAuth,
     limits: ApiLimits,
@@ -320,6 +334,8 @@ pub fn router(ctx: ApiContext) -> Result<Router, SetupError> {
         writer: Mutex::new(writer),
         feed,
         submitters: ctx.submitters,
+        readers: ctx.readers,
+        trust_roots: ctx.trust_roots,
         chains: ctx.chains,
         rate: auth::RateLimiter::new(ctx.limits.rate_burst, ctx.limits.rate_per_second),
         streams: Arc::new(tokio::sync::Semaphore::new(ctx.limits.max_streams)),
@@ -336,6 +352,7 @@ pub fn router(ctx: ApiContext) -> Result<Router, SetupError> {
         .route("/v1/messages", post(handlers::submit).get(handlers::list))
         .route("/v1/messages/{id}", get(handlers::message))
         .route("/v1/messages/{id}/events", get(events::message_events))
+        .route("/v1/messages/{id}/evidence", get(handlers::evidence))
         .route("/v1/events", get(events::all_events))
         .route("/v1/chains", get(handlers::chains))
         .route("/v1/openapi.json", get(handlers::openapi))
