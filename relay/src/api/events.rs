@@ -29,6 +29,8 @@ use super::{Api, Principal};
 
 /// Events read back from the store at once.
 const REPLAY_BATCH: usize = 256;
+/// Messages whose visibility one stream remembers.
+const MAX_VISIBLE_CACHED: usize = 4096;
 
 /// `GET /v1/events`.
 pub(super) async fn all_events(
@@ -94,6 +96,10 @@ impl Follow {
         }
         if let Some(v) = self.visible.get(id) {
             return *v;
+        }
+        if self.visible.len() >= MAX_VISIBLE_CACHED {
+            // A long-lived stream over many messages: start the cache afresh.
+            self.visible.clear();
         }
         let v = readable(&self.api, &self.principal, id).is_ok();
         self.visible.insert(*id, v);
