@@ -151,24 +151,31 @@ enum Command {
 
 #[derive(Subcommand)]
 enum EvidenceCommand {
-    /// Assemble the evidence file of a delivered message from its two chains' RPCs: the
-    /// message with its inclusion proof, the receipt with its proof, and both chains' light
-    /// blocks from the trust roots (every block verified on the way).
+    /// Get the evidence file of a delivered message (the message with its inclusion proof,
+    /// the receipt with its proof, both chains' light blocks from their trust roots) from a
+    /// relay's trader API (`--api`, `--key`), or assemble it from its two chains' RPCs
+    /// (`--from`, `--from-rpc`, `--to`, `--to-rpc`); it is verified before it is written.
     Get {
         /// The message id.
         id: String,
-        /// Source chain id.
+        /// Base URL of a relay's trader API.
+        #[arg(long, conflicts_with_all = ["from", "from_rpc", "to", "to_rpc"], requires = "key")]
+        api: Option<String>,
+        /// The trader's key file (sender or receiver of the message), with `--api`.
         #[arg(long)]
-        from: String,
+        key: Option<PathBuf>,
+        /// Source chain id.
+        #[arg(long, requires_all = ["from_rpc", "to", "to_rpc"])]
+        from: Option<String>,
         /// Source chain RPC URL.
         #[arg(long)]
-        from_rpc: String,
+        from_rpc: Option<String>,
         /// Destination chain id.
         #[arg(long)]
-        to: String,
+        to: Option<String>,
         /// Destination chain RPC URL.
         #[arg(long)]
-        to_rpc: String,
+        to_rpc: Option<String>,
         /// Folder of trust root files (`*.json`: chain_id, height, header_hash).
         #[arg(long)]
         trust_roots: PathBuf,
@@ -570,6 +577,8 @@ fn evidence(command: EvidenceCommand) -> ExitCode {
     match command {
         EvidenceCommand::Get {
             id,
+            api,
+            key,
             from,
             from_rpc,
             to,
@@ -584,20 +593,34 @@ fn evidence(command: EvidenceCommand) -> ExitCode {
                 let id = corridor_light_client::Hash32::from_hex(&id)
                     .map_err(|e| anyhow::anyhow!("the id is not 64 hex digits: {e}"))?;
                 let roots = evidence::load_trust_roots(&trust_roots)?;
-                let chain = |c: &str| {
-                    corridor_light_client::ChainId::new(c).map_err(|e| anyhow::anyhow!("{c}: {e}"))
+                let file = match (api, key, from, from_rpc, to, to_rpc) {
+                    (Some(api), Some(key), ..) => {
+                        let bytes = trader::fetch_evidence(&api, &key, &id.to_string()).await?;
+                        evidence::parse(&bytes)?
+                    }
+                    (None, _, Some(from), Some(from_rpc), Some(to), Some(to_rpc)) => {
+                        let chain = |c: &str| {
+                            corridor_light_client::ChainId::new(c)
+                                .map_err(|e| anyhow::anyhow!("{c}: {e}"))
+                        };
+                        let source = corridor_adapters::devnet::DevnetAdapter::new(
+                            chain(&from)?,
+                            &from_rpc,
+                        )?;
+                        let destination =
+                            corridor_adapters::devnet::DevnetAdapter::new(chain(&to)?, &to_rpc)?;
+                        let now = corridor_light_client::Time::from_unix_nanos(
+                            std::time::SystemTime::now()
+                                .duration_since(std::time::UNIX_EPOCH)?
+                                .as_nanos()
+                                .try_into()?,
+                        );
+                        evidence::build(&source, &destination, &roots, id, now).await?
+                    }
+                    _ => anyhow::bail!(
+                        "give --api and --key, or --from, --from-rpc, --to and --to-rpc"
+                    ),
                 };
-                let source =
-                    corridor_adapters::devnet::DevnetAdapter::new(chain(&from)?, &from_rpc)?;
-                let destination =
-                    corridor_adapters::devnet::DevnetAdapter::new(chain(&to)?, &to_rpc)?;
-                let now = corridor_light_client::Time::from_unix_nanos(
-                    std::time::SystemTime::now()
-                        .duration_since(std::time::UNIX_EPOCH)?
-                        .as_nanos()
-                        .try_into()?,
-                );
-                let file = evidence::build(&source, &destination, &roots, id, now).await?;
                 // Verified before it is written: a file that does not prove it is no evidence.
                 let proven = evidence::verify(&file, &roots)?;
                 std::fs::write(&out, serde_json::to_vec_pretty(&file)?)?;

@@ -2,6 +2,7 @@
 //!
 //! - `corridor send`: builds a message from a document file, signs it with the trader's key
 //!   and submits it (`POST /v1/messages`); prints its id.
+//! - `corridor evidence get --api`: fetches a message's evidence file.
 //! - `corridor track`: follows one message's events (`GET /v1/messages/{id}/events`, resumed
 //!   with `Last-Event-ID` when the stream drops) with a live status line, until it is
 //!   delivered, rejected or timed out, or the wait runs out.
@@ -314,4 +315,28 @@ pub(crate) async fn track(
         writeln!(out)?;
     }
     Ok(Tracked::Waiting(current))
+}
+
+/// The evidence file of message `id` from a relay's trader API, as it came.
+pub(crate) async fn fetch_evidence(
+    api: &str,
+    key_file: &std::path::Path,
+    id: &str,
+) -> anyhow::Result<Vec<u8>> {
+    let api = api.trim_end_matches('/');
+    let key = load_key(key_file)?;
+    let client = reqwest::Client::new();
+    let token = token(&client, api, &key).await?;
+    let response = client
+        .get(format!("{api}/v1/messages/{id}/evidence"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .with_context(|| format!("reaching {api}"))?;
+    let status = response.status();
+    let bytes = response.bytes().await?;
+    if !status.is_success() {
+        return Err(refusal(status, &String::from_utf8_lossy(&bytes)));
+    }
+    Ok(bytes.to_vec())
 }

@@ -1749,6 +1749,53 @@ async fn evidence_of_a_delivered_message_verifies_offline_and_one_flipped_byte_b
         "forbidden",
         None,
     );
+    // And the command gets it from there, verified before it is written.
+    let importer = key_file(tmp.path(), "importer", &devnet_trader_key(IMPORTER));
+    let fetched = tmp.path().join("fetched.json");
+    let out = tokio::process::Command::new(BIN)
+        .args([
+            "evidence",
+            "get",
+            &id.to_string(),
+            "--api",
+            &full.url,
+            "--key",
+        ])
+        .arg(&importer)
+        .arg("--trust-roots")
+        .arg(&roots_dir)
+        .arg("--out")
+        .arg(&fetched)
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let fetched = parse(&std::fs::read(&fetched).unwrap()).unwrap();
+    assert_eq!(verify(&fetched, &roots).unwrap(), proven);
+    let out = tokio::process::Command::new(BIN)
+        .args([
+            "evidence",
+            "get",
+            &id.to_string(),
+            "--api",
+            &api.url,
+            "--key",
+        ])
+        .arg(&importer)
+        .arg("--trust-roots")
+        .arg(&roots_dir)
+        .arg("--out")
+        .arg(tmp.path().join("never.json"))
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("evidence-unavailable"));
+    assert!(!tmp.path().join("never.json").exists());
 
     // One flipped bit anywhere (every byte of a spread of positions) and it proves nothing,
     // saying where.
