@@ -681,7 +681,9 @@ async fn a_message_goes_from_post_to_acknowledged_and_both_relays_show_its_timel
         "unauthenticated",
         None,
     );
-    let forged = format!("{}0", &t_exporter[..t_exporter.len() - 1]);
+    // The last digit changed (to another digit than it was).
+    let (head, last) = t_exporter.split_at(t_exporter.len() - 1);
+    let forged = format!("{head}{}", if last == "0" { "1" } else { "0" });
     assert_problem(
         &get(&api_a, t, &path, Some(&forged)).await,
         401,
