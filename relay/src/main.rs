@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand};
 
 mod bench;
 mod demo;
+mod trader;
 mod vectors;
 use corridor_devnet::{DevnetChain, DevnetConfig};
 use demo::DemoOptions;
@@ -104,11 +105,115 @@ enum Command {
         #[command(subcommand)]
         command: KeysCommand,
     },
+    /// Build a trade message from a document, sign it with the trader's key and submit it
+    /// through a relay's trader API; prints its id.
+    Send {
+        /// Base URL of the relay's trader API.
+        #[arg(long)]
+        api: String,
+        /// The trader's key file (as `corridor keys generate` writes it).
+        #[arg(long)]
+        key: PathBuf,
+        /// The document, a JSON file.
+        #[arg(long)]
+        doc: PathBuf,
+        /// The document kind: bill_of_lading, certificate_of_origin, commercial_invoice,
+        /// letter_of_credit, payment_instruction, customs_declaration, packing_list, generic.
+        #[arg(long)]
+        kind: String,
+        /// Source chain (the trader's).
+        #[arg(long)]
+        from: String,
+        /// Destination chain.
+        #[arg(long)]
+        to: String,
+        /// The addressee's public key (hex).
+        #[arg(long)]
+        receiver: String,
+        /// Channel.
+        #[arg(long, default_value_t = 0)]
+        channel: u32,
+        /// Nonce (default: the time in nanoseconds). With the same nonce and a fixed
+        /// deadline, sending again is the same message: the API answers with its id.
+        #[arg(long)]
+        nonce: Option<u64>,
+        /// Deliver by this destination height.
+        #[arg(long)]
+        deadline_height: Option<u64>,
+        /// Deliver within this many seconds (default one day).
+        #[arg(long)]
+        deadline_secs: Option<u64>,
+    },
+    /// Follow a message with a live status line until it is delivered, rejected or timed
+    /// out. Exits 0 when delivered, 1 when rejected or timed out, 3 when the wait ran out.
+    Track {
+        /// The message id.
+        id: String,
+        /// Base URL of the relay's trader API.
+        #[arg(long)]
+        api: String,
+        /// The trader's key file (sender or receiver of the message).
+        #[arg(long)]
+        key: PathBuf,
+        /// Give up after this many seconds.
+        #[arg(long, default_value_t = 600)]
+        timeout_secs: u64,
+    },
+    /// Evidence files: a message's commitment and delivery, provable offline.
+    Evidence {
+        #[command(subcommand)]
+        command: EvidenceCommand,
+    },
     /// Run one devnet partner chain from its config file until interrupted (Ctrl-C).
     Chain {
         /// The chain's TOML config (see config/ for the demo's three chains).
         #[arg(long)]
         config: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum EvidenceCommand {
+    /// Get the evidence file of a delivered message (the message with its inclusion proof,
+    /// the receipt with its proof, both chains' light blocks from their trust roots) from a
+    /// relay's trader API (`--api`, `--key`), or assemble it from its two chains' RPCs
+    /// (`--from`, `--from-rpc`, `--to`, `--to-rpc`); it is verified before it is written.
+    Get {
+        /// The message id.
+        id: String,
+        /// Base URL of a relay's trader API.
+        #[arg(long, conflicts_with_all = ["from", "from_rpc", "to", "to_rpc"], requires = "key")]
+        api: Option<String>,
+        /// The trader's key file (sender or receiver of the message), with `--api`.
+        #[arg(long)]
+        key: Option<PathBuf>,
+        /// Source chain id.
+        #[arg(long, requires_all = ["from_rpc", "to", "to_rpc"])]
+        from: Option<String>,
+        /// Source chain RPC URL.
+        #[arg(long)]
+        from_rpc: Option<String>,
+        /// Destination chain id.
+        #[arg(long)]
+        to: Option<String>,
+        /// Destination chain RPC URL.
+        #[arg(long)]
+        to_rpc: Option<String>,
+        /// Folder of trust root files (`*.json`: chain_id, height, header_hash).
+        #[arg(long)]
+        trust_roots: PathBuf,
+        /// Where to write the file.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Check an evidence file offline with the light client alone and say what it proves.
+    /// Exits 0 when it proves the message's journey, 1 when it does not (saying where).
+    Verify {
+        /// The evidence file.
+        file: PathBuf,
+        /// Folder of trust root files (`*.json`: chain_id, height, header_hash).
+        #[arg(long)]
+        trust_roots: PathBuf,
     },
 }
 
@@ -199,6 +304,74 @@ fn main() -> ExitCode {
             any_ports,
         }),
         Command::Chain { config } => run_chain(&config),
+        Command::Evidence { command } => evidence(command),
+        Command::Send {
+            api,
+            key,
+            doc,
+            kind,
+            from,
+            to,
+            receiver,
+            channel,
+            nonce,
+            deadline_height,
+            deadline_secs,
+        } => {
+            let options = trader::SendOptions {
+                api,
+                key,
+                doc,
+                kind,
+                from,
+                to,
+                receiver,
+                channel,
+                nonce,
+                deadline_height,
+                deadline_secs,
+            };
+            let Some(runtime) = runtime() else {
+                return ExitCode::FAILURE;
+            };
+            match runtime.block_on(trader::send(&options)) {
+                Ok((id, duplicate)) => {
+                    if duplicate {
+                        eprintln!("already submitted");
+                    }
+                    println!("{id}");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("error: {e:#}");
+                    ExitCode::from(2)
+                }
+            }
+        }
+        Command::Track {
+            id,
+            api,
+            key,
+            timeout_secs,
+        } => {
+            let Some(runtime) = runtime() else {
+                return ExitCode::FAILURE;
+            };
+            let timeout = Duration::from_secs(timeout_secs);
+            let mut out = std::io::stdout();
+            match runtime.block_on(trader::track(&api, &key, &id, timeout, &mut out)) {
+                Ok(trader::Tracked::Delivered(_)) => ExitCode::SUCCESS,
+                Ok(trader::Tracked::Failed(_)) => ExitCode::from(1),
+                Ok(trader::Tracked::Waiting(status)) => {
+                    eprintln!("still {status} after {timeout_secs} s");
+                    ExitCode::from(3)
+                }
+                Err(e) => {
+                    eprintln!("error: {e:#}");
+                    ExitCode::from(2)
+                }
+            }
+        }
         Command::Start {
             config,
             listen,
@@ -417,6 +590,103 @@ fn run_chain(path: &std::path::Path) -> ExitCode {
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE
+        }
+    }
+}
+
+fn evidence(command: EvidenceCommand) -> ExitCode {
+    use corridor_relay::api::evidence;
+    match command {
+        EvidenceCommand::Get {
+            id,
+            api,
+            key,
+            from,
+            from_rpc,
+            to,
+            to_rpc,
+            trust_roots,
+            out,
+        } => {
+            let Some(runtime) = runtime() else {
+                return ExitCode::FAILURE;
+            };
+            let built = runtime.block_on(async {
+                let id = corridor_light_client::Hash32::from_hex(&id)
+                    .map_err(|e| anyhow::anyhow!("the id is not 64 hex digits: {e}"))?;
+                let roots = evidence::load_trust_roots(&trust_roots)?;
+                let file = match (api, key, from, from_rpc, to, to_rpc) {
+                    (Some(api), Some(key), ..) => {
+                        let bytes = trader::fetch_evidence(&api, &key, &id.to_string()).await?;
+                        evidence::parse(&bytes)?
+                    }
+                    (None, _, Some(from), Some(from_rpc), Some(to), Some(to_rpc)) => {
+                        let chain = |c: &str| {
+                            corridor_light_client::ChainId::new(c)
+                                .map_err(|e| anyhow::anyhow!("{c}: {e}"))
+                        };
+                        let source = corridor_adapters::devnet::DevnetAdapter::new(
+                            chain(&from)?,
+                            &from_rpc,
+                        )?;
+                        let destination =
+                            corridor_adapters::devnet::DevnetAdapter::new(chain(&to)?, &to_rpc)?;
+                        let now = corridor_light_client::Time::from_unix_nanos(
+                            std::time::SystemTime::now()
+                                .duration_since(std::time::UNIX_EPOCH)?
+                                .as_nanos()
+                                .try_into()?,
+                        );
+                        evidence::build(&source, &destination, &roots, id, now).await?
+                    }
+                    _ => anyhow::bail!(
+                        "give --api and --key, or --from, --from-rpc, --to and --to-rpc"
+                    ),
+                };
+                // Verified before it is written: a file that does not prove it is no evidence.
+                let proven = evidence::verify(&file, &roots)?;
+                std::fs::write(&out, serde_json::to_vec_pretty(&file)?)?;
+                anyhow::Ok(proven)
+            });
+            match built {
+                Ok(proven) => {
+                    println!("wrote {}:\n{proven}", out.display());
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("error: {e:#}");
+                    ExitCode::from(2)
+                }
+            }
+        }
+        EvidenceCommand::Verify { file, trust_roots } => {
+            let roots = match evidence::load_trust_roots(&trust_roots) {
+                Ok(r) => r,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return ExitCode::from(2);
+                }
+            };
+            let bytes = match std::fs::read(&file) {
+                Ok(b) => b,
+                Err(e) => {
+                    eprintln!("error: {}: {e}", file.display());
+                    return ExitCode::from(2);
+                }
+            };
+            match evidence::parse(&bytes).and_then(|e| evidence::verify(&e, &roots)) {
+                Ok(proven) => {
+                    println!(
+                        "{}: verified with the light client alone:\n{proven}",
+                        file.display()
+                    );
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    println!("{}: NOT VERIFIED: {e}", file.display());
+                    ExitCode::from(1)
+                }
+            }
         }
     }
 }

@@ -34,6 +34,7 @@ use corridor_light_client::signature::SigningKey;
 use corridor_light_client::testkit::TempDir;
 use corridor_light_client::{hash, ChainId, Hash32, Height, Options, Time};
 use corridor_relay::api::auth::token_request_bytes;
+use corridor_relay::api::error::PROBLEMS;
 use corridor_relay::api::{
     router, ApiAuth, ApiContext, ApiLimits, ChainStatus, StageEvent, OPENAPI, ROUTES,
 };
@@ -68,6 +69,7 @@ fn options() -> Options {
 
 struct Chain {
     _handle: DevnetHandle,
+    url: String,
     adapter: DevnetAdapter,
     id: ChainId,
     root: TrustRoot,
@@ -83,9 +85,11 @@ async fn start_chain(name: &str, dir: &Path) -> Chain {
     let genesis = genesis_block(&config.spec);
     let id = config.chain_id().clone();
     let handle = DevnetChain::start(config).await.unwrap();
-    let adapter = DevnetAdapter::new(id.clone(), &handle.url()).unwrap();
+    let url = handle.url();
+    let adapter = DevnetAdapter::new(id.clone(), &url).unwrap();
     Chain {
         _handle: handle,
+        url,
         adapter,
         root: TrustRoot {
             chain_id: id.clone(),
@@ -288,6 +292,18 @@ fn hop(from: &mut Node, to: &mut Node) {
     }
 }
 
+/// One round of the two relays: watch their chains, one hop of frames each way, deliver.
+async fn round(a: &mut Node, b: &mut Node) {
+    a.watch().await;
+    b.watch().await;
+    hop(a, b);
+    hop(b, a);
+    a.deliver().await;
+    b.deliver().await;
+    a.handle(Event::Tick);
+    b.handle(Event::Tick);
+}
+
 // ---------------------------------------------------------------------------------------
 // The API, served on loopback.
 
@@ -317,20 +333,34 @@ async fn serve(
     events: &broadcast::Sender<StageEvent>,
     limits: ApiLimits,
 ) -> Served {
+    serve_with(store, home, remote, events, limits, |_| {}).await
+}
+
+async fn serve_with(
+    store: Arc<dyn Store>,
+    home: &Chain,
+    remote: &ChainId,
+    events: &broadcast::Sender<StageEvent>,
+    limits: ApiLimits,
+    adjust: impl FnOnce(&mut ApiContext),
+) -> Served {
     let registry = prometheus::Registry::new();
     let (chains, chains_rx) = watch::channel(vec![
         chain_status(&home.id, true),
         chain_status(remote, false),
     ]);
-    let ctx = ApiContext {
+    let mut ctx = ApiContext {
         store: store.clone(),
         submitters: [(home.id.clone(), Arc::new(home.adapter.clone()))].into(),
+        readers: [(home.id.clone(), Arc::new(home.adapter.clone()))].into(),
+        trust_roots: [(home.id.clone(), (home.root.clone(), options()))].into(),
         chains: chains_rx,
         events: events.clone(),
         auth: ApiAuth::new(Some(AdminToken::new(OPERATOR).unwrap())),
         limits,
         registry: registry.clone(),
     };
+    adjust(&mut ctx);
     let app = router(ctx).unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
@@ -381,8 +411,13 @@ async fn call(
     let status = response.status().as_u16();
     let headers = response.headers().clone();
     let bytes = response.bytes().await.unwrap();
+    let html = headers
+        .get("content-type")
+        .is_some_and(|c| c.to_str().unwrap().starts_with("text/html"));
     let body: Value = if bytes.is_empty() {
         Value::Null
+    } else if html {
+        Value::String(String::from_utf8(bytes.to_vec()).unwrap())
     } else {
         serde_json::from_slice(&bytes).unwrap_or_else(|e| panic!("{method} {path}: not JSON ({e})"))
     };
@@ -646,7 +681,9 @@ async fn a_message_goes_from_post_to_acknowledged_and_both_relays_show_its_timel
         "unauthenticated",
         None,
     );
-    let forged = format!("{}0", &t_exporter[..t_exporter.len() - 1]);
+    // The last digit changed (to another digit than it was).
+    let (head, last) = t_exporter.split_at(t_exporter.len() - 1);
+    let forged = format!("{head}{}", if last == "0" { "1" } else { "0" });
     assert_problem(
         &get(&api_a, t, &path, Some(&forged)).await,
         401,
@@ -659,13 +696,7 @@ async fn a_message_goes_from_post_to_acknowledged_and_both_relays_show_its_timel
     b.handle(Event::PeerUp { peer: a.me });
     let deadline = Instant::now() + Duration::from_secs(90);
     loop {
-        a.watch().await;
-        b.watch().await;
-        hop(&mut a, &mut b);
-        hop(&mut b, &mut a);
-        b.deliver().await;
-        a.handle(Event::Tick);
-        b.handle(Event::Tick);
+        round(&mut a, &mut b).await;
         let v = get(&api_a, t, &path, Some(&t_exporter)).await;
         if v.body["status"] == "acknowledged" {
             break;
@@ -759,6 +790,149 @@ async fn a_message_goes_from_post_to_acknowledged_and_both_relays_show_its_timel
     assert_eq!(replay, all[1..].to_vec());
     let old = get(&restarted, t, &path, Some(&t_exporter)).await;
     assert_problem(&old, 401, "invalid-credential", None);
+}
+
+const BIN: &str = env!("CARGO_BIN_EXE_corridor");
+
+/// A key file as `corridor keys generate` writes it.
+fn key_file(dir: &Path, name: &str, key: &SigningKey) -> std::path::PathBuf {
+    use std::os::unix::fs::OpenOptionsExt;
+    let path = dir.join(format!("{name}.key"));
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&path)
+        .unwrap();
+    std::io::Write::write_all(
+        &mut f,
+        format!("{}\n", hex::encode(key.to_seed())).as_bytes(),
+    )
+    .unwrap();
+    path
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cli_sends_a_document_and_tracks_it_until_it_is_delivered() {
+    let tmp = TempDir::new("api-cli");
+    let cn = start_chain("cn-shanghai", tmp.path()).await;
+    let kz = start_chain("kz-astana", tmp.path()).await;
+    let mut a = Node::new(1, 2, &cn, &kz, open_store(tmp.path(), "relay-a"));
+    let mut b = Node::new(2, 1, &kz, &cn, open_store(tmp.path(), "relay-b"));
+    let api = serve(
+        a.store.clone(),
+        &cn,
+        &kz.id,
+        &a.events,
+        ApiLimits::default(),
+    )
+    .await;
+    let exporter = key_file(tmp.path(), "exporter", &devnet_trader_key(EXPORTER));
+    let importer = key_file(tmp.path(), "importer", &devnet_trader_key(IMPORTER));
+    let stranger = key_file(tmp.path(), "stranger", &SigningKey::from_seed([7; 32]));
+    let doc = tmp.path().join("invoice.json");
+    std::fs::write(&doc, example(DocumentKind::CommercialInvoice).to_string()).unwrap();
+    let receiver = devnet_trader_key(IMPORTER).public_key().to_string();
+    let send = |doc: &Path, nonce: &str| {
+        let mut c = tokio::process::Command::new(BIN);
+        c.args(["send", "--api", &api.url, "--key"])
+            .arg(&exporter)
+            .arg("--doc")
+            .arg(doc)
+            .args([
+                "--kind",
+                "commercial_invoice",
+                "--from",
+                "cn-shanghai",
+                "--to",
+            ])
+            .args(["kz-astana", "--receiver", &receiver, "--nonce", nonce])
+            .args(["--deadline-height", "10000000"]);
+        c
+    };
+
+    let out = send(&doc, "41").output().await.unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let id = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    assert!(Hash32::from_hex(&id).is_ok(), "{id}");
+    // Sent again: the same id, said to be known.
+    let again = send(&doc, "41").output().await.unwrap();
+    assert!(again.status.success());
+    assert_eq!(String::from_utf8(again.stdout).unwrap().trim(), id);
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already submitted"));
+    // A document without its seller is refused with the problem and the field.
+    let mut broken = example(DocumentKind::CommercialInvoice);
+    broken.as_object_mut().unwrap().remove("seller");
+    let bad = tmp.path().join("broken.json");
+    std::fs::write(&bad, broken.to_string()).unwrap();
+    let out = send(&bad, "42").output().await.unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("invalid-document") && err.contains("body.payload.seller"),
+        "{err}"
+    );
+
+    // A stranger may not follow it.
+    let track = |key: &Path, timeout: &str| {
+        let mut c = tokio::process::Command::new(BIN);
+        c.args(["track", &id, "--api", &api.url, "--key"])
+            .arg(key)
+            .args(["--timeout-secs", timeout])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        c
+    };
+    let out = track(&stranger, "5").output().await.unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("forbidden"));
+    // Nothing moves yet: the wait runs out at submitted.
+    let out = track(&importer, "1").output().await.unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // The exporter follows it while the relays carry it.
+    let child = track(&exporter, "90").spawn().unwrap();
+    let done = tokio::spawn(child.wait_with_output());
+    a.handle(Event::PeerUp { peer: b.me });
+    b.handle(Event::PeerUp { peer: a.me });
+    let deadline = Instant::now() + Duration::from_secs(90);
+    while !done.is_finished() {
+        assert!(Instant::now() < deadline, "track did not finish");
+        round(&mut a, &mut b).await;
+        tokio::time::sleep(Duration::from_millis(150)).await;
+    }
+    let out = done.await.unwrap().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let statuses: Vec<&str> = text
+        .lines()
+        .map(|l| l.split_whitespace().nth(1).unwrap())
+        .collect();
+    // From the status when it started (the chain may have committed it already), each
+    // change once, in order, to the end.
+    let all = ["submitted", "committed", "forwarded", "acknowledged"];
+    assert!(statuses.len() >= 3, "{text}");
+    assert_eq!(statuses, all[all.len() - statuses.len()..], "{text}");
+    // Tracked again once settled: one line, and done.
+    let out = track(&importer, "5").output().await.unwrap();
+    assert!(out.status.success());
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap().trim(),
+        format!("{id}: acknowledged")
+    );
 }
 
 /// Nothing of a refused message anywhere: no API record or event, nothing in the outbox.
@@ -1373,6 +1547,7 @@ async fn chains_show_their_light_client_status() {
     let token = token_for(&served, &devnet_trader_key(IMPORTER)).await;
     let a = get(&served, "/v1/chains", "/v1/chains", Some(&token)).await;
     assert_eq!(a.status, 200);
+    let before = a.body.clone();
     let home = &a.body[0];
     assert_eq!(home["chain"], cn.id.as_str());
     assert_eq!(home["lag"], 10);
@@ -1385,6 +1560,471 @@ async fn chains_show_their_light_client_status() {
     assert_eq!(remote["frozen_reason"], "two valid headers at height 7");
     assert_eq!(remote["trust_expires_in_secs"], 0);
     assert_eq!(remote["lag"], Value::Null);
+
+    // What the core loop publishes, from its light clients.
+    let text = CONFIGS.iter().find(|(n, _)| *n == "cn-shanghai").unwrap().1;
+    let genesis = genesis_block(&DevnetConfig::from_toml(text).unwrap().spec);
+    let client = LightClient::<F>::trusting(genesis.clone(), options()).unwrap();
+    let status = ChainStatus::of(&client, true, Some(Height(4)), None);
+    let time = genesis.header().time;
+    assert_eq!(status.chain, cn.id);
+    assert_eq!(status.trusted_height, Some(Height(1)));
+    assert_eq!(status.trusted_time, Some(time));
+    assert_eq!(
+        status.trusted_until,
+        time.checked_add(options().trusting_period)
+    );
+    assert_eq!(
+        (status.head_height, status.frozen.clone()),
+        (Some(Height(4)), None)
+    );
+    let fresh = LightClient::<F>::new(cn.root.clone(), options());
+    let status = ChainStatus::of(&fresh, false, None, Some("why".into()));
+    assert_eq!(status.trusted_height, None);
+    assert_eq!(status.trusted_until, None);
+    assert_eq!(status.frozen.as_deref(), Some("why"));
+    served.chains.send_replace(vec![status]);
+    let a = get(&served, "/v1/chains", "/v1/chains", Some(&token)).await;
+    assert_ne!(a.body, before);
+    assert_eq!(a.body[0]["trusted_height"], Value::Null);
+    assert_eq!(a.body[0]["frozen_reason"], "why");
+}
+
+/// A folder with the trust roots of `chains`, as an auditor keeps them.
+fn trust_roots(dir: &Path, chains: &[&Chain]) -> std::path::PathBuf {
+    let roots = dir.join("trust-roots");
+    std::fs::create_dir_all(&roots).unwrap();
+    for c in chains {
+        let file = roots.join(format!("{}.json", c.id));
+        std::fs::write(file, serde_json::to_vec(&c.root).unwrap()).unwrap();
+    }
+    roots
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn evidence_of_a_delivered_message_verifies_offline_and_one_flipped_byte_breaks_it() {
+    use corridor_relay::api::evidence::{load_trust_roots, parse, verify};
+    let tmp = TempDir::new("api-evidence");
+    let cn = start_chain("cn-shanghai", tmp.path()).await;
+    let kz = start_chain("kz-astana", tmp.path()).await;
+    let mut a = Node::new(1, 2, &cn, &kz, open_store(tmp.path(), "relay-a"));
+    let mut b = Node::new(2, 1, &kz, &cn, open_store(tmp.path(), "relay-b"));
+    let api = serve(
+        a.store.clone(),
+        &cn,
+        &kz.id,
+        &a.events,
+        ApiLimits::default(),
+    )
+    .await;
+    let exporter = devnet_trader_key(EXPORTER);
+    let m = message(
+        &exporter,
+        &devnet_trader_key(IMPORTER),
+        &cn.id,
+        &kz.id,
+        0,
+        77,
+        DocumentKind::LetterOfCredit,
+        far(),
+    );
+    let id = m.id().unwrap();
+    assert_eq!(
+        post(&api, "/v1/messages", &as_document(&m), None)
+            .await
+            .status,
+        202
+    );
+    let roots_dir = trust_roots(tmp.path(), &[&cn, &kz]);
+    let file = tmp.path().join("evidence.json");
+    let evidence_get = || {
+        let mut c = tokio::process::Command::new(BIN);
+        c.args(["evidence", "get", &id.to_string(), "--from", "cn-shanghai"])
+            .args([
+                "--from-rpc",
+                &cn.url,
+                "--to",
+                "kz-astana",
+                "--to-rpc",
+                &kz.url,
+            ])
+            .arg("--trust-roots")
+            .arg(&roots_dir)
+            .arg("--out")
+            .arg(&file);
+        c
+    };
+    // Before delivery there is nothing to prove yet, and nothing is written.
+    let out = evidence_get().output().await.unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(!file.exists());
+
+    a.handle(Event::PeerUp { peer: b.me });
+    b.handle(Event::PeerUp { peer: a.me });
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        round(&mut a, &mut b).await;
+        let out = evidence_get().output().await.unwrap();
+        if out.status.success() {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        tokio::time::sleep(Duration::from_millis(150)).await;
+    }
+    let location = cn.adapter.message_location(id).await.unwrap();
+    let committed = location.height.unwrap();
+
+    // Offline: the file and the trust roots, nothing else.
+    let verify_cli = |path: &Path| {
+        std::process::Command::new(BIN)
+            .args(["evidence", "verify"])
+            .arg(path)
+            .arg("--trust-roots")
+            .arg(&roots_dir)
+            .output()
+            .unwrap()
+    };
+    let out = verify_cli(&file);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(
+        text.contains(&format!(
+            "cn-shanghai committed message {id} (letter_of_credit, channel 0 sequence {}",
+            location.sequence
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("at height {committed}, block time ")),
+        "{text}"
+    );
+    assert!(text.contains("kz-astana delivered it at height "), "{text}");
+
+    let roots = load_trust_roots(&roots_dir).unwrap();
+    let bytes = std::fs::read(&file).unwrap();
+    let proven = verify(&parse(&bytes).unwrap(), &roots).unwrap();
+    assert_eq!((proven.id, proven.committed_height), (id, committed));
+    assert_eq!(
+        proven.result,
+        corridor_light_client::receipt::ReceiptResult::Delivered
+    );
+
+    // The relay's API serves it when it reads both chains' RPCs, to the message's parties.
+    let e = "/v1/messages/{id}/evidence";
+    let e_path = format!("/v1/messages/{id}/evidence");
+    let token = token_for(&api, &exporter).await;
+    let refused = get(&api, e, &e_path, Some(&token)).await;
+    assert_problem(&refused, 409, "evidence-unavailable", None);
+    let detail = refused.body["detail"].as_str().unwrap();
+    assert!(detail.contains("kz-astana"), "{detail}");
+    let full = serve_with(
+        a.store.clone(),
+        &cn,
+        &kz.id,
+        &a.events,
+        ApiLimits::default(),
+        |ctx| {
+            ctx.readers
+                .insert(kz.id.clone(), Arc::new(kz.adapter.clone()));
+            ctx.trust_roots = roots.clone();
+        },
+    )
+    .await;
+    let token = token_for(&full, &exporter).await;
+    let served_file = get(&full, e, &e_path, Some(&token)).await;
+    assert_eq!(served_file.status, 200, "{}", served_file.body);
+    assert_eq!(
+        served_file.headers["content-disposition"],
+        format!("attachment; filename=\"evidence-{id}.json\"").as_str()
+    );
+    let served: corridor_relay::api::evidence::Evidence =
+        serde_json::from_value(served_file.body).unwrap();
+    assert_eq!(verify(&served, &roots).unwrap(), proven);
+    let stranger = token_for(&full, &SigningKey::from_seed([7; 32])).await;
+    assert_problem(
+        &get(&full, e, &e_path, Some(&stranger)).await,
+        403,
+        "forbidden",
+        None,
+    );
+    // And the command gets it from there, verified before it is written.
+    let importer = key_file(tmp.path(), "importer", &devnet_trader_key(IMPORTER));
+    let fetched = tmp.path().join("fetched.json");
+    let out = tokio::process::Command::new(BIN)
+        .args([
+            "evidence",
+            "get",
+            &id.to_string(),
+            "--api",
+            &full.url,
+            "--key",
+        ])
+        .arg(&importer)
+        .arg("--trust-roots")
+        .arg(&roots_dir)
+        .arg("--out")
+        .arg(&fetched)
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let fetched = parse(&std::fs::read(&fetched).unwrap()).unwrap();
+    assert_eq!(verify(&fetched, &roots).unwrap(), proven);
+    let out = tokio::process::Command::new(BIN)
+        .args([
+            "evidence",
+            "get",
+            &id.to_string(),
+            "--api",
+            &api.url,
+            "--key",
+        ])
+        .arg(&importer)
+        .arg("--trust-roots")
+        .arg(&roots_dir)
+        .arg("--out")
+        .arg(tmp.path().join("never.json"))
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("evidence-unavailable"));
+    assert!(!tmp.path().join("never.json").exists());
+
+    // One flipped bit anywhere (every byte of a spread of positions) and it proves nothing,
+    // saying where.
+    let step = (bytes.len() / 1500).max(1);
+    let mut places = BTreeMap::<String, usize>::new();
+    for i in (0..bytes.len()).step_by(step) {
+        let mut flipped = bytes.clone();
+        flipped[i] ^= 1;
+        let Err(e) = parse(&flipped).and_then(|e| verify(&e, &roots)) else {
+            let at =
+                String::from_utf8_lossy(&bytes[i.saturating_sub(60)..(i + 20).min(bytes.len())])
+                    .into_owned();
+            panic!("byte {i} flipped still verifies: ...{at}...");
+        };
+        let text = e.to_string();
+        let part = text.split([':', '[', ' ']).next().unwrap().to_owned();
+        assert!(
+            [
+                "the",
+                "version",
+                "source",
+                "source.message.signature",
+                "destination_blocks",
+                "receipt",
+                "receipt.receipt.message_commitment"
+            ]
+            .contains(&part.as_str()),
+            "byte {i}: {text}"
+        );
+        *places.entry(part).or_default() += 1;
+    }
+    // Flips landed in every part of the file.
+    for part in ["the", "source", "destination_blocks", "receipt"] {
+        assert!(places.contains_key(part), "{places:?}");
+    }
+    // The command says it too.
+    let bad = tmp.path().join("flipped.json");
+    let text = String::from_utf8(bytes.clone()).unwrap();
+    let at = text.find("\"receipt\"").unwrap()
+        + text[text.find("\"receipt\"").unwrap()..]
+            .find("\"height\": ")
+            .unwrap()
+        + 10;
+    let mut flipped = bytes.clone();
+    flipped[at] ^= 1;
+    std::fs::write(&bad, &flipped).unwrap();
+    let out = verify_cli(&bad);
+    assert_eq!(out.status.code(), Some(1));
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(said.contains("NOT VERIFIED: receipt"), "{said}");
+    // Another trust root for the source: nothing proven either.
+    let mut other = roots.clone();
+    other.get_mut(&cn.id).unwrap().0.header_hash = Hash32([9; 32]);
+    let e = verify(&parse(&bytes).unwrap(), &other)
+        .unwrap_err()
+        .to_string();
+    assert!(e.starts_with("source: "), "{e}");
+    other.remove(&kz.id);
+    let e = verify(&parse(&bytes).unwrap(), &{
+        let mut r = roots.clone();
+        r.remove(&kz.id);
+        r
+    })
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("no trust root for chain kz-astana"), "{e}");
+}
+
+/// Debian's Chromium, installed when missing.
+fn chromium() -> String {
+    let found = || {
+        ["chromium", "chromium-browser"].into_iter().find(|b| {
+            std::process::Command::new("which")
+                .arg(b)
+                .output()
+                .is_ok_and(|o| o.status.success())
+        })
+    };
+    if let Some(b) = found() {
+        return b.to_owned();
+    }
+    let status = std::process::Command::new("apt-get")
+        .args(["install", "-y", "--no-install-recommends", "chromium"])
+        .env("DEBIAN_FRONTEND", "noninteractive")
+        .status()
+        .expect("apt-get");
+    assert!(status.success(), "installing chromium failed");
+    found().expect("chromium installed").to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_tracking_page_shows_a_delivered_message_and_its_timeline() {
+    let tmp = TempDir::new("api-page");
+    let cn = start_chain("cn-shanghai", tmp.path()).await;
+    let kz = start_chain("kz-astana", tmp.path()).await;
+    let mut a = Node::new(1, 2, &cn, &kz, open_store(tmp.path(), "relay-a"));
+    let mut b = Node::new(2, 1, &kz, &cn, open_store(tmp.path(), "relay-b"));
+    let api = serve(
+        a.store.clone(),
+        &cn,
+        &kz.id,
+        &a.events,
+        ApiLimits::default(),
+    )
+    .await;
+    let exporter = devnet_trader_key(EXPORTER);
+    let m = message(
+        &exporter,
+        &devnet_trader_key(IMPORTER),
+        &cn.id,
+        &kz.id,
+        0,
+        9,
+        DocumentKind::CertificateOfOrigin,
+        far(),
+    );
+    let id = m.id().unwrap().to_string();
+    assert_eq!(
+        post(&api, "/v1/messages", &as_document(&m), None)
+            .await
+            .status,
+        202
+    );
+    let token = token_for(&api, &exporter).await;
+    a.handle(Event::PeerUp { peer: b.me });
+    b.handle(Event::PeerUp { peer: a.me });
+    let path = format!("/v1/messages/{id}");
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        round(&mut a, &mut b).await;
+        let v = get(&api, "/v1/messages/{id}", &path, Some(&token)).await;
+        if v.body["status"] == "acknowledged" {
+            break;
+        }
+        assert!(Instant::now() < deadline, "not acknowledged: {}", v.body);
+        tokio::time::sleep(Duration::from_millis(150)).await;
+    }
+    let height = cn
+        .adapter
+        .message_location(m.id().unwrap())
+        .await
+        .unwrap()
+        .height
+        .unwrap()
+        .0;
+
+    // The page loads nothing from elsewhere and runs only its own script.
+    let page = get(&api, "/", "/", None).await;
+    let policy = page.headers["content-security-policy"].to_str().unwrap();
+    assert!(policy.contains("script-src 'sha256-"), "{policy}");
+    assert!(!policy.contains("unsafe"), "{policy}");
+    let html = page.body.as_str().unwrap();
+    assert!(!html.contains("src=") && !html.contains("href=\""));
+
+    // Signed in through the link's fragment, the browser shows the message and, opened,
+    // its timeline across the two chains.
+    let url = format!("{}/#token={token}&message={id}", api.url);
+    let out = tokio::time::timeout(
+        Duration::from_secs(120),
+        tokio::process::Command::new(chromium())
+            .args(["--headless", "--no-sandbox", "--disable-gpu"])
+            .args(["--virtual-time-budget=10000", "--dump-dom", &url])
+            .output(),
+    )
+    .await
+    .expect("chromium timed out")
+    .unwrap();
+    let dom = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        dom.contains(&format!(r#"data-id="{id}" data-status="acknowledged""#)),
+        "the list lacks the message: {dom}"
+    );
+    assert!(
+        dom.contains(r#"id="detail" data-status="acknowledged""#),
+        "{dom}"
+    );
+    let stages: Vec<&str> = dom
+        .split(r#"class="stage" data-stage=""#)
+        .skip(1)
+        .map(|rest| rest.split('"').next().unwrap())
+        .collect();
+    assert_eq!(
+        stages,
+        ["submitted", "committed", "forwarded", "acknowledged"],
+        "{dom}"
+    );
+    let committed = format!(
+        r#"data-stage="committed" data-chain="{}" data-height="{height}""#,
+        cn.id
+    );
+    assert!(dom.contains(&committed), "{dom}");
+    assert!(dom.contains(&format!("height {height}")), "{dom}");
+    // The evidence file can be downloaded from it.
+    assert!(
+        dom.contains(r#"<button id="evidence" type="button">"#),
+        "{dom}"
+    );
+    // No refusal shown.
+    assert!(
+        dom.contains(r#"<p id="error" class="problem" hidden"#),
+        "{dom}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn event_streams_are_bounded() {
+    let tmp = TempDir::new("api-streams");
+    let cn = start_chain("cn-shanghai", tmp.path()).await;
+    let kz = ChainId::new("kz-astana").unwrap();
+    let events = broadcast::channel(16).0;
+    let limits = ApiLimits {
+        max_streams: 1,
+        ..ApiLimits::default()
+    };
+    let served = serve(open_store(tmp.path(), "relay"), &cn, &kz, &events, limits).await;
+    let token = token_for(&served, &devnet_trader_key(IMPORTER)).await;
+    let first = reqwest::Client::new()
+        .get(format!("{}/v1/events", served.url))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(first.status(), 200);
+    let a = get(&served, "/v1/events", "/v1/events", Some(&token)).await;
+    assert_problem(&a, 503, "too-many-streams", None);
+    assert_eq!(a.headers["retry-after"], "5");
+    drop(first);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1537,6 +2177,11 @@ fn the_openapi_document_lists_exactly_the_routes_and_statuses_of_the_router() {
             .take_while(|c| c.is_alphanumeric())
             .collect();
         assert!(doc["components"]["schemas"].get(&name).is_some(), "{name}");
+    }
+    // Every problem type is named in the document.
+    let description = doc["info"]["description"].as_str().unwrap();
+    for name in PROBLEMS {
+        assert!(description.contains(name), "{name}");
     }
     // A value that breaks a schema is caught (the checker itself can fail).
     let bad = json!({ "id": "x", "status": "lost" });

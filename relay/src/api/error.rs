@@ -129,6 +129,12 @@ pub enum ApiError {
         /// The chain's detail.
         detail: String,
     },
+    /// The evidence file cannot be assembled (yet).
+    #[error("{0}")]
+    EvidenceUnavailable(String),
+    /// Every event stream slot is taken.
+    #[error("{0} event streams are open, the most this relay serves: try again later")]
+    TooManyStreams(usize),
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -143,7 +149,7 @@ pub enum ApiError {
 }
 
 /// Every problem name the API answers with, for the OpenAPI document and the tests.
-pub const PROBLEMS: [&str; 20] = [
+pub const PROBLEMS: [&str; 21] = [
     "malformed-json",
     "body-too-large",
     "payload-too-large",
@@ -163,7 +169,8 @@ pub const PROBLEMS: [&str; 20] = [
     "chain-refused",
     "store-failure",
     "method-not-allowed",
-    "internal",
+    "too-many-streams",
+    "evidence-unavailable",
 ];
 
 impl ApiError {
@@ -187,6 +194,8 @@ impl ApiError {
             Self::InvalidQuery { .. } => "invalid-query",
             Self::ChainUnavailable { .. } => "chain-unavailable",
             Self::ChainRefused { .. } => "chain-refused",
+            Self::TooManyStreams(_) => "too-many-streams",
+            Self::EvidenceUnavailable(_) => "evidence-unavailable",
             Self::Store(_) | Self::Corrupt { .. } => "store-failure",
         }
     }
@@ -203,8 +212,11 @@ impl ApiError {
             }
             Self::UnregisteredTrader { .. } | Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::EvidenceUnavailable(_) => StatusCode::CONFLICT,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-            Self::ChainUnavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            Self::ChainUnavailable { .. } | Self::TooManyStreams(_) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             Self::Store(_) | Self::Corrupt { .. } => StatusCode::INTERNAL_SERVER_ERROR,
             Self::InvalidMessage { .. }
             | Self::InvalidDocument { .. }
@@ -295,6 +307,11 @@ impl IntoResponse for ApiError {
                 response
                     .headers_mut()
                     .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+            }
+            Self::TooManyStreams(_) => {
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(5u64));
             }
             Self::Unauthenticated | Self::InvalidCredential(_) => {
                 response.headers_mut().insert(

@@ -5,7 +5,9 @@
 //! do by themselves) first gets every kept event after that number, then the live ones, so
 //! nothing is missed while it was away (as long as the log still holds it:
 //! [`super::ApiLimits::event_log`]). A stream that falls behind the live feed reads the
-//! missed events back from the store the same way.
+//! missed events back from the store the same way. At most
+//! [`super::ApiLimits::max_streams`] streams are open at once; past that the answer is
+//! `too-many-streams` (503, `Retry-After`).
 
 use std::collections::{BTreeMap, VecDeque};
 use std::convert::Infallible;
@@ -27,6 +29,8 @@ use super::{Api, Principal};
 
 /// Events read back from the store at once.
 const REPLAY_BATCH: usize = 256;
+/// Messages whose visibility one stream remembers.
+const MAX_VISIBLE_CACHED: usize = 4096;
 
 /// `GET /v1/events`.
 pub(super) async fn all_events(
@@ -35,7 +39,7 @@ pub(super) async fn all_events(
 ) -> Result<Response, ApiError> {
     let principal = api.caller(&headers)?;
     let after = last_event_id(&headers)?;
-    Ok(sse(api, principal, None, after))
+    sse(api, principal, None, after)
 }
 
 /// `GET /v1/messages/{id}/events`.
@@ -51,7 +55,7 @@ pub(super) async fn message_events(
     })?;
     readable(&api, &principal, &id)?;
     let after = last_event_id(&headers)?;
-    Ok(sse(api, principal, Some(id), after))
+    sse(api, principal, Some(id), after)
 }
 
 fn last_event_id(headers: &HeaderMap) -> Result<u64, ApiError> {
@@ -81,6 +85,8 @@ struct Follow {
     replaying: bool,
     /// Whether the principal may read each message seen so far.
     visible: BTreeMap<Hash32, bool>,
+    /// This stream's slot, given back when the client goes.
+    _slot: tokio::sync::OwnedSemaphorePermit,
 }
 
 impl Follow {
@@ -90,6 +96,10 @@ impl Follow {
         }
         if let Some(v) = self.visible.get(id) {
             return *v;
+        }
+        if self.visible.len() >= MAX_VISIBLE_CACHED {
+            // A long-lived stream over many messages: start the cache afresh.
+            self.visible.clear();
         }
         let v = readable(&self.api, &self.principal, id).is_ok();
         self.visible.insert(*id, v);
@@ -131,7 +141,17 @@ impl Follow {
     }
 }
 
-fn sse(api: Arc<Api>, principal: Principal, only: Option<Hash32>, after: u64) -> Response {
+fn sse(
+    api: Arc<Api>,
+    principal: Principal,
+    only: Option<Hash32>,
+    after: u64,
+) -> Result<Response, ApiError> {
+    let slot = api
+        .streams
+        .clone()
+        .try_acquire_owned()
+        .map_err(|_| ApiError::TooManyStreams(api.limits.max_streams))?;
     // Subscribe before reading the log, so nothing falls between the two.
     let live = api.feed.subscribe();
     let follow = Follow {
@@ -143,10 +163,11 @@ fn sse(api: Arc<Api>, principal: Principal, only: Option<Hash32>, after: u64) ->
         backlog: VecDeque::new(),
         replaying: true,
         visible: BTreeMap::new(),
+        _slot: slot,
     };
-    Sse::new(stream_of(follow))
+    Ok(Sse::new(stream_of(follow))
         .keep_alive(KeepAlive::default())
-        .into_response()
+        .into_response())
 }
 
 fn stream_of(follow: Follow) -> impl Stream<Item = Result<Event, Infallible>> {

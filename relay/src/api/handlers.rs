@@ -645,3 +645,46 @@ pub(super) async fn chains(
 pub(super) async fn openapi() -> Response {
     ([(header::CONTENT_TYPE, "application/json")], OPENAPI).into_response()
 }
+
+/// `GET /`: the tracking page, under a policy that lets it run only its own script.
+pub(super) async fn page(State(api): State<Arc<Api>>) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (header::CONTENT_SECURITY_POLICY, api.page_policy.as_str()),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+            (header::REFERRER_POLICY, "no-referrer"),
+        ],
+        super::PAGE,
+    )
+        .into_response()
+}
+
+/// `GET /v1/messages/{id}/evidence`: assembled from the message's two chains (see
+/// [`super::evidence`]), and verified before it is served.
+pub(super) async fn evidence(
+    State(api): State<Arc<Api>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    use super::evidence::{build, verify, EvidenceError};
+    let principal = api.caller(&headers)?;
+    let id = parse_id(&id)?;
+    let record = readable(&api, &principal, &id)?;
+    let b = &record.message.message.body;
+    let reader = |chain: &corridor_light_client::ChainId| {
+        api.readers.get(chain).cloned().ok_or_else(|| {
+            ApiError::EvidenceUnavailable(format!(
+                "this relay reads no RPC of {chain}: ask a relay that does, or assemble it with `corridor evidence get`"
+            ))
+        })
+    };
+    let (source, destination) = (reader(&b.source_chain)?, reader(&b.destination_chain)?);
+    let unavailable = |e: EvidenceError| ApiError::EvidenceUnavailable(e.to_string());
+    let file = build(&source, &destination, &api.trust_roots, id, now())
+        .await
+        .map_err(unavailable)?;
+    verify(&file, &api.trust_roots).map_err(unavailable)?;
+    let disposition = format!("attachment; filename=\"evidence-{id}.json\"");
+    Ok(([(header::CONTENT_DISPOSITION, disposition)], Json(file)).into_response())
+}

@@ -10,7 +10,9 @@
 //! | `GET /v1/messages/{id}/events` | server-sent [`EventView`]s of one message |
 //! | `GET /v1/events` | server-sent [`EventView`]s of every message the caller may read |
 //! | `GET /v1/chains` | [`ChainView`]s: light-client status of every followed chain |
+//! | `GET /v1/messages/{id}/evidence` | the message's [`evidence::Evidence`] file, when the API can read both its chains |
 //! | `GET /v1/openapi.json` | the OpenAPI 3.1 document of all this |
+//! | `GET /` | the tracking page: sign in with a token, see your messages and their timelines |
 //!
 //! Every read needs `Authorization: Bearer` with a trader's token (it sees the messages it
 //! sent or that are addressed to it) or the operator's credential (it sees all). Errors are
@@ -35,6 +37,7 @@
 pub mod auth;
 pub mod error;
 mod events;
+pub mod evidence;
 mod handlers;
 pub mod model;
 pub mod records;
@@ -80,6 +83,8 @@ pub struct ApiLimits {
     pub page_max: usize,
     /// Events kept for resuming streams.
     pub event_log: u64,
+    /// Most event streams open at once (each holds a connection and a feed receiver).
+    pub max_streams: usize,
 }
 
 impl Default for ApiLimits {
@@ -93,6 +98,7 @@ impl Default for ApiLimits {
             rate_per_second: 5.0,
             page_max: 200,
             event_log: 10_000,
+            max_streams: 256,
         }
     }
 }
@@ -103,6 +109,12 @@ pub struct ApiContext {
     pub store: Arc<dyn Store>,
     /// The home chains' adapters: submissions go to their source chain's.
     pub submitters: BTreeMap<ChainId, Arc<DevnetAdapter>>,
+    /// Chains whose RPC the API reads to assemble evidence files: the home chains, and any
+    /// partner chain whose public RPC the operator configured. A message's evidence needs
+    /// both its chains.
+    pub readers: BTreeMap<ChainId, Arc<DevnetAdapter>>,
+    /// The trust roots evidence files start from (the relay's configured ones).
+    pub trust_roots: evidence::TrustRoots,
     /// Every followed chain's light-client status, as the core loop publishes it.
     pub chains: watch::Receiver<Vec<ChainStatus>>,
     /// The core's stage events, one per audit record, sent after the record is written.
@@ -139,7 +151,12 @@ pub struct RouteInfo {
 }
 
 /// Every route the router serves.
-pub const ROUTES: [RouteInfo; 8] = [
+pub const ROUTES: [RouteInfo; 10] = [
+    RouteInfo {
+        method: "GET",
+        path: "/",
+        statuses: &[200],
+    },
     RouteInfo {
         method: "POST",
         path: "/v1/tokens",
@@ -163,12 +180,17 @@ pub const ROUTES: [RouteInfo; 8] = [
     RouteInfo {
         method: "GET",
         path: "/v1/messages/{id}/events",
-        statuses: &[200, 400, 401, 403, 404, 429, 500],
+        statuses: &[200, 400, 401, 403, 404, 429, 500, 503],
+    },
+    RouteInfo {
+        method: "GET",
+        path: "/v1/messages/{id}/evidence",
+        statuses: &[200, 400, 401, 403, 404, 409, 429, 500],
     },
     RouteInfo {
         method: "GET",
         path: "/v1/events",
-        statuses: &[200, 400, 401, 429, 500],
+        statuses: &[200, 400, 401, 429, 500, 503],
     },
     RouteInfo {
         method: "GET",
@@ -184,6 +206,33 @@ pub const ROUTES: [RouteInfo; 8] = [
 
 /// The OpenAPI 3.1 document of the API.
 pub const OPENAPI: &str = include_str!("openapi.json");
+
+/// The tracking page: one file, no build step, no external assets.
+pub const PAGE: &str = include_str!("page.html");
+
+/// The page's Content-Security-Policy: nothing but its own inline script and style (by
+/// their hashes) and requests to this origin.
+fn page_policy() -> String {
+    use base64::Engine as _;
+    use sha2::{Digest, Sha256};
+    let hash_of = |open: &str, close: &str| {
+        let inner = PAGE
+            .split_once(open)
+            .and_then(|(_, rest)| rest.split_once(close))
+            .map_or("", |(inner, _)| inner);
+        let digest = Sha256::digest(inner.as_bytes());
+        format!(
+            "'sha256-{}'",
+            base64::engine::general_purpose::STANDARD.encode(digest)
+        )
+    };
+    format!(
+        "default-src 'none'; script-src {}; style-src {}; connect-src 'self'; \
+         base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+        hash_of("<script>", "</script>"),
+        hash_of("<style>", "</style>")
+    )
+}
 
 struct Metrics {
     requests: IntCounterVec,
@@ -224,10 +273,14 @@ struct Api {
     writer: Mutex<records::Writer>,
     feed: broadcast::Sender<records::EventRecord>,
     submitters: BTreeMap<ChainId, Arc<DevnetAdapter>>,
+    readers: BTreeMap<ChainId, Arc<DevnetAdapter>>,
+    trust_roots: evidence::TrustRoots,
     chains: watch::Receiver<Vec<ChainStatus>>,
     auth: ApiAuth,
     limits: ApiLimits,
     rate: auth::RateLimiter,
+    streams: Arc<tokio::sync::Semaphore>,
+    page_policy: String,
     metrics: Metrics,
 }
 
@@ -281,8 +334,12 @@ pub fn router(ctx: ApiContext) -> Result<Router, SetupError> {
         writer: Mutex::new(writer),
         feed,
         submitters: ctx.submitters,
+        readers: ctx.readers,
+        trust_roots: ctx.trust_roots,
         chains: ctx.chains,
         rate: auth::RateLimiter::new(ctx.limits.rate_burst, ctx.limits.rate_per_second),
+        streams: Arc::new(tokio::sync::Semaphore::new(ctx.limits.max_streams)),
+        page_policy: page_policy(),
         auth: ctx.auth,
         limits: ctx.limits,
         metrics,
@@ -290,10 +347,12 @@ pub fn router(ctx: ApiContext) -> Result<Router, SetupError> {
     tokio::spawn(index(api.clone(), ctx.events.subscribe()));
     let body_limit = api.limits.max_body_bytes;
     Ok(Router::new()
+        .route("/", get(handlers::page))
         .route("/v1/tokens", post(handlers::token))
         .route("/v1/messages", post(handlers::submit).get(handlers::list))
         .route("/v1/messages/{id}", get(handlers::message))
         .route("/v1/messages/{id}/events", get(events::message_events))
+        .route("/v1/messages/{id}/evidence", get(handlers::evidence))
         .route("/v1/events", get(events::all_events))
         .route("/v1/chains", get(handlers::chains))
         .route("/v1/openapi.json", get(handlers::openapi))

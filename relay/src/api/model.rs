@@ -309,6 +309,34 @@ pub struct ChainStatus {
     pub frozen: Option<String>,
 }
 
+impl ChainStatus {
+    /// The status of `client`, the core's light client of a chain: `home` when this relay
+    /// follows the chain itself, `head_height` the chain's tip as its watcher last saw it,
+    /// `frozen` the reason the core gave when the client froze (`Action::Frozen`).
+    pub fn of<F: corridor_light_client::family::Family>(
+        client: &corridor_light_client::client::LightClient<F>,
+        home: bool,
+        head_height: Option<Height>,
+        frozen: Option<String>,
+    ) -> Self {
+        let trusted_until = client.trusted_until();
+        Self {
+            chain: client.chain_id().clone(),
+            home,
+            trusted_height: client.latest().map(|_| client.latest_height()),
+            trusted_time: trusted_until
+                .and_then(|until| until.checked_sub(client.options().trusting_period)),
+            head_height,
+            trusted_until,
+            frozen: frozen.or_else(|| {
+                client
+                    .is_frozen()
+                    .then(|| "frozen after proven misbehaviour".to_owned())
+            }),
+        }
+    }
+}
+
 /// A chain as `GET /v1/chains` shows it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChainView {
