@@ -3,7 +3,8 @@
 # - CARGO_TARGET_DIR defaults to a folder outside the clone, so the RocksDB C++ build
 #   (about 12-14 minutes on two cores) survives between clones and CI runs on one machine.
 # - ensure_system_packages installs clang/libclang (bindgen for RocksDB) and Prometheus
-#   (promtool for the monitoring checks) with apt-get when they are missing.
+#   (promtool and the server for the monitoring tests) with apt-get when they are missing,
+#   and with `test`, Chromium (the tracking page test).
 
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/corridor-target}"
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
@@ -13,6 +14,11 @@ ensure_system_packages() {
   command -v clang >/dev/null 2>&1 || missing+=(clang)
   ls /usr/lib/llvm-*/lib/libclang.so* >/dev/null 2>&1 || missing+=(libclang-dev)
   command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
+  # The test command only (`ensure_system_packages test`): headless Chromium for the
+  # trader API's tracking page test.
+  if [ "${1:-}" = test ]; then
+    command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+  fi
   if [ "${#missing[@]}" -gt 0 ]; then
     echo "== installing ${missing[*]}"
     local sudo=""

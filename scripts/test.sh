@@ -11,7 +11,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
-ensure_system_packages
+ensure_system_packages test
 
 echo "== cargo fmt --check"
 cargo fmt --all -- --check

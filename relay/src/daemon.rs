@@ -269,6 +269,13 @@ pub async fn run(
     let api = crate::api::router(crate::api::ApiContext {
         store: store.clone(),
         submitters: adapters.clone(),
+        // Evidence files need both chains' RPC: the relay reads its home chains'.
+        readers: adapters.clone(),
+        trust_roots: settings
+            .chains
+            .iter()
+            .map(|(id, c)| (id.clone(), (c.root.clone(), c.options)))
+            .collect(),
         chains: chains_rx,
         events: stages_tx,
         auth: crate::api::ApiAuth::new(operator),

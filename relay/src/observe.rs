@@ -225,15 +225,11 @@ impl Observer {
             m.chain_frozen
                 .with_label_values(&[chain])
                 .set(i64::from(client.is_frozen()));
-            let latest = client.latest().map(|_| client.latest_height());
-            statuses.push(ChainStatus {
-                chain: client.chain_id().clone(),
+            statuses.push(ChainStatus::of(
+                client,
                 home,
-                trusted_height: latest,
-                trusted_time: client.latest().map(|b| b.header().time),
-                head_height: (head > 0).then(|| corridor_light_client::Height(head.unsigned_abs())),
-                trusted_until: client.trusted_until(),
-                frozen: client.is_frozen().then(|| {
+                (head > 0).then(|| corridor_light_client::Height(head.unsigned_abs())),
+                client.is_frozen().then(|| {
                     self.frozen
                         .get(client.chain_id())
                         .cloned()
@@ -241,7 +237,7 @@ impl Observer {
                             "frozen on misbehaviour evidence (kept in the store)".to_owned()
                         })
                 }),
-            });
+            ));
             if client.is_frozen() {
                 failing.push(format!(
                     "light client of {chain} is frozen on misbehaviour evidence"

@@ -1866,30 +1866,29 @@ async fn evidence_of_a_delivered_message_verifies_offline_and_one_flipped_byte_b
     assert!(e.contains("no trust root for chain kz-astana"), "{e}");
 }
 
-/// Debian's Chromium, installed when missing.
-fn chromium() -> String {
-    let found = || {
-        ["chromium", "chromium-browser"].into_iter().find(|b| {
-            std::process::Command::new("which")
-                .arg(b)
-                .output()
-                .is_ok_and(|o| o.status.success())
-        })
-    };
-    if let Some(b) = found() {
-        return b.to_owned();
+/// Debian's Chromium (scripts/test.sh installs it). `None` (the page test skips) when it
+/// is missing, except under `CI=true`, where that fails.
+fn chromium() -> Option<String> {
+    let found = ["chromium", "chromium-browser"].into_iter().find(|b| {
+        std::process::Command::new("which")
+            .arg(b)
+            .output()
+            .is_ok_and(|o| o.status.success())
+    });
+    if found.is_none() {
+        let ci = std::env::var("CI").is_ok_and(|v| v == "true");
+        assert!(
+            !ci,
+            "chromium is not installed and CI=true (apt-get install chromium)"
+        );
+        eprintln!("the tracking page test: skipped, chromium is not installed");
     }
-    let status = std::process::Command::new("apt-get")
-        .args(["install", "-y", "--no-install-recommends", "chromium"])
-        .env("DEBIAN_FRONTEND", "noninteractive")
-        .status()
-        .expect("apt-get");
-    assert!(status.success(), "installing chromium failed");
-    found().expect("chromium installed").to_owned()
+    found.map(str::to_owned)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_tracking_page_shows_a_delivered_message_and_its_timeline() {
+    let Some(browser) = chromium() else { return };
     let tmp = TempDir::new("api-page");
     let cn = start_chain("cn-shanghai", tmp.path()).await;
     let kz = start_chain("kz-astana", tmp.path()).await;
@@ -1957,7 +1956,7 @@ async fn the_tracking_page_shows_a_delivered_message_and_its_timeline() {
     let url = format!("{}/#token={token}&message={id}", api.url);
     let out = tokio::time::timeout(
         Duration::from_secs(120),
-        tokio::process::Command::new(chromium())
+        tokio::process::Command::new(&browser)
             .args(["--headless", "--no-sandbox", "--disable-gpu"])
             .args(["--virtual-time-budget=10000", "--dump-dom", &url])
             .output(),
