@@ -1030,8 +1030,9 @@ async fn metrics_exist_from_startup_count_a_run_and_readiness_follows_the_peer()
     );
     assert!(at("corridor_store_write_duration_seconds_count".into()) > 0.0);
     assert_eq!(metric_names(&m), catalog, "after the run");
-    // The destination side counted its half: received and delivered, none refused.
-    for stage in ["received", "delivered"] {
+    // The destination side counted its half: received, delivered, and acknowledged once the
+    // source holds the proven receipt; none refused.
+    for stage in ["received", "delivered", "acknowledged"] {
         let series =
             format!(r#"corridor_channel_messages_total{{channel="{lane}",stage="{stage}"}}"#);
         wait_metric(&b, &series, |v| v == 5.0).await;

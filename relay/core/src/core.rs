@@ -1530,10 +1530,20 @@ where
             let Some(entries) = self.inb.get_mut(&lane) else {
                 continue;
             };
-            if entries.get(&sequence).is_some_and(|e| e.receipt.is_some()) {
+            let proven = entries
+                .get(&sequence)
+                .and_then(|e| e.receipt.as_ref())
+                .map(|r| r.receipt.result.clone());
+            if let Some(result) = proven {
                 entries.remove(&sequence);
                 out.writes
                     .delete(Column::Inbound, entry_key(&lane, sequence));
+                // The source side holds the proven receipt: closed on both sides.
+                out.actions.push(Action::Stage {
+                    lane: lane.clone(),
+                    sequence,
+                    stage: Stage::Acknowledged(result),
+                });
             }
         }
         self.gc_anchors(&mut out.writes);

@@ -1027,6 +1027,23 @@ fn receipts_go_back_until_acknowledged_then_the_entries_and_anchors_go() {
             entry_key(&lane, 3)
         ]
     );
+    assert_eq!(
+        stages(&out),
+        vec![acknowledged(1), acknowledged(2), acknowledged(3)],
+        "closed on the destination side too"
+    );
+    let again = r.frame(
+        PEER,
+        Frame::ReceiptAck(ReceiptAck {
+            lane: lane.clone(),
+            sequences: vec![1, 2, 3],
+            trusted_height: Some(Height(h)),
+        }),
+    );
+    assert!(
+        stages(&again).is_empty(),
+        "a repeated receipt ack closes nothing twice"
+    );
     let mut dropped = deletes(&out, Column::Clients);
     dropped.sort();
     let mut anchors = vec![anchor_key(r.cn.id(), 2), anchor_key(r.kz.id(), h)];
