@@ -260,7 +260,12 @@ pub fn genesis_block(spec: &ChainSpec) -> LightBlock {
 /// register the public keys of these keys, and the demo's traders sign with them. A real
 /// trader's key is its own secret and is never derivable.
 pub fn devnet_trader_key(name: &str) -> SigningKey {
-    SigningKey::from_seed(hash::tagged(b"corridor/devnet/trader/v1\0", name.as_bytes()).0)
+    SigningKey::from_seed(devnet_trader_seed(name))
+}
+
+/// The seed of [`devnet_trader_key`] (the demo writes it as a key file for `corridor send`).
+pub fn devnet_trader_seed(name: &str) -> [u8; 32] {
+    hash::tagged(b"corridor/devnet/trader/v1\0", name.as_bytes()).0
 }
 
 /// One problem in a config, with the key it is about.

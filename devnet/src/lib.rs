@@ -65,7 +65,9 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
 pub use api::ChainError;
-pub use config::{devnet_trader_key, genesis_block, ConfigError, DevnetConfig, Peer, Trader};
+pub use config::{
+    devnet_trader_key, devnet_trader_seed, genesis_block, ConfigError, DevnetConfig, Peer, Trader,
+};
 pub use corridor_adapters::devnet::{
     AdminToken, ClientStatus, Cursor, FaultState, MessageLocation, NodeStatus, Page, Problem,
     TxAccepted,

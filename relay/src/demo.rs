@@ -536,9 +536,51 @@ fn prepare_relays(
             })
             .collect();
         let text = relay_config(home, &remotes, &peers, &relays[i].listen, RELAY_LIMITS);
+        // The operator's credential for the trader API and its tracking page (sees all).
+        let token = relays[i].dir.join("operator.token");
+        if !token.exists() {
+            write_private(&token, AdminToken::generate().secret())?;
+        }
+        let text = text.replacen(
+            "[relay]\n",
+            "[relay]\noperator_token_file = \"operator.token\"\n",
+            1,
+        );
         std::fs::write(relays[i].config(), text)?;
     }
     Ok(relays)
+}
+
+/// Writes `text` to a new file readable by its owner only.
+fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("writing {}", path.display()))?;
+    writeln!(file, "{text}")?;
+    Ok(())
+}
+
+/// The devnet traders' key files and an example document, for `corridor send` by hand.
+fn write_trader_files(dir: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let mut names: BTreeSet<&str> = ROUTES.iter().map(|r| r.sender).collect();
+    names.extend(ROUTES.iter().map(|r| r.receiver));
+    for name in names {
+        let path = dir.join(format!("{name}.key"));
+        if !path.exists() {
+            corridor_relay::keys::write_seed(&path, corridor_devnet::devnet_trader_seed(name))?;
+        }
+    }
+    let doc = document(DocumentKind::BillOfLading, 90_000);
+    std::fs::write(
+        dir.join("bill_of_lading.json"),
+        serde_json::to_string_pretty(&doc)?,
+    )?;
+    Ok(())
 }
 
 /// What the run knows of one submitted message.
@@ -674,6 +716,22 @@ async fn with_chains(
     out: &mut (impl Write + Send),
 ) -> anyhow::Result<DemoSummary> {
     let mut relays = prepare_relays(chains, data_dir, options.any_ports)?;
+    write_trader_files(&data_dir.join("traders"))?;
+    // Public trust roots (block 1 of each chain), for `corridor evidence verify`.
+    let roots = data_dir.join("trust-roots");
+    std::fs::create_dir_all(&roots)?;
+    for c in chains {
+        let root = serde_json::json!({
+            "chain_id": c.id.as_str(),
+            "height": 1,
+            "header_hash": c.root_hash,
+            "trusting_period_secs": 315_360_000u64,
+        });
+        std::fs::write(
+            roots.join(format!("{}.json", c.id)),
+            serde_json::to_string_pretty(&root)?,
+        )?;
+    }
     for r in &mut relays {
         r.start()?;
         writeln!(
@@ -960,10 +1018,36 @@ async fn with_chains(
     for r in &relays {
         writeln!(
             out,
-            "  {:<12} trader API http://{a}/v1 (http://{a}/v1/openapi.json)  metrics http://{m}/metrics  ready http://{m}/readyz",
+            "  {:<12} tracking page http://{a}/ (operator token in {})\n               trader API http://{a}/v1 (http://{a}/v1/openapi.json)  metrics http://{m}/metrics  ready http://{m}/readyz",
             r.chain.as_str(),
+            r.dir.join("operator.token").display(),
             a = r.listen.api,
             m = r.listen.metrics
+        )?;
+    }
+    if let Some(cn) = relays.iter().find(|r| r.chain.as_str() == "cn-shanghai") {
+        let traders = data_dir.join("traders");
+        writeln!(
+            out,
+            "  as a trader (keys and an example document in {}):\n    corridor send --api http://{a} --key {t}/shanghai-exporter.key --doc {t}/bill_of_lading.json --kind bill_of_lading --from cn-shanghai --to pk-karachi --receiver {}\n    corridor track --api http://{a} --key {t}/shanghai-exporter.key ID",
+            traders.display(),
+            devnet_trader_key("karachi-port-agent").public_key(),
+            a = cn.listen.api,
+            t = traders.display()
+        )?;
+        let url = |id: &str| {
+            chains
+                .iter()
+                .find(|c| c.id.as_str() == id)
+                .map(|c| c.handle.url())
+                .unwrap_or_default()
+        };
+        writeln!(
+            out,
+            "    corridor evidence get ID --from cn-shanghai --from-rpc {} --to pk-karachi --to-rpc {} --trust-roots {r} --out evidence.json\n    corridor evidence verify evidence.json --trust-roots {r}",
+            url("cn-shanghai"),
+            url("pk-karachi"),
+            r = data_dir.join("trust-roots").display()
         )?;
     }
     writeln!(

@@ -42,9 +42,14 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> KeyError + '_ {
 
 /// Writes a new random key to `path` (created with mode 0600, never overwriting).
 pub fn generate(path: &Path) -> Result<SigningKey, KeyError> {
-    use std::os::unix::fs::OpenOptionsExt;
     let mut seed = [0u8; 32];
     rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut seed);
+    write_seed(path, seed)
+}
+
+/// Writes the key of `seed` to `path` (created with mode 0600, never overwriting).
+pub fn write_seed(path: &Path, seed: [u8; 32]) -> Result<SigningKey, KeyError> {
+    use std::os::unix::fs::OpenOptionsExt;
     let key = SigningKey::from_bytes(&seed);
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent).map_err(io(path))?;
