@@ -265,12 +265,19 @@ pub async fn run(
         .map(|(id, _)| id.clone())
         .collect();
 
+    let mut readers = adapters.clone();
+    for (id, c) in &settings.chains {
+        if let (None, Some(url)) = (&c.endpoint, &c.evidence_endpoint) {
+            readers.insert(id.clone(), Arc::new(DevnetAdapter::new(id.clone(), url)?));
+        }
+    }
     let mut tasks = tokio::task::JoinSet::new();
     let api = crate::api::router(crate::api::ApiContext {
         store: store.clone(),
         submitters: adapters.clone(),
-        // Evidence files need both chains' RPC: the relay reads its home chains'.
-        readers: adapters.clone(),
+        // Evidence files need both chains' RPC: the home chains' and the partner chains'
+        // public RPCs the operator configured.
+        readers,
         trust_roots: settings
             .chains
             .iter()

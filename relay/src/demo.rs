@@ -541,11 +541,23 @@ fn prepare_relays(
         if !token.exists() {
             write_private(&token, AdminToken::generate().secret())?;
         }
-        let text = text.replacen(
+        let mut text = text.replacen(
             "[relay]\n",
             "[relay]\noperator_token_file = \"operator.token\"\n",
             1,
         );
+        // The partner chains' RPC, for the API's evidence files.
+        for j in &others {
+            let id = chains[*j].id.as_str();
+            text = text.replacen(
+                &format!("chain_id = \"{id}\"\n"),
+                &format!(
+                    "chain_id = \"{id}\"\nevidence_endpoint = \"{}\"\n",
+                    urls[*j]
+                ),
+                1,
+            );
+        }
         std::fs::write(relays[i].config(), text)?;
     }
     Ok(relays)
@@ -1035,18 +1047,11 @@ async fn with_chains(
             a = cn.listen.api,
             t = traders.display()
         )?;
-        let url = |id: &str| {
-            chains
-                .iter()
-                .find(|c| c.id.as_str() == id)
-                .map(|c| c.handle.url())
-                .unwrap_or_default()
-        };
         writeln!(
             out,
-            "    corridor evidence get ID --from cn-shanghai --from-rpc {} --to pk-karachi --to-rpc {} --trust-roots {r} --out evidence.json\n    corridor evidence verify evidence.json --trust-roots {r}",
-            url("cn-shanghai"),
-            url("pk-karachi"),
+            "    corridor evidence get ID --api http://{a} --key {t}/shanghai-exporter.key --trust-roots {r} --out evidence.json\n    corridor evidence verify evidence.json --trust-roots {r}",
+            a = cn.listen.api,
+            t = traders.display(),
             r = data_dir.join("trust-roots").display()
         )?;
     }

@@ -77,6 +77,9 @@ pub struct RawChain {
     pub family: String,
     /// RPC endpoint; present for the chains this relay follows itself.
     pub endpoint: Option<String>,
+    /// A partner chain's public RPC, read for evidence files only (never trusted).
+    #[serde(default)]
+    pub evidence_endpoint: Option<String>,
     /// Trusting period.
     pub trusting_period_secs: u64,
     /// Trust root.
@@ -144,6 +147,9 @@ pub struct ChainSettings {
     pub options: Options,
     /// RPC endpoint: `Some` for chains this relay follows itself.
     pub endpoint: Option<String>,
+    /// A partner chain's public RPC, read to assemble evidence files (what it serves is
+    /// verified like everything else).
+    pub evidence_endpoint: Option<String>,
 }
 
 /// A pinned partner relay.
@@ -314,12 +320,14 @@ impl Settings {
                 .ok_or_else(|| err(key("trust_root.header_hash"), "must be 64 hex characters"))?;
             let height = positive(&key("trust_root.height"), c.trust_root.height)?;
             let period = positive(&key("trusting_period_secs"), c.trusting_period_secs)?;
-            if let Some(endpoint) = &c.endpoint {
-                if !(endpoint.starts_with("http://") || endpoint.starts_with("https://")) {
-                    return Err(err(
-                        key("endpoint"),
-                        format!("{endpoint:?} is not an http(s) URL"),
-                    ));
+            for (name, url) in [
+                ("endpoint", &c.endpoint),
+                ("evidence_endpoint", &c.evidence_endpoint),
+            ] {
+                if let Some(url) = url {
+                    if !(url.starts_with("http://") || url.starts_with("https://")) {
+                        return Err(err(key(name), format!("{url:?} is not an http(s) URL")));
+                    }
                 }
             }
             let options = Options {
@@ -334,6 +342,7 @@ impl Settings {
                 },
                 options,
                 endpoint: c.endpoint.clone(),
+                evidence_endpoint: c.evidence_endpoint.clone(),
             };
             if chains.insert(id.clone(), settings).is_some() {
                 return Err(err(key("chain_id"), format!("{id} is listed twice")));
