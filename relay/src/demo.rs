@@ -1026,7 +1026,20 @@ async fn with_chains(
             )?;
         }
     }
-    writeln!(out, "\nwhere to look next:")?;
+    if options.keep_running {
+        writeln!(
+            out,
+            "\nwhere to look next (all of it keeps running until Ctrl-C):"
+        )?;
+    } else {
+        writeln!(
+            out,
+            "\nwhere to look next (this run stops now: `bash scripts/demo.sh --keep-running --data-dir demo` keeps the relays up and the files below):"
+        )?;
+    }
+    let exe = std::env::current_exe()
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|_| "corridor".into());
     for r in &relays {
         writeln!(
             out,
@@ -1041,7 +1054,7 @@ async fn with_chains(
         let traders = data_dir.join("traders");
         writeln!(
             out,
-            "  as a trader (keys and an example document in {}):\n    corridor send --api http://{a} --key {t}/shanghai-exporter.key --doc {t}/bill_of_lading.json --kind bill_of_lading --from cn-shanghai --to pk-karachi --receiver {}\n    corridor track --api http://{a} --key {t}/shanghai-exporter.key ID",
+            "  as a trader (keys and an example document in {}):\n    {exe} send --api http://{a} --key {t}/shanghai-exporter.key --doc {t}/bill_of_lading.json --kind bill_of_lading --from cn-shanghai --to pk-karachi --receiver {}\n    {exe} track --api http://{a} --key {t}/shanghai-exporter.key ID",
             traders.display(),
             devnet_trader_key("karachi-port-agent").public_key(),
             a = cn.listen.api,
@@ -1049,7 +1062,7 @@ async fn with_chains(
         )?;
         writeln!(
             out,
-            "    corridor evidence get ID --api http://{a} --key {t}/shanghai-exporter.key --trust-roots {r} --out evidence.json\n    corridor evidence verify evidence.json --trust-roots {r}",
+            "    {exe} evidence get ID --api http://{a} --key {t}/shanghai-exporter.key --trust-roots {r} --out evidence.json\n    {exe} evidence verify evidence.json --trust-roots {r}",
             a = cn.listen.api,
             t = traders.display(),
             r = data_dir.join("trust-roots").display()
