@@ -15,7 +15,8 @@ use corridor_light_client::receipt::{Receipt, ReceiptResult};
 use corridor_light_client::testgen;
 use corridor_light_client::{ChainId, Hash32, Height, Time};
 use corridor_relay_core::core::{
-    peer_hex, Action, AuditRecord, Core, CoreConfig, Event, Output, PeerId, Stage,
+    peer_hex, stored_inbound, stored_outbound, Action, AuditRecord, Core, CoreConfig, Event,
+    Output, PeerId, Stage,
 };
 use corridor_relay_core::store::{Column, MemStore, Store};
 use corridor_relay_core::wire::{
@@ -419,6 +420,18 @@ fn committed_messages_are_held_once_and_sent_as_one_batch_when_the_peer_connects
     assert!(batches(&out).is_empty(), "the peer never connected");
     assert_eq!(r.core.outbound_open(), [(lane.clone(), 3)].into());
     assert_eq!(r.core.oldest_open(), [(lane.clone(), 1)].into());
+    // Readers outside the core (the trader API) see each open entry as committed.
+    let committed = r.cn.committed[&Height(2)].clone();
+    for (message, proof) in &committed {
+        let entry = stored_outbound::<F>(&r.store, &lane, message.sequence)
+            .unwrap()
+            .unwrap();
+        assert_eq!((&entry.message, &entry.proof), (message, proof));
+        assert_eq!(entry.height, Height(2));
+        assert!(entry.receipt.is_none());
+    }
+    assert!(stored_outbound::<F>(&r.store, &lane, 4).unwrap().is_none());
+    assert!(stored_inbound::<F>(&r.store, &lane, 1).unwrap().is_none());
 
     // The watcher hands the same block over again (after a restart of its scan).
     let again = r.commit(2);
@@ -988,6 +1001,15 @@ fn receipts_go_back_until_acknowledged_then_the_entries_and_anchors_go() {
         vec![(r.kz.id().clone(), h, vec![1, 2, 3], vec![1, 2])]
     );
     assert_eq!(r.core.in_flight(&PEER), 3);
+    // Readers outside the core (the trader API) see the open entry with its receipt.
+    let entry = stored_inbound::<F>(&r.store, &lane, 2).unwrap().unwrap();
+    assert_eq!(entry.message.sequence, 2);
+    assert_eq!(entry.height, Height(2));
+    let receipt = entry.receipt.expect("the proven receipt");
+    assert_eq!(receipt.receipt.sequence, 2);
+    assert_eq!(receipt.receipt.result, ReceiptResult::Delivered);
+    assert!(stored_inbound::<F>(&r.store, &lane, 4).unwrap().is_none());
+    assert!(stored_outbound::<F>(&r.store, &lane, 2).unwrap().is_none());
     let again = r.receipts_committed(h);
     assert!(again.writes.is_empty(), "each receipt proven once");
 
@@ -1303,6 +1325,28 @@ fn every_stage_is_audited_under_its_own_key() {
         })
         .collect();
     assert_eq!(records, expected);
+    let keys: Vec<Vec<u8>> = r
+        .store
+        .scan(Column::Audit, b"")
+        .unwrap()
+        .into_iter()
+        .map(|(k, _)| k)
+        .collect();
+    let expected_keys: Vec<Vec<u8>> = expected
+        .iter()
+        .map(|a| AuditRecord::key_of(&a.lane, a.sequence, &a.stage))
+        .collect();
+    assert_eq!(keys, expected_keys, "readers find each record by its key");
+    for (sequence, key) in (1u64..).zip(&keys) {
+        let prefix = AuditRecord::prefix(&lane, sequence);
+        assert!(key.starts_with(&prefix) && key.len() > prefix.len());
+        let scanned = r.store.scan(Column::Audit, &prefix).unwrap();
+        assert_eq!(scanned.len(), 1, "a message's stages, and only its");
+    }
+    assert_eq!(
+        expected.iter().map(AuditRecord::key).collect::<Vec<_>>(),
+        expected_keys
+    );
     r.deliver_all(out);
     assert_eq!(r.store.len(Column::Audit), 6, "and each delivery");
     assert_eq!(AuditRecord::decode(b"not cbor"), None);
