@@ -878,15 +878,39 @@ async fn with_chains(
             last_poll = Instant::now();
             match receipts.poll(chains).await {
                 Ok(new) => {
+                    let mut notes = Vec::new();
                     for key in new {
-                        if let Some(s) = sent.get_mut(&key) {
-                            if s.delivered.is_none() {
-                                s.delivered = Some(Instant::now());
-                                if let Some(b) = bar.get(&s.corridor) {
-                                    b.inc(1);
-                                }
-                            }
+                        let Some(s) = sent.get_mut(&key) else {
+                            continue;
+                        };
+                        if s.delivered.is_some() {
+                            continue;
                         }
+                        s.delivered = Some(Instant::now());
+                        let Some(b) = bar.get(&s.corridor) else {
+                            continue;
+                        };
+                        b.inc(1);
+                        if b.position() == 1 {
+                            notes.push(format!(
+                                "{}: first delivery (sequence {}), {:.2}s after its submission",
+                                corridor_name(&s.corridor),
+                                s.sequence,
+                                s.at.elapsed().as_secs_f64()
+                            ));
+                        }
+                        if Some(b.position()) == b.length() {
+                            notes.push(format!(
+                                "{}: all {} delivered",
+                                corridor_name(&s.corridor),
+                                b.position()
+                            ));
+                        }
+                    }
+                    for note in notes {
+                        bars.suspend(|| {
+                            writeln!(out, "  [{:>5.1}s] {note}", start.elapsed().as_secs_f64())
+                        })?;
                     }
                 }
                 // A withholding chain answers; a slow one is read again next round.
