@@ -3,7 +3,9 @@
 //! killed with SIGKILL and restarted mid-run loses and duplicates nothing (counted on the
 //! destination chains' own receipts); a rogue holding a pinned key gets its forgeries, bad
 //! frames and foreign lanes refused by reason while honest traffic then flows; a peer with
-//! an unpinned key is refused in the handshake; a bad config names its key.
+//! an unpinned key is refused in the handshake; a bad config names its key; the metrics,
+//! readiness and alerts follow what happens (a real Prometheus scrapes them); a trader sends
+//! and tracks a message with the CLI through the relays' trader API.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
@@ -71,6 +73,8 @@ struct Relay {
     listen: Option<SocketAddr>,
     /// Where its `/metrics`, `/healthz` and `/readyz` are.
     metrics: Option<SocketAddr>,
+    /// Where its trader API is.
+    api: Option<SocketAddr>,
     child: Option<Child>,
 }
 
@@ -109,6 +113,7 @@ impl Relay {
             key,
             listen: None,
             metrics: None,
+            api: None,
             child: None,
         }
     }
@@ -156,6 +161,11 @@ impl Relay {
             .and_then(|(_, rest)| rest.split('/').next())
             .unwrap_or_else(|| panic!("{}: no metrics address in {line:?}", self.name));
         self.metrics = Some(metrics.parse().unwrap());
+        let api = line
+            .rsplit_once("trader API on http://")
+            .and_then(|(_, rest)| rest.split('/').next())
+            .unwrap_or_else(|| panic!("{}: no API address in {line:?}", self.name));
+        self.api = Some(api.parse().unwrap());
         self.child = Some(child);
     }
 
@@ -1252,4 +1262,88 @@ fn dashboard_expressions() -> Vec<String> {
             e
         })
         .collect()
+}
+
+/// A trader's message through `corridor start` processes, with nothing but the CLI:
+/// `corridor send` to the source relay's trader API, then `corridor track` until the
+/// message is acknowledged; the destination chain holds its one receipt.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_trader_sends_and_tracks_a_message_through_the_relay_processes() {
+    let tmp = TempDir::new("trader");
+    let (cn, kz, a, b) = pair(&tmp).await;
+    let key = tmp.path().join("shanghai-exporter.key");
+    corridor_relay::keys::write_seed(
+        &key,
+        corridor_devnet::devnet_trader_seed("shanghai-exporter"),
+    )
+    .unwrap();
+    let doc = tmp.path().join("invoice.json");
+    std::fs::write(&doc, example(DocumentKind::CommercialInvoice).to_string()).unwrap();
+    let api = format!("http://{}", a.api.unwrap());
+    let receiver = devnet_trader_key("astana-importer")
+        .public_key()
+        .to_string();
+    let run = |args: Vec<String>| {
+        let out = Command::new(BIN).args(&args).output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let errors = String::from_utf8_lossy(&out.stderr).into_owned();
+        (out.status.code(), text, errors)
+    };
+    let send: Vec<String> = [
+        "send",
+        "--api",
+        &api,
+        "--key",
+        key.to_str().unwrap(),
+        "--doc",
+        doc.to_str().unwrap(),
+        "--kind",
+        "commercial_invoice",
+        "--from",
+        "cn-shanghai",
+        "--to",
+        "kz-astana",
+        "--receiver",
+        &receiver,
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let (code, text, errors) = tokio::task::spawn_blocking(move || run(send))
+        .await
+        .unwrap();
+    assert_eq!(code, Some(0), "{text}\n{errors}");
+    let id = text.lines().last().unwrap().trim().to_owned();
+    assert_eq!(id.len(), 64, "an id: {text}");
+    let track: Vec<String> = [
+        "track",
+        "--api",
+        &api,
+        "--key",
+        key.to_str().unwrap(),
+        "--timeout-secs",
+        "120",
+        &id,
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let (code, text, errors) = tokio::task::spawn_blocking(move || run(track))
+        .await
+        .unwrap();
+    assert_eq!(
+        code,
+        Some(0),
+        "track: {text}\n{errors}\n{}\n{}",
+        a.log(),
+        b.log()
+    );
+    assert!(text.contains("acknowledged"), "{text}");
+    // On the destination chain's own receipts, once.
+    let on_chain = receipts_on_chain(&kz, &cn.id).await;
+    assert_eq!(on_chain.get(&1), Some(&ReceiptResult::Delivered));
+    drop(a);
+    drop(b);
+    cn.handle.shutdown().await.unwrap();
+    kz.handle.shutdown().await.unwrap();
 }
