@@ -1266,11 +1266,35 @@ fn dashboard_expressions() -> Vec<String> {
 
 /// A trader's message through `corridor start` processes, with nothing but the CLI:
 /// `corridor send` to the source relay's trader API, then `corridor track` until the
-/// message is acknowledged; the destination chain holds its one receipt.
+/// message is acknowledged; the destination chain holds its one receipt; the relay's API
+/// serves its evidence file, which verifies offline, and one flipped byte makes it fail.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_trader_sends_and_tracks_a_message_through_the_relay_processes() {
     let tmp = TempDir::new("trader");
-    let (cn, kz, a, b) = pair(&tmp).await;
+    let (cn, kz, mut a, b) = pair(&tmp).await;
+    // relay-cn reads kz-astana's public RPC for evidence files: restart it so configured.
+    a.stop();
+    let config = std::fs::read_to_string(&a.config).unwrap().replacen(
+        "chain_id = \"kz-astana\"\n",
+        &format!(
+            "chain_id = \"kz-astana\"\nevidence_endpoint = \"{}\"\n",
+            kz.url
+        ),
+        1,
+    );
+    std::fs::write(&a.config, config).unwrap();
+    a.start();
+    let roots = tmp.path().join("trust-roots");
+    std::fs::create_dir_all(&roots).unwrap();
+    for chain in [&cn, &kz] {
+        let root = serde_json::json!({
+            "chain_id": chain.id.as_str(),
+            "height": 1,
+            "header_hash": chain.root_hash,
+            "trusting_period_secs": 315_360_000u64,
+        });
+        std::fs::write(roots.join(format!("{}.json", chain.id)), root.to_string()).unwrap();
+    }
     let key = tmp.path().join("shanghai-exporter.key");
     corridor_relay::keys::write_seed(
         &key,
@@ -1342,6 +1366,49 @@ async fn a_trader_sends_and_tracks_a_message_through_the_relay_processes() {
     // On the destination chain's own receipts, once.
     let on_chain = receipts_on_chain(&kz, &cn.id).await;
     assert_eq!(on_chain.get(&1), Some(&ReceiptResult::Delivered));
+    // Its evidence file from the relay's API, checked offline; one flipped byte fails.
+    let file = tmp.path().join("evidence.json");
+    let get: Vec<String> = [
+        "evidence",
+        "get",
+        &id,
+        "--api",
+        &api,
+        "--key",
+        key.to_str().unwrap(),
+        "--trust-roots",
+        roots.to_str().unwrap(),
+        "--out",
+        file.to_str().unwrap(),
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let (code, text, errors) = tokio::task::spawn_blocking(move || run(get)).await.unwrap();
+    assert_eq!(code, Some(0), "evidence get: {text}\n{errors}");
+    let verify = |file: &Path| {
+        let args: Vec<String> = [
+            "evidence",
+            "verify",
+            file.to_str().unwrap(),
+            "--trust-roots",
+            roots.to_str().unwrap(),
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        run(args)
+    };
+    let (code, text, errors) = verify(&file);
+    assert_eq!(code, Some(0), "evidence verify: {text}\n{errors}");
+    assert!(text.contains("kz-astana delivered it at height"), "{text}");
+    let mut bytes = std::fs::read(&file).unwrap();
+    let at = bytes.len() / 2;
+    bytes[at] = if bytes[at] == b'1' { b'2' } else { b'1' };
+    let flipped = tmp.path().join("flipped.json");
+    std::fs::write(&flipped, bytes).unwrap();
+    let (code, text, errors) = verify(&flipped);
+    assert_eq!(code, Some(1), "a flipped byte verified: {text}\n{errors}");
     drop(a);
     drop(b);
     cn.handle.shutdown().await.unwrap();
