@@ -26,7 +26,7 @@ use corridor_adapters::devnet::DevnetAdapter;
 use corridor_adapters::ChainAdapter;
 use corridor_light_client::client::LightClient;
 use corridor_light_client::native::NativeVerifier;
-use corridor_light_client::{ChainId, Height, Time};
+use corridor_light_client::{ChainId, Height};
 use corridor_quic::{Backoff, Endpoint, Hello, Link, TransportConfig};
 use corridor_relay_core::core::{Action, Core, CoreConfig, Event, PeerId};
 use corridor_relay_core::store::Store;
@@ -105,13 +105,7 @@ struct PeerSlot {
 
 type Peers = Arc<std::sync::Mutex<BTreeMap<PeerId, PeerSlot>>>;
 
-fn now() -> Time {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
-        .unwrap_or(0);
-    Time::from_unix_nanos(nanos)
-}
+use crate::now;
 
 /// What the relay exposes while it runs (tests and the demo read it).
 #[derive(Clone, Debug)]

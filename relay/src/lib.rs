@@ -19,3 +19,13 @@ pub mod metrics;
 pub mod observe;
 pub mod rocks;
 pub mod settings;
+
+/// The wall clock, as the light client's time (the daemon, the trader API and the CLI
+/// share this one reading of it).
+pub fn now() -> corridor_light_client::Time {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
+        .unwrap_or(0);
+    corridor_light_client::Time::from_unix_nanos(nanos)
+}

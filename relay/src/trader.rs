@@ -19,7 +19,7 @@ use corridor_light_client::envelope::{
     payload_from_json, Deadline, DocumentKind, MessageBody, VERSION,
 };
 use corridor_light_client::signature::{PublicKey, SigningKey};
-use corridor_light_client::{hash, ChainId, Height, Time};
+use corridor_light_client::{hash, ChainId, Height};
 use corridor_relay::api::auth::token_request_bytes;
 use serde_json::{json, Value};
 
@@ -49,13 +49,7 @@ pub(crate) struct SendOptions {
     pub(crate) deadline_secs: Option<u64>,
 }
 
-fn now() -> Time {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0);
-    Time::from_unix_nanos(u64::try_from(nanos).unwrap_or(u64::MAX))
-}
+use corridor_relay::now;
 
 fn load_key(path: &std::path::Path) -> anyhow::Result<SigningKey> {
     let key = corridor_relay::keys::load(path)?;

@@ -52,7 +52,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use corridor_adapters::devnet::DevnetAdapter;
 use corridor_light_client::envelope::Limits;
-use corridor_light_client::{ChainId, Time};
+use corridor_light_client::ChainId;
 use corridor_relay_core::core::AuditRecord;
 use corridor_relay_core::store::Store;
 use prometheus::{IntCounterVec, Opts, Registry};
@@ -315,14 +315,7 @@ impl Api {
     }
 }
 
-/// The wall clock, as the light client's time.
-pub(crate) fn now() -> Time {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
-        .unwrap_or(0);
-    Time::from_unix_nanos(nanos)
-}
+pub(crate) use crate::now;
 
 /// The API's router, and its indexer task spawned on the current Tokio runtime.
 pub fn router(ctx: ApiContext) -> Result<Router, SetupError> {
