@@ -570,6 +570,48 @@ mod tests {
         }
     }
 
+    /// Each new key's bad value is refused naming that key.
+    #[test]
+    fn bad_listen_addresses_rates_and_evidence_endpoints_name_their_key() {
+        for (extra, key) in [
+            (
+                "[relay]\nmetrics_listen = \"nowhere\"\n",
+                "relay.metrics_listen",
+            ),
+            ("[relay]\napi_listen = \"127.0.0.1\"\n", "relay.api_listen"),
+            (
+                "[limits]\napi_rate_per_second = 0\n",
+                "limits.api_rate_per_second",
+            ),
+            ("[limits]\napi_rate_burst = 0\n", "limits.api_rate_burst"),
+            (
+                "[limits]\napi_rate_burst = 4294967296\n",
+                "limits.api_rate_burst",
+            ),
+        ] {
+            let (_dir, path) = file(extra);
+            let e = load(Some(&path), &Overrides::default()).unwrap_err();
+            assert_eq!(e.key, key, "{extra}: {e}");
+        }
+        let (dir, path) = file("");
+        let text = std::fs::read_to_string(&path).unwrap().replacen(
+            "chain_id = \"kz-astana\"\n",
+            "chain_id = \"kz-astana\"\nevidence_endpoint = \"ftp://x\"\n",
+            1,
+        );
+        std::fs::write(&path, text).unwrap();
+        let e = load(Some(&path), &Overrides::default()).unwrap_err();
+        assert_eq!(e.key, "chains[1].evidence_endpoint", "{e}");
+        drop(dir);
+        let (dir, path) = file("[relay]\noperator_token_file = \"op.token\"\n");
+        let s = load(Some(&path), &Overrides::default()).unwrap();
+        assert_eq!(s.operator_token_file, Some(dir.path().join("op.token")));
+        let (_dir, path) = file("");
+        let s = load(Some(&path), &Overrides::default()).unwrap();
+        assert_eq!(s.operator_token_file, None);
+        assert_eq!(s.limits.api_rate_burst, 20, "the defaults");
+    }
+
     #[test]
     fn a_relay_without_an_endpoint_or_a_file_is_refused() {
         let dir = corridor_light_client::testkit::TempDir::new("settings");
