@@ -22,7 +22,7 @@ use corridor_light_client::verifier::Verifier;
 use corridor_light_client::{ChainId, Height};
 
 use crate::error::AdapterError;
-use crate::types::{ChainStatus, DeliveryAck, OutboundMessage, ReceiptProof};
+use crate::types::{ChainStatus, DeliveryAck, DeliveryBatchAck, OutboundMessage, ReceiptProof};
 
 /// The light block of an adapter's chain family.
 pub type LightBlockOf<A> = <<A as ChainAdapter>::Family as Verifier>::LightBlock;
@@ -62,6 +62,34 @@ pub trait ChainAdapter: Send + Sync {
         &self,
         bundle: &ProofBundle<Self::Family>,
     ) -> Result<DeliveryAck, AdapterError>;
+
+    /// Hands consecutive deliveries of one lane to the chain's inbox, in order, and stops at
+    /// the first one refused. An `Err` means nothing is known to have been taken (the
+    /// request failed as a whole). Chains with a batch endpoint take the batch in one
+    /// request and one write; by default the bundles go one by one through
+    /// [`Self::submit_delivery`].
+    async fn submit_deliveries(
+        &self,
+        bundles: &[ProofBundle<Self::Family>],
+    ) -> Result<DeliveryBatchAck, AdapterError> {
+        let mut acks = Vec::with_capacity(bundles.len());
+        for bundle in bundles {
+            match self.submit_delivery(bundle).await {
+                Ok(ack) => acks.push(ack),
+                Err(e) if acks.is_empty() => return Err(e),
+                Err(e) => {
+                    return Ok(DeliveryBatchAck {
+                        acks,
+                        refused: Some(e),
+                    })
+                }
+            }
+        }
+        Ok(DeliveryBatchAck {
+            acks,
+            refused: None,
+        })
+    }
 
     /// Receipts committed in blocks `from..=to` (at most [`MAX_RANGE`] heights), each with
     /// its proof.

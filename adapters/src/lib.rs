@@ -42,6 +42,6 @@ pub use error::AdapterError;
 pub use http::MAX_RESPONSE_BYTES;
 pub use retry::RetryPolicy;
 pub use types::{
-    ChainStatus, DeliveryAck, OutboundMessage, ProofBundle, Receipt, ReceiptProof, ReceiptResult,
-    RejectReason,
+    ChainStatus, DeliveryAck, DeliveryBatchAck, OutboundMessage, ProofBundle, Receipt,
+    ReceiptProof, ReceiptResult, RejectReason, MAX_DELIVERY_BATCH,
 };

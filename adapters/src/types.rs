@@ -72,3 +72,17 @@ pub struct DeliveryAck {
     /// Result the receipt will carry.
     pub result: ReceiptResult,
 }
+
+/// Most bundles one batch delivery may carry.
+pub const MAX_DELIVERY_BATCH: usize = 256;
+
+/// A destination chain's answer to a batch of deliveries (consecutive sequences of one
+/// lane): the acknowledgements of the bundles it took, in order, and the first bundle it
+/// refused, if any (index `acks.len()`; the bundles after it were not looked at).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeliveryBatchAck {
+    /// The acknowledgements, one per bundle taken, in the batch's order.
+    pub acks: Vec<DeliveryAck>,
+    /// Why the bundle after the last acknowledged one was refused.
+    pub refused: Option<crate::AdapterError>,
+}

@@ -116,6 +116,17 @@ pub enum ChainError {
     /// Too many receipts wait for a block.
     #[error("inbox is full: {0} receipts wait for a block")]
     InboxFull(usize),
+    #[error("{blocks} light blocks to verify are over this address's budget: retry in {retry_after_secs} s")]
+    /// The light blocks a delivery brings are over its sender's verification budget.
+    RateLimited {
+        /// Light blocks the delivery would have verified.
+        blocks: usize,
+        /// Seconds until the budget has them.
+        retry_after_secs: u64,
+    },
+    #[error("batch refused: {0}")]
+    /// A batch of deliveries that is not consecutive sequences of one lane, or too long.
+    BadBatch(String),
     /// Nothing there (or withheld).
     #[error("{0} not found")]
     NotFound(String),
@@ -159,6 +170,8 @@ impl ChainError {
             Self::Duplicate { .. } => "duplicate",
             Self::OutOfOrder { .. } => "out-of-order",
             Self::InboxFull(_) => "inbox-full",
+            Self::RateLimited { .. } => "rate-limited",
+            Self::BadBatch(_) => "bad-batch",
             Self::NotFound(_) => "not-found",
             Self::Malformed(_) => "malformed-request",
             Self::BadFaults(_) => "bad-faults",
@@ -175,7 +188,8 @@ impl ChainError {
             Self::UnknownTrader(_) => 403,
             Self::Duplicate { .. } | Self::OutOfOrder { .. } => 409,
             Self::NotFound(_) => 404,
-            Self::Malformed(_) | Self::BadFaults(_) => 400,
+            Self::Malformed(_) | Self::BadFaults(_) | Self::BadBatch(_) => 400,
+            Self::RateLimited { .. } => 429,
             Self::OutboxFull(_) | Self::InboxFull(_) | Self::Stopped => 503,
             Self::Store(_) => 500,
             _ => 422,

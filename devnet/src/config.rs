@@ -30,6 +30,8 @@
 //! max_messages_per_block = 128     # a block's most messages (and, apart, receipts)
 //! max_pending = 4096
 //! page_bytes = 4194304              # byte budget of one `/outbox` or `/receipts` page
+//! verify_per_second = 64            # light blocks one client address may have verified per
+//! verify_burst = 256                #   second, and at once (deliveries' signature work)
 //! [[traders]]                        # who may submit messages
 //! name = "..."
 //! public_key = "<64 hex digits>"
@@ -61,6 +63,7 @@ use std::path::{Path, PathBuf};
 
 use corridor_adapters::devnet::{AdminToken, FaultState};
 use corridor_adapters::MAX_RESPONSE_BYTES;
+use corridor_light_client::bundle::MAX_BUNDLE_LIGHT_BLOCKS;
 use corridor_light_client::client::TrustRoot;
 use corridor_light_client::codec::MAX_DECODE_LEN;
 use corridor_light_client::envelope::{Limits, DEFAULT_MAX_PAYLOAD};
@@ -147,6 +150,10 @@ pub struct RawLimits {
     pub max_pending: Option<usize>,
     /// `page_bytes`.
     pub page_bytes: Option<usize>,
+    /// `verify_per_second`.
+    pub verify_per_second: Option<u32>,
+    /// `verify_burst`.
+    pub verify_burst: Option<u32>,
 }
 
 /// One `[[traders]]` entry.
@@ -238,6 +245,11 @@ pub struct DevnetConfig {
     pub max_pending: usize,
     /// Byte budget of one `/outbox` or `/receipts` page (JSON of its items).
     pub page_bytes: usize,
+    /// Light blocks of deliveries one client address may have verified per second (their
+    /// signatures are the expensive part of a delivery).
+    pub verify_per_second: u32,
+    /// ... and at once.
+    pub verify_burst: u32,
     /// Registered traders.
     pub traders: Vec<Trader>,
     /// Peer chains with their trust roots.
@@ -360,6 +372,8 @@ impl DevnetConfig {
             max_messages_per_block: DEFAULT_MAX_MESSAGES_PER_BLOCK,
             max_pending: DEFAULT_MAX_PENDING,
             page_bytes: DEFAULT_PAGE_BYTES,
+            verify_per_second: DEFAULT_VERIFY_PER_SECOND,
+            verify_burst: DEFAULT_VERIFY_BURST,
             traders: Vec::new(),
             peers: Vec::new(),
             faults: FaultState::default(),
@@ -417,6 +431,10 @@ fn max_item_cbor_bytes(max_payload: usize) -> usize {
 }
 /// Default most pending messages.
 pub const DEFAULT_MAX_PENDING: usize = 4096;
+/// Default `limits.verify_per_second`.
+pub const DEFAULT_VERIFY_PER_SECOND: u32 = 64;
+/// Default `limits.verify_burst`.
+pub const DEFAULT_VERIFY_BURST: u32 = 256;
 /// Default trusting period of a peer's light client.
 pub const DEFAULT_TRUSTING_PERIOD: Duration = Duration::from_secs(14 * 24 * 3600);
 
@@ -678,6 +696,25 @@ impl TryFrom<RawConfig> for DevnetConfig {
             DEFAULT_PAGE_BYTES,
         );
         c.pages(max_payload, max_messages_per_block, page_bytes);
+        let verify_per_second = c.positive(
+            "limits.verify_per_second",
+            raw.limits.verify_per_second.map(|v| v as usize),
+            DEFAULT_VERIFY_PER_SECOND as usize,
+        );
+        let verify_burst = c.positive(
+            "limits.verify_burst",
+            raw.limits.verify_burst.map(|v| v as usize),
+            DEFAULT_VERIFY_BURST as usize,
+        );
+        if verify_burst < MAX_BUNDLE_LIGHT_BLOCKS {
+            c.fail(
+                "limits.verify_burst",
+                format!(
+                    "{verify_burst} is below {MAX_BUNDLE_LIGHT_BLOCKS}, the light blocks one \
+                     delivery may carry: such a delivery could never be taken"
+                ),
+            );
+        }
 
         let mut traders = Vec::new();
         let mut trader_keys = BTreeSet::new();
@@ -762,6 +799,8 @@ impl TryFrom<RawConfig> for DevnetConfig {
                     max_messages_per_block,
                     max_pending,
                     page_bytes,
+                    verify_per_second: verify_per_second as u32,
+                    verify_burst: verify_burst as u32,
                     traders,
                     peers,
                     faults: raw.faults,

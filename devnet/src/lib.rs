@@ -173,6 +173,7 @@ impl DevnetChain {
         let admin_addr = admin_listener.as_ref().map(|(_, a)| *a);
 
         let (commands, command_rx) = mpsc::channel(COMMAND_QUEUE);
+        let clients = node.snapshots();
         let node_thread = std::thread::Builder::new()
             .name(format!("devnet-{chain}"))
             .spawn(move || node.run(command_rx))
@@ -192,6 +193,8 @@ impl DevnetChain {
             store,
             status: status.clone(),
             commands: commands.clone(),
+            clients,
+            verify: Arc::new(rpc::VerifyBudget::new(&config)),
         };
         let mut servers = vec![serve(
             listener,
@@ -231,6 +234,7 @@ fn serve(
         let shutdown = async move {
             let _ = stop.changed().await;
         };
+        let app = app.into_make_service_with_connect_info::<SocketAddr>();
         if let Err(e) = axum::serve(listener, app)
             .with_graceful_shutdown(shutdown)
             .await

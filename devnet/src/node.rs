@@ -17,7 +17,7 @@
 //! [`crate::config::genesis_block`].
 
 use std::collections::{BTreeMap, VecDeque};
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError, RwLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use corridor_adapters::devnet::{FaultState, MessageLocation, NodeStatus, TxAccepted};
@@ -64,11 +64,8 @@ pub(crate) enum Command {
         Box<SignedMessage>,
         oneshot::Sender<Result<TxAccepted, ChainError>>,
     ),
-    /// An inbound delivery.
-    Deliver(
-        Box<ProofBundle>,
-        oneshot::Sender<Result<Delivery, ChainError>>,
-    ),
+    /// Inbound deliveries of one lane, checked by the RPC (see [`Deliveries`]).
+    Deliver(Box<Deliveries>, oneshot::Sender<DeliveryOutcome>),
     /// New fault modes.
     SetFaults(FaultState, oneshot::Sender<Result<NodeStatus, ChainError>>),
     /// Stop after the current command.
@@ -137,6 +134,60 @@ pub(crate) struct Delivery {
     pub(crate) repeat: bool,
 }
 
+/// Deliveries of one lane, in sequence order, that passed the RPC's cheap checks and, when
+/// they brought light blocks the inbox did not trust, verified on a copy of the inbox's
+/// client off this thread (`crate::rpc` explains the order of the checks).
+pub(crate) struct Deliveries {
+    /// The bundles to take, in order.
+    pub(crate) bundles: Vec<ProofBundle>,
+    /// The client copy they verified on: the revision it was copied at, and the copy after.
+    /// When the node's client is still at that revision, the copy replaces it, so the
+    /// light blocks' signatures are not checked again here; otherwise they are.
+    pub(crate) verified: Option<(u64, NativeClient)>,
+    /// Why the bundle after `bundles` was refused before reaching the node, if one was.
+    pub(crate) then_refused: Option<ChainError>,
+}
+
+/// The node's answer to [`Deliveries`]: one [`Delivery`] per bundle taken, in order, and
+/// why the next one was refused, if one was.
+#[derive(Default)]
+pub(crate) struct DeliveryOutcome {
+    /// The bundles taken.
+    pub(crate) deliveries: Vec<Delivery>,
+    /// Why the bundle after them was refused.
+    pub(crate) refused: Option<ChainError>,
+}
+
+impl DeliveryOutcome {
+    /// Nothing taken, for this reason.
+    pub(crate) fn refused(e: ChainError) -> Self {
+        Self {
+            deliveries: Vec::new(),
+            refused: Some(e),
+        }
+    }
+}
+
+/// The inbox's light clients as last persisted, shared with the RPC so that deliveries'
+/// light blocks are verified on copies, off the node's thread.
+#[derive(Clone, Default)]
+pub(crate) struct ClientSnapshots(Arc<RwLock<BTreeMap<ChainId, Arc<NativeClient>>>>);
+
+impl ClientSnapshots {
+    /// The client of `source`, as last persisted.
+    pub(crate) fn get(&self, source: &ChainId) -> Option<Arc<NativeClient>> {
+        // A poisoned lock only means a panic elsewhere between two whole-value writes.
+        let map = self.0.read().unwrap_or_else(PoisonError::into_inner);
+        map.get(source).cloned()
+    }
+
+    fn set(&self, source: &ChainId, client: &NativeClient) {
+        let client = Arc::new(client.clone());
+        let mut map = self.0.write().unwrap_or_else(PoisonError::into_inner);
+        map.insert(source.clone(), client);
+    }
+}
+
 /// What [`Node::accept_delivery`] decided.
 enum Acceptance {
     /// The lane's next message: its receipt, and the lane's next sequence after it.
@@ -173,6 +224,7 @@ pub(crate) struct Node {
     pending_in: VecDeque<PendingIn>,
     pending_counter: u64,
     clients: BTreeMap<ChainId, NativeClient>,
+    snapshots: ClientSnapshots,
     faults: FaultState,
     ticks: u64,
     status: watch::Sender<NodeStatus>,
@@ -273,6 +325,10 @@ impl Node {
             pending_receipts: pending_in.len(),
         };
         let (status, status_rx) = watch::channel(initial);
+        let snapshots = ClientSnapshots::default();
+        for (id, client) in &clients {
+            snapshots.set(id, client);
+        }
         tracing::info!(chain = %config.chain_id(), height = produced.0, "devnet chain opened");
         Ok((
             Self {
@@ -285,6 +341,7 @@ impl Node {
                 pending_in,
                 pending_counter,
                 clients,
+                snapshots,
                 faults,
                 ticks: 0,
                 status,
@@ -313,6 +370,11 @@ impl Node {
         &self.config.spec.chain_id
     }
 
+    /// The inbox clients' snapshots, for the RPC.
+    pub(crate) fn snapshots(&self) -> ClientSnapshots {
+        self.snapshots.clone()
+    }
+
     /// Handles commands until `Shutdown` or until every sender is gone.
     pub(crate) fn run(mut self, mut commands: mpsc::Receiver<Command>) {
         let span = tracing::info_span!("devnet-node", chain = %self.chain_id());
@@ -327,8 +389,8 @@ impl Node {
                 Command::SubmitTx(message, reply) => {
                     let _ = reply.send(self.submit(*message));
                 }
-                Command::Deliver(bundle, reply) => {
-                    let _ = reply.send(self.deliver(*bundle));
+                Command::Deliver(deliveries, reply) => {
+                    let _ = reply.send(self.deliver(*deliveries));
                 }
                 Command::SetFaults(faults, reply) => {
                     let _ = reply.send(self.set_faults(faults));
@@ -354,9 +416,7 @@ impl Node {
     }
 
     fn next_pending_key(&self, kind: u8) -> (Vec<u8>, u64) {
-        let mut key = vec![kind];
-        key.extend(self.pending_counter.to_be_bytes());
-        (key, self.pending_counter.saturating_add(1))
+        pending_key(kind, self.pending_counter)
     }
 
     /// Produces the next block (unless stalled).
@@ -543,110 +603,164 @@ impl Node {
         })
     }
 
-    /// Verifies an inbound delivery and, when it is the next of its channel, queues its
-    /// receipt; a repeat of an accepted delivery gets its original acknowledgement.
-    fn deliver(&mut self, bundle: ProofBundle) -> Result<Delivery, ChainError> {
-        let body = &bundle.message.message.body;
+    /// Takes deliveries of one lane in order, in one synced write: each is verified (its
+    /// light blocks are already trusted when the RPC's verified copy of the client could
+    /// replace this one, so only its proof is checked here) and, when it is the next of its
+    /// channel, its receipt is queued; a repeat of an accepted delivery gets its original
+    /// acknowledgement. Stops at the first refusal.
+    fn deliver(&mut self, deliveries: Deliveries) -> DeliveryOutcome {
+        let Some(first) = deliveries.bundles.first() else {
+            return DeliveryOutcome {
+                deliveries: Vec::new(),
+                refused: deliveries.then_refused,
+            };
+        };
+        let body = &first.message.message.body;
         if &body.destination_chain != self.chain_id() {
-            return Err(ChainError::WrongChain {
+            return DeliveryOutcome::refused(ChainError::WrongChain {
                 field: "message.body.destination_chain",
                 expected: self.chain_id().clone(),
                 got: body.destination_chain.clone(),
             });
         }
         let source = body.source_chain.clone();
-        let now = system_now();
-        let Some(client) = self.clients.get_mut(&source) else {
-            return Err(ChainError::UnknownSource(source));
+        let Some(mut client) = self.clients.remove(&source) else {
+            return DeliveryOutcome::refused(ChainError::UnknownSource(source));
         };
+        let outcome = self.deliver_with(&source, &mut client, deliveries);
+        self.clients.insert(source, client);
+        outcome.unwrap_or_else(DeliveryOutcome::refused)
+    }
+
+    fn deliver_with(
+        &mut self,
+        source: &ChainId,
+        client: &mut NativeClient,
+        deliveries: Deliveries,
+    ) -> Result<DeliveryOutcome, ChainError> {
+        let now = system_now();
         let revision = client.revision();
-        let checked = verify_bundle(client, &bundle, now)
-            .map(|_| ())
-            .map_err(|e| bundle_error(&source, &bundle, e));
-        if let Err(e) = &checked {
-            if matches!(e, ChainError::Misbehaviour { .. }) {
-                tracing::error!(chain = %source, error = %e, "misbehaviour: conflicting headers; light client frozen");
+        if let Some((base, verified)) = deliveries.verified {
+            if base == revision && verified.chain_id() == source {
+                *client = verified;
             }
         }
-        let client_bytes_key = source.as_str().as_bytes().to_vec();
-        let client_snapshot = (client.revision() != revision).then(|| client.clone());
-        let outcome = checked.and_then(|()| self.accept_delivery(&bundle, now));
-        match outcome {
-            Ok(Acceptance::New {
-                receipt,
-                lane,
-                next,
-            }) => {
-                let (key, counter) = self.next_pending_key(PENDING_IN);
-                let record = DeliveryRecord {
-                    message_commitment: receipt.message_commitment,
-                    result: receipt.result.clone(),
-                };
-                let mut batch = self.store.batch();
-                if let Some(c) = &client_snapshot {
-                    batch.put(Cf::Clients, &client_bytes_key, c)?;
+        let mut outcome = DeliveryOutcome::default();
+        let mut moved: BTreeMap<LaneKey, u64> = BTreeMap::new();
+        let mut receipts: Vec<PendingIn> = Vec::new();
+        let mut counter = self.pending_counter;
+        let mut batch = self.store.batch();
+        for bundle in &deliveries.bundles {
+            let step = verify_bundle(client, bundle, now)
+                .map_err(|e| bundle_error(source, bundle, e))
+                .and_then(|_| self.accept_delivery(bundle, now, &moved, receipts.len()));
+            match step {
+                Ok(Acceptance::New {
+                    receipt,
+                    lane,
+                    next,
+                }) => {
+                    let (key, after) = pending_key(PENDING_IN, counter);
+                    counter = after;
+                    let record = DeliveryRecord {
+                        message_commitment: receipt.message_commitment,
+                        result: receipt.result.clone(),
+                    };
+                    batch.put(Cf::Pending, &key, &receipt)?;
+                    batch.put(Cf::Lanes, lane.as_bytes(), &next)?;
+                    batch.put(
+                        Cf::Deliveries,
+                        &lane.delivery_key(receipt.sequence),
+                        &record,
+                    )?;
+                    moved.insert(lane, next);
+                    outcome.deliveries.push(Delivery {
+                        ack: DeliveryAck {
+                            source_chain: receipt.source_chain.clone(),
+                            channel: receipt.channel,
+                            sequence: receipt.sequence,
+                            result: receipt.result.clone(),
+                        },
+                        repeat: false,
+                    });
+                    receipts.push(PendingIn { key, receipt });
                 }
-                batch.put(Cf::Pending, &key, &receipt)?;
-                batch.put(Cf::Lanes, lane.as_bytes(), &next)?;
-                batch.put(
-                    Cf::Deliveries,
-                    &lane.delivery_key(receipt.sequence),
-                    &record,
-                )?;
-                batch.put(Cf::Meta, META_PENDING_COUNTER, &counter)?;
-                self.store.commit(batch)?;
-                self.lanes.set(lane, next);
-                self.pending_counter = counter;
-                let ack = DeliveryAck {
-                    source_chain: receipt.source_chain.clone(),
-                    channel: receipt.channel,
-                    sequence: receipt.sequence,
-                    result: receipt.result.clone(),
-                };
-                self.pending_in.push_back(PendingIn { key, receipt });
-                match &ack.result {
-                    ReceiptResult::Rejected { reason } => tracing::info!(
-                        source = %ack.source_chain,
-                        channel = ack.channel,
-                        sequence = ack.sequence,
-                        reason = reason.name(),
-                        "delivery rejected; its sequence is consumed"
-                    ),
-                    _ => {
-                        tracing::debug!(source = %ack.source_chain, channel = ack.channel, sequence = ack.sequence, "delivery accepted")
+                Ok(Acceptance::Repeat(ack)) => {
+                    outcome.deliveries.push(Delivery { ack, repeat: true });
+                }
+                Err(e) => {
+                    if matches!(e, ChainError::Misbehaviour { .. }) {
+                        tracing::error!(chain = %source, error = %e, "misbehaviour: conflicting headers; light client frozen");
                     }
+                    outcome.refused = Some(e);
+                    break;
                 }
-                self.publish_status();
-                Ok(Delivery { ack, repeat: false })
-            }
-            Ok(Acceptance::Repeat(ack)) => {
-                if let Some(c) = &client_snapshot {
-                    let mut batch = self.store.batch();
-                    batch.put(Cf::Clients, &client_bytes_key, c)?;
-                    self.store.commit(batch)?;
-                }
-                tracing::debug!(source = %ack.source_chain, channel = ack.channel, sequence = ack.sequence, "delivery repeated; original acknowledgement");
-                Ok(Delivery { ack, repeat: true })
-            }
-            Err(e) => {
-                if let Some(c) = &client_snapshot {
-                    // Verified progress (or a freeze) is kept even when the delivery is not.
-                    let mut batch = self.store.batch();
-                    batch.put(Cf::Clients, &client_bytes_key, c)?;
-                    self.store.commit(batch)?;
-                }
-                tracing::info!(%source, problem = e.problem(), error = %e, "delivery refused");
-                Err(e)
             }
         }
+        if outcome.refused.is_none() {
+            outcome.refused = deliveries.then_refused;
+        }
+        // Verified progress (or a freeze) is kept even when no delivery is.
+        let client_moved = client.revision() != revision;
+        if client_moved {
+            batch.put(Cf::Clients, source.as_str().as_bytes(), &*client)?;
+        }
+        if !receipts.is_empty() {
+            batch.put(Cf::Meta, META_PENDING_COUNTER, &counter)?;
+        }
+        if client_moved || !receipts.is_empty() {
+            self.store.commit(batch)?;
+        }
+
+        for (lane, next) in moved {
+            self.lanes.set(lane, next);
+        }
+        self.pending_counter = counter;
+        if client_moved {
+            self.snapshots.set(source, client);
+        }
+        for d in &outcome.deliveries {
+            let ack = &d.ack;
+            match &ack.result {
+                ReceiptResult::Rejected { reason } if !d.repeat => tracing::info!(
+                    source = %ack.source_chain,
+                    channel = ack.channel,
+                    sequence = ack.sequence,
+                    reason = reason.name(),
+                    "delivery rejected; its sequence is consumed"
+                ),
+                _ => tracing::debug!(
+                    source = %ack.source_chain,
+                    channel = ack.channel,
+                    sequence = ack.sequence,
+                    repeat = d.repeat,
+                    "delivery taken"
+                ),
+            }
+        }
+        if let Some(e) = &outcome.refused {
+            tracing::info!(%source, problem = e.problem(), error = %e, "delivery refused");
+        }
+        if !receipts.is_empty() {
+            self.pending_in.extend(receipts);
+            self.publish_status();
+        }
+        Ok(outcome)
     }
 
     /// Decides what a delivery whose inclusion proof verified does to its lane: a repeat of
     /// the message that consumed its sequence gets that delivery's acknowledgement again;
     /// the lane's next sequence is consumed with a receipt that says delivered, expired, or
     /// rejected with the reason (this chain's own rules: payload limit, document checks,
-    /// signature); anything else is refused and consumes nothing.
-    fn accept_delivery(&self, bundle: &ProofBundle, now: Time) -> Result<Acceptance, ChainError> {
+    /// signature); anything else is refused and consumes nothing. `moved` holds the lanes
+    /// this command moved so far and `queued` the receipts it queued (not yet in `self`).
+    fn accept_delivery(
+        &self,
+        bundle: &ProofBundle,
+        now: Time,
+        moved: &BTreeMap<LaneKey, u64>,
+        queued: usize,
+    ) -> Result<Acceptance, ChainError> {
         let message = &bundle.message;
         let body = &message.message.body;
         let lane = Lane {
@@ -658,7 +772,10 @@ impl Node {
         let commitment = message
             .commitment()
             .map_err(|e| ChainError::InvalidMessage(e.into()))?;
-        let expected = self.lanes.next(&lane);
+        let expected = moved
+            .get(&lane)
+            .copied()
+            .unwrap_or_else(|| self.lanes.next(&lane));
         if message.sequence < expected {
             let key = lane.delivery_key(message.sequence);
             return match self.store.get::<DeliveryRecord>(Cf::Deliveries, &key)? {
@@ -685,8 +802,9 @@ impl Node {
                 got: message.sequence,
             });
         }
-        if self.pending_in.len() >= self.config.max_pending {
-            return Err(ChainError::InboxFull(self.pending_in.len()));
+        let pending = self.pending_in.len().saturating_add(queued);
+        if pending >= self.config.max_pending {
+            return Err(ChainError::InboxFull(pending));
         }
         let including = self
             .latest
@@ -755,8 +873,15 @@ impl Node {
     }
 }
 
+/// The store key of the pending item number `counter`, and the counter after it.
+fn pending_key(kind: u8, counter: u64) -> (Vec<u8>, u64) {
+    let mut key = vec![kind];
+    key.extend(counter.to_be_bytes());
+    (key, counter.saturating_add(1))
+}
+
 /// The inbox's answer to a refused bundle, by [`BundleError::reason`].
-fn bundle_error(source: &ChainId, bundle: &ProofBundle, e: BundleError) -> ChainError {
+pub(crate) fn bundle_error(source: &ChainId, bundle: &ProofBundle, e: BundleError) -> ChainError {
     match e {
         BundleError::WrongSourceChain { .. } => ChainError::UnknownSource(source.clone()),
         BundleError::TooManyLightBlocks { got, max } => ChainError::TooManyLightBlocks { got, max },

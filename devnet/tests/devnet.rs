@@ -292,9 +292,14 @@ async fn inbox_takes_a_valid_delivery_once_and_refuses_forgeries() {
         p == "invalid-light-block" || p == "not-enough-trust",
         "unknown validators refused as {p}"
     );
-    // A forged proof: the message's sequence changed, so its leaf is not under the root.
+    // A sequence the lane does not expect yet is refused before any proof is looked at.
     let mut forged = b1.clone();
     forged.message.sequence = 2;
+    assert_eq!(problem(b.submit_delivery(&forged).await), "out-of-order");
+    // A forged proof: at the right sequence, another nonce, so the leaf is not under the
+    // root.
+    let mut forged = b1.clone();
+    forged.message.message.body.nonce += 1;
     assert_eq!(problem(b.submit_delivery(&forged).await), "invalid-proof");
     let mut forged = b1.clone();
     forged
@@ -949,4 +954,207 @@ async fn the_state_root_commits_one_leaf_per_lane_as_documented() {
         corridor_light_client::hash::tagged(b"corridor/devnet/state/v2\0", tree.root().as_bytes());
     assert_eq!(header.header().state_root, expected);
     chain.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_of_deliveries_is_taken_in_order_up_to_its_first_refusal() {
+    let dir = TempDir::new("batch");
+    let mut a_config = chain_config("ba-a", &dir);
+    let mut b_config = chain_config("ba-b", &dir);
+    peer(&mut a_config, &b_config);
+    peer(&mut b_config, &a_config);
+    let trader = register_trader(&mut a_config, "exporter");
+    let chain_a = DevnetChain::start(a_config).await.unwrap();
+    let chain_b = DevnetChain::start(b_config).await.unwrap();
+    let a = adapter("ba-a", &chain_a.url());
+    let b = adapter("ba-b", &chain_b.url());
+    let mut outs = Vec::new();
+    for nonce in 1..=3 {
+        let m = a
+            .submit_message(&message(&trader, "ba-a", "ba-b", 0, nonce))
+            .await
+            .unwrap();
+        outs.push(committed(&a, m.id).await);
+    }
+    let trusted = b.client_status(&id("ba-a")).await.unwrap();
+    let mut bundles = Vec::new();
+    for o in outs {
+        let bundle = build_bundle(&a, trusted.receiver_trust(), o, Options::default(), now());
+        bundles.push(bundle.await.unwrap());
+    }
+    let (b1, b2, b3) = (bundles[0].clone(), bundles[1].clone(), bundles[2].clone());
+
+    // The batch's shape is checked before anything else.
+    let refused =
+        |r: Result<_, AdapterError>| problem(r.map(|_: corridor_adapters::DeliveryBatchAck| ()));
+    assert_eq!(
+        refused(b.submit_deliveries(&[b1.clone(), b3.clone()]).await),
+        "bad-batch"
+    );
+    let mut other_lane = b2.clone();
+    other_lane.message.message.body.channel = 7;
+    assert_eq!(
+        refused(b.submit_deliveries(&[b1.clone(), other_lane]).await),
+        "bad-batch"
+    );
+    let err = b
+        .submit_deliveries(&[b2.clone(), b3.clone()])
+        .await
+        .unwrap_err();
+    assert_eq!(err.problem(), Some("out-of-order"), "{err}");
+
+    // A forged proof in the middle: the first is taken, the forgery refused, the third
+    // not looked at.
+    let mut forged = b2.clone();
+    forged
+        .proof
+        .path
+        .push(forged.proof.path.first().copied().unwrap_or_default());
+    let before = chain_b.status().produced_height;
+    let answer = b
+        .submit_deliveries(&[b1.clone(), forged, b3.clone()])
+        .await
+        .unwrap();
+    assert_eq!(answer.acks.len(), 1);
+    assert_eq!(
+        (answer.acks[0].sequence, &answer.acks[0].result),
+        (1, &ReceiptResult::Delivered)
+    );
+    assert_eq!(
+        answer.refused.as_ref().and_then(|e| e.problem()),
+        Some("invalid-proof")
+    );
+
+    // The whole lane again: 1 is a repeat (its original acknowledgement), 2 and 3 are new.
+    let answer = b.submit_deliveries(&[b1, b2, b3]).await.unwrap();
+    assert!(answer.refused.is_none(), "{:?}", answer.refused);
+    let sequences: Vec<u64> = answer.acks.iter().map(|a| a.sequence).collect();
+    assert_eq!(sequences, [1, 2, 3]);
+    assert!(answer
+        .acks
+        .iter()
+        .all(|a| a.result == ReceiptResult::Delivered));
+
+    // Three receipts, exactly, committed and proven.
+    let status = chain_b
+        .wait_for(WAIT, |s| {
+            s.pending_receipts == 0 && s.published_height > before
+        })
+        .await
+        .unwrap();
+    let receipts = b
+        .receipts(before.increment().unwrap(), status.published_height)
+        .await
+        .unwrap();
+    let got: Vec<u64> = receipts.iter().map(|r| r.receipt.sequence).collect();
+    assert_eq!(got, [1, 2, 3]);
+    chain_a.shutdown().await.unwrap();
+    chain_b.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forged_light_blocks_spend_their_senders_budget_and_then_are_refused_unverified() {
+    let dir = TempDir::new("budget");
+    let mut a_config = chain_config("bu-a", &dir);
+    let mut b_config = chain_config("bu-b", &dir);
+    peer(&mut a_config, &b_config);
+    peer(&mut b_config, &a_config);
+    // The smallest budget a config may set: one delivery's most light blocks at once, one
+    // more per second.
+    b_config.verify_burst = 64;
+    b_config.verify_per_second = 1;
+    let trader = register_trader(&mut a_config, "exporter");
+    let a_spec = a_config.spec.clone();
+    let chain_a = DevnetChain::start(a_config).await.unwrap();
+    let chain_b = DevnetChain::start(b_config).await.unwrap();
+    let a = adapter("bu-a", &chain_a.url());
+    let b = adapter("bu-b", &chain_b.url());
+    let m1 = a
+        .submit_message(&message(&trader, "bu-a", "bu-b", 0, 1))
+        .await
+        .unwrap();
+    let m2 = a
+        .submit_message(&message(&trader, "bu-a", "bu-b", 0, 2))
+        .await
+        .unwrap();
+    let (o1, o2) = (committed(&a, m1.id).await, committed(&a, m2.id).await);
+    let trusted = b.client_status(&id("bu-a")).await.unwrap();
+    let b1 = build_bundle(&a, trusted.receiver_trust(), o1, Options::default(), now())
+        .await
+        .unwrap();
+    assert_eq!(b.submit_delivery(&b1).await.unwrap().sequence, 1);
+
+    // Forgeries, each with one light block nobody trusts: verified (and refused for their
+    // signatures) until the budget is spent, then refused before any signature is looked at.
+    let forged = signed_by_strangers(&b1, &a_spec);
+    let mut forged = forged;
+    forged.message = b1.message.clone();
+    forged.message.sequence = 2;
+    let mut verified = 0;
+    let mut limited = None;
+    for _ in 0..200 {
+        match b.submit_delivery(&forged).await {
+            Err(AdapterError::Rejected {
+                problem,
+                detail,
+                status,
+                ..
+            }) if problem == "rate-limited" => {
+                limited = Some((status, detail));
+                break;
+            }
+            other => {
+                let p = problem(other);
+                assert!(
+                    p == "invalid-light-block" || p == "not-enough-trust",
+                    "a forged light block is refused for its signatures, got {p}"
+                );
+                verified += 1;
+            }
+        }
+    }
+    let (status, detail) = limited.expect("the budget runs out");
+    assert_eq!(status, 429);
+    assert!(detail.contains("1 light blocks"), "{detail}");
+    // The honest delivery spent its light blocks of the burst; the rest went to forgeries.
+    assert!(
+        verified + b1.light_blocks.len() >= 64,
+        "the burst is verified first ({verified} forgeries after {} honest blocks)",
+        b1.light_blocks.len()
+    );
+
+    // The answer says when to come back.
+    let raw = reqwest::Client::new()
+        .post(format!("{}/deliveries", chain_b.url()))
+        .json(&forged)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(raw.status(), 429);
+    let retry: u64 = raw.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=2).contains(&retry), "Retry-After {retry}");
+
+    // The budget is the sender's: the honest relay at another address is served.
+    let trusted = b.client_status(&id("bu-a")).await.unwrap();
+    let b2 = build_bundle(&a, trusted.receiver_trust(), o2, Options::default(), now())
+        .await
+        .unwrap();
+    let other = reqwest::Client::builder()
+        .local_address(std::net::IpAddr::from([127, 0, 0, 2]))
+        .build()
+        .unwrap();
+    let taken = other
+        .post(format!("{}/deliveries", chain_b.url()))
+        .json(&b2)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(taken.status(), 202, "{:?}", taken.text().await);
+    assert!(!b.client_status(&id("bu-a")).await.unwrap().frozen);
+    chain_a.shutdown().await.unwrap();
+    chain_b.shutdown().await.unwrap();
 }

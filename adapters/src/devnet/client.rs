@@ -16,14 +16,17 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use super::wire::{
-    AdminToken, ClientStatus, Cursor, FaultState, MessageLocation, NodeStatus, Page, Problem,
-    TxAccepted,
+    AdminToken, ClientStatus, Cursor, DeliveryBatchAnswer, FaultState, MessageLocation, NodeStatus,
+    Page, Problem, TxAccepted,
 };
 use crate::adapter::{check_range, ChainAdapter};
 use crate::error::AdapterError;
 use crate::http::{Answer, Http};
 use crate::retry::{retry, RetryPolicy};
-use crate::types::{ChainStatus, DeliveryAck, OutboundMessage, ProofBundle, ReceiptProof};
+use crate::types::{
+    ChainStatus, DeliveryAck, DeliveryBatchAck, OutboundMessage, ProofBundle, ReceiptProof,
+    MAX_DELIVERY_BATCH,
+};
 
 /// A client of one devnet chain's RPC.
 #[derive(Clone, Debug)]
@@ -82,27 +85,33 @@ impl DevnetAdapter {
             return http.parse(path, &answer.body);
         }
         match serde_json::from_slice::<Problem>(&answer.body) {
-            Ok(problem) if problem.status == 404 || answer.status == 404 => {
-                Err(AdapterError::NotFound {
-                    chain: self.http.chain().to_owned(),
-                    what: problem.detail,
-                })
-            }
-            Ok(problem) if answer.status == 503 || answer.status >= 500 => {
-                Err(AdapterError::Unavailable {
-                    chain: self.http.chain().to_owned(),
-                    endpoint: path.to_owned(),
-                    status: answer.status,
-                    detail: problem.detail,
-                })
-            }
-            Ok(problem) => Err(AdapterError::Rejected {
-                chain: self.http.chain().to_owned(),
-                problem: problem.name().to_owned(),
-                status: answer.status,
-                detail: problem.detail,
-            }),
+            Ok(problem) => Err(self.problem_error(path, answer.status, problem)),
             Err(_) => Err(http.status_error(path, &answer)),
+        }
+    }
+
+    /// The error a problem document stands for.
+    fn problem_error(&self, path: &str, status: u16, problem: Problem) -> AdapterError {
+        let chain = self.http.chain().to_owned();
+        if problem.status == 404 || status == 404 {
+            AdapterError::NotFound {
+                chain,
+                what: problem.detail,
+            }
+        } else if status >= 500 {
+            AdapterError::Unavailable {
+                chain,
+                endpoint: path.to_owned(),
+                status,
+                detail: problem.detail,
+            }
+        } else {
+            AdapterError::Rejected {
+                chain,
+                problem: problem.name().to_owned(),
+                status,
+                detail: problem.detail,
+            }
         }
     }
 
@@ -311,6 +320,73 @@ impl ChainAdapter for DevnetAdapter {
 
     async fn submit_delivery(&self, bundle: &ProofBundle) -> Result<DeliveryAck, AdapterError> {
         self.post("/deliveries", bundle).await
+    }
+
+    /// One `POST /deliveries/batch` (at most [`MAX_DELIVERY_BATCH`] bundles per request;
+    /// a longer slice goes in several, stopping at the first refusal).
+    async fn submit_deliveries(
+        &self,
+        bundles: &[ProofBundle],
+    ) -> Result<DeliveryBatchAck, AdapterError> {
+        const PATH: &str = "/deliveries/batch";
+        let mut acks = Vec::with_capacity(bundles.len());
+        for chunk in bundles.chunks(MAX_DELIVERY_BATCH) {
+            let answer: DeliveryBatchAnswer = match self.post(PATH, &chunk).await {
+                Ok(answer) => answer,
+                Err(e) if acks.is_empty() => return Err(e),
+                Err(e) => {
+                    return Ok(DeliveryBatchAck {
+                        acks,
+                        refused: Some(e),
+                    })
+                }
+            };
+            if answer.acks.len() > chunk.len()
+                || answer.acks.len() == chunk.len() && answer.refused.is_some()
+            {
+                return Err(self.invalid(
+                    PATH,
+                    format!(
+                        "{} acknowledgements{} for {} bundles",
+                        answer.acks.len(),
+                        if answer.refused.is_some() {
+                            " and a refusal"
+                        } else {
+                            ""
+                        },
+                        chunk.len()
+                    ),
+                ));
+            }
+            for (ack, bundle) in answer.acks.iter().zip(chunk) {
+                let body = &bundle.message.message.body;
+                if ack.source_chain != body.source_chain
+                    || ack.channel != body.channel
+                    || ack.sequence != bundle.message.sequence
+                {
+                    return Err(self.invalid(
+                        PATH,
+                        format!(
+                            "acknowledgement of {} channel {} sequence {} for the bundle of \
+                             sequence {}",
+                            ack.source_chain, ack.channel, ack.sequence, bundle.message.sequence
+                        ),
+                    ));
+                }
+            }
+            acks.extend(answer.acks);
+            if let Some(problem) = answer.refused {
+                let status = problem.status;
+                return Ok(DeliveryBatchAck {
+                    acks,
+                    refused: Some(self.problem_error(PATH, status, problem)),
+                });
+            }
+        }
+        Ok(DeliveryBatchAck {
+            acks,
+            refused: None,
+        })
     }
 
     async fn receipts(&self, from: Height, to: Height) -> Result<Vec<ReceiptProof>, AdapterError> {

@@ -10,6 +10,6 @@ pub mod wire;
 
 pub use client::DevnetAdapter;
 pub use wire::{
-    AdminToken, ClientStatus, Cursor, FaultState, MessageLocation, NodeStatus, Page, Problem,
-    TxAccepted, MIN_ADMIN_TOKEN_LEN, PROBLEM_PREFIX,
+    AdminToken, ClientStatus, Cursor, DeliveryBatchAnswer, FaultState, MessageLocation, NodeStatus,
+    Page, Problem, TxAccepted, MIN_ADMIN_TOKEN_LEN, PROBLEM_PREFIX,
 };

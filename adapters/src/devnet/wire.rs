@@ -103,6 +103,17 @@ impl ClientStatus {
     }
 }
 
+/// The answer to `POST /deliveries/batch` when at least one bundle was taken: their
+/// acknowledgements in order, and the problem of the first bundle refused, if any.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeliveryBatchAnswer {
+    /// One per bundle taken, in the batch's order.
+    pub acks: Vec<crate::types::DeliveryAck>,
+    /// Why the bundle at index `acks.len()` was refused (the rest were not looked at).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refused: Option<Problem>,
+}
+
 /// An RFC 9457 problem document.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Problem {
