@@ -158,6 +158,7 @@ pub async fn run(
         window: settings.limits.window,
         resend_after: settings.limits.resend_after,
         penalty_threshold: settings.limits.penalty_threshold,
+        max_delivery_batch: corridor_relay_core::DEFAULT_DELIVERY_BATCH,
     };
     let clients = settings
         .chains
@@ -489,7 +490,7 @@ fn perform(
         Action::Deliver {
             chain,
             lane,
-            bundle,
+            bundles,
         } => {
             let Some(adapter) = adapters.get(&chain).cloned() else {
                 return;
@@ -497,35 +498,46 @@ fn perform(
             let tx = tx.clone();
             let metrics = metrics.clone();
             tokio::spawn(async move {
-                let sequence = bundle.message.sequence;
-                let event = match metrics
-                    .adapter(&chain, adapter.submit_delivery(&bundle))
+                let first = bundles.first().map_or(0, |b| b.message.sequence);
+                let (acks, refused) = match metrics
+                    .adapter(&chain, adapter.submit_deliveries(&bundles))
                     .await
                 {
-                    Ok(ack) => Event::Delivered {
-                        lane,
-                        sequence,
+                    Ok(batch) => (batch.acks, batch.refused),
+                    Err(e) => (Vec::new(), Some(e)),
+                };
+                let taken = acks.len();
+                for ack in acks {
+                    let event = Event::Delivered {
+                        lane: lane.clone(),
+                        sequence: ack.sequence,
                         result: ack.result,
-                    },
-                    Err(e) => {
-                        warn!(%lane, sequence, error = %e, "delivery failed; retried later");
-                        let source = lane.source.clone();
-                        if let Ok(status) = adapter.client_status(&source).await {
-                            let _ = tx
-                                .send(Cmd::Event(Event::InboxTrust {
-                                    chain: chain.clone(),
-                                    source,
-                                    root: status.root.height,
-                                    latest: status.latest.as_ref().map(|b| b.header().height),
-                                }))
-                                .await;
-                        }
-                        Event::DeliveryFailed {
-                            lane,
-                            sequence,
-                            reason: e.to_string(),
-                        }
-                    }
+                    };
+                    let _ = tx.send(Cmd::Event(event)).await;
+                }
+                let Some(refused_at) = bundles.get(taken).map(|b| b.message.sequence) else {
+                    return;
+                };
+                let reason = refused.map_or_else(
+                    || "the chain answered for fewer bundles than it was given".to_owned(),
+                    |e| e.to_string(),
+                );
+                warn!(%lane, sequence = refused_at, first, taken, error = %reason, "delivery failed; retried later");
+                let source = lane.source.clone();
+                if let Ok(status) = adapter.client_status(&source).await {
+                    let _ = tx
+                        .send(Cmd::Event(Event::InboxTrust {
+                            chain: chain.clone(),
+                            source,
+                            root: status.root.height,
+                            latest: status.latest.as_ref().map(|b| b.header().height),
+                        }))
+                        .await;
+                }
+                let event = Event::DeliveryFailed {
+                    lane,
+                    sequence: refused_at,
+                    reason,
                 };
                 let _ = tx.send(Cmd::Event(event)).await;
             });

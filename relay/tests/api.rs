@@ -125,6 +125,7 @@ impl Node {
             window: 64,
             resend_after: Duration::from_secs(2),
             penalty_threshold: 100,
+            max_delivery_batch: corridor_relay_core::DEFAULT_DELIVERY_BATCH,
         };
         let clients = vec![
             LightClient::new(home.root.clone(), options()),
@@ -170,7 +171,9 @@ impl Node {
                     let _ = self.events.send(record);
                 }
                 Action::Send { frame, .. } => self.frames.push(frame),
-                Action::Deliver { lane, bundle, .. } => self.deliveries.push((lane, bundle)),
+                Action::Deliver { lane, bundles, .. } => self
+                    .deliveries
+                    .extend(bundles.into_iter().map(|b| (lane.clone(), b))),
                 // A resend that crossed its ack is dropped as a duplicate; nothing else
                 // honest is ever refused.
                 Action::Rejected { reason, detail, .. } => {

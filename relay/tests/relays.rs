@@ -353,6 +353,7 @@ fn assert_all_acknowledged(relay: &Relay, home: &ChainId, remote: &ChainId, expe
         window: 1,
         resend_after: Duration::from_secs(1),
         penalty_threshold: 1,
+        max_delivery_batch: corridor_relay_core::DEFAULT_DELIVERY_BATCH,
     };
     let core =
         Core::<corridor_light_client::native::NativeVerifier>::restore(config, Vec::new(), &store)

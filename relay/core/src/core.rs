@@ -31,7 +31,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use corridor_light_client::bundle::{verify_bundle, ProofBundle};
+use corridor_light_client::bundle::{verify_bundle, ProofBundle, MAX_BUNDLE_LIGHT_BLOCKS};
 use corridor_light_client::client::{LightClient, UpdateOutcome};
 use corridor_light_client::envelope::TradeMessage;
 use corridor_light_client::family::Family;
@@ -71,7 +71,12 @@ pub struct CoreConfig {
     pub resend_after: Duration,
     /// Refusals of a peer's input before the core asks to disconnect it.
     pub penalty_threshold: u32,
+    /// Most bundles handed to an inbox in one [`Action::Deliver`].
+    pub max_delivery_batch: usize,
 }
+
+/// The default [`CoreConfig::max_delivery_batch`]: what a devnet chain takes in one request.
+pub const DEFAULT_DELIVERY_BATCH: usize = 256;
 
 /// A step's result: persist `writes` first, then perform `actions` in order.
 #[derive(Debug)]
@@ -202,15 +207,17 @@ pub enum Action<F: Family> {
         /// The frame.
         frame: Frame<F>,
     },
-    /// Hand a delivery to a home chain's inbox, then report [`Event::Delivered`] or
-    /// [`Event::DeliveryFailed`].
+    /// Hand consecutive deliveries of one lane to a home chain's inbox, in one request
+    /// where the chain allows, then report [`Event::Delivered`] for each one taken, in
+    /// order, and [`Event::DeliveryFailed`] for the first one refused (or for the first one
+    /// when the request failed as a whole).
     Deliver {
         /// The destination chain.
         chain: ChainId,
         /// The lane.
         lane: Lane,
-        /// The bundle for the inbox's light client.
-        bundle: ProofBundle<F>,
+        /// The bundles for the inbox's light client, in sequence order.
+        bundles: Vec<ProofBundle<F>>,
     },
     /// Something a peer sent was refused.
     Rejected {
@@ -367,7 +374,7 @@ pub struct Core<F: Family> {
     inb: BTreeMap<Lane, BTreeMap<u64, InEntry<F>>>,
     /// Per inbound lane: the next sequence to deliver.
     next_delivery: BTreeMap<Lane, u64>,
-    /// Per inbound lane: a delivery is in flight (sequence).
+    /// Per inbound lane: a delivery batch is in flight (its last sequence).
     delivering: BTreeMap<Lane, u64>,
     /// Per inbound lane: the last delivery failed at this time; retried `resend_after` later.
     delivery_failed: BTreeMap<Lane, Time>,
@@ -657,7 +664,12 @@ where
                 result,
             } => self.on_delivered(lane, sequence, result, &mut out),
             Event::DeliveryFailed { lane, sequence, .. } => {
-                if self.delivering.get(&lane) == Some(&sequence) {
+                // A batch in flight ends at its first refusal.
+                if self
+                    .delivering
+                    .get(&lane)
+                    .is_some_and(|last| sequence <= *last)
+                {
                     self.delivering.remove(&lane);
                     self.delivery_failed.insert(lane, now);
                 }
@@ -1891,6 +1903,11 @@ where
         }
     }
 
+    /// Starts a delivery batch on every inbound lane that has none in flight: the lane's
+    /// next messages in sequence order, up to `max_delivery_batch` of them and
+    /// [`MAX_BUNDLE_LIGHT_BLOCKS`] light blocks in all. The first bundle carries the path
+    /// from what the inbox trusts to its height, each later one the path from the bundle
+    /// before it (nothing when both are of one source block).
     fn pump_deliveries(&mut self, now: Time, out: &mut Output<F>) {
         let mut deliveries = Vec::new();
         for (lane, entries) in &self.inb {
@@ -1904,47 +1921,60 @@ where
             {
                 continue;
             }
-            let next = self.next_delivery.get(lane).copied().unwrap_or(1);
-            let Some(e) = entries.get(&next) else {
-                continue;
-            };
-            if e.delivered.is_some() {
-                continue;
-            }
-            let (root, latest) = match self
+            let (root, mut trusted) = match self
                 .inbox_trust
                 .get(&(lane.destination.clone(), lane.source.clone()))
             {
                 Some((root, latest)) => (Some(*root), *latest),
                 None => (None, None),
             };
-            let Some(light_blocks) = self.path_for(&lane.source, latest, root, e.height, now)
-            else {
-                continue;
-            };
-            deliveries.push((lane.clone(), next, e, light_blocks));
-        }
-        let mut started = Vec::new();
-        for (lane, sequence, e, light_blocks) in deliveries {
-            out.actions.push(Action::Deliver {
-                chain: lane.destination.clone(),
-                lane: lane.clone(),
-                bundle: ProofBundle {
+            let mut bundles: Vec<ProofBundle<F>> = Vec::new();
+            let mut light_blocks = 0usize;
+            let mut sequence = self.next_delivery.get(lane).copied().unwrap_or(1);
+            while bundles.len() < self.config.max_delivery_batch.max(1) {
+                let Some(e) = entries.get(&sequence) else {
+                    break;
+                };
+                if e.delivered.is_some() {
+                    break;
+                }
+                let path = match (bundles.is_empty(), trusted) {
+                    (false, Some(t)) if t == e.height => Vec::new(),
+                    (false, Some(t)) if t > e.height => break,
+                    _ => match self.path_for(&lane.source, trusted, root, e.height, now) {
+                        Some(path) => path,
+                        None => break,
+                    },
+                };
+                light_blocks = light_blocks.saturating_add(path.len());
+                if light_blocks > MAX_BUNDLE_LIGHT_BLOCKS && !bundles.is_empty() {
+                    break;
+                }
+                bundles.push(ProofBundle {
                     message: e.message.clone(),
                     proof: e.proof.clone(),
                     height: e.height,
-                    light_blocks,
-                },
-            });
-            started.push((lane, sequence, e.height));
+                    light_blocks: path,
+                });
+                trusted = Some(e.height);
+                sequence = sequence.saturating_add(1);
+            }
+            if let Some(last) = bundles.last() {
+                deliveries.push((lane.clone(), last.message.sequence, last.height, bundles));
+            }
         }
-        for (lane, sequence, height) in started {
+        for (lane, last, height, bundles) in deliveries {
+            out.actions.push(Action::Deliver {
+                chain: lane.destination.clone(),
+                lane: lane.clone(),
+                bundles,
+            });
             let key = (lane.destination.clone(), lane.source.clone());
-            // The inbox will trust the delivery's height once it took it.
+            // The inbox will trust the batch's heights once it took it.
             if let Some((_, latest)) = self.inbox_trust.get_mut(&key) {
                 *latest = Some(latest.map_or(height, |h| h.max(height)));
             }
-            self.delivering.insert(lane, sequence);
+            self.delivering.insert(lane, last);
         }
     }
 }

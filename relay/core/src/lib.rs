@@ -14,6 +14,8 @@ pub mod core;
 pub mod store;
 pub mod wire;
 
-pub use crate::core::{Action, AuditRecord, Core, CoreConfig, Event, Output, PeerId, Stage};
+pub use crate::core::{
+    Action, AuditRecord, Core, CoreConfig, Event, Output, PeerId, Stage, DEFAULT_DELIVERY_BATCH,
+};
 pub use crate::store::{Column, MemStore, Store, StoreError, Write, WriteBatch};
 pub use crate::wire::{Frame, Lane, Limits};

@@ -57,6 +57,7 @@ impl Relay {
             window: 64,
             resend_after: Duration::from_secs(3),
             penalty_threshold: 3,
+            max_delivery_batch: corridor_relay_core::DEFAULT_DELIVERY_BATCH,
         };
         tweak(&mut config);
         let mut r = Self::new(cn, kz, config);
@@ -75,6 +76,7 @@ impl Relay {
             window: 64,
             resend_after: Duration::from_secs(3),
             penalty_threshold: 3,
+            max_delivery_batch: corridor_relay_core::DEFAULT_DELIVERY_BATCH,
         };
         tweak(&mut config);
         let mut r = Self::new(cn, kz, config);
@@ -216,19 +218,23 @@ impl Relay {
     fn deliver_all(&mut self, mut out: Output<F>) -> Vec<u64> {
         let mut done = Vec::new();
         loop {
-            let Some((lane, bundle)) = out.actions.into_iter().find_map(|a| match a {
-                Action::Deliver { lane, bundle, .. } => Some((lane, bundle)),
+            let Some((lane, bundles)) = out.actions.into_iter().find_map(|a| match a {
+                Action::Deliver { lane, bundles, .. } => Some((lane, bundles)),
                 _ => None,
             }) else {
                 return done;
             };
-            let result = self.kz.deliver(&bundle, self.now).unwrap();
-            done.push(bundle.message.sequence);
-            out = self.handle(Event::Delivered {
-                lane,
-                sequence: bundle.message.sequence,
-                result,
-            });
+            let mut last = Output::default();
+            for bundle in bundles {
+                let result = self.kz.deliver(&bundle, self.now).unwrap();
+                done.push(bundle.message.sequence);
+                last = self.handle(Event::Delivered {
+                    lane: lane.clone(),
+                    sequence: bundle.message.sequence,
+                    result,
+                });
+            }
+            out = last;
         }
     }
 
@@ -312,13 +318,16 @@ fn deliveries(out: &Output<F>) -> Vec<(u64, u64, Vec<u64>)> {
     out.actions
         .iter()
         .filter_map(|a| match a {
-            Action::Deliver { bundle, .. } => Some((
-                bundle.message.sequence,
-                bundle.height.0,
-                heights(&bundle.light_blocks),
-            )),
+            Action::Deliver { bundles, .. } => Some(bundles.iter().map(|bundle| {
+                (
+                    bundle.message.sequence,
+                    bundle.height.0,
+                    heights(&bundle.light_blocks),
+                )
+            })),
             _ => None,
         })
+        .flatten()
         .collect()
 }
 
@@ -830,17 +839,28 @@ fn a_peer_that_trusts_the_height_gets_only_its_block() {
 // ---- Inbound: delivery, receipts back ----
 
 #[test]
-fn deliveries_go_one_at_a_time_in_channel_order() {
+fn deliveries_go_in_batches_in_channel_order_one_batch_per_lane() {
     let (cn, kz) = chains();
-    let mut r = Relay::receiver(cn, kz, |_| {});
+    let mut r = Relay::receiver(cn, kz, |c| c.max_delivery_batch = 2);
     let lane = r.lane();
     let out = r.frame(PEER, Frame::Batch(r.batch(2, &[1, 2], &[1, 2, 3])));
     assert_eq!(acks(&out), vec![vec![1, 2, 3]]);
-    assert_eq!(deliveries(&out), vec![(1, 2, vec![1, 2])]);
+    assert_eq!(
+        deliveries(&out),
+        vec![(1, 2, vec![1, 2]), (2, 2, vec![])],
+        "one batch of at most 2, the light blocks once"
+    );
+    assert_eq!(
+        out.actions
+            .iter()
+            .filter(|a| matches!(a, Action::Deliver { .. }))
+            .count(),
+        1
+    );
     assert_eq!(r.core.inbound_waiting(), [(lane.clone(), 3)].into());
     assert!(
         deliveries(&r.tick()).is_empty(),
-        "one delivery in flight per lane"
+        "one batch in flight per lane"
     );
 
     let out = r.handle(Event::Delivered {
@@ -849,8 +869,7 @@ fn deliveries_go_one_at_a_time_in_channel_order() {
         result: ReceiptResult::Delivered,
     });
     assert_eq!(stages(&out), vec![delivered(1)]);
-    assert_eq!(deliveries(&out).len(), 1);
-    assert_eq!(deliveries(&out)[0].0, 2, "the next in channel order");
+    assert!(deliveries(&out).is_empty(), "2 is still in flight");
     assert_eq!(
         puts(&out, Column::Meta),
         vec![format!("next/{}", lane.key()).into_bytes()]
@@ -867,12 +886,22 @@ fn deliveries_go_one_at_a_time_in_channel_order() {
     assert!(out.writes.is_empty());
     assert!(deliveries(&out).is_empty(), "2 is still in flight");
 
+    // The batch's last report starts the next batch (the inbox never said what it
+    // trusts, so the path starts at its root again).
+    let out = r.handle(Event::Delivered {
+        lane: lane.clone(),
+        sequence: 2,
+        result: ReceiptResult::Delivered,
+    });
+    assert_eq!(stages(&out), vec![delivered(2)]);
+    assert_eq!(deliveries(&out), vec![(3, 2, vec![1, 2])]);
+    assert_eq!(r.core.inbound_waiting(), [(lane.clone(), 1)].into());
+
     // A restart resumes after the last delivered message.
     r.restart();
-    assert_eq!(r.core.inbound_waiting(), [(lane, 2)].into());
+    assert_eq!(r.core.inbound_waiting(), [(lane, 1)].into());
     let out = r.tick();
-    assert_eq!(deliveries(&out).len(), 1);
-    assert_eq!(deliveries(&out)[0].0, 2);
+    assert_eq!(deliveries(&out), vec![(3, 2, vec![1, 2])]);
 }
 
 #[test]
@@ -881,20 +910,30 @@ fn a_failed_delivery_is_tried_again_after_resend_after() {
     let mut r = Relay::receiver(cn, kz, |_| {});
     let lane = r.lane();
     let out = r.frame(PEER, Frame::Batch(r.batch(2, &[1, 2], &[1, 2, 3])));
-    assert_eq!(deliveries(&out).len(), 1);
+    let batch = vec![(1, 2, vec![1, 2]), (2, 2, vec![]), (3, 2, vec![])];
+    assert_eq!(deliveries(&out), batch);
 
     // A failure report for a message not in flight is ignored.
     r.handle(Event::DeliveryFailed {
         lane: lane.clone(),
-        sequence: 2,
+        sequence: 4,
         reason: "busy".into(),
     });
     r.after(5);
-    assert!(deliveries(&r.tick()).is_empty(), "1 is still in flight");
+    assert!(
+        deliveries(&r.tick()).is_empty(),
+        "1 to 3 are still in flight"
+    );
 
-    let out = r.handle(Event::DeliveryFailed {
+    // The inbox took 1 and refused 2: the batch ends there.
+    r.handle(Event::Delivered {
         lane: lane.clone(),
         sequence: 1,
+        result: ReceiptResult::Delivered,
+    });
+    let out = r.handle(Event::DeliveryFailed {
+        lane: lane.clone(),
+        sequence: 2,
         reason: "busy".into(),
     });
     assert!(deliveries(&out).is_empty(), "backing off");
@@ -903,8 +942,8 @@ fn a_failed_delivery_is_tried_again_after_resend_after() {
     r.after(1);
     assert_eq!(
         deliveries(&r.tick()),
-        vec![(1, 2, vec![1, 2])],
-        "tried again at resend_after"
+        vec![(2, 2, vec![1, 2]), (3, 2, vec![])],
+        "tried again at resend_after, from the first not taken"
     );
 }
 
@@ -922,7 +961,10 @@ fn an_inbox_of_unknown_trust_gets_the_root_block_and_every_block_up_to_the_messa
     let (cn, kz) = chains_to_4();
     let mut r = Relay::receiver(cn, kz, |_| {});
     let out = r.frame(PEER, Frame::Batch(r.batch(2, &[1, 2], &[1, 2, 3])));
-    assert_eq!(deliveries(&out), vec![(1, 2, vec![1, 2])]);
+    assert_eq!(
+        deliveries(&out),
+        vec![(1, 2, vec![1, 2]), (2, 2, vec![]), (3, 2, vec![])]
+    );
     assert_eq!(r.deliver_all(out), vec![1, 2, 3]);
     let out = r.frame(PEER, Frame::Batch(r.batch(4, &[3, 4], &[4])));
     assert_eq!(deliveries(&out), vec![(4, 4, vec![1, 2, 3, 4])]);
@@ -946,7 +988,7 @@ fn an_inbox_that_trusts_a_block_gets_only_the_blocks_above_it() {
     let out = r.frame(PEER, Frame::Batch(r.batch(2, &[1, 2], &[1, 2, 3])));
     assert_eq!(
         deliveries(&out),
-        vec![(1, 2, vec![2])],
+        vec![(1, 2, vec![2]), (2, 2, vec![]), (3, 2, vec![])],
         "the inbox trusts block 2"
     );
     assert_eq!(r.deliver_all(out), vec![1, 2, 3]);
@@ -1369,6 +1411,7 @@ fn receipts_of_two_home_chains_at_one_height_go_in_their_own_batches() {
         window: 64,
         resend_after: Duration::from_secs(3),
         penalty_threshold: 3,
+        max_delivery_batch: corridor_relay_core::DEFAULT_DELIVERY_BATCH,
     };
     let clients = vec![
         LightClient::new(cn.root(), options()),
@@ -1410,7 +1453,9 @@ fn receipts_of_two_home_chains_at_one_height_go_in_their_own_batches() {
             .actions
             .into_iter()
             .find_map(|a| match a {
-                Action::Deliver { lane, bundle, .. } => Some((lane, bundle)),
+                Action::Deliver {
+                    lane, mut bundles, ..
+                } => Some((lane, bundles.remove(0))),
                 _ => None,
             })
             .unwrap();

@@ -30,6 +30,7 @@ fn config(home: &SimChain, remote: &SimChain, peer: PeerId) -> CoreConfig {
         window: 16,
         resend_after: Duration::from_secs(5),
         penalty_threshold: 3,
+        max_delivery_batch: corridor_relay_core::DEFAULT_DELIVERY_BATCH,
     }
 }
 

@@ -45,6 +45,7 @@ fn world() -> World {
         window: 64,
         resend_after: Duration::from_secs(3),
         penalty_threshold: 3,
+        max_delivery_batch: corridor_relay_core::DEFAULT_DELIVERY_BATCH,
     };
     let clients = vec![
         LightClient::new(cn.root(), options()),
@@ -130,7 +131,7 @@ fn a_valid_batch_is_persisted_then_acknowledged_and_its_replay_dropped_without_p
     assert_eq!(stages, 3);
     // The first message goes to the inbox at once, with the blocks the inbox needs.
     let deliver = out.actions.iter().find_map(|a| match a {
-        Action::Deliver { bundle, .. } => Some(bundle),
+        Action::Deliver { bundles, .. } => bundles.first(),
         _ => None,
     });
     let bundle = deliver.expect("the first message is delivered");
@@ -306,7 +307,7 @@ fn a_restarted_core_carries_on_from_its_store() {
     );
     let out = core.handle(Event::Tick, w.now());
     let first = out.actions.iter().find_map(|a| match a {
-        Action::Deliver { bundle, .. } => Some(bundle.message.sequence),
+        Action::Deliver { bundles, .. } => bundles.first().map(|b| b.message.sequence),
         _ => None,
     });
     assert_eq!(first, Some(1), "delivery resumes in channel order");

@@ -86,6 +86,7 @@ impl Sim {
                     window: 16,
                     resend_after: std::time::Duration::from_secs(3),
                     penalty_threshold: 5,
+                    max_delivery_batch: corridor_relay_core::DEFAULT_DELIVERY_BATCH,
                 };
                 let store = Arc::new(MemStore::new());
                 SimRelay {
@@ -154,43 +155,50 @@ impl Sim {
                 }
                 Action::Deliver {
                     chain,
-                    bundle,
+                    bundles,
                     lane,
                 } => {
-                    let c = self.chains.iter().position(|c| c.id() == &chain).unwrap();
-                    let now = self.now();
-                    let sequence = bundle.message.sequence;
-                    let event = match self.chains[c].deliver(&bundle, now) {
-                        Ok(result) => Event::Delivered {
-                            lane,
-                            sequence,
-                            result,
-                        },
-                        Err(reason) => {
-                            self.note(format!("delivery {lane} {sequence} failed: {reason}"));
-                            let source = bundle.message.message.body.source_chain.clone();
-                            let inbox = &self.chains[c].inbox[&source];
-                            let (root, latest) = (
-                                inbox.root().height,
-                                inbox.latest().map(|_| inbox.latest_height()),
-                            );
-                            self.handle(
-                                r,
-                                Event::InboxTrust {
-                                    chain: chain.clone(),
-                                    source,
-                                    root,
-                                    latest,
-                                },
-                            );
-                            Event::DeliveryFailed {
-                                lane,
+                    // The inbox takes a batch in order and stops at its first refusal.
+                    for bundle in bundles {
+                        let c = self.chains.iter().position(|c| c.id() == &chain).unwrap();
+                        let now = self.now();
+                        let sequence = bundle.message.sequence;
+                        let event = match self.chains[c].deliver(&bundle, now) {
+                            Ok(result) => Event::Delivered {
+                                lane: lane.clone(),
                                 sequence,
-                                reason,
+                                result,
+                            },
+                            Err(reason) => {
+                                self.note(format!("delivery {lane} {sequence} failed: {reason}"));
+                                let source = bundle.message.message.body.source_chain.clone();
+                                let inbox = &self.chains[c].inbox[&source];
+                                let (root, latest) = (
+                                    inbox.root().height,
+                                    inbox.latest().map(|_| inbox.latest_height()),
+                                );
+                                self.handle(
+                                    r,
+                                    Event::InboxTrust {
+                                        chain: chain.clone(),
+                                        source,
+                                        root,
+                                        latest,
+                                    },
+                                );
+                                self.handle(
+                                    r,
+                                    Event::DeliveryFailed {
+                                        lane,
+                                        sequence,
+                                        reason,
+                                    },
+                                );
+                                break;
                             }
-                        }
-                    };
-                    self.handle(r, event);
+                        };
+                        self.handle(r, event);
+                    }
                 }
                 Action::Rejected { reason, detail, .. } => {
                     *self.refusals.entry(reason).or_default() += 1;
