@@ -12,7 +12,9 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use corridor_light_client::{ChainId, Time};
-use corridor_relay_core::core::{Action, AuditRecord, Core, Event, PeerId, Stage};
+use corridor_relay_core::core::{
+    stored_inbound, stored_outbound, Action, AuditRecord, Core, Event, PeerId, Stage,
+};
 use corridor_relay_core::store::{Column, Store};
 use corridor_relay_core::wire::{Frame, Lane};
 
@@ -172,13 +174,25 @@ impl Observer {
                 m.channel_messages
                     .with_label_values(&[&channel, stage.name()])
                     .inc();
-                // No receiver (the API not running) is not an error.
-                let _ = self.stages.send(AuditRecord {
-                    lane: lane.clone(),
-                    sequence: *sequence,
-                    stage: stage.clone(),
-                    at: now,
-                });
+                // No receiver (the API not running) is not an error; then nothing is read.
+                if self.stages.receiver_count() > 0 {
+                    let audit = AuditRecord {
+                        lane: lane.clone(),
+                        sequence: *sequence,
+                        stage: stage.clone(),
+                        at: now,
+                    };
+                    let entry = if self.home.contains(&lane.source) {
+                        stored_outbound::<F>(store, lane, *sequence)
+                    } else {
+                        stored_inbound::<F>(store, lane, *sequence)
+                    };
+                    let entry = entry.unwrap_or_else(|e| {
+                        tracing::warn!(%lane, sequence, error = %e, "an open entry does not decode");
+                        None
+                    });
+                    let _ = self.stages.send(StageEvent { audit, entry });
+                }
                 // End to end: the source's relay saw the commit and now the proven receipt.
                 if matches!(stage, Stage::Acknowledged(_)) && self.home.contains(&lane.source) {
                     if let Some(committed) = committed_at(store, lane, *sequence) {

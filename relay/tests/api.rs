@@ -27,8 +27,9 @@ use corridor_devnet::{devnet_trader_key, genesis_block, DevnetChain, DevnetConfi
 use corridor_light_client::client::{LightClient, TrustRoot};
 use corridor_light_client::documents::examples::example;
 use corridor_light_client::envelope::{
-    payload_from_json, Deadline, DocumentKind, MessageBody, SignedMessage, VERSION,
+    payload_from_json, Deadline, DocumentKind, MessageBody, SignedMessage, TradeMessage, VERSION,
 };
+use corridor_light_client::merkle::InclusionProof;
 use corridor_light_client::native::NativeVerifier;
 use corridor_light_client::signature::SigningKey;
 use corridor_light_client::testkit::TempDir;
@@ -40,7 +41,9 @@ use corridor_relay::api::{
 };
 use corridor_relay::configs::CONFIGS;
 use corridor_relay::rocks::RocksStore;
-use corridor_relay_core::core::{Action, AuditRecord, Core, CoreConfig, Event, PeerId};
+use corridor_relay_core::core::{
+    Action, AuditRecord, Core, CoreConfig, Event, PeerId, Stage, StoredEntry,
+};
 use corridor_relay_core::store::{Column, Store};
 use corridor_relay_core::wire::{Frame, Lane, Limits};
 use serde_json::{json, Value};
@@ -168,7 +171,7 @@ impl Node {
                         .get(Column::Audit, &record.key())
                         .unwrap()
                         .is_some());
-                    let _ = self.events.send(record);
+                    let _ = self.events.send(record.into());
                 }
                 Action::Send { frame, .. } => self.frames.push(frame),
                 Action::Deliver { lane, bundles, .. } => self
@@ -2027,6 +2030,73 @@ async fn event_streams_are_bounded() {
     assert_problem(&a, 503, "too-many-streams", None);
     assert_eq!(a.headers["retry-after"], "5");
     drop(first);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_the_core_closed_before_the_indexer_ran_is_indexed_from_its_event() {
+    let tmp = TempDir::new("api-closed");
+    let cn = start_chain("cn-shanghai", tmp.path()).await;
+    let kz = ChainId::new("kz-astana").unwrap();
+    let events = broadcast::channel(16).0;
+    let store = open_store(tmp.path(), "relay");
+    let served = serve(store.clone(), &cn, &kz, &events, ApiLimits::default()).await;
+    // A message from kz-astana arrives at this relay (cn-shanghai's): the core wrote its
+    // `received` audit record, and by the time the indexer runs it has closed the entry.
+    let m = message(
+        &devnet_trader_key(IMPORTER),
+        &devnet_trader_key(EXPORTER),
+        &kz,
+        &cn.id,
+        0,
+        1,
+        DocumentKind::CommercialInvoice,
+        far(),
+    );
+    let id = m.id().unwrap();
+    let lane = Lane {
+        source: kz.clone(),
+        destination: cn.id.clone(),
+        channel: 0,
+    };
+    let audit = AuditRecord {
+        lane,
+        sequence: 1,
+        stage: Stage::Received,
+        at: now(),
+    };
+    let mut bytes = Vec::new();
+    ciborium::into_writer(&audit, &mut bytes).unwrap();
+    let mut batch = corridor_relay_core::store::WriteBatch::default();
+    batch.put(Column::Audit, audit.key(), bytes);
+    store.write(&batch).unwrap();
+    let entry = StoredEntry::<NativeVerifier> {
+        message: TradeMessage {
+            sequence: 1,
+            message: m,
+        },
+        proof: InclusionProof {
+            index: 0,
+            tree_size: 1,
+            path: Vec::new(),
+        },
+        height: Height(7),
+        receipt: None,
+    };
+    events
+        .send(StageEvent {
+            audit,
+            entry: Some(entry),
+        })
+        .unwrap();
+    let path = format!("/v1/messages/{id}");
+    let view = until("the message is indexed", 20, async || {
+        let a = get(&served, "/v1/messages/{id}", &path, Some(OPERATOR)).await;
+        (a.status == 200).then_some(a.body)
+    })
+    .await;
+    assert_eq!(stages(&view), ["received"]);
+    assert_eq!(view["sequence"], 1);
+    assert_eq!(view["source_chain"], "kz-astana");
 }
 
 // ---------------------------------------------------------------------------------------

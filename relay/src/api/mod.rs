@@ -52,8 +52,9 @@ use axum::routing::{get, post};
 use axum::Router;
 use corridor_adapters::devnet::DevnetAdapter;
 use corridor_light_client::envelope::Limits;
+use corridor_light_client::native::NativeVerifier;
 use corridor_light_client::ChainId;
-use corridor_relay_core::core::AuditRecord;
+use corridor_relay_core::core::{AuditRecord, StoredEntry};
 use corridor_relay_core::store::Store;
 use prometheus::{IntCounterVec, Opts, Registry};
 use tokio::sync::{broadcast, watch};
@@ -65,8 +66,25 @@ pub use model::{
     SubmitResponse,
 };
 
-/// A stage one message reached at this relay: the audit record the core wrote for it.
-pub type StageEvent = AuditRecord;
+/// A stage one message reached at this relay: the audit record the core wrote for it, and
+/// the message's open entry on that side as the store held it right after the stage was
+/// written. The entry travels with the event because the core may close (and delete) it
+/// before the indexer gets to the event; without it, a message the API did not take itself
+/// (one arriving at the destination relay) could be missed.
+#[derive(Clone, Debug)]
+pub struct StageEvent {
+    /// The audit record.
+    pub audit: AuditRecord,
+    /// The entry on the stage's side (outbound when the lane's source is a home chain).
+    pub entry: Option<StoredEntry<NativeVerifier>>,
+}
+
+impl From<AuditRecord> for StageEvent {
+    /// An event without its entry: the indexer reads the store for it.
+    fn from(audit: AuditRecord) -> Self {
+        Self { audit, entry: None }
+    }
+}
 
 /// The API's limits.
 #[derive(Clone, Debug)]
@@ -368,10 +386,10 @@ async fn index(api: Arc<Api>, mut events: broadcast::Receiver<StageEvent>) {
     loop {
         match events.recv().await {
             Ok(record) => {
-                if let Err(e) = api.writer().stage(&record) {
+                if let Err(e) = api.writer().stage(&record.audit, record.entry.as_ref()) {
                     tracing::error!(
-                        lane = %record.lane,
-                        sequence = record.sequence,
+                        lane = %record.audit.lane,
+                        sequence = record.audit.sequence,
                         error = %e,
                         "trader API: indexing a stage failed"
                     );

@@ -29,7 +29,7 @@ use corridor_light_client::envelope::{SignedMessage, TradeMessage};
 use corridor_light_client::native::NativeVerifier;
 use corridor_light_client::receipt::ReceiptResult;
 use corridor_light_client::{Hash32, Height, Time};
-use corridor_relay_core::core::{stored_inbound, stored_outbound, AuditRecord, Stage};
+use corridor_relay_core::core::{stored_inbound, stored_outbound, AuditRecord, Stage, StoredEntry};
 use corridor_relay_core::store::{Column, Store, WriteBatch};
 use corridor_relay_core::wire::Lane;
 use serde::{Deserialize, Serialize};
@@ -332,9 +332,14 @@ impl Writer {
         Ok((record, false))
     }
 
-    /// Takes one stage the core recorded: finds the message, copies what the core will
-    /// drop, and appends an event if the stage is new to the API.
-    pub fn stage(&mut self, audit: &AuditRecord) -> Result<(), ApiError> {
+    /// Takes one stage the core recorded: finds the message (in the store, or in `entry`,
+    /// the entry the event carried when the store no longer has it), copies what the core
+    /// will drop, and appends an event if the stage is new to the API.
+    pub fn stage(
+        &mut self,
+        audit: &AuditRecord,
+        entry: Option<&StoredEntry<NativeVerifier>>,
+    ) -> Result<(), ApiError> {
         let lane = &audit.lane;
         let sequence = audit.sequence;
         let stored_id = self.store.get(Column::Meta, &seq_key(lane, sequence))?;
@@ -359,7 +364,7 @@ impl Writer {
         let (mut record, new) = match existing {
             Some(r) => (r, false),
             None => {
-                let Some(entry) = outbound.as_ref().or(inbound.as_ref()) else {
+                let Some(entry) = outbound.as_ref().or(inbound.as_ref()).or(entry) else {
                     // Closed before the API saw it (the API was not running): the core
                     // keeps only its audit record, without the message.
                     tracing::debug!(%lane, sequence, "stage of a message no longer stored");
@@ -384,7 +389,7 @@ impl Writer {
         };
         let before = record.clone();
         if record.committed.is_none() {
-            if let Some(e) = outbound.as_ref().or(inbound.as_ref()) {
+            if let Some(e) = outbound.as_ref().or(inbound.as_ref()).or(entry) {
                 record.committed = Some(Anchored {
                     height: e.height,
                     proof: proof_json(&e.proof),
@@ -392,7 +397,8 @@ impl Writer {
             }
         }
         if record.receipt.is_none() {
-            if let Some(r) = inbound.as_ref().and_then(|e| e.receipt.as_ref()) {
+            let receipt = inbound.as_ref().or(entry).and_then(|e| e.receipt.as_ref());
+            if let Some(r) = receipt {
                 record.receipt = Some(Anchored {
                     height: r.height,
                     proof: proof_json(&r.proof),
@@ -440,7 +446,7 @@ impl Writer {
                 tracing::warn!(key = %String::from_utf8_lossy(&k), "audit record does not decode");
                 continue;
             };
-            self.stage(&audit)?;
+            self.stage(&audit, None)?;
         }
         Ok(())
     }
