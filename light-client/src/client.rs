@@ -149,7 +149,8 @@ pub enum ClientError {
         trusted: Hash32,
         /// Hash of the conflicting block.
         got: Hash32,
-        /// Power of the trusted set that signed both.
+        /// Power of the trusted set that the conflicting commit claims signed both
+        /// (claimed: a conflict that is not proven has its signatures left unchecked).
         double_signed: VotingPowerTally,
     },
 }
@@ -451,38 +452,62 @@ impl<F: Family> LightClient<F> {
                 root: self.root.height,
             });
         };
-        // The conflicting block must stand on its own first: consistent, > 2/3 signed.
-        let theirs = self.family.signers(&block)?;
-        // Trusted blocks were verified when they were taken in.
-        let ours = self.family.signers(trusted)?;
-        let double: Vec<Signer> = ours
-            .iter()
-            .filter(|s| theirs.binary_search_by(|t| t.key.cmp(&s.key)).is_ok())
-            .copied()
-            .collect();
-        let double_signed = VotingPowerTally {
-            total: self.family.signing_power(trusted),
-            tallied: double.iter().fold(0u64, |t, s| t.saturating_add(s.power)),
-            trust_threshold: self.options.trust_threshold,
-        };
-        let proven_by = if double_signed
-            .trust_threshold
-            .is_exceeded_by(double_signed.tallied, double_signed.total)
-        {
-            Some(ConflictProof::DoubleSigning)
+        // Cheap first: the trusted set's power among the validators the conflicting commit
+        // claims, counted before any of its signatures is checked. A claim that cannot
+        // reach the threshold costs no signature check on this path.
+        let total = self.family.signing_power(trusted);
+        let threshold = self.options.trust_threshold;
+        let claimed = overlap(
+            &self.family.claimed_signers(trusted),
+            &self.family.claimed_signers(&block),
+        );
+        let claimed_power = claimed.iter().fold(0u64, |t, s| t.saturating_add(s.power));
+        let double_signing = if threshold.is_exceeded_by(claimed_power, total) {
+            // The conflicting block must stand on its own: consistent, > 2/3 signed.
+            let theirs = self.family.signers(&block)?;
+            // Trusted blocks were verified when they were taken in.
+            let ours = self.family.signers(trusted)?;
+            let double = overlap(&ours, &theirs);
+            let power = double.iter().fold(0u64, |t, s| t.saturating_add(s.power));
+            threshold
+                .is_exceeded_by(power, total)
+                .then_some((double, power))
         } else {
-            let base = self
-                .trusted
-                .range(..height)
-                .next_back()
-                .map(|(_, b)| self.family.trusted_state(b));
-            base.filter(|base| {
-                matches!(
-                    self.family.verify_update(&block, base, &self.options, now),
-                    Verdict::Success
-                )
-            })
-            .map(|_| ConflictProof::VerifiesFromTrusted)
+            None
+        };
+        let (proven_by, double, tallied) = match double_signing {
+            Some((double, power)) => (Some(ConflictProof::DoubleSigning), double, power),
+            None => {
+                // Otherwise it must verify from the trusted block below, by the client's
+                // own rules (which tally the claimed power before any signature too).
+                let verifies = self
+                    .trusted
+                    .range(..height)
+                    .next_back()
+                    .map(|(_, b)| self.family.trusted_state(b))
+                    .is_some_and(|base| {
+                        matches!(
+                            self.family.verify_update(&block, &base, &self.options, now),
+                            Verdict::Success
+                        )
+                    });
+                if verifies {
+                    // Proven: the double signers named in the evidence are checked ones.
+                    let double = overlap(
+                        &self.family.signers(trusted)?,
+                        &self.family.signers(&block)?,
+                    );
+                    let power = double.iter().fold(0u64, |t, s| t.saturating_add(s.power));
+                    (Some(ConflictProof::VerifiesFromTrusted), double, power)
+                } else {
+                    (None, claimed, claimed_power)
+                }
+            }
+        };
+        let double_signed = VotingPowerTally {
+            total,
+            tallied,
+            trust_threshold: threshold,
         };
         let Some(proven_by) = proven_by else {
             return Err(ClientError::UnprovenConflict {
@@ -516,4 +541,13 @@ impl<F: Family> LightClient<F> {
             };
         }
     }
+}
+
+/// The signers of `ours` that are in `theirs` too (both sorted by key), with their power in
+/// `ours`.
+fn overlap(ours: &[Signer], theirs: &[Signer]) -> Vec<Signer> {
+    ours.iter()
+        .filter(|s| theirs.binary_search_by(|t| t.key.cmp(&s.key)).is_ok())
+        .copied()
+        .collect()
 }

@@ -154,6 +154,15 @@ pub trait Family: Verifier + Clone + Copy + Default + Debug + Send + Sync + 'sta
     /// state: this is what misbehaviour detection asks of both conflicting blocks.
     fn signers(&self, block: &Self::LightBlock) -> Result<Vec<Signer>, VerificationError>;
 
+    /// Who `block`'s commit says signed it (sorted by key, each once, with its power in
+    /// the block's own set), read without checking any signature: what a cheap tally
+    /// counts before [`Family::signers`] checks anything. A family whose signers cannot be
+    /// read without a signature check answers with the checked ones (none when they do
+    /// not check).
+    fn claimed_signers(&self, block: &Self::LightBlock) -> Vec<Signer> {
+        self.signers(block).unwrap_or_default()
+    }
+
     /// Checks that `leaf` is committed under `key` in the `root` commitment of the verified
     /// `block`.
     fn verify_leaf(
@@ -184,6 +193,23 @@ impl Family for NativeVerifier {
 
     fn signing_power(&self, block: &native::LightBlock) -> u64 {
         block.validators.total_power()
+    }
+
+    fn claimed_signers(&self, block: &native::LightBlock) -> Vec<Signer> {
+        let commit = &block.signed_header.commit;
+        let mut signers: Vec<Signer> = commit
+            .signatures
+            .iter()
+            .filter_map(|s| {
+                block.validators.find(&s.validator).map(|v| Signer {
+                    key: s.validator,
+                    power: v.power,
+                })
+            })
+            .collect();
+        signers.sort();
+        signers.dedup_by_key(|s| s.key);
+        signers
     }
 
     fn signers(&self, block: &native::LightBlock) -> Result<Vec<Signer>, VerificationError> {
@@ -255,6 +281,26 @@ impl Family for CometVerifier {
 
     fn signing_power(&self, block: &cometbft::LightBlock) -> u64 {
         block.validators.total_power()
+    }
+
+    fn claimed_signers(&self, block: &cometbft::LightBlock) -> Vec<Signer> {
+        let commit = &block.signed_header.commit;
+        let mut signers: Vec<Signer> = commit
+            .signatures
+            .iter()
+            .filter_map(|s| match s {
+                cometbft::CommitSig::Commit {
+                    validator_address, ..
+                } => block.validators.find(validator_address).map(|v| Signer {
+                    key: *v.pub_key(),
+                    power: v.power(),
+                }),
+                _ => None,
+            })
+            .collect();
+        signers.sort();
+        signers.dedup_by_key(|s| s.key);
+        signers
     }
 
     fn signers(&self, block: &cometbft::LightBlock) -> Result<Vec<Signer>, VerificationError> {
