@@ -248,9 +248,14 @@ impl EvmAdapter {
             .ok_or_else(|| self.invalid("eth_blockNumber", format!("not a quantity: {r}")))
     }
 
-    async fn block(&self, tag: Json) -> Result<Block, AdapterError> {
+    /// The block at `number` (the latest when `None`); errors name it by its number.
+    async fn block(&self, number: Option<u64>) -> Result<Block, AdapterError> {
         const METHOD: &str = "eth_getBlockByNumber";
-        let r = self.rpc.call(METHOD, json!([tag, false])).await?;
+        let (param, tag) = match number {
+            Some(n) => (rpc::quantity(n), n.to_string()),
+            None => ("latest".to_owned(), "latest".to_owned()),
+        };
+        let r = self.rpc.call(METHOD, json!([param, false])).await?;
         if r.is_null() {
             return Err(AdapterError::NotFound {
                 chain: self.chain_id.to_string(),
@@ -292,7 +297,7 @@ impl EvmAdapter {
 
     /// The header at `height`, checked to hash to the block's hash and to be at `height`.
     pub async fn header(&self, height: Height) -> Result<Header, AdapterError> {
-        let block = self.block(json!(rpc::quantity(height.0))).await?;
+        let block = self.block(Some(height.0)).await?;
         if block.header.number != height.0 {
             return Err(self.invalid(
                 "eth_getBlockByNumber",
@@ -380,7 +385,7 @@ impl EvmAdapter {
         height: Height,
         root: CommitmentRoot,
     ) -> Result<(Header, Vec<FoundLog>), AdapterError> {
-        let block = self.block(json!(rpc::quantity(height.0))).await?;
+        let block = self.block(Some(height.0)).await?;
         if block.header.number != height.0 {
             return Err(self.invalid(
                 "eth_getBlockByNumber",
@@ -846,7 +851,7 @@ impl ChainAdapter for EvmAdapter {
     }
 
     async fn status(&self) -> Result<ChainStatus, AdapterError> {
-        let block = self.block(json!("latest")).await?;
+        let block = self.block(None).await?;
         let header = block.header;
         Ok(ChainStatus {
             chain_id: self.chain_id.clone(),
@@ -869,7 +874,7 @@ impl ChainAdapter for EvmAdapter {
     }
 
     async fn latest_light_block(&self) -> Result<EvmBlock, AdapterError> {
-        let block = self.block(json!("latest")).await?;
+        let block = self.block(None).await?;
         Ok(self.attested_block(block.header))
     }
 
