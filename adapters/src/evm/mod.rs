@@ -37,6 +37,12 @@
 //!
 //! Every read is retried under the adapter's [`RetryPolicy`] when transient; a transaction
 //! is sent once. Every answer is bounded by [`crate::MAX_RESPONSE_BYTES`].
+//!
+//! ## Cancellation
+//! The reads are cancel-safe (no effect on the chain). A dropped [`EvmAdapter::send`],
+//! [`EvmAdapter::transact`], [`EvmAdapter::deliver`] or [`EvmAdapter::publish`] may or may
+//! not have sent its transaction; delivering the same message again is safe (the inbox
+//! answers a replay with `duplicate`), publishing it again is refused (`key-used`).
 
 pub mod trie;
 pub mod tx;
@@ -727,25 +733,20 @@ impl EvmAdapter {
             .transact(Some(&inbox), &data)
             .await
             .map_err(|e| match e {
-                AdapterError::Rejected { chain, detail, .. } if detail.contains("replay") => {
-                    AdapterError::Rejected {
-                        chain,
-                        problem: "duplicate".into(),
-                        status: 409,
-                        detail,
-                    }
-                }
                 AdapterError::Rejected {
                     chain,
                     problem,
                     detail,
                     ..
-                } if problem == "reverted" => AdapterError::Rejected {
-                    chain,
-                    problem: detail.clone(),
-                    status: 422,
-                    detail: format!("the inbox refused the delivery: {detail}"),
-                },
+                } if problem == "reverted" => {
+                    let (problem, status) = inbox_problem(&detail);
+                    AdapterError::Rejected {
+                        chain,
+                        problem: problem.to_owned(),
+                        status,
+                        detail: format!("the inbox refused the delivery: {detail}"),
+                    }
+                }
                 e => e,
             })?;
         Ok(EvmDelivery {
@@ -823,6 +824,28 @@ impl EvmAdapter {
             operation,
             reason,
         }
+    }
+}
+
+/// The problem name (bounded: a metric label) and HTTP-like status of an inbox revert
+/// reason: `duplicate` for a replayed (source chain, channel, sequence), the contract's own
+/// name for the attestation checks, `inbox-refused` for anything else.
+fn inbox_problem(reason: &str) -> (&'static str, u16) {
+    const KNOWN: [&str; 7] = [
+        "unknown-signer",
+        "signers-not-ascending",
+        "below-threshold",
+        "too-many-signatures",
+        "bad-signature",
+        "bad-source-chain",
+        "too-large",
+    ];
+    if reason == "replay" {
+        return ("duplicate", 409);
+    }
+    match KNOWN.iter().find(|k| **k == reason) {
+        Some(k) => (k, 422),
+        None => ("inbox-refused", 422),
     }
 }
 
