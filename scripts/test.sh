@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the whole test suite: formatting, lints, every test of the workspace, docs.
 # Installs what it needs when missing (clang/libclang for RocksDB, Prometheus for the
-# monitoring checks), so a fresh Debian machine with Rust needs nothing else.
+# monitoring checks; anvil and solc from npm for the EVM integration test), so a fresh
+# Debian machine with Rust, Node.js and npm needs nothing else.
 #
 # RocksDB's C++ is compiled once per machine, by the one build of every target below
 # (`cargo build --workspace --all-targets`, the same command scripts/demo.sh runs, so the
@@ -12,6 +13,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
 ensure_system_packages test
+ensure_npm_tools
 
 echo "== cargo fmt --check"
 cargo fmt --all -- --check

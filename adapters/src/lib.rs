@@ -17,6 +17,8 @@
 //! - [`devnet`]: [`devnet::DevnetAdapter`], a client of the devnet partner chain's RPC, and
 //!   the JSON shapes that RPC speaks. The chain itself is the `corridor-devnet` crate.
 //! - [`cometbft`]: [`cometbft::CometBftAdapter`], a client of CometBFT's RPC.
+//! - [`evm`]: [`evm::EvmAdapter`], a client of an EVM chain's JSON-RPC with corridor's
+//!   outbox and inbox contracts (`adapters/evm-contracts/`).
 //!
 //! This crate holds clients only: it links no store and no HTTP server.
 //!
@@ -33,6 +35,7 @@ pub mod bundle;
 pub mod cometbft;
 pub mod devnet;
 pub mod error;
+pub mod evm;
 mod http;
 pub mod retry;
 pub mod types;

@@ -31,7 +31,7 @@
 //! Test-only code sits behind the `testkit` feature, outside what a relay build links: the
 //! block generator `testgen` (the devnet chain and tests), `testkit` (the vectors folder,
 //! temporary folders, the wall clock for tests), the vector runners
-//! (`native::vectors`, `cometbft::vectors`, `ics23::vectors`) and the document examples
+//! (`native::vectors`, `cometbft::vectors`, `ics23::vectors`, `evm::vectors`) and the document examples
 //! (`documents::examples`).
 #![forbid(unsafe_code)]
 #![cfg_attr(

@@ -1104,3 +1104,84 @@ fn verifier_on_mainnet_header_receipt_and_account() {
     let account = AccountProof::from_json(&account, None).unwrap();
     assert!(verified.verify_account(&account, &verifier.limits).unwrap());
 }
+
+/// The runner behind `corridor vectors evm DIR` passes every shared file but the ordered
+/// iteration file (reported as an unsupported kind), and fails a file whose expected
+/// result is not reproduced.
+#[test]
+fn vector_runner_gives_every_expected_result() {
+    use corridor_light_client::evm::vectors::{run, Status};
+    let Some(dir) = evm_dir("vector_runner_gives_every_expected_result") else {
+        return;
+    };
+    let outcomes = run(&dir).unwrap();
+    for o in &outcomes {
+        println!(
+            "{:?} {}  expected {}  got {}",
+            o.status, o.name, o.expected, o.got
+        );
+    }
+    let failed: Vec<_> = outcomes
+        .iter()
+        .filter(|o| o.status == Status::Failed)
+        .collect();
+    assert!(failed.is_empty(), "{failed:#?}");
+    let unsupported: Vec<&str> = outcomes
+        .iter()
+        .filter(|o| o.status == Status::UnsupportedKind)
+        .map(|o| o.name.as_str())
+        .collect();
+    assert_eq!(
+        unsupported,
+        [
+            "headers/xapis_genesis.json",
+            "headers/xapis_forkenv.json",
+            "trie/trietestnextprev.json"
+        ]
+    );
+    assert_eq!(outcomes.len(), 52);
+
+    // A copy of the folder with one nibble of a receipt proof flipped, and one header's
+    // field changed (so it no longer hashes to its claimed hash): they fail, the rest pass.
+    let copy = corridor_light_client::testkit::TempDir::new("evm-vectors");
+    for entry in manifest(&dir) {
+        let file = entry["file"].as_str().unwrap();
+        let to = copy.path().join(file);
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::copy(dir.join(file), &to).unwrap();
+    }
+    std::fs::copy(dir.join("manifest.json"), copy.path().join("manifest.json")).unwrap();
+    let proof_file = copy
+        .path()
+        .join("receipts_txs/helios_mainnet-21925176_receipt-proof.json");
+    let mut data = common::read_json(&proof_file);
+    let node = data["receiptProof"][1].as_str().unwrap().to_owned();
+    let flipped = format!(
+        "{}{}{}",
+        &node[..80],
+        if &node[80..81] == "0" { "1" } else { "0" },
+        &node[81..]
+    );
+    data["receiptProof"][1] = Json::String(flipped);
+    std::fs::write(&proof_file, data.to_string()).unwrap();
+    let header_file = copy.path().join("headers/ethereumjs_mainnet-500000.json");
+    let mut data = common::read_json(&header_file);
+    data["gasUsed"] = Json::String("0x1".into());
+    std::fs::write(&header_file, data.to_string()).unwrap();
+    let outcomes = run(copy.path()).unwrap();
+    let failed: Vec<&str> = outcomes
+        .iter()
+        .filter(|o| o.status == Status::Failed)
+        .map(|o| o.name.as_str())
+        .collect();
+    // The provider file's account proofs take their state root from that header, which no
+    // longer hashes to its claimed hash: they fail with it.
+    assert_eq!(
+        failed,
+        [
+            "getproof/ethereumjs_provider_0x580992b5.json",
+            "headers/ethereumjs_mainnet-500000.json",
+            "receipts_txs/helios_mainnet-21925176_receipt-proof.json"
+        ]
+    );
+}

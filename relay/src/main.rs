@@ -258,6 +258,12 @@ enum VectorFamily {
         #[arg(long)]
         spec: Option<String>,
     },
+    /// EVM vectors: the folder holding `manifest.json` (getproof, headers, receipts_txs,
+    /// trie, rlp), each file against the manifest's expected results.
+    Evm {
+        /// The folder, e.g. ../shared/vectors/evm.
+        dir: PathBuf,
+    },
 }
 
 fn main() -> ExitCode {
@@ -268,6 +274,7 @@ fn main() -> ExitCode {
                 VectorFamily::Native { dir } => vectors::run_native(&dir),
                 VectorFamily::Cometbft { dir } => vectors::run_cometbft(&dir),
                 VectorFamily::Ics23 { dir, spec } => vectors::run_ics23(&dir, spec.as_deref()),
+                VectorFamily::Evm { dir } => vectors::run_evm(&dir),
             };
             match report {
                 Ok(report) => {

@@ -13,6 +13,9 @@
 //!   headers, told apart by shape;
 //! - ics23: proof files under the spec their folder names (`iavl`, `tendermint`, `smt`;
 //!   `--spec` overrides it) and the `Test*Data.json` unit files.
+//!
+//! `evm` runs the folder of the shared EVM vectors by its `manifest.json` (getproof,
+//! headers, receipts_txs, trie, rlp).
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -276,6 +279,29 @@ pub(crate) fn run_native(dir: &Path) -> anyhow::Result<Report> {
     }))
 }
 
+/// Runs the shared EVM vector folder `dir` (the one holding `manifest.json`): every file
+/// the manifest lists, against its `expect` (the runner is
+/// [`corridor_light_client::evm::vectors`]); a kind the runner does not check (ordered trie
+/// iteration, genesis specs) is counted apart as unknown.
+pub(crate) fn run_evm(dir: &Path) -> anyhow::Result<Report> {
+    use corridor_light_client::evm::vectors::{self as evm, Status as EvmStatus};
+    let outcomes = evm::run(dir).map_err(|e| anyhow::anyhow!("{}: {e}", dir.display()))?;
+    let lines = outcomes
+        .into_iter()
+        .map(|o| Line {
+            name: o.name,
+            expected: o.expected,
+            got: o.got,
+            status: match o.status {
+                EvmStatus::Passed => Status::Passed,
+                EvmStatus::Failed => Status::Failed,
+                EvmStatus::UnsupportedKind => Status::UnknownKind,
+            },
+        })
+        .collect();
+    Ok(Report { lines })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -401,5 +427,28 @@ mod tests {
         std::fs::remove_dir_all(&tmp).unwrap();
         assert_eq!(forced.failed(), 0, "{forced}");
         assert!(run_ics23(&dir, Some("nope")).is_err());
+    }
+
+    #[test]
+    fn evm_vectors_pass_with_the_unsupported_kinds_apart() {
+        let Some(shared) = shared_vectors("evm command") else {
+            return;
+        };
+        let report = run_evm(&shared.join("evm")).unwrap();
+        assert_eq!(
+            (report.passed(), report.failed(), report.unknown()),
+            (49, 0, 3),
+            "{report}"
+        );
+        assert!(report
+            .to_string()
+            .ends_with("49 passed, 0 failed, 3 of unknown kind\n"));
+        let nextprev = report
+            .lines
+            .iter()
+            .find(|l| l.name == "trie/trietestnextprev.json")
+            .unwrap();
+        assert_eq!(nextprev.status, Status::UnknownKind);
+        assert!(run_evm(Path::new("/nonexistent-corridor-dir")).is_err());
     }
 }

@@ -21,6 +21,7 @@
 //!   and [`crate::bundle::verify_bundle`]: one header per light block ([`EvmBlock`]),
 //!   adjacent Clique steps, attested headers at any later height, Clique equivocation as
 //!   the only Clique misbehaviour, and corridor logs proven against the receipts root.
+//! - `vectors` (feature `testkit`): the runner of the shared EVM vector folders.
 //!
 //! ## Two ways in
 //! [`EvmVerifier`] checks a chain of headers from a configured checkpoint in one call
@@ -47,6 +48,8 @@ pub mod header;
 pub mod receipt;
 pub mod rlp;
 pub mod trie;
+#[cfg(feature = "testkit")]
+pub mod vectors;
 pub mod verifier;
 
 use core::fmt;
