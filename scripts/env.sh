@@ -22,6 +22,8 @@ ensure_system_packages() {
   # trader API's tracking page test.
   if [ "${1:-}" = test ]; then
     command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+    # npm (and Node.js) install anvil and solc for the EVM integration test.
+    command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
   fi
   if [ "${#missing[@]}" -gt 0 ]; then
     echo "== installing ${missing[*]}"

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs the whole test suite: formatting, lints, every test of the workspace, docs.
 # Installs what it needs when missing (clang/libclang for RocksDB, Prometheus for the
-# monitoring checks; anvil and solc from npm for the EVM integration test), so a fresh
-# Debian machine with Rust, Node.js and npm needs nothing else.
+# monitoring checks; Node.js and npm, then anvil and solc from npm, for the EVM integration
+# test), so a fresh Debian machine with Rust needs nothing else.
 #
 # RocksDB's C++ is compiled once per machine, by the one build of every target below
 # (`cargo build --workspace --all-targets`, the same command scripts/demo.sh runs, so the
