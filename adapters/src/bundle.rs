@@ -1,10 +1,10 @@
 //! Bringing light clients forward, and building a [`ProofBundle`] for a receiver.
 //!
 //! - [`sync_client`] brings a light client of a chain to a height with blocks fetched
-//!   through the chain's adapter: the client's own sans-IO bisection plans which heights to
-//!   fetch ([`corridor_light_client::client::LightClient::bisection`]), and every block of
-//!   the path it finds is then offered to the client, which verifies it again. Courier, relay
-//!   and demo all use it; none plans heights by hand.
+//!   through the chain's adapter, the client itself verifying each block once: the target
+//!   first, and when the client lacks the trust to skip there, the height halfway from its
+//!   highest trusted block below, and so on (bisection, at most [`MAX_SYNC_STEPS`]
+//!   attempts). Courier, relay and demo all use it.
 //! - [`build_bundle`] plans the path from what a receiver trusts to the height of a
 //!   message's proof, puts the path's blocks in the bundle, and checks the proof against the
 //!   fetched header itself (verify, don't trust): a source endpoint that serves a bad proof
@@ -155,57 +155,102 @@ where
 {
     let chain = source.chain_id().to_string();
     let mut taken = 0usize;
-    let mut offer = |client: &mut LightClient<A::Family>, block| match client.update(block, now) {
-        Ok(UpdateOutcome::Trusted(_)) => {
-            taken = taken.saturating_add(1);
-            Ok(())
-        }
-        Ok(UpdateOutcome::AlreadyTrusted(_)) => Ok(()),
-        Ok(UpdateOutcome::NotEnoughTrust(height, _)) => Err(BundleError::NoPath {
-            chain: chain.clone(),
-            target: height,
-            reason: "not enough trust on the verified path",
-        }),
-        Ok(UpdateOutcome::Misbehaviour(e)) => Err(BundleError::Misbehaviour {
-            chain: chain.clone(),
-            height: A::Family::default().block_height(&e.trusted),
-        }),
-        Err(source) => Err(BundleError::Client {
-            chain: chain.clone(),
-            target,
-            source: Box::new(source),
-        }),
+    let mut offer = |client: &mut LightClient<A::Family>, block| {
+        offer_outcome::<A::Family>(&chain, target, client.update(block, now), &mut taken)
     };
     if client.latest().is_none() {
         let root = source.light_block(client.root().height).await?;
         offer(client, root)?;
     }
-    if client.trusted_at(target).is_some() {
-        return Ok(taken);
-    }
-    let base_height = client
-        .trusted_heights_below(target)
-        .ok_or_else(|| BundleError::Client {
-            chain: chain.clone(),
-            target,
-            source: Box::new(ClientError::BelowRoot {
-                height: target,
-                root: client.root().height,
-            }),
-        })?;
-    let base = client
-        .trusted_at(base_height)
-        .cloned()
-        .ok_or(BundleError::NoPath {
-            chain: chain.clone(),
-            target,
-            reason: "trusted block evicted",
-        })?;
-    let options = *client.options();
-    for block in fetch_path(source, &base, target, options, now).await? {
-        offer(client, block)?;
+    // Heights still to reach, the next attempt on top; blocks fetched and not yet trusted.
+    let mut pending = vec![target];
+    let mut fetched: BTreeMap<Height, LightBlockOf<A>> = BTreeMap::new();
+    let mut steps = 0usize;
+    while let Some(&height) = pending.last() {
+        if client.trusted_at(height).is_some() {
+            pending.pop();
+            continue;
+        }
+        steps = steps.saturating_add(1);
+        if steps > MAX_SYNC_STEPS {
+            return Err(BundleError::NoPath {
+                chain: chain.clone(),
+                target,
+                reason: "too many bisection steps",
+            });
+        }
+        let block = match fetched.remove(&height) {
+            Some(block) => block,
+            None => source.light_block(height).await?,
+        };
+        match client.update(block.clone(), now) {
+            Ok(UpdateOutcome::NotEnoughTrust(..)) => {
+                let base =
+                    client
+                        .trusted_heights_below(height)
+                        .ok_or_else(|| BundleError::Client {
+                            chain: chain.clone(),
+                            target,
+                            source: Box::new(ClientError::BelowRoot {
+                                height,
+                                root: client.root().height,
+                            }),
+                        })?;
+                let middle = Height(base.0.saturating_add(height.0.saturating_sub(base.0) / 2));
+                if middle <= base {
+                    // Adjacent to a trusted block and still short of trust: no path.
+                    return Err(BundleError::NoPath {
+                        chain: chain.clone(),
+                        target: height,
+                        reason: "not enough trust on the verified path",
+                    });
+                }
+                fetched.insert(height, block);
+                pending.push(middle);
+            }
+            outcome => {
+                offer_outcome::<A::Family>(&chain, target, outcome, &mut taken)?;
+                pending.pop();
+            }
+        }
     }
     Ok(taken)
+}
+
+/// Most blocks [`sync_client`] offers its client while it bisects to one target (a path
+/// over any range of heights needs fewer than 64 halvings; the rest is headroom for a
+/// chain whose validator sets change often).
+pub const MAX_SYNC_STEPS: usize = 256;
+
+/// The outcome of offering a block to a client on the way to `target`, as
+/// [`sync_client`] reports it (`taken` counts blocks newly trusted).
+fn offer_outcome<F: Family>(
+    chain: &str,
+    target: Height,
+    outcome: Result<UpdateOutcome<F::LightBlock>, ClientError>,
+    taken: &mut usize,
+) -> Result<(), BundleError> {
+    match outcome {
+        Ok(UpdateOutcome::Trusted(_)) => {
+            *taken = taken.saturating_add(1);
+            Ok(())
+        }
+        Ok(UpdateOutcome::AlreadyTrusted(_)) => Ok(()),
+        Ok(UpdateOutcome::NotEnoughTrust(height, _)) => Err(BundleError::NoPath {
+            chain: chain.to_owned(),
+            target: height,
+            reason: "not enough trust on the verified path",
+        }),
+        Ok(UpdateOutcome::Misbehaviour(e)) => Err(BundleError::Misbehaviour {
+            chain: chain.to_owned(),
+            height: F::default().block_height(&e.trusted),
+        }),
+        Err(source) => Err(BundleError::Client {
+            chain: chain.to_owned(),
+            target,
+            source: Box::new(source),
+        }),
+    }
 }
 
 /// What a receiver's light client of the source chain trusts, as far as a bundle builder

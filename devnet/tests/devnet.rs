@@ -7,7 +7,7 @@ mod common;
 use std::collections::BTreeSet;
 
 use common::*;
-use corridor_adapters::bundle::build_bundle;
+use corridor_adapters::bundle::{build_bundle, sync_client};
 use corridor_adapters::devnet::{AdminToken, Cursor, DevnetAdapter, FaultState};
 use corridor_adapters::types::NativeClient;
 use corridor_adapters::{AdapterError, ChainAdapter, ProofBundle, ReceiptResult, RejectReason};
@@ -90,6 +90,37 @@ async fn blocks_verify_with_the_light_client_across_rotations() {
     }
     assert!(matches!(plan.outcome(), Outcome::Done(s) if s.header == *target.header()));
     assert!(plan.steps() > 1);
+
+    // sync_client gets there too, the client verifying each block it takes once: the
+    // target (not enough trust), halfway, and on until the set's rotations are bridged.
+    let mut synced = NativeClient::new(
+        corridor_light_client::client::TrustRoot {
+            chain_id: id("rot-a"),
+            height: Height(1),
+            header_hash: root.header().hash(),
+        },
+        Options::default(),
+    );
+    let taken = sync_client(&a, &mut synced, Height(14), now())
+        .await
+        .unwrap();
+    assert!(synced.trusted_at(Height(14)).is_some());
+    assert_eq!(
+        taken,
+        synced.trusted_len(),
+        "every block taken is kept: the root and the path to 14"
+    );
+    assert!(
+        taken > 2 && taken < 14,
+        "a skipping path, not every block ({taken})"
+    );
+    // Already there: nothing is fetched or taken.
+    assert_eq!(
+        sync_client(&a, &mut synced, Height(14), now())
+            .await
+            .unwrap(),
+        0
+    );
 
     let status = a.status().await.unwrap();
     assert_eq!(status.family, "corridor");

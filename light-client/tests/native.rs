@@ -255,10 +255,9 @@ fn an_unsigned_conflict_is_an_error_not_misbehaviour() {
                 if (double_signed.tallied, double_signed.total) == (10, 46))
     };
     assert!(unproven(client.update(weak.clone(), now)));
-    assert!(unproven(client.update(
-        testgen::with_bad_signature(weak, 0),
-        now
-    )));
+    assert!(unproven(
+        client.update(testgen::with_bad_signature(weak, 0), now)
+    ));
     // A conflicting block with a forged signature proves nothing either.
     let forged = testgen::with_bad_signature(
         testgen::fork(&blocks[1], &spec.keys_at(Height(2)), Hash32([3; 32])),
