@@ -31,7 +31,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use corridor_light_client::bundle::{verify_bundle, ProofBundle, MAX_BUNDLE_LIGHT_BLOCKS};
+use corridor_light_client::bundle::{verify_bundle, ProofBundle};
 use corridor_light_client::client::{LightClient, UpdateOutcome};
 use corridor_light_client::envelope::TradeMessage;
 use corridor_light_client::family::Family;
@@ -1905,7 +1905,8 @@ where
 
     /// Starts a delivery batch on every inbound lane that has none in flight: the lane's
     /// next messages in sequence order, up to `max_delivery_batch` of them and
-    /// [`MAX_BUNDLE_LIGHT_BLOCKS`] light blocks in all. The first bundle carries the path
+    /// `limits.max_light_blocks` light blocks in all (at most
+    /// [`corridor_light_client::bundle::MAX_BUNDLE_LIGHT_BLOCKS`] by default, what an inbox takes in one request). The first bundle carries the path
     /// from what the inbox trusts to its height, each later one the path from the bundle
     /// before it (nothing when both are of one source block).
     fn pump_deliveries(&mut self, now: Time, out: &mut Output<F>) {
@@ -1938,16 +1939,16 @@ where
                 if e.delivered.is_some() {
                     break;
                 }
-                let path = match (bundles.is_empty(), trusted) {
-                    (false, Some(t)) if t == e.height => Vec::new(),
-                    (false, Some(t)) if t > e.height => break,
+                let path = match trusted {
+                    // Of the source block of the bundle before: nothing more to verify.
+                    Some(t) if t == e.height && !bundles.is_empty() => Vec::new(),
                     _ => match self.path_for(&lane.source, trusted, root, e.height, now) {
                         Some(path) => path,
                         None => break,
                     },
                 };
                 light_blocks = light_blocks.saturating_add(path.len());
-                if light_blocks > MAX_BUNDLE_LIGHT_BLOCKS && !bundles.is_empty() {
+                if light_blocks > self.config.limits.max_light_blocks && !bundles.is_empty() {
                     break;
                 }
                 bundles.push(ProofBundle {

@@ -971,6 +971,40 @@ fn an_inbox_of_unknown_trust_gets_the_root_block_and_every_block_up_to_the_messa
 }
 
 #[test]
+fn a_batch_across_source_blocks_carries_each_path_once() {
+    // Messages 1 to 3 of block 2 and 4 of block 4, all waiting when a batch starts (4 came
+    // while 1 to 3 were in flight, then the inbox refused 1). At most `max_light_blocks`
+    // light blocks go in one batch.
+    let batch_with = |max_light_blocks| {
+        let (cn, kz) = chains_to_4();
+        let mut r = Relay::receiver(cn, kz, |c| c.limits.max_light_blocks = max_light_blocks);
+        let lane = r.lane();
+        let out = r.frame(PEER, Frame::Batch(r.batch(2, &[1, 2], &[1, 2, 3])));
+        assert_eq!(deliveries(&out).len(), 3);
+        let out = r.frame(PEER, Frame::Batch(r.batch(4, &[3, 4], &[4])));
+        assert!(deliveries(&out).is_empty(), "a batch is in flight");
+        r.handle(Event::DeliveryFailed {
+            lane,
+            sequence: 1,
+            reason: "busy".into(),
+        });
+        r.after(3);
+        deliveries(&r.tick())
+    };
+    // The path to block 2 with the first, nothing more for 2 and 3 (same block), and only
+    // the blocks above 2 with the fourth: 4 light blocks in all.
+    let three = vec![(1, 2, vec![1, 2]), (2, 2, vec![]), (3, 2, vec![])];
+    let mut four = three.clone();
+    four.push((4, 4, vec![3, 4]));
+    assert_eq!(batch_with(4), four);
+    assert_eq!(
+        batch_with(3),
+        three,
+        "the fourth would be one light block too many"
+    );
+}
+
+#[test]
 fn an_inbox_that_trusts_a_block_gets_only_the_blocks_above_it() {
     let (cn, kz) = chains_to_4();
     let mut r = Relay::receiver(cn, kz, |_| {});
