@@ -21,6 +21,7 @@ use corridor_light_client::family::Family;
 use corridor_light_client::verifier::Verifier;
 use corridor_light_client::{ChainId, Height};
 
+use crate::devnet::{Cursor, Page};
 use crate::error::AdapterError;
 use crate::types::{ChainStatus, DeliveryAck, DeliveryBatchAck, OutboundMessage, ReceiptProof};
 
@@ -55,6 +56,40 @@ pub trait ChainAdapter: Send + Sync {
         from: Height,
         to: Height,
     ) -> Result<Vec<OutboundMessage>, AdapterError>;
+
+    /// One page of [`Self::outbound_messages`] over `cursor..=to` (from the leaf
+    /// `cursor.index` of block `cursor.height` to the end of block `to`): as many as the
+    /// endpoint answers in one response, and where the next page starts. A range's
+    /// messages are then held a page at a time, however large its blocks. By default, the
+    /// whole range in one page.
+    async fn outbound_page(
+        &self,
+        cursor: Cursor,
+        to: Height,
+    ) -> Result<Page<OutboundMessage>, AdapterError> {
+        let items = self
+            .outbound_messages(cursor.height, to)
+            .await?
+            .into_iter()
+            .filter(|m| (m.height, m.proof.index) >= (cursor.height, cursor.index))
+            .collect();
+        Ok(Page { items, next: None })
+    }
+
+    /// One page of [`Self::receipts`], the way [`Self::outbound_page`] pages messages.
+    async fn receipts_page(
+        &self,
+        cursor: Cursor,
+        to: Height,
+    ) -> Result<Page<ReceiptProof>, AdapterError> {
+        let items = self
+            .receipts(cursor.height, to)
+            .await?
+            .into_iter()
+            .filter(|r| (r.height, r.proof.index) >= (cursor.height, cursor.index))
+            .collect();
+        Ok(Page { items, next: None })
+    }
 
     /// Hands a delivery to the chain's inbox. `Ok` means the chain verified and persisted it
     /// and will commit its receipt in a coming block.

@@ -17,12 +17,13 @@
 //! - **Shutdown:** Ctrl-C or SIGTERM stops the tasks and closes the links; nothing is lost
 //!   since every state change was durable before anyone heard of it (SIGKILL included).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
 use corridor_adapters::bundle::sync_client;
-use corridor_adapters::devnet::DevnetAdapter;
+use corridor_adapters::devnet::{Cursor, DevnetAdapter};
+use corridor_adapters::types::NativeClient;
 use corridor_adapters::ChainAdapter;
 use corridor_light_client::client::LightClient;
 use corridor_light_client::native::NativeVerifier;
@@ -652,29 +653,14 @@ async fn watch_round(
     let to = Height(tip.0.min(from.0.saturating_add(ROUND_HEIGHTS - 1)));
     let before = client.latest().map(|_| client.latest_height());
     sync_client(adapter, &mut client, to, now()).await?;
-    let messages = metrics
-        .adapter(chain, adapter.outbound_messages(from, to))
-        .await?;
-    let receipts = metrics.adapter(chain, adapter.receipts(from, to)).await?;
-    let mut heights: Vec<Height> = messages.iter().map(|m| m.height).collect();
-    heights.extend(receipts.iter().map(|r| r.height));
-    heights.sort_unstable();
-    heights.dedup();
-    for h in &heights {
-        if client.trusted_at(*h).is_none() {
-            sync_client(adapter, &mut client, *h, now()).await?;
-        }
-    }
-    let blocks: Vec<_> = client.trusted_range(..).cloned().collect();
-    // The core skips what it trusts already and verifies the rest again.
-    let blocks: Vec<_> = blocks
-        .into_iter()
-        .filter(|b| {
-            let h = b.header().height;
-            before.is_none_or(|l| h > l) || heights.contains(&h)
-        })
-        .collect();
     let send = |e| cmd.send(Cmd::Event(e));
+    // The blocks the client took on its way to `to`; the core skips what it trusts
+    // already and verifies the rest again.
+    let blocks: Vec<_> = client
+        .trusted_range(..)
+        .filter(|b| before.is_none_or(|l| b.header().height > l))
+        .cloned()
+        .collect();
     if !blocks.is_empty() {
         let _ = send(Event::HomeBlocks {
             chain: chain.clone(),
@@ -682,32 +668,54 @@ async fn watch_round(
         })
         .await;
     }
-    let mut by_height: BTreeMap<Height, Vec<_>> = BTreeMap::new();
-    for m in messages {
-        by_height
-            .entry(m.height)
-            .or_default()
-            .push((m.message, m.proof));
+    // Messages, then receipts, a page at a time (each page at most what the endpoint
+    // answers in one response), each page's blocks handed over before what they commit.
+    let start = Cursor {
+        height: from,
+        index: 0,
+    };
+    let mut cursor = Some(start);
+    while let Some(at) = cursor {
+        let page = metrics
+            .adapter(chain, adapter.outbound_page(at, to))
+            .await?;
+        cursor = page.next;
+        let mut by_height: BTreeMap<Height, Vec<_>> = BTreeMap::new();
+        for m in page.items {
+            by_height
+                .entry(m.height)
+                .or_default()
+                .push((m.message, m.proof));
+        }
+        hand_blocks(adapter, &mut client, chain, by_height.keys(), cmd).await?;
+        for (height, messages) in by_height {
+            let _ = send(Event::Committed {
+                chain: chain.clone(),
+                height,
+                messages,
+            })
+            .await;
+        }
     }
-    for (height, messages) in by_height {
-        let _ = send(Event::Committed {
-            chain: chain.clone(),
-            height,
-            messages,
-        })
-        .await;
-    }
-    let mut receipts_by: BTreeMap<Height, Vec<_>> = BTreeMap::new();
-    for r in receipts {
-        receipts_by.entry(r.height).or_default().push(r);
-    }
-    for (height, receipts) in receipts_by {
-        let _ = send(Event::ReceiptsCommitted {
-            chain: chain.clone(),
-            height,
-            receipts,
-        })
-        .await;
+    let mut cursor = Some(start);
+    while let Some(at) = cursor {
+        let page = metrics
+            .adapter(chain, adapter.receipts_page(at, to))
+            .await?;
+        cursor = page.next;
+        let mut by_height: BTreeMap<Height, Vec<_>> = BTreeMap::new();
+        for r in page.items {
+            by_height.entry(r.height).or_default().push(r);
+        }
+        hand_blocks(adapter, &mut client, chain, by_height.keys(), cmd).await?;
+        for (height, receipts) in by_height {
+            let _ = send(Event::ReceiptsCommitted {
+                chain: chain.clone(),
+                height,
+                receipts,
+            })
+            .await;
+        }
     }
     let _ = send(Event::Scanned {
         chain: chain.clone(),
@@ -726,6 +734,46 @@ async fn watch_round(
         }
     }
     Ok(Some(to))
+}
+
+/// Hands the core the blocks at `heights` (the heights a page of messages or receipts is
+/// proven at), bringing the client to each first, with every block the client took on the
+/// way (the core verifies them again from its own client, so it needs the whole path). The
+/// core takes a block it already trusts for the price of a hash comparison.
+async fn hand_blocks<'a>(
+    adapter: &DevnetAdapter,
+    client: &mut NativeClient,
+    chain: &ChainId,
+    heights: impl Iterator<Item = &'a Height> + Clone,
+    cmd: &mpsc::Sender<Cmd>,
+) -> Result<(), corridor_adapters::bundle::BundleError> {
+    let known: BTreeSet<Height> = client
+        .trusted_range(..)
+        .map(|b| b.header().height)
+        .collect();
+    for h in heights.clone() {
+        if client.trusted_at(*h).is_none() {
+            sync_client(adapter, client, *h, now()).await?;
+        }
+    }
+    let wanted: BTreeSet<Height> = heights.copied().collect();
+    let blocks: Vec<_> = client
+        .trusted_range(..)
+        .filter(|b| {
+            let h = b.header().height;
+            !known.contains(&h) || wanted.contains(&h)
+        })
+        .cloned()
+        .collect();
+    if !blocks.is_empty() {
+        let _ = cmd
+            .send(Cmd::Event(Event::HomeBlocks {
+                chain: chain.clone(),
+                blocks,
+            }))
+            .await;
+    }
+    Ok(())
 }
 
 /// Most incoming handshakes in progress at once; more attempts are refused outright.

@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 
 use corridor_adapters::devnet::DevnetAdapter;
 use corridor_adapters::ChainAdapter;
+use corridor_devnet::config::max_item_json_bytes;
 use corridor_devnet::{devnet_trader_key, genesis_block, DevnetChain, DevnetConfig, DevnetHandle};
 use corridor_light_client::documents::examples::example;
 use corridor_light_client::envelope::{
@@ -380,8 +381,13 @@ fn assert_all_acknowledged(relay: &Relay, home: &ChainId, remote: &ChainId, expe
 /// and restarts it on its store several times while traffic flows.
 /// Two chains and their two relays, connected.
 async fn pair(tmp: &TempDir) -> (Chain, Chain, Relay, Relay) {
-    let cn = start_chain("cn-shanghai", tmp.path()).await;
-    let kz = start_chain("kz-astana", tmp.path()).await;
+    // The smallest pages a chain may serve (one message of the largest payload), so a
+    // watcher round spans many pages of `/outbox` and `/receipts`.
+    let small_pages = |c: &mut DevnetConfig| {
+        c.page_bytes = max_item_json_bytes(c.limits.max_payload, c.max_messages_per_block);
+    };
+    let cn = start_chain_with("cn-shanghai", tmp.path(), small_pages).await;
+    let kz = start_chain_with("kz-astana", tmp.path(), small_pages).await;
     let mut a = Relay::new("relay-cn", tmp.path());
     let mut b = Relay::new("relay-kz", tmp.path());
     // The relay with the lower key dials; start the other first to learn its port.

@@ -318,6 +318,30 @@ impl ChainAdapter for DevnetAdapter {
         .await
     }
 
+    async fn outbound_page(
+        &self,
+        cursor: Cursor,
+        to: Height,
+    ) -> Result<Page<OutboundMessage>, AdapterError> {
+        self.page("/outbox", cursor, to, |m: &OutboundMessage| Cursor {
+            height: m.height,
+            index: m.proof.index,
+        })
+        .await
+    }
+
+    async fn receipts_page(
+        &self,
+        cursor: Cursor,
+        to: Height,
+    ) -> Result<Page<ReceiptProof>, AdapterError> {
+        self.page("/receipts", cursor, to, |r: &ReceiptProof| Cursor {
+            height: r.height,
+            index: r.proof.index,
+        })
+        .await
+    }
+
     async fn submit_delivery(&self, bundle: &ProofBundle) -> Result<DeliveryAck, AdapterError> {
         self.post("/deliveries", bundle).await
     }
