@@ -285,6 +285,8 @@ pub async fn run(
         limits: crate::api::ApiLimits {
             rate_burst: settings.limits.api_rate_burst,
             rate_per_second: f64::from(settings.limits.api_rate_per_second),
+            address_burst: settings.limits.api_address_rate_burst,
+            address_per_second: f64::from(settings.limits.api_address_rate_per_second),
             ..crate::api::ApiLimits::default()
         },
         registry: registry.clone(),

@@ -484,7 +484,7 @@ fn listen_for(i: usize, any: bool) -> anyhow::Result<Listen> {
     })
 }
 
-const RELAY_LIMITS: &str = "poll_interval_ms = 100\nresend_after_ms = 1000\npenalty_backoff_secs = 2\nreconnect_min_ms = 100\nreconnect_max_ms = 1000\napi_rate_burst = 1000\napi_rate_per_second = 1000\n";
+const RELAY_LIMITS: &str = "poll_interval_ms = 100\nresend_after_ms = 1000\npenalty_backoff_secs = 2\nreconnect_min_ms = 100\nreconnect_max_ms = 1000\napi_rate_burst = 1000\napi_rate_per_second = 1000\napi_address_rate_burst = 1000\napi_address_rate_per_second = 1000\n";
 
 /// Writes each operator's key (kept when it exists: a rerun resumes) and config.
 fn prepare_relays(

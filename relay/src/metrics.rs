@@ -623,6 +623,7 @@ pub async fn serve_router(
             }
         }
     };
+    let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
     if let Err(e) = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await

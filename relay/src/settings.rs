@@ -136,6 +136,11 @@ pub struct RawLimits {
     pub api_rate_per_second: u64,
     /// Trader API requests a trader key may make at once.
     pub api_rate_burst: u64,
+    /// Signed trader API requests (submissions, token requests) per client address per
+    /// second, on average: checked before their signature is.
+    pub api_address_rate_per_second: u64,
+    /// ... and at once.
+    pub api_address_rate_burst: u64,
 }
 
 /// A chain the relay knows.
@@ -190,6 +195,10 @@ pub struct LimitSettings {
     pub api_rate_per_second: u32,
     /// Trader API burst per trader key.
     pub api_rate_burst: u32,
+    /// Signed trader API requests per client address per second.
+    pub api_address_rate_per_second: u32,
+    /// Signed trader API requests burst per client address.
+    pub api_address_rate_burst: u32,
 }
 
 /// Validated settings.
@@ -438,6 +447,16 @@ impl Settings {
             .map_err(|_| err("limits.api_rate_per_second", "too large"))?,
             api_rate_burst: u32::try_from(positive("limits.api_rate_burst", l.api_rate_burst)?)
                 .map_err(|_| err("limits.api_rate_burst", "too large"))?,
+            api_address_rate_per_second: u32::try_from(positive(
+                "limits.api_address_rate_per_second",
+                l.api_address_rate_per_second,
+            )?)
+            .map_err(|_| err("limits.api_address_rate_per_second", "too large"))?,
+            api_address_rate_burst: u32::try_from(positive(
+                "limits.api_address_rate_burst",
+                l.api_address_rate_burst,
+            )?)
+            .map_err(|_| err("limits.api_address_rate_burst", "too large"))?,
         };
         if limits.max_frame_bytes < 64 * 1024 || limits.max_frame_bytes > 64 * 1024 * 1024 {
             return Err(err(
@@ -584,6 +603,14 @@ mod tests {
                 "limits.api_rate_per_second",
             ),
             ("[limits]\napi_rate_burst = 0\n", "limits.api_rate_burst"),
+            (
+                "[limits]\napi_address_rate_burst = 0\n",
+                "limits.api_address_rate_burst",
+            ),
+            (
+                "[limits]\napi_address_rate_per_second = 4294967296\n",
+                "limits.api_address_rate_per_second",
+            ),
             (
                 "[limits]\napi_rate_burst = 4294967296\n",
                 "limits.api_rate_burst",

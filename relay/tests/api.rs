@@ -370,6 +370,7 @@ async fn serve_with(
     let app = router(ctx).unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
+    let app = app.into_make_service_with_connect_info::<SocketAddr>();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     Served {
         url,
@@ -1513,6 +1514,70 @@ async fn a_trader_over_its_rate_gets_429_with_retry_after_and_it_is_counted() {
         .unwrap();
     assert!(!text.contains(&exporter.public_key().to_string()));
     assert!(!text.contains(EXPORTER));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signed_requests_over_an_addresss_budget_are_refused_before_their_signature() {
+    let tmp = TempDir::new("api-address");
+    let cn = start_chain("cn-shanghai", tmp.path()).await;
+    let kz = ChainId::new("kz-astana").unwrap();
+    let events = broadcast::channel(16).0;
+    let limits = ApiLimits {
+        address_burst: 2,
+        address_per_second: 0.001,
+        ..ApiLimits::default()
+    };
+    let served = serve(open_store(tmp.path(), "relay"), &cn, &kz, &events, limits).await;
+    // Token requests with a forged signature: the first two are checked (and refused for
+    // their signature), the third is refused for the address's budget before any check.
+    let key = devnet_trader_key(EXPORTER);
+    let at = now().unix_nanos() / 1_000_000_000;
+    let forged = json!({
+        "key": key.public_key(),
+        "at": at,
+        "signature": devnet_trader_key(IMPORTER).sign(b"something else"),
+    });
+    for _ in 0..2 {
+        let a = post(&served, "/v1/tokens", &forged, None).await;
+        assert_eq!(a.status, 401, "{}", a.body);
+    }
+    let a = post(&served, "/v1/tokens", &forged, None).await;
+    assert_problem(&a, 429, "rate-limited", None);
+    assert!(a.headers.contains_key("retry-after"));
+    // So is a submission from that address, valid or not.
+    let m = message(
+        &key,
+        &devnet_trader_key(IMPORTER),
+        &cn.id,
+        &kz,
+        0,
+        1,
+        DocumentKind::Generic,
+        far(),
+    );
+    let a = post(
+        &served,
+        "/v1/messages",
+        &serde_json::to_value(&m).unwrap(),
+        None,
+    )
+    .await;
+    assert_problem(&a, 429, "rate-limited", None);
+    // Reads with a token are not signed requests: not counted here.
+    let a = get(&served, "/v1/chains", "/v1/chains", Some(OPERATOR)).await;
+    assert_eq!(a.status, 200);
+    // Another address has its own budget.
+    let other = reqwest::Client::builder()
+        .local_address(std::net::IpAddr::from([127, 0, 0, 2]))
+        .build()
+        .unwrap();
+    let answer = other
+        .post(format!("{}/v1/tokens", served.url))
+        .json(&forged)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 401);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -183,12 +183,13 @@ impl Principal {
     }
 }
 
-/// A per-trader token bucket: `burst` requests at once, `per_second` on average.
+/// A token bucket per key (a trader's public key, or a client address): `burst` requests
+/// at once, `per_second` on average.
 #[derive(Debug)]
-pub struct RateLimiter {
+pub struct RateLimiter<K = PublicKey> {
     burst: f64,
     per_second: f64,
-    buckets: Mutex<HashMap<[u8; 32], Bucket>>,
+    buckets: Mutex<HashMap<K, Bucket>>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -200,7 +201,7 @@ struct Bucket {
 /// Most traders tracked at once; past it, full buckets are forgotten.
 const MAX_BUCKETS: usize = 100_000;
 
-impl RateLimiter {
+impl<K: Eq + std::hash::Hash + Copy> RateLimiter<K> {
     /// A limiter of `burst` requests refilled at `per_second`.
     pub fn new(burst: u32, per_second: f64) -> Self {
         Self {
@@ -211,7 +212,7 @@ impl RateLimiter {
     }
 
     /// Takes one request of `key` at `now`, or says how long until one is taken.
-    pub fn take(&self, key: &PublicKey, now: Instant) -> Result<(), Duration> {
+    pub fn take(&self, key: &K, now: Instant) -> Result<(), Duration> {
         // A poisoned lock only means a panic elsewhere mid-update of a bucket: the map is
         // still usable.
         let mut buckets = self
@@ -224,7 +225,7 @@ impl RateLimiter {
                 b.tokens + now.saturating_duration_since(b.at).as_secs_f64() * rate < burst
             });
         }
-        let b = buckets.entry(*key.as_bytes()).or_insert(Bucket {
+        let b = buckets.entry(*key).or_insert(Bucket {
             tokens: self.burst,
             at: now,
         });

@@ -97,6 +97,11 @@ pub struct ApiLimits {
     pub rate_burst: u32,
     /// Requests a trader may make per second, on average.
     pub rate_per_second: f64,
+    /// Signed requests (submissions, token requests) a client address may make at once,
+    /// counted before their signature is checked.
+    pub address_burst: u32,
+    /// ... and per second, on average.
+    pub address_per_second: f64,
     /// Most messages in one page of `GET /v1/messages`.
     pub page_max: usize,
     /// Events kept for resuming streams.
@@ -114,6 +119,8 @@ impl Default for ApiLimits {
             envelope,
             rate_burst: 20,
             rate_per_second: 5.0,
+            address_burst: 200,
+            address_per_second: 100.0,
             page_max: 200,
             event_log: 10_000,
             max_streams: 256,
@@ -297,6 +304,8 @@ struct Api {
     auth: ApiAuth,
     limits: ApiLimits,
     rate: auth::RateLimiter,
+    /// Signed requests per client address, before their signature is checked.
+    by_address: auth::RateLimiter<std::net::IpAddr>,
     streams: Arc<tokio::sync::Semaphore>,
     page_policy: String,
     metrics: Metrics,
@@ -349,6 +358,7 @@ pub fn router(ctx: ApiContext) -> Result<Router, SetupError> {
         trust_roots: ctx.trust_roots,
         chains: ctx.chains,
         rate: auth::RateLimiter::new(ctx.limits.rate_burst, ctx.limits.rate_per_second),
+        by_address: auth::RateLimiter::new(ctx.limits.address_burst, ctx.limits.address_per_second),
         streams: Arc::new(tokio::sync::Semaphore::new(ctx.limits.max_streams)),
         page_policy: page_policy(),
         auth: ctx.auth,
@@ -359,8 +369,16 @@ pub fn router(ctx: ApiContext) -> Result<Router, SetupError> {
     let body_limit = api.limits.max_body_bytes;
     Ok(Router::new()
         .route("/", get(handlers::page))
-        .route("/v1/tokens", post(handlers::token))
-        .route("/v1/messages", post(handlers::submit).get(handlers::list))
+        .route(
+            "/v1/tokens",
+            post(handlers::token).layer(middleware::from_fn_with_state(api.clone(), admit_address)),
+        )
+        .route(
+            "/v1/messages",
+            post(handlers::submit)
+                .layer(middleware::from_fn_with_state(api.clone(), admit_address))
+                .get(handlers::list),
+        )
         .route("/v1/messages/{id}", get(handlers::message))
         .route("/v1/messages/{id}/events", get(events::message_events))
         .route("/v1/messages/{id}/evidence", get(handlers::evidence))
@@ -402,6 +420,22 @@ async fn index(api: Arc<Api>, mut events: broadcast::Receiver<StageEvent>) {
             Err(broadcast::error::RecvError::Closed) => return,
         }
     }
+}
+
+/// Takes one request of the client address's budget for signed requests, before the
+/// handler checks a signature (the server is run with connect info; without it, as in
+/// tests that serve the router bare, there is no address to count).
+async fn admit_address(State(api): State<Arc<Api>>, request: Request, next: Next) -> Response {
+    let address = request
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip());
+    if let Some(ip) = address {
+        if let Err(retry_after) = api.by_address.take(&ip, std::time::Instant::now()) {
+            return ApiError::RateLimited { retry_after }.into_response();
+        }
+    }
+    next.run(request).await
 }
 
 /// Counts every answer by route template and status.
