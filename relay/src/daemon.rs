@@ -780,17 +780,70 @@ async fn hand_blocks<'a>(
 
 /// Most incoming handshakes in progress at once; more attempts are refused outright.
 const MAX_HANDSHAKES: usize = 16;
+/// Most incoming handshakes in progress at once from one address, so that one source of
+/// stalled handshakes cannot take every slot from the partners.
+const MAX_HANDSHAKES_PER_ADDRESS: usize = 2;
+
+/// The handshakes in progress: at most [`MAX_HANDSHAKES`] in all and
+/// [`MAX_HANDSHAKES_PER_ADDRESS`] per remote address. A slot is held by its guard.
+#[derive(Clone, Default)]
+struct HandshakeSlots(Arc<std::sync::Mutex<BTreeMap<std::net::IpAddr, usize>>>);
+
+/// A handshake slot, given back on drop.
+struct HandshakeSlot {
+    slots: HandshakeSlots,
+    ip: std::net::IpAddr,
+}
+
+impl HandshakeSlots {
+    /// A slot for an attempt from `ip`, or the reason there is none.
+    fn take(&self, ip: std::net::IpAddr) -> Result<HandshakeSlot, &'static str> {
+        let mut map = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if map.values().sum::<usize>() >= MAX_HANDSHAKES {
+            return Err("too-many-handshakes");
+        }
+        let n = map.entry(ip).or_default();
+        if *n >= MAX_HANDSHAKES_PER_ADDRESS {
+            return Err("too-many-handshakes-from-address");
+        }
+        *n += 1;
+        Ok(HandshakeSlot {
+            slots: self.clone(),
+            ip,
+        })
+    }
+}
+
+impl Drop for HandshakeSlot {
+    fn drop(&mut self) {
+        let mut map = self
+            .slots
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(n) = map.get_mut(&self.ip) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                map.remove(&self.ip);
+            }
+        }
+    }
+}
 
 /// Accepts incoming links, each handshake in a task of its own (at most
-/// [`MAX_HANDSHAKES`] at once), so a connection that never completes its handshake holds
-/// up no partner; hands each link to its peer's task.
+/// [`MAX_HANDSHAKES`] at once, [`MAX_HANDSHAKES_PER_ADDRESS`] from one address), so a
+/// connection that never completes its handshake holds up no partner; hands each link to
+/// its peer's task.
 async fn acceptor(
     endpoint: Endpoint,
     hello: Hello,
     incoming: BTreeMap<PeerId, mpsc::Sender<Link>>,
     mut stop: watch::Receiver<bool>,
 ) {
-    let slots = Arc::new(tokio::sync::Semaphore::new(MAX_HANDSHAKES));
+    let slots = HandshakeSlots::default();
     let incoming = Arc::new(incoming);
     let mut handshakes = tokio::task::JoinSet::new();
     loop {
@@ -800,14 +853,18 @@ async fn acceptor(
         };
         let Some(attempt) = next else { return };
         while handshakes.try_join_next().is_some() {}
-        let Ok(permit) = slots.clone().try_acquire_owned() else {
-            warn!(addr = %attempt.remote_addr(), reason = "too-many-handshakes", "refused an incoming connection");
-            attempt.refuse();
-            continue;
+        let addr = attempt.remote_addr();
+        let slot = match slots.take(addr.ip()) {
+            Ok(slot) => slot,
+            Err(reason) => {
+                warn!(%addr, reason, "refused an incoming connection");
+                attempt.refuse();
+                continue;
+            }
         };
         let (hello, incoming) = (hello.clone(), incoming.clone());
         handshakes.spawn(async move {
-            let _permit = permit;
+            let _slot = slot;
             match attempt.accept(&hello).await {
                 Err(e) => warn!(error = %e, reason = e.reason(), "refused an incoming connection"),
                 Ok(link) => match incoming.get(&link.peer_key().to_bytes()) {
@@ -1005,3 +1062,42 @@ async fn peer_task(mut t: PeerTask) {
 }
 
 use rand::SeedableRng as _;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn handshake_slots_are_bounded_in_all_and_per_address() {
+        let slots = HandshakeSlots::default();
+        let ip = |n: u8| std::net::IpAddr::from([127, 0, 0, n]);
+        let a1 = slots.take(ip(1)).unwrap();
+        let _a2 = slots.take(ip(1)).unwrap();
+        assert_eq!(
+            slots.take(ip(1)).err(),
+            Some("too-many-handshakes-from-address")
+        );
+        // Another address is not held back by the first one's attempts.
+        let mut held = vec![slots.take(ip(2)).unwrap()];
+        // A slot given back can be taken again.
+        drop(a1);
+        held.push(slots.take(ip(1)).unwrap());
+        // In all, at most MAX_HANDSHAKES, whatever the addresses.
+        for n in 3..=255u8 {
+            match slots.take(ip(n)) {
+                Ok(s) => held.push(s),
+                Err(reason) => {
+                    assert_eq!(reason, "too-many-handshakes");
+                    break;
+                }
+            }
+        }
+        assert_eq!(
+            held.len() + 1,
+            MAX_HANDSHAKES,
+            "the _a2 slot and the ones held"
+        );
+        drop(held);
+        assert!(slots.take(ip(9)).is_ok());
+    }
+}
