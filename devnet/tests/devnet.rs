@@ -987,32 +987,74 @@ async fn the_state_root_commits_one_leaf_per_lane_as_documented() {
     chain.shutdown().await.unwrap();
 }
 
+/// Two chains `{prefix}-a` and `{prefix}-b` that take each other's deliveries, and `n`
+/// messages of lane 0 from a to b, committed, with their bundles for b's inbox as it
+/// trusts a before any delivery.
+struct Lane {
+    chain_a: DevnetHandle,
+    chain_b: DevnetHandle,
+    a: DevnetAdapter,
+    b: DevnetAdapter,
+    spec: ChainSpec,
+    outs: Vec<corridor_adapters::OutboundMessage>,
+    bundles: Vec<ProofBundle>,
+}
+
+impl Lane {
+    async fn start(
+        dir: &TempDir,
+        prefix: &str,
+        n: u64,
+        adjust_b: impl FnOnce(&mut corridor_devnet::DevnetConfig),
+    ) -> Self {
+        let (name_a, name_b) = (format!("{prefix}-a"), format!("{prefix}-b"));
+        let mut a_config = chain_config(&name_a, dir);
+        let mut b_config = chain_config(&name_b, dir);
+        peer(&mut a_config, &b_config);
+        peer(&mut b_config, &a_config);
+        adjust_b(&mut b_config);
+        let trader = register_trader(&mut a_config, "exporter");
+        let spec = a_config.spec.clone();
+        let chain_a = DevnetChain::start(a_config).await.unwrap();
+        let chain_b = DevnetChain::start(b_config).await.unwrap();
+        let a = adapter(&name_a, &chain_a.url());
+        let b = adapter(&name_b, &chain_b.url());
+        let mut outs = Vec::new();
+        for nonce in 1..=n {
+            let m = message(&trader, &name_a, &name_b, 0, nonce);
+            let accepted = a.submit_message(&m).await.unwrap();
+            outs.push(committed(&a, accepted.id).await);
+        }
+        let trusted = b.client_status(&id(&name_a)).await.unwrap();
+        let mut bundles = Vec::new();
+        for o in &outs {
+            let bundle = build_bundle(
+                &a,
+                trusted.receiver_trust(),
+                o.clone(),
+                Options::default(),
+                now(),
+            );
+            bundles.push(bundle.await.unwrap());
+        }
+        Self {
+            chain_a,
+            chain_b,
+            a,
+            b,
+            spec,
+            outs,
+            bundles,
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_batch_of_deliveries_is_taken_in_order_up_to_its_first_refusal() {
     let dir = TempDir::new("batch");
-    let mut a_config = chain_config("ba-a", &dir);
-    let mut b_config = chain_config("ba-b", &dir);
-    peer(&mut a_config, &b_config);
-    peer(&mut b_config, &a_config);
-    let trader = register_trader(&mut a_config, "exporter");
-    let chain_a = DevnetChain::start(a_config).await.unwrap();
-    let chain_b = DevnetChain::start(b_config).await.unwrap();
-    let a = adapter("ba-a", &chain_a.url());
-    let b = adapter("ba-b", &chain_b.url());
-    let mut outs = Vec::new();
-    for nonce in 1..=3 {
-        let m = a
-            .submit_message(&message(&trader, "ba-a", "ba-b", 0, nonce))
-            .await
-            .unwrap();
-        outs.push(committed(&a, m.id).await);
-    }
-    let trusted = b.client_status(&id("ba-a")).await.unwrap();
-    let mut bundles = Vec::new();
-    for o in outs {
-        let bundle = build_bundle(&a, trusted.receiver_trust(), o, Options::default(), now());
-        bundles.push(bundle.await.unwrap());
-    }
+    let lane = Lane::start(&dir, "ba", 3, |_| {}).await;
+    let (chain_a, chain_b, b) = (lane.chain_a, lane.chain_b, lane.b);
+    let bundles = lane.bundles;
     let (b1, b2, b3) = (bundles[0].clone(), bundles[1].clone(), bundles[2].clone());
 
     // The batch's shape is checked before anything else.
@@ -1086,33 +1128,16 @@ async fn a_batch_of_deliveries_is_taken_in_order_up_to_its_first_refusal() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn forged_light_blocks_spend_their_senders_budget_and_then_are_refused_unverified() {
     let dir = TempDir::new("budget");
-    let mut a_config = chain_config("bu-a", &dir);
-    let mut b_config = chain_config("bu-b", &dir);
-    peer(&mut a_config, &b_config);
-    peer(&mut b_config, &a_config);
     // The smallest budget a config may set: one delivery's most light blocks at once, one
     // more per second.
-    b_config.verify_burst = 64;
-    b_config.verify_per_second = 1;
-    let trader = register_trader(&mut a_config, "exporter");
-    let a_spec = a_config.spec.clone();
-    let chain_a = DevnetChain::start(a_config).await.unwrap();
-    let chain_b = DevnetChain::start(b_config).await.unwrap();
-    let a = adapter("bu-a", &chain_a.url());
-    let b = adapter("bu-b", &chain_b.url());
-    let m1 = a
-        .submit_message(&message(&trader, "bu-a", "bu-b", 0, 1))
-        .await
-        .unwrap();
-    let m2 = a
-        .submit_message(&message(&trader, "bu-a", "bu-b", 0, 2))
-        .await
-        .unwrap();
-    let (o1, o2) = (committed(&a, m1.id).await, committed(&a, m2.id).await);
-    let trusted = b.client_status(&id("bu-a")).await.unwrap();
-    let b1 = build_bundle(&a, trusted.receiver_trust(), o1, Options::default(), now())
-        .await
-        .unwrap();
+    let lane = Lane::start(&dir, "bu", 2, |b| {
+        b.verify_burst = 64;
+        b.verify_per_second = 1;
+    })
+    .await;
+    let (chain_a, chain_b, a, b, a_spec) = (lane.chain_a, lane.chain_b, lane.a, lane.b, lane.spec);
+    let b1 = lane.bundles[0].clone();
+    let o2 = lane.outs[1].clone();
     assert_eq!(b.submit_delivery(&b1).await.unwrap().sequence, 1);
 
     // Forgeries, each with one light block nobody trusts: verified (and refused for their
