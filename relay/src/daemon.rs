@@ -68,9 +68,6 @@ pub enum DaemonError {
     /// The trader API could not be set up.
     #[error("trader API: {0}")]
     Api(#[from] crate::api::SetupError),
-    /// The operator's API credential file is unreadable or too short.
-    #[error("relay.operator_token_file: {0}")]
-    OperatorToken(String),
     /// An HTTP listener could not bind.
     #[error("{key}: cannot listen on {address}: {source}")]
     Listen {
@@ -199,17 +196,7 @@ pub async fn run(
     );
     // The chains' status and the gauges exist before the API and /metrics answer.
     observer.refresh(&core, &*store, now());
-    let operator = match &settings.operator_token_file {
-        None => None,
-        Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .map_err(|e| DaemonError::OperatorToken(format!("{}: {e}", path.display())))?;
-            Some(
-                corridor_adapters::devnet::AdminToken::new(text.trim())
-                    .map_err(|e| DaemonError::OperatorToken(format!("{}: {e}", path.display())))?,
-            )
-        }
-    };
+    let operator = settings.operator_token.clone();
 
     let allowed = settings
         .peers

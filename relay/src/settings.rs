@@ -216,6 +216,8 @@ pub struct Settings {
     pub api_listen: SocketAddr,
     /// The operator's API credential file.
     pub operator_token_file: Option<PathBuf>,
+    /// The credential it holds, read and checked when the settings are.
+    pub operator_token: Option<corridor_adapters::devnet::AdminToken>,
     /// Chains by id.
     pub chains: BTreeMap<ChainId, ChainSettings>,
     /// Peers.
@@ -470,18 +472,31 @@ impl Settings {
                 "is below limits.reconnect_min_ms",
             ));
         }
+        let operator_token_file = raw
+            .relay
+            .operator_token_file
+            .as_deref()
+            .filter(|p| !p.is_empty())
+            .map(path);
+        let operator_token = match &operator_token_file {
+            None => None,
+            Some(file) => {
+                let key = "relay.operator_token_file";
+                let text = std::fs::read_to_string(file)
+                    .map_err(|e| err(key, format!("{}: {e}", file.display())))?;
+                let token = corridor_adapters::devnet::AdminToken::new(text.trim())
+                    .map_err(|e| err(key, format!("{}: {e}", file.display())))?;
+                Some(token)
+            }
+        };
         Ok(Self {
             key_file: path(&raw.relay.key_file),
             data_dir: path(&raw.relay.data_dir),
             listen,
             metrics_listen,
             api_listen,
-            operator_token_file: raw
-                .relay
-                .operator_token_file
-                .as_deref()
-                .filter(|p| !p.is_empty())
-                .map(path),
+            operator_token_file,
+            operator_token,
             chains,
             peers,
             limits,
@@ -631,8 +646,20 @@ mod tests {
         assert_eq!(e.key, "chains[1].evidence_endpoint", "{e}");
         drop(dir);
         let (dir, path) = file("[relay]\noperator_token_file = \"op.token\"\n");
+        // Missing, then too short: refused naming the key; then read.
+        let e = load(Some(&path), &Overrides::default()).unwrap_err();
+        assert_eq!(e.key, "relay.operator_token_file", "{e}");
+        assert!(e.to_string().contains("op.token"), "{e}");
+        std::fs::write(dir.path().join("op.token"), "short\n").unwrap();
+        let e = load(Some(&path), &Overrides::default()).unwrap_err();
+        assert_eq!(e.key, "relay.operator_token_file", "{e}");
+        std::fs::write(dir.path().join("op.token"), "an-operator-credential-1\n").unwrap();
         let s = load(Some(&path), &Overrides::default()).unwrap();
         assert_eq!(s.operator_token_file, Some(dir.path().join("op.token")));
+        assert!(s
+            .operator_token
+            .as_ref()
+            .is_some_and(|t| t.matches("an-operator-credential-1")));
         let (_dir, path) = file("");
         let s = load(Some(&path), &Overrides::default()).unwrap();
         assert_eq!(s.operator_token_file, None);

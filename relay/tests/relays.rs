@@ -491,6 +491,10 @@ fn a_bad_config_names_its_key() {
             format!("{good_chain}[relay]\nlisten = \"nowhere\"\n"),
             "relay.listen",
         ),
+        (
+            format!("{good_chain}[relay]\noperator_token_file = \"missing.token\"\n"),
+            "relay.operator_token_file",
+        ),
     ];
     for (text, key) in cases {
         std::fs::write(&file, &text).unwrap();
