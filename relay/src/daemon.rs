@@ -268,7 +268,10 @@ pub async fn run(
             .collect(),
         chains: chains_rx,
         events: stages_tx,
-        auth: crate::api::ApiAuth::new(operator),
+        auth: crate::api::ApiAuth::new(
+            operator,
+            corridor_light_client::signature::PublicKey(key.verifying_key().to_bytes()),
+        ),
         limits: crate::api::ApiLimits {
             rate_burst: settings.limits.api_rate_burst,
             rate_per_second: f64::from(settings.limits.api_rate_per_second),

@@ -20,7 +20,7 @@ use corridor_light_client::envelope::{
 };
 use corridor_light_client::signature::{PublicKey, SigningKey};
 use corridor_light_client::{hash, ChainId, Height};
-use corridor_relay::api::auth::token_request_bytes;
+use corridor_relay::api::auth::{token_request_bytes, RELAY_HEADER};
 use serde_json::{json, Value};
 
 /// What `corridor send` needs.
@@ -150,11 +150,27 @@ pub(crate) enum Tracked {
 }
 
 async fn token(client: &reqwest::Client, api: &str, key: &SigningKey) -> anyhow::Result<String> {
+    // The relay's key, from any answer: a token request is signed for one relay.
+    let relay = client
+        .get(format!("{api}/v1/openapi.json"))
+        .send()
+        .await
+        .with_context(|| format!("reaching {api}"))?
+        .headers()
+        .get(RELAY_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            let mut bytes = [0u8; 32];
+            hex::decode_to_slice(v, &mut bytes)
+                .ok()
+                .map(|()| PublicKey(bytes))
+        })
+        .with_context(|| format!("{api} does not name its relay ({RELAY_HEADER} header)"))?;
     let at = now().unix_nanos() / 1_000_000_000;
-    let signature = key.sign(&token_request_bytes(&key.public_key(), at));
+    let signature = key.sign(&token_request_bytes(&key.public_key(), at, &relay));
     let response = client
         .post(format!("{api}/v1/tokens"))
-        .json(&json!({ "key": key.public_key(), "at": at, "signature": signature }))
+        .json(&json!({ "key": key.public_key(), "at": at, "relay": relay, "signature": signature }))
         .send()
         .await
         .with_context(|| format!("reaching {api}"))?;

@@ -362,7 +362,7 @@ async fn serve_with(
         trust_roots: [(home.id.clone(), (home.root.clone(), options()))].into(),
         chains: chains_rx,
         events: events.clone(),
-        auth: ApiAuth::new(Some(AdminToken::new(OPERATOR).unwrap())),
+        auth: ApiAuth::new(Some(AdminToken::new(OPERATOR).unwrap()), relay_key()),
         limits,
         registry: registry.clone(),
     };
@@ -472,16 +472,23 @@ fn assert_problem(a: &Answer, status: u16, name: &str, field: Option<&str>) {
     assert!(!a.body["detail"].as_str().unwrap().is_empty());
 }
 
+/// The key of the relay the tests' API serves for.
+fn relay_key() -> corridor_light_client::signature::PublicKey {
+    SigningKey::from_seed([0x5e; 32]).public_key()
+}
+
 async fn token_for(served: &Served, key: &SigningKey) -> String {
     let at = now().unix_nanos() / 1_000_000_000;
-    let signature = key.sign(&token_request_bytes(&key.public_key(), at));
+    let relay = relay_key();
+    let signature = key.sign(&token_request_bytes(&key.public_key(), at, &relay));
     let a = post(
         served,
         "/v1/tokens",
-        &json!({ "key": key.public_key(), "at": at, "signature": signature }),
+        &json!({ "key": key.public_key(), "at": at, "relay": relay, "signature": signature }),
         None,
     )
     .await;
+    assert_eq!(a.headers["corridor-relay"], relay.to_string().as_str());
     assert_eq!(a.status, 200, "{}", a.body);
     a.body["token"].as_str().unwrap().to_owned()
 }
@@ -1234,7 +1241,9 @@ async fn every_rejection_answers_its_problem_type_and_leaves_no_partial_state() 
     // A token request with a bad signature, or a time far from now.
     let key = devnet_trader_key(EXPORTER);
     let at = now().unix_nanos() / 1_000_000_000;
-    let bad = json!({ "key": key.public_key(), "at": at, "signature": importer.sign(b"x") });
+    let bad = json!({
+        "key": key.public_key(), "at": at, "relay": relay_key(), "signature": importer.sign(b"x"),
+    });
     assert_problem(
         &post(&served, "/v1/tokens", &bad, None).await,
         401,
@@ -1243,8 +1252,8 @@ async fn every_rejection_answers_its_problem_type_and_leaves_no_partial_state() 
     );
     let old = at - 3600;
     let stale = json!({
-        "key": key.public_key(), "at": old,
-        "signature": key.sign(&token_request_bytes(&key.public_key(), old)),
+        "key": key.public_key(), "at": old, "relay": relay_key(),
+        "signature": key.sign(&token_request_bytes(&key.public_key(), old, &relay_key())),
     });
     assert_problem(
         &post(&served, "/v1/tokens", &stale, None).await,
@@ -1252,6 +1261,18 @@ async fn every_rejection_answers_its_problem_type_and_leaves_no_partial_state() 
         "invalid-credential",
         None,
     );
+    // A request signed for another relay (seen on its way there, replayed here).
+    let elsewhere = importer.public_key();
+    let replayed = json!({
+        "key": key.public_key(), "at": at, "relay": elsewhere,
+        "signature": key.sign(&token_request_bytes(&key.public_key(), at, &elsewhere)),
+    });
+    let a = post(&served, "/v1/tokens", &replayed, None).await;
+    assert_problem(&a, 401, "invalid-credential", None);
+    assert!(a.body["detail"]
+        .as_str()
+        .unwrap()
+        .contains("signed for relay"));
     // Unknown routes and methods.
     let a = call(&served, "GET", "(none)", "/v2/nothing", None, None).await;
     assert_problem(&a, 404, "not-found", None);
@@ -1535,6 +1556,7 @@ async fn signed_requests_over_an_addresss_budget_are_refused_before_their_signat
     let forged = json!({
         "key": key.public_key(),
         "at": at,
+        "relay": relay_key(),
         "signature": devnet_trader_key(IMPORTER).sign(b"something else"),
     });
     for _ in 0..2 {

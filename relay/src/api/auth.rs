@@ -22,7 +22,7 @@ use super::model::TokenRequest;
 
 const TOKEN_PREFIX: &str = "ct1.";
 const TAG_TOKEN: &[u8] = b"corridor/api-token/v1\0";
-const TAG_TOKEN_REQUEST: &[u8] = b"corridor/api-token-request/v1\0";
+const TAG_TOKEN_REQUEST: &[u8] = b"corridor/api-token-request/v2\0";
 /// How far a token request's time may be from the relay's clock.
 pub const TOKEN_REQUEST_SKEW: Duration = Duration::from_secs(120);
 
@@ -33,6 +33,9 @@ pub struct ApiAuth {
     pub operator: Option<AdminToken>,
     /// How long a trader's token lasts.
     pub token_ttl: Duration,
+    /// This relay's key: a token request is signed for one relay, and another relay
+    /// refuses it (a request seen on its way cannot be replayed elsewhere).
+    pub relay: PublicKey,
     secret: [u8; 32],
 }
 
@@ -41,17 +44,19 @@ impl core::fmt::Debug for ApiAuth {
         f.debug_struct("ApiAuth")
             .field("operator", &self.operator)
             .field("token_ttl", &self.token_ttl)
+            .field("relay", &self.relay)
             .finish_non_exhaustive()
     }
 }
 
 impl ApiAuth {
-    /// Credentials with the operator's token (if any), tokens lasting 15 minutes, and a
-    /// fresh token secret.
-    pub fn new(operator: Option<AdminToken>) -> Self {
+    /// Credentials of the relay with key `relay`: the operator's token (if any), tokens
+    /// lasting 15 minutes, and a fresh token secret.
+    pub fn new(operator: Option<AdminToken>, relay: PublicKey) -> Self {
         Self {
             operator,
             token_ttl: Duration::from_secs(15 * 60),
+            relay,
             secret: rand::random(),
         }
     }
@@ -92,8 +97,15 @@ impl ApiAuth {
                 TOKEN_REQUEST_SKEW.as_secs()
             )));
         }
+        if request.relay != self.relay {
+            return Err(ApiError::InvalidCredential(format!(
+                "the request is signed for relay {}; this relay is {} (the {RELAY_HEADER} \
+                 header of any answer)",
+                request.relay, self.relay
+            )));
+        }
         if !request.key.verify(
-            &token_request_bytes(&request.key, request.at),
+            &token_request_bytes(&request.key, request.at, &request.relay),
             &request.signature,
         ) {
             return Err(ApiError::BadSignature {
@@ -156,11 +168,17 @@ impl ApiAuth {
     }
 }
 
-/// What a trader signs to get a token: a tag, its key and the time in Unix seconds.
-pub fn token_request_bytes(key: &PublicKey, at: u64) -> Vec<u8> {
+/// The header every answer of the API carries: the relay's key, hex (what a token request
+/// is signed for).
+pub const RELAY_HEADER: &str = "corridor-relay";
+
+/// What a trader signs to get a token: a tag, its key, the time in Unix seconds and the
+/// key of the relay it asks.
+pub fn token_request_bytes(key: &PublicKey, at: u64, relay: &PublicKey) -> Vec<u8> {
     let mut out = TAG_TOKEN_REQUEST.to_vec();
     out.extend_from_slice(key.as_bytes());
     out.extend_from_slice(&at.to_be_bytes());
+    out.extend_from_slice(relay.as_bytes());
     out
 }
 
@@ -248,6 +266,10 @@ mod tests {
     use super::*;
     use corridor_light_client::signature::SigningKey;
 
+    fn relay_key() -> PublicKey {
+        SigningKey::from_seed([9; 32]).public_key()
+    }
+
     fn bearer(token: &str) -> HeaderMap {
         let mut h = HeaderMap::new();
         h.insert(
@@ -259,7 +281,10 @@ mod tests {
 
     #[test]
     fn a_token_names_its_key_until_it_expires_and_not_after_a_change() {
-        let auth = ApiAuth::new(Some(AdminToken::new("operator-secret-123").unwrap()));
+        let auth = ApiAuth::new(
+            Some(AdminToken::new("operator-secret-123").unwrap()),
+            relay_key(),
+        );
         let key = SigningKey::from_seed([4; 32]).public_key();
         let t0 = Time::from_unix_secs(1_800_000_000).unwrap();
         let (token, expires) = auth.issue(&key, t0);
@@ -285,7 +310,7 @@ mod tests {
             assert!(auth.principal(&bearer(&t), t0).is_err(), "digit {i}");
         }
         // Another relay (or this one restarted) did not issue it.
-        let other = ApiAuth::new(None);
+        let other = ApiAuth::new(None, relay_key());
         assert!(other.principal(&bearer(&token), t0).is_err());
         // The operator's credential, and nothing else.
         assert_eq!(
@@ -302,14 +327,16 @@ mod tests {
 
     #[test]
     fn a_token_request_needs_the_keys_signature_over_a_recent_time() {
-        let auth = ApiAuth::new(None);
+        let auth = ApiAuth::new(None, relay_key());
         let signer = SigningKey::from_seed([5; 32]);
         let now = Time::from_unix_secs(1_800_000_000).unwrap();
-        let request = |at: u64, by: &SigningKey| TokenRequest {
+        let request_for = |at: u64, by: &SigningKey, relay: PublicKey| TokenRequest {
             key: signer.public_key(),
             at,
-            signature: by.sign(&token_request_bytes(&signer.public_key(), at)),
+            relay,
+            signature: by.sign(&token_request_bytes(&signer.public_key(), at, &relay)),
         };
+        let request = |at: u64, by: &SigningKey| request_for(at, by, relay_key());
         let secs = 1_800_000_000;
         assert!(auth.check_request(&request(secs, &signer), now).is_ok());
         assert!(auth
@@ -324,6 +351,22 @@ mod tests {
         ));
         assert!(matches!(
             auth.check_request(&request(secs, &SigningKey::from_seed([6; 32])), now),
+            Err(ApiError::BadSignature { .. })
+        ));
+        // A request signed for another relay is refused here, naming both relays.
+        let elsewhere = SigningKey::from_seed([7; 32]).public_key();
+        match auth.check_request(&request_for(secs, &signer, elsewhere), now) {
+            Err(ApiError::InvalidCredential(detail)) => {
+                assert!(detail.contains(&elsewhere.to_string()), "{detail}");
+                assert!(detail.contains(&relay_key().to_string()), "{detail}");
+            }
+            other => panic!("{other:?}"),
+        }
+        // ... and so is one whose relay field was changed after signing.
+        let mut moved = request_for(secs, &signer, elsewhere);
+        moved.relay = relay_key();
+        assert!(matches!(
+            auth.check_request(&moved, now),
             Err(ApiError::BadSignature { .. })
         ));
     }

@@ -444,7 +444,11 @@ async fn observe(State(api): State<Arc<Api>>, request: Request, next: Next) -> R
         .extensions()
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_owned(), |m| m.as_str().to_owned());
-    let response = next.run(request).await;
+    let mut response = next.run(request).await;
+    // Every answer names the relay, which a token request is signed for.
+    if let Ok(relay) = axum::http::HeaderValue::from_str(&api.auth.relay.to_string()) {
+        response.headers_mut().insert(auth::RELAY_HEADER, relay);
+    }
     let status = response.status();
     api.metrics
         .requests

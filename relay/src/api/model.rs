@@ -368,6 +368,8 @@ pub struct TokenRequest {
     pub key: PublicKey,
     /// Now, in Unix seconds (within two minutes of the relay's clock).
     pub at: u64,
+    /// The key of the relay asked, hex (its `corridor-relay` answer header).
+    pub relay: PublicKey,
     /// Signature over [`super::auth::token_request_bytes`], hex.
     pub signature: Signature,
 }
