@@ -99,4 +99,66 @@ impl Store for RocksStore {
         }
         Ok(out)
     }
+
+    fn scan_after(
+        &self,
+        column: Column,
+        prefix: &[u8],
+        after: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Vec<Entry>, StoreError> {
+        let mut out = Vec::new();
+        let start = after.filter(|a| *a > prefix).unwrap_or(prefix);
+        let iter = self.db.iterator_cf(
+            self.cf(column)?,
+            rocksdb::IteratorMode::From(start, rocksdb::Direction::Forward),
+        );
+        for item in iter {
+            if out.len() >= limit {
+                break;
+            }
+            let (k, v) = item.map_err(fail("scan"))?;
+            if after.is_some_and(|a| &*k <= a) {
+                continue;
+            }
+            if !k.starts_with(prefix) {
+                break;
+            }
+            out.push((k.to_vec(), v.to_vec()));
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use corridor_light_client::testkit::TempDir;
+    use corridor_relay_core::store::WriteBatch;
+
+    #[test]
+    fn a_bounded_scan_goes_in_steps_after_a_key_within_its_prefix() {
+        let dir = TempDir::new("rocks-scan");
+        let store = RocksStore::open(&dir.path().join("store")).unwrap();
+        let mut batch = WriteBatch::default();
+        for k in ["a/1", "a/2", "a/3", "b/1", "a"] {
+            batch.put(Column::Meta, k.as_bytes().to_vec(), k.as_bytes().to_vec());
+        }
+        batch.put(Column::Audit, b"a/0".to_vec(), Vec::new());
+        store.write(&batch).unwrap();
+        let keys = |after: Option<&str>, limit| -> Vec<String> {
+            store
+                .scan_after(Column::Meta, b"a/", after.map(str::as_bytes), limit)
+                .unwrap()
+                .into_iter()
+                .map(|(k, _)| String::from_utf8(k).unwrap())
+                .collect()
+        };
+        assert_eq!(keys(None, 2), ["a/1", "a/2"]);
+        assert_eq!(keys(Some("a/2"), 2), ["a/3"]);
+        assert_eq!(keys(Some("a/3"), 2), Vec::<String>::new());
+        assert_eq!(keys(Some("a/1"), 1), ["a/2"]);
+        assert_eq!(keys(Some("a"), 5), ["a/1", "a/2", "a/3"]);
+        assert_eq!(keys(None, 0), Vec::<String>::new());
+    }
 }

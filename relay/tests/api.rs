@@ -957,6 +957,8 @@ async fn assert_nothing_left(served: &Served, chain: &Chain, ids: &[Hash32]) {
         .unwrap()
         .into_iter()
         .map(|(k, _)| String::from_utf8_lossy(&k).into_owned())
+        // The writer's mark that the party lists are built, from its start.
+        .filter(|k| k != "api/party-indexed")
         .collect();
     assert!(api.is_empty(), "API records left: {api:?}");
     for id in ids {
@@ -1395,6 +1397,31 @@ async fn lists_filter_and_page_and_show_each_trader_only_its_own() {
     }
     assert_eq!(seen, ids);
     // Bad filters name their parameter.
+    // A store written before the party lists existed gets them when the API opens it:
+    // drop them and the mark, serve the store again, and each trader's list is the same.
+    let mut batch = corridor_relay_core::store::WriteBatch::default();
+    for (k, _) in served.store.scan(Column::Meta, b"api/party").unwrap() {
+        batch.delete(Column::Meta, k);
+    }
+    served.store.write(&batch).unwrap();
+    let again = serve(
+        served.store.clone(),
+        &cn,
+        &kz,
+        &events,
+        ApiLimits::default(),
+    )
+    .await;
+    let token = token_for(&again, &importer).await;
+    let a = get(&again, "/v1/messages", "/v1/messages", Some(&token)).await;
+    let listed: Vec<&str> = a.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(listed, pick(&[0, 1, 3, 4]));
+
     for (query, field) in [
         ("?status=lost", "status"),
         ("?kind=poem", "kind"),

@@ -120,6 +120,15 @@ pub trait Store: Send + Sync {
     fn get(&self, column: Column, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError>;
     /// Every (key, value) of `column` whose key starts with `prefix`, in key order.
     fn scan(&self, column: Column, prefix: &[u8]) -> Result<Vec<Entry>, StoreError>;
+    /// At most `limit` of them, from the first key after `after` (from the start when
+    /// `after` is `None`): a scan in bounded steps.
+    fn scan_after(
+        &self,
+        column: Column,
+        prefix: &[u8],
+        after: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Vec<Entry>, StoreError>;
 }
 
 /// An in-memory store (the simulator's). Writes are atomic; a "crash" keeps what was
@@ -174,6 +183,24 @@ impl Store for MemStore {
             .lock()
             .range((column, prefix.to_vec())..)
             .take_while(|((c, k), _)| *c == column && k.starts_with(prefix))
+            .map(|((_, k), v)| (k.clone(), v.clone()))
+            .collect())
+    }
+
+    fn scan_after(
+        &self,
+        column: Column,
+        prefix: &[u8],
+        after: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Vec<Entry>, StoreError> {
+        let start = after.filter(|a| *a > prefix).unwrap_or(prefix).to_vec();
+        Ok(self
+            .lock()
+            .range((column, start)..)
+            .filter(|((_, k), _)| after.is_none_or(|a| k.as_slice() > a))
+            .take_while(|((c, k), _)| *c == column && k.starts_with(prefix))
+            .take(limit)
             .map(|((_, k), v)| (k.clone(), v.clone()))
             .collect())
     }

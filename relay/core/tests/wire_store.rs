@@ -240,3 +240,29 @@ fn the_memory_store_applies_batches_and_scans_one_prefix_of_one_column() {
     assert_eq!(store.get(Column::Meta, b"next/b").unwrap(), Some(vec![2]));
     assert_eq!(store.len(Column::Meta), 4);
 }
+
+#[test]
+fn a_bounded_scan_goes_in_steps_after_a_key_within_its_prefix() {
+    let store = MemStore::new();
+    let mut batch = WriteBatch::default();
+    for k in ["a/1", "a/2", "a/3", "b/1", "a"] {
+        batch.put(Column::Meta, k.as_bytes().to_vec(), k.as_bytes().to_vec());
+    }
+    batch.put(Column::Audit, b"a/0".to_vec(), Vec::new());
+    store.write(&batch).unwrap();
+    let keys = |after: Option<&str>, limit| -> Vec<String> {
+        store
+            .scan_after(Column::Meta, b"a/", after.map(str::as_bytes), limit)
+            .unwrap()
+            .into_iter()
+            .map(|(k, _)| String::from_utf8(k).unwrap())
+            .collect()
+    };
+    assert_eq!(keys(None, 2), ["a/1", "a/2"]);
+    assert_eq!(keys(Some("a/2"), 2), ["a/3"]);
+    assert_eq!(keys(Some("a/3"), 2), Vec::<String>::new());
+    assert_eq!(keys(Some("a/1"), 1), ["a/2"]);
+    // A position before the prefix starts at the prefix; nothing of another column.
+    assert_eq!(keys(Some("a"), 5), ["a/1", "a/2", "a/3"]);
+    assert_eq!(keys(None, 0), Vec::<String>::new());
+}

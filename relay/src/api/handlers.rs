@@ -527,6 +527,11 @@ fn parse_filter(raw: Option<&str>, page_max: usize) -> Result<Filter, ApiError> 
     Ok(f)
 }
 
+/// Messages a list request reads from the store at a time.
+const LIST_CHUNK: usize = 256;
+/// Most messages one list request examines (filters can make matches rare).
+const LIST_BUDGET: usize = 10_000;
+
 /// `GET /v1/messages`.
 pub(super) async fn list(
     State(api): State<Arc<Api>>,
@@ -538,13 +543,33 @@ pub(super) async fn list(
     let limit = f.limit.unwrap_or(50.min(api.limits.page_max));
     let mut items = Vec::new();
     let mut next = None;
-    for (position, id) in api.records.ids_in_order()? {
-        if f.cursor
-            .as_ref()
-            .is_some_and(|c| position.as_slice() <= c.as_slice())
-        {
+    // A trader's list is read from its own index; the operator's from the whole list. The
+    // walk goes in chunks and examines at most LIST_BUDGET messages: past that, the page
+    // ends early with a cursor where the walk stopped.
+    let reader = match principal {
+        Principal::Trader(k) => Some(k),
+        Principal::Operator => None,
+    };
+    let mut after = f.cursor.clone();
+    let mut examined = 0usize;
+    let mut candidates = Vec::new().into_iter();
+    loop {
+        let Some((position, id)) = candidates.next() else {
+            if examined >= LIST_BUDGET {
+                next = after.as_ref().map(hex::encode);
+                break;
+            }
+            let chunk = api
+                .records
+                .ids_after(reader.as_ref(), after.as_deref(), LIST_CHUNK)?;
+            if chunk.is_empty() {
+                break;
+            }
+            candidates = chunk.into_iter();
             continue;
-        }
+        };
+        examined += 1;
+        after = Some(position.clone());
         let Some(record) = api.records.message(&id)? else {
             continue;
         };

@@ -6,6 +6,7 @@
 //! | `api/msg/<id>` | [`MessageRecord`] (CBOR) |
 //! | `api/seq/<lane key>/<sequence, 8 bytes BE>` | the message id (32 bytes) |
 //! | `api/time/<seen at, 8 bytes BE><id>` | empty: the list order |
+//! | `api/party/<sender or receiver key><seen at, 8 bytes BE><id>` | empty: each party's list, in the same order |
 //! | `api/ev/<event number, 8 bytes BE>` | [`EventRecord`] (CBOR), the last [`ApiLimits::event_log`] kept |
 //!
 //! The core records a message's stages in its audit column and tells the API through
@@ -28,6 +29,7 @@ use std::sync::Arc;
 use corridor_light_client::envelope::{SignedMessage, TradeMessage};
 use corridor_light_client::native::NativeVerifier;
 use corridor_light_client::receipt::ReceiptResult;
+use corridor_light_client::signature::PublicKey;
 use corridor_light_client::{Hash32, Height, Time};
 use corridor_relay_core::core::{stored_inbound, stored_outbound, AuditRecord, Stage, StoredEntry};
 use corridor_relay_core::store::{Column, Store, WriteBatch};
@@ -42,6 +44,10 @@ const MSG: &[u8] = b"api/msg/";
 const SEQ: &[u8] = b"api/seq/";
 const TIME: &[u8] = b"api/time/";
 const EV: &[u8] = b"api/ev/";
+const PARTY: &[u8] = b"api/party/";
+/// Set once every record has its party entries (stores written before they existed get
+/// them when the writer opens).
+const PARTY_INDEXED: &[u8] = b"api/party-indexed";
 
 /// A block height and the proof of something under that block's root.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -147,12 +153,27 @@ impl Records {
         }
     }
 
-    /// Every message id in the order first seen, with the list key after which each
-    /// comes (the cursor).
-    pub fn ids_in_order(&self) -> Result<Vec<(Vec<u8>, Hash32)>, ApiError> {
+    /// At most `limit` message ids in the order first seen, each with its list position
+    /// (the time first seen, then the id: what a list cursor names), after the position
+    /// `after`: every message for the operator (`reader` `None`), only those a trader
+    /// sent or receives for that trader.
+    pub fn ids_after(
+        &self,
+        reader: Option<&PublicKey>,
+        after: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Vec<(Vec<u8>, Hash32)>, ApiError> {
+        let prefix = match reader {
+            None => TIME.to_vec(),
+            Some(party) => key(PARTY, party.as_bytes()),
+        };
+        let after = after.map(|a| key(&prefix, a));
         let mut out = Vec::new();
-        for (k, _) in self.store.scan(Column::Meta, TIME)? {
-            let rest = &k[TIME.len()..];
+        for (k, _) in self
+            .store
+            .scan_after(Column::Meta, &prefix, after.as_deref(), limit)?
+        {
+            let rest = &k[prefix.len()..];
             let Some(id) = rest.get(8..).and_then(|b| <[u8; 32]>::try_from(b).ok()) else {
                 return Err(ApiError::Corrupt {
                     key: String::from_utf8_lossy(&k).into_owned(),
@@ -250,6 +271,15 @@ impl Writer {
             .last()
             .and_then(|(k, _)| k[EV.len()..].try_into().ok().map(u64::from_be_bytes))
             .unwrap_or(0);
+        if store.get(Column::Meta, PARTY_INDEXED)?.is_none() {
+            let mut batch = WriteBatch::default();
+            for (k, v) in store.scan(Column::Meta, MSG)? {
+                let record: MessageRecord = decode(&k, &v)?;
+                Self::put_parties(&mut batch, &record);
+            }
+            batch.put(Column::Meta, PARTY_INDEXED.to_vec(), Vec::new());
+            store.write(&batch)?;
+        }
         Ok(Self {
             store,
             records,
@@ -281,9 +311,19 @@ impl Writer {
                 seq_key(&lane, record.message.sequence),
                 record.id.as_bytes().to_vec(),
             );
-            let mut t = record.seen_at.unix_nanos().to_be_bytes().to_vec();
-            t.extend_from_slice(record.id.as_bytes());
-            batch.put(Column::Meta, key(TIME, &t), Vec::new());
+            batch.put(Column::Meta, key(TIME, &list_position(record)), Vec::new());
+            Self::put_parties(batch, record);
+        }
+    }
+
+    /// The entries of `record` in its sender's and receiver's lists.
+    fn put_parties(batch: &mut WriteBatch, record: &MessageRecord) {
+        let body = &record.message.message.body;
+        let position = list_position(record);
+        for party in [body.sender, body.receiver] {
+            let mut k = key(PARTY, party.as_bytes());
+            k.extend_from_slice(&position);
+            batch.put(Column::Meta, k, Vec::new());
         }
     }
 
@@ -450,6 +490,13 @@ impl Writer {
         }
         Ok(())
     }
+}
+
+/// Where a record stands in the lists: when it was first seen, then its id.
+fn list_position(record: &MessageRecord) -> Vec<u8> {
+    let mut t = record.seen_at.unix_nanos().to_be_bytes().to_vec();
+    t.extend_from_slice(record.id.as_bytes());
+    t
 }
 
 /// A proof as JSON text (proofs are plain data: they always serialise).
