@@ -667,6 +667,16 @@ fn a_strangers_self_signed_header_never_freezes() {
     assert_eq!(own.header.number, 4);
     // Valid on its own ...
     assert_eq!(EvmFamily.signers(&own).unwrap().len(), 1);
+    // (An EVM seal names its signer only once its signature is recovered: the claimed
+    // signers are the checked ones, and none for a seal that does not check.)
+    assert_eq!(
+        EvmFamily.claimed_signers(&own),
+        EvmFamily.signers(&own).unwrap()
+    );
+    let mut unsealed = own.clone();
+    unsealed.header.extra_data = vec![0; 10];
+    assert!(EvmFamily.signers(&unsealed).is_err());
+    assert!(EvmFamily.claimed_signers(&unsealed).is_empty());
     // ... but no proof of anything.
     let e = c.update(own.clone(), w.now).unwrap_err();
     assert!(matches!(
