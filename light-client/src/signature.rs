@@ -356,7 +356,9 @@ pub fn verify_all(items: &[(PublicKey, &[u8], Signature)]) -> Option<usize> {
 /// with every key given as bytes.
 pub fn verify_batch(items: &[(BatchKey<'_>, &[u8], Signature)]) -> Option<usize> {
     match items {
-        [] => None,
+        // One item is checked alone, which is no more work than a batch of one and gives
+        // the same verdict (ZIP-215): a shortcut only, no different answer. (An empty
+        // batch needs no arm: its equation is 0 = 0, so it holds.)
         [(key, msg, sig)] => (!key.bytes().verify(msg, sig)).then_some(0),
         _ => {
             let mut seed = Sha3_256::new();
@@ -418,6 +420,8 @@ fn batch_holds(items: &[(BatchKey<'_>, &[u8], Signature)], rng: &mut ChaCha20Rng
         scalars.push(z);
         points.push(r);
         match key {
+            // Only where the key's multiples are in the tables; the other arm computes the
+            // same sum without them (slower), so this guard changes speed, not verdicts.
             BatchKey::Cached(c) if tables.is_some() => {
                 let Some(slot) = static_scalars.get_mut(c.index) else {
                     return false;

@@ -417,3 +417,49 @@ fn receipts_verify_against_the_destinations_receipts_root() {
     assert!(key.starts_with(b"receipts/"));
     assert_eq!(key.len(), 9 + 1 + CHAIN.len() + 4 + 8);
 }
+
+/// The light-block limit is inclusive: a bundle with exactly [`MAX_BUNDLE_LIGHT_BLOCKS`]
+/// blocks verifies, and the same bundle with one block more (the root, which the client
+/// trusts already) is refused for its size alone, before any block is looked at.
+#[test]
+fn a_bundle_may_carry_exactly_the_maximum_of_light_blocks() {
+    let spec = ChainSpec::simple(CHAIN, 4);
+    let top = u64::try_from(MAX_BUNDLE_LIGHT_BLOCKS).unwrap() + 1;
+    let m = message(1, 1);
+    let tree = MerkleTree::from_leaves(&[m.leaf().unwrap()]);
+    let mut blocks = Vec::new();
+    let mut parent = Hash32::ZERO;
+    for h in 1..=top {
+        let contents = BlockContents {
+            messages_root: if h == top { tree.root() } else { Hash32::ZERO },
+            ..BlockContents::default()
+        };
+        let b = testgen::block(&spec, Height(h), parent, contents);
+        parent = b.header().hash();
+        blocks.push(b);
+    }
+    let now = spec.time_at(Height(top + 1));
+    let bundle = ProofBundle::<NativeVerifier> {
+        message: m,
+        proof: tree.prove(0).unwrap(),
+        height: Height(top),
+        light_blocks: blocks[1..].to_vec(),
+    };
+    assert_eq!(bundle.light_blocks.len(), MAX_BUNDLE_LIGHT_BLOCKS);
+    let mut c = LightClient::trusting(blocks[0].clone(), Options::default()).unwrap();
+    let mut over = bundle.clone();
+    over.light_blocks.insert(0, blocks[0].clone());
+    let err = verify_bundle(&mut c, &over, now).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            BundleError::TooManyLightBlocks { got, max }
+                if got == MAX_BUNDLE_LIGHT_BLOCKS + 1 && max == MAX_BUNDLE_LIGHT_BLOCKS
+        ),
+        "{err}"
+    );
+    assert_eq!(c.latest_height(), Height(1), "nothing verified");
+    let verified = verify_bundle(&mut c, &bundle, now).unwrap();
+    assert_eq!(verified.height, Height(top));
+    assert_eq!(c.latest_height(), Height(top));
+}

@@ -8,14 +8,17 @@ use std::time::Duration;
 
 use common::comet::{light_block, light_block_with_app_hash, members, BlockSpec, Member};
 use corridor_light_client::bundle::{message_key, verify_bundle, ProofBundle};
-use corridor_light_client::client::{ClientError, ConflictProof, LightClient, UpdateOutcome};
-use corridor_light_client::cometbft::{CometVerifier, LightBlock};
+use corridor_light_client::client::{
+    ClientError, ConflictProof, LightClient, TrustRoot, UpdateOutcome,
+};
+use corridor_light_client::cometbft::{CometVerifier, CommitSig, LightBlock};
 use corridor_light_client::envelope::{DocumentKind, TradeMessage};
 use corridor_light_client::family::{
     CometProof, CommitmentRoot, Family, FamilyKind, LeafProofError, COMET_STORE,
     MAX_COMET_PROOF_LAYER_BYTES,
 };
-use corridor_light_client::{Height, Options, Time};
+use corridor_light_client::verifier::ValidatorSetKind;
+use corridor_light_client::{Height, Options, Time, TrustThreshold, VerificationError};
 use sha2::{Digest, Sha256};
 
 const CHAIN: &str = "trade-cosmos-1";
@@ -106,14 +109,14 @@ fn signers_checks_every_signature_and_names_the_signers() {
     assert_eq!(CometVerifier.block_time(&b), t(0));
     // A forged signature anywhere in the commit, even past two thirds, is refused.
     let mut forged = b.clone();
-    if let Some(corridor_light_client::cometbft::CommitSig::Commit { signature, .. }) =
+    if let Some(CommitSig::Commit { signature, .. }) =
         forged.signed_header.commit.signatures.last_mut()
     {
         signature.0[0] ^= 1;
     }
     assert!(matches!(
         CometVerifier.signers(&forged),
-        Err(corridor_light_client::VerificationError::InvalidSignature { .. })
+        Err(VerificationError::InvalidSignature { .. })
     ));
 }
 
@@ -313,5 +316,89 @@ fn a_cometbft_bundle_verifies_against_the_app_hash_and_each_refusal_is_named() {
     assert!(matches!(
         check(CommitmentRoot::Messages, &big),
         LeafProofError::Ics23(_)
+    ));
+}
+
+/// The root block is taken only with the validator sets and commit its header commits to:
+/// the root's header with a stranger's set and a commit the strangers signed (over their own
+/// block) is refused for its set, before any signature, and the real root is taken after.
+#[test]
+fn a_root_header_with_a_strangers_set_and_commit_is_refused() {
+    let vals = members(23, 4, |i| 10 + i as u64);
+    let all = |_: usize| true;
+    let root = block(100, t(0), &vals, &all);
+    let strangers = members(98, 4, |_| 1000);
+    let theirs = block(100, t(0), &strangers, &all);
+    let mut forged = root.clone();
+    forged.validators = theirs.validators.clone();
+    forged.next_validators = theirs.next_validators.clone();
+    forged.signed_header.commit = theirs.signed_header.commit.clone();
+    let trust_root = TrustRoot {
+        chain_id: root.header().chain_id.clone(),
+        height: Height(100),
+        header_hash: root.header().hash(),
+    };
+    let mut client = LightClient::<CometVerifier>::new(trust_root, options());
+    let err = client.update(forged, t(10)).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            ClientError::Invalid(VerificationError::ValidatorSetHashMismatch {
+                height: Height(100),
+                kind: ValidatorSetKind::Current,
+                ..
+            })
+        ),
+        "{err}"
+    );
+    assert_eq!(client.trusted_len(), 0);
+    assert_eq!(
+        client.update(root, t(10)).unwrap(),
+        UpdateOutcome::Trusted(Height(100))
+    );
+}
+
+/// `verify_commit_power`, which checks a block's `last_commit` against a set known from
+/// elsewhere: a commit its set signed passes; a forged signature, too little of the set's
+/// power, or too little of a trusted set's power are each refused by their own rule.
+#[test]
+fn a_commit_is_checked_against_a_known_set_by_signature_and_power() {
+    let vals = members(24, 4, |i| 10 + i as u64);
+    let b = block(100, t(0), &vals, &|_| true);
+    let chain = &b.header().chain_id;
+    let commit = &b.signed_header.commit;
+    assert_eq!(
+        CometVerifier.verify_commit_power(chain, commit, &b.validators, None),
+        Ok(None)
+    );
+    // The first signer in the set's order is one the power walk must count.
+    let mut forged = commit.clone();
+    if let Some(CommitSig::Commit { signature, .. }) = forged.signatures.first_mut() {
+        signature.0[0] ^= 1;
+    }
+    assert!(matches!(
+        CometVerifier.verify_commit_power(chain, &forged, &b.validators, None),
+        Err(VerificationError::InvalidSignature {
+            height: Height(100),
+            ..
+        })
+    ));
+    let weak = block(100, t(0), &vals, &|i| i == 0);
+    assert!(matches!(
+        CometVerifier.verify_commit_power(chain, &weak.signed_header.commit, &weak.validators, None),
+        Err(VerificationError::InsufficientCommitPower { height: Height(100), tally })
+            if tally.total == 46
+    ));
+    // A trusted set none of whose members signed: not enough trust, with what was counted.
+    let others = members(97, 3, |_| 10);
+    let trusted = common::comet::set_of(&others);
+    assert!(matches!(
+        CometVerifier.verify_commit_power(
+            chain,
+            commit,
+            &b.validators,
+            Some((&trusted, TrustThreshold::ONE_THIRD))
+        ),
+        Ok(Some(tally)) if tally.tallied == 0 && tally.total == 30
     ));
 }

@@ -521,11 +521,21 @@ fn claimed_power_is_tallied_before_signatures() {
     let trusted = TrustedState::from_block(&blocks[0]);
     // Two of four signers (21 of 46) with a forged signature: refused for power.
     let weak = testgen::with_bad_signature(testgen::with_signers(blocks[1].clone(), &[0, 1]), 0);
+    let verdict = NativeVerifier.verify_update(&weak, &trusted, &Options::default(), now);
     assert!(matches!(
-        NativeVerifier.verify_update(&weak, &trusted, &Options::default(), now),
+        &verdict,
         Verdict::Invalid(VerificationError::InsufficientCommitPower { height: Height(2), tally })
             if tally.tallied == 21 && tally.total == 46
     ));
+    // The message an operator reads names the power counted and the fraction needed.
+    let Verdict::Invalid(err) = verdict else {
+        unreachable!()
+    };
+    assert_eq!(
+        err.to_string(),
+        "commit at height 2 is not signed by enough of its validators: 21 of 46 power signed, \
+         more than 2/3 needed"
+    );
     // Enough claimed power and one forged signature: the signature is checked.
     let forged = testgen::with_bad_signature(blocks[1].clone(), 0);
     assert!(matches!(
@@ -589,4 +599,37 @@ fn client_accessors_say_what_it_trusts() {
     stored["kind"] = serde_json::json!("cometbft");
     let other: LightClient<NativeVerifier> = serde_json::from_value(stored).unwrap();
     assert_eq!(other.check_family(), Err(FamilyKind::Cometbft));
+}
+
+/// A validator set that is not the one its header commits is refused, and the message says
+/// which of the two sets it is, with the hash it has and the hash the header names.
+#[test]
+fn a_set_the_header_does_not_commit_is_named_in_the_error() {
+    let spec = rotating(4, 0, 0);
+    let blocks = testgen::chain(&spec, 2);
+    let now = now_after(&spec, 2);
+    let trusted = TrustedState::from_block(&blocks[0]);
+    let other = ChainSpec::simple("native-other", 3).validator_set(Height(1));
+    for (next, name) in [(false, "validator set"), (true, "next validator set")] {
+        let mut block = blocks[1].clone();
+        let header_says = if next {
+            block.next_validators = other.clone();
+            block.header().next_validators_hash
+        } else {
+            block.validators = other.clone();
+            block.header().validators_hash
+        };
+        let Verdict::Invalid(err) =
+            NativeVerifier.verify_update(&block, &trusted, &Options::default(), now)
+        else {
+            panic!("{name}: a set the header does not commit is not invalid");
+        };
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "{name} at height 2 hashes to {}, header says {header_says}",
+                other.hash()
+            )
+        );
+    }
 }
