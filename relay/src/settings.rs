@@ -254,11 +254,21 @@ pub fn load(file: Option<&Path>, overrides: &Overrides) -> Result<Settings, Sett
         }
         builder = builder.add_source(config::File::from(file).format(config::FileFormat::Toml));
     }
+    // Only `CORRIDOR_<SECTION>__<KEY>` variables are settings: every key lives in a
+    // section, and other `CORRIDOR_*` variables (the tools' and tests' own, such as
+    // `CORRIDOR_VECTORS`) are none of the relay's business.
+    let settings_vars: config::Map<String, String> = std::env::vars()
+        .filter(|(k, _)| {
+            k.strip_prefix("CORRIDOR_")
+                .is_some_and(|rest| rest.contains("__"))
+        })
+        .collect();
     builder = builder.add_source(
         config::Environment::with_prefix("CORRIDOR")
             .prefix_separator("_")
             .separator("__")
-            .try_parsing(true),
+            .try_parsing(true)
+            .source(Some(settings_vars)),
     );
     let set = |b: config::ConfigBuilder<config::builder::DefaultState>,
                key: &str,
@@ -526,12 +536,15 @@ mod tests {
     fn layers_apply_in_order_defaults_file_environment_flags() {
         let (dir, path) = file(&format!("{PEER}\n[limits]\nwindow = 5\n"));
         std::env::set_var("CORRIDOR_LIMITS__RESEND_AFTER_MS", "1234");
+        // Not a setting (no section): a tool's variable is left alone.
+        std::env::set_var("CORRIDOR_SOME_TOOL", "/usr/bin/true");
         let overrides = Overrides {
             listen: Some("127.0.0.1:4999".into()),
             ..Overrides::default()
         };
         let s = load(Some(&path), &overrides);
         std::env::remove_var("CORRIDOR_LIMITS__RESEND_AFTER_MS");
+        std::env::remove_var("CORRIDOR_SOME_TOOL");
         let s = s.unwrap();
         assert_eq!(s.limits.window, 5, "the file wins over the defaults");
         assert_eq!(
