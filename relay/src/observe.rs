@@ -51,6 +51,8 @@ pub struct Observer {
     connected: BTreeSet<PeerId>,
     last_refresh: Option<Time>,
     last_size: Option<Time>,
+    /// A walk of the store's folder is under way.
+    size_walk: Arc<std::sync::atomic::AtomicBool>,
 }
 
 fn secs_between(later: Time, earlier: Time) -> f64 {
@@ -88,6 +90,7 @@ impl Observer {
             connected: BTreeSet::new(),
             last_refresh: None,
             last_size: None,
+            size_walk: Arc::default(),
         }
     }
 
@@ -303,8 +306,21 @@ impl Observer {
         }
         if elapsed(now, self.last_size, SIZE_REFRESH) {
             self.last_size = Some(now);
-            let size = crate::metrics::dir_size(&self.store_dir);
-            m.store_size.set(i64::try_from(size).unwrap_or(i64::MAX));
+            // The walk of the store's folder runs on the blocking pool, never in the core
+            // loop, and one at a time.
+            let walking = self.size_walk.clone();
+            if !walking.swap(true, std::sync::atomic::Ordering::AcqRel) {
+                let (dir, gauge) = (self.store_dir.clone(), m.store_size.clone());
+                let walk = move || {
+                    let size = crate::metrics::dir_size(&dir);
+                    gauge.set(i64::try_from(size).unwrap_or(i64::MAX));
+                    walking.store(false, std::sync::atomic::Ordering::Release);
+                };
+                match tokio::runtime::Handle::try_current() {
+                    Ok(runtime) => drop(runtime.spawn_blocking(walk)),
+                    Err(_) => walk(),
+                }
+            }
         }
         self.chains.send_replace(statuses);
         m.ready.set(i64::from(failing.is_empty()));
