@@ -334,35 +334,11 @@ fn manifest_lists_every_file_with_its_checksum() {
     println!("manifest: {} files, checksums match", m.len());
 }
 
+/// An RLP test's input as the value it encodes (the runner's conversion: `#` decimal big
+/// integers, strings, numbers and lists).
 fn rlp_value(v: &Json) -> Value {
-    match v {
-        Json::String(s) if s.starts_with('#') => {
-            // A decimal big integer: convert to big-endian bytes.
-            let mut be: Vec<u8> = vec![];
-            for digit in s[1..].bytes() {
-                let mut carry = u32::from(digit - b'0');
-                for b in be.iter_mut().rev() {
-                    let x = u32::from(*b) * 10 + carry;
-                    *b = (x & 0xff) as u8;
-                    carry = x >> 8;
-                }
-                while carry > 0 {
-                    be.insert(0, (carry & 0xff) as u8);
-                    carry >>= 8;
-                }
-            }
-            let skip = be.iter().take_while(|&&b| b == 0).count();
-            Value::Bytes(be[skip..].to_vec())
-        }
-        Json::String(s) => Value::Bytes(s.as_bytes().to_vec()),
-        Json::Number(n) => {
-            let be = n.as_u64().unwrap().to_be_bytes();
-            let skip = be.iter().take_while(|&&b| b == 0).count();
-            Value::Bytes(be[skip..].to_vec())
-        }
-        Json::Array(items) => Value::List(items.iter().map(rlp_value).collect()),
-        other => panic!("unexpected RLP test input {other}"),
-    }
+    corridor_light_client::evm::vectors::rlp_value(v)
+        .unwrap_or_else(|e| panic!("unexpected RLP test input {v}: {e}"))
 }
 
 #[test]

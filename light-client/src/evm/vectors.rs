@@ -213,7 +213,9 @@ fn run_file(dir: &Path, name: &str, e: &Json, hive: &R<Vec<(Header, Hash32)>>) -
     }
 }
 
-fn rlp_value(v: &Json) -> R<Value> {
+/// An RLP test's input (ethereum/tests `RLPTests`) as the value it encodes: `#` marks a
+/// decimal big integer; strings, numbers and lists as they are.
+pub fn rlp_value(v: &Json) -> R<Value> {
     let minimal = |be: &[u8]| {
         let skip = be.iter().take_while(|&&b| b == 0).count();
         Value::Bytes(be.get(skip..).unwrap_or_default().to_vec())
