@@ -633,3 +633,34 @@ fn a_set_the_header_does_not_commit_is_named_in_the_error() {
         );
     }
 }
+
+#[test]
+fn a_validator_set_may_have_max_validators_members_and_not_one_more() {
+    use corridor_light_client::native::{ValidatorSetError, MAX_VALIDATORS};
+    use corridor_light_client::signature::PublicKey;
+    // Distinct keys without deriving thousands of real ones: the set checks size, order
+    // and power, not that keys are on the curve.
+    let member = |i: usize| {
+        let mut key = [0u8; 32];
+        key[..8].copy_from_slice(&(i as u64).to_be_bytes());
+        Validator {
+            pub_key: PublicKey(key),
+            power: 1,
+        }
+    };
+    let full: Vec<Validator> = (0..MAX_VALIDATORS).map(member).collect();
+    assert_eq!(
+        ValidatorSet::new(full.clone()).unwrap().len(),
+        MAX_VALIDATORS
+    );
+    let mut over = full;
+    over.push(member(MAX_VALIDATORS));
+    assert!(matches!(
+        ValidatorSet::new(over),
+        Err(ValidatorSetError::Size(n)) if n == MAX_VALIDATORS + 1
+    ));
+    assert!(matches!(
+        ValidatorSet::new(Vec::new()),
+        Err(ValidatorSetError::Size(0))
+    ));
+}
