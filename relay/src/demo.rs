@@ -333,6 +333,17 @@ impl RelayProcess {
                 self.log_tail()
             );
         }
+        // Where the HTTP listeners really are (port 0 in the config with --any-ports).
+        let between = |from: &str, to: &str| -> Option<SocketAddr> {
+            let rest = &line[line.find(from)? + from.len()..];
+            rest[..rest.find(to)?].parse().ok()
+        };
+        if let Some(a) = between("metrics on http://", "/metrics") {
+            self.listen.metrics = a;
+        }
+        if let Some(a) = between("trader API on http://", "/v1") {
+            self.listen.api = a;
+        }
         self.child = Some(child);
         Ok(())
     }
@@ -371,10 +382,6 @@ impl RelayProcess {
     fn store(&self) -> PathBuf {
         self.dir.join("data").join("store")
     }
-}
-
-fn free_tcp() -> anyhow::Result<SocketAddr> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?)
 }
 
 fn free_udp() -> anyhow::Result<SocketAddr> {
@@ -467,10 +474,14 @@ async fn start_chain(
 
 fn listen_for(i: usize, any: bool) -> anyhow::Result<Listen> {
     if any {
+        // The QUIC port goes into the partners' configs, so it is chosen here; the HTTP
+        // listeners bind port 0 and are read back from the relay's first line (a port
+        // chosen here and bound later could be taken in between).
+        let any_port = SocketAddr::from(([127, 0, 0, 1], 0));
         return Ok(Listen {
             quic: free_udp()?,
-            metrics: free_tcp()?,
-            api: free_tcp()?,
+            metrics: any_port,
+            api: any_port,
         });
     }
     let port = |base: u16| {
