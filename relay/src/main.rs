@@ -516,16 +516,24 @@ fn run_relay(path: &std::path::Path, overrides: &corridor_relay::settings::Overr
                 );
             }
         });
-        let shutdown = async {
-            let Ok(mut term) =
-                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-            else {
-                let _ = tokio::signal::ctrl_c().await;
-                return;
-            };
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
+        // The handlers are installed here, before the relay starts and says where it
+        // listens: a SIGTERM right after that line must drain the relay, not kill it.
+        use tokio::signal::unix::{signal, SignalKind};
+        let (term, interrupt) = (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        );
+        let shutdown = async move {
+            match (term, interrupt) {
+                (Ok(mut term), Ok(mut interrupt)) => {
+                    tokio::select! {
+                        _ = interrupt.recv() => {}
+                        _ = term.recv() => {}
+                    }
+                }
+                _ => {
+                    let _ = tokio::signal::ctrl_c().await;
+                }
             }
         };
         let r = corridor_relay::daemon::run(settings, key, shutdown, Some(tx)).await;
