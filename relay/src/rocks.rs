@@ -84,22 +84,6 @@ impl Store for RocksStore {
         self.db.get_cf(self.cf(column)?, key).map_err(fail("get"))
     }
 
-    fn scan(&self, column: Column, prefix: &[u8]) -> Result<Vec<Entry>, StoreError> {
-        let mut out = Vec::new();
-        let iter = self.db.iterator_cf(
-            self.cf(column)?,
-            rocksdb::IteratorMode::From(prefix, rocksdb::Direction::Forward),
-        );
-        for item in iter {
-            let (k, v) = item.map_err(fail("scan"))?;
-            if !k.starts_with(prefix) {
-                break;
-            }
-            out.push((k.to_vec(), v.to_vec()));
-        }
-        Ok(out)
-    }
-
     fn scan_after(
         &self,
         column: Column,

@@ -119,7 +119,9 @@ pub trait Store: Send + Sync {
     /// Reads one value.
     fn get(&self, column: Column, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError>;
     /// Every (key, value) of `column` whose key starts with `prefix`, in key order.
-    fn scan(&self, column: Column, prefix: &[u8]) -> Result<Vec<Entry>, StoreError>;
+    fn scan(&self, column: Column, prefix: &[u8]) -> Result<Vec<Entry>, StoreError> {
+        self.scan_after(column, prefix, None, usize::MAX)
+    }
     /// At most `limit` of them, from the first key after `after` (from the start when
     /// `after` is `None`): a scan in bounded steps.
     fn scan_after(
@@ -176,15 +178,6 @@ impl Store for MemStore {
 
     fn get(&self, column: Column, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
         Ok(self.lock().get(&(column, key.to_vec())).cloned())
-    }
-
-    fn scan(&self, column: Column, prefix: &[u8]) -> Result<Vec<Entry>, StoreError> {
-        Ok(self
-            .lock()
-            .range((column, prefix.to_vec())..)
-            .take_while(|((c, k), _)| *c == column && k.starts_with(prefix))
-            .map(|((_, k), v)| (k.clone(), v.clone()))
-            .collect())
     }
 
     fn scan_after(
