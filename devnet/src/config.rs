@@ -1006,6 +1006,20 @@ header_hash = "0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b"
     }
 
     #[test]
+    fn a_verification_budget_that_could_not_take_one_delivery_is_refused_at_load() {
+        let with = |extra: &str| format!("{GOOD}\n[limits]\n{extra}\n");
+        // One delivery may carry 64 light blocks: a smaller burst could never take it.
+        assert_eq!(keys_of(&with("verify_burst = 63")), ["limits.verify_burst"]);
+        assert_eq!(keys_of(&with("verify_burst = 0")), ["limits.verify_burst"]);
+        assert_eq!(
+            keys_of(&with("verify_per_second = 0")),
+            ["limits.verify_per_second"]
+        );
+        let c = DevnetConfig::from_toml(&with("verify_burst = 64\nverify_per_second = 1")).unwrap();
+        assert_eq!((c.verify_burst, c.verify_per_second), (64, 1));
+    }
+
+    #[test]
     fn the_item_size_bound_holds_for_the_largest_item() {
         use corridor_light_client::envelope::{
             Deadline, DocumentKind, MessageBody, Payload, SignedMessage, TradeMessage, VERSION,
