@@ -392,32 +392,54 @@ pub fn router(ctx: ApiContext) -> Result<Router, SetupError> {
         .with_state(api))
 }
 
+/// Stage events the indexer takes into one synced write, at most.
+const INDEX_BATCH: usize = 512;
+
 /// Follows the core's stage events into the API's records, catching up from the audit
-/// column at start and after a lag.
+/// column at start and after a lag. Events waiting together are written together (one
+/// synced batch for up to [`INDEX_BATCH`]), on the blocking pool, so a busy relay pays one
+/// disk sync per batch rather than per stage, and the runtime's threads never wait on it.
 async fn index(api: Arc<Api>, mut events: broadcast::Receiver<StageEvent>) {
-    let catch_up = |api: &Api| {
-        if let Err(e) = api.writer().catch_up() {
-            tracing::error!(error = %e, "trader API: catching up with the audit log failed");
-        }
-    };
-    catch_up(&api);
-    loop {
-        match events.recv().await {
-            Ok(record) => {
-                if let Err(e) = api.writer().stage(&record.audit, record.entry.as_ref()) {
-                    tracing::error!(
-                        lane = %record.audit.lane,
-                        sequence = record.audit.sequence,
-                        error = %e,
-                        "trader API: indexing a stage failed"
-                    );
-                }
+    let write = |api: &Arc<Api>, batch: Option<Vec<StageEvent>>| {
+        let api = api.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut writer = api.writer();
+            let result = match &batch {
+                Some(batch) => writer.stages(batch.iter().map(|e| (&e.audit, e.entry.as_ref()))),
+                None => writer.catch_up(),
+            };
+            if let Err(e) = result {
+                tracing::error!(error = %e, "trader API: writing its records failed");
             }
+        })
+    };
+    let _ = write(&api, None).await;
+    loop {
+        let first = match events.recv().await {
+            Ok(event) => event,
             Err(broadcast::error::RecvError::Lagged(missed)) => {
                 tracing::warn!(missed, "trader API: stage events lagged; catching up");
-                catch_up(&api);
+                let _ = write(&api, None).await;
+                continue;
             }
             Err(broadcast::error::RecvError::Closed) => return,
+        };
+        let mut batch = vec![first];
+        let mut lagged = false;
+        while batch.len() < INDEX_BATCH {
+            match events.try_recv() {
+                Ok(event) => batch.push(event),
+                Err(broadcast::error::TryRecvError::Lagged(missed)) => {
+                    tracing::warn!(missed, "trader API: stage events lagged; catching up");
+                    lagged = true;
+                    break;
+                }
+                Err(_) => break,
+            }
+        }
+        let _ = write(&api, Some(batch)).await;
+        if lagged {
+            let _ = write(&api, None).await;
         }
     }
 }

@@ -20,10 +20,13 @@
 //! scan of the audit column ([`Writer::catch_up`]).
 //!
 //! Every change goes through the one [`Writer`] (a mutex): compute, one synced batch,
-//! then tell the streams.
+//! then tell the streams. Stages that wait together are taken together
+//! ([`Writer::stages`]): one synced batch for all of them, each stage reading the records as
+//! the stages before it in the batch left them.
 //!
 //! [`ApiLimits::event_log`]: super::ApiLimits::event_log
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use corridor_light_client::envelope::{SignedMessage, TradeMessage};
@@ -372,21 +375,79 @@ impl Writer {
         Ok((record, false))
     }
 
-    /// Takes one stage the core recorded: finds the message (in the store, or in `entry`,
-    /// the entry the event carried when the store no longer has it), copies what the core
-    /// will drop, and appends an event if the stage is new to the API.
-    pub fn stage(
+    /// Takes stages the core recorded, in order, and writes what they change in one synced
+    /// batch. A stage that cannot be indexed (a corrupt record) is logged and skipped; the
+    /// others are written. For each stage: finds the message (in the store, or in `entry`,
+    /// the entry the event carried), copies what the core will drop, and appends an event
+    /// if the stage is new to the API.
+    pub fn stages<'a>(
         &mut self,
+        stages: impl IntoIterator<Item = (&'a AuditRecord, Option<&'a StoredEntry<NativeVerifier>>)>,
+    ) -> Result<(), ApiError> {
+        let mut pending = Pending::default();
+        for (audit, entry) in stages {
+            if let Err(e) = self.stage_into(&mut pending, audit, entry) {
+                tracing::error!(
+                    lane = %audit.lane,
+                    sequence = audit.sequence,
+                    error = %e,
+                    "trader API: indexing a stage failed"
+                );
+            }
+        }
+        self.commit(pending)
+    }
+
+    /// Writes `pending` (one synced batch), then tells the streams of its events.
+    fn commit(&mut self, pending: Pending) -> Result<(), ApiError> {
+        if pending.batch.is_empty() {
+            return Ok(());
+        }
+        if let Err(e) = self.store.write(&pending.batch) {
+            // Nothing was written: the numbers handed out go back, and the stages are
+            // taken again by the next catch-up.
+            self.next_event = pending.first_event;
+            return Err(e.into());
+        }
+        for event in pending.events {
+            let _ = self.feed.send(event);
+        }
+        Ok(())
+    }
+
+    /// The record of the message at (`lane`, `sequence`), as the batch being built leaves it.
+    fn pending_record(
+        &self,
+        pending: &Pending,
+        lane: &Lane,
+        sequence: u64,
+    ) -> Result<Option<MessageRecord>, ApiError> {
+        let k = seq_key(lane, sequence);
+        let id = match pending.ids.get(&k) {
+            Some(id) => Some(*id),
+            None => self
+                .store
+                .get(Column::Meta, &k)?
+                .and_then(|b| <[u8; 32]>::try_from(b).ok())
+                .map(Hash32),
+        };
+        let Some(id) = id else { return Ok(None) };
+        match pending.records.get(&id) {
+            Some(record) => Ok(Some(record.clone())),
+            None => self.records.message(&id),
+        }
+    }
+
+    /// Adds one stage's changes to `pending`; changes nothing when it fails.
+    fn stage_into(
+        &mut self,
+        pending: &mut Pending,
         audit: &AuditRecord,
         entry: Option<&StoredEntry<NativeVerifier>>,
     ) -> Result<(), ApiError> {
         let lane = &audit.lane;
         let sequence = audit.sequence;
-        let stored_id = self.store.get(Column::Meta, &seq_key(lane, sequence))?;
-        let existing = match stored_id.and_then(|b| <[u8; 32]>::try_from(b).ok()) {
-            Some(id) => self.records.message(&Hash32(id))?,
-            None => None,
-        };
+        let existing = self.pending_record(pending, lane, sequence)?;
         // A stage the API has already taken (a catch-up going over old audit records)
         // brings nothing new: what a later stage copies comes with that stage's own event.
         if existing
@@ -395,20 +456,25 @@ impl Writer {
         {
             return Ok(());
         }
-        let outbound =
-            stored_outbound::<NativeVerifier>(&*self.store, lane, sequence).map_err(|e| {
-                ApiError::Corrupt {
-                    key: format!("outbound {lane} #{sequence}"),
-                    reason: e.to_string(),
-                }
-            })?;
-        let inbound =
-            stored_inbound::<NativeVerifier>(&*self.store, lane, sequence).map_err(|e| {
-                ApiError::Corrupt {
-                    key: format!("inbound {lane} #{sequence}"),
-                    reason: e.to_string(),
-                }
-            })?;
+        // The entry the event carried is the stage's own side as the core left it; the
+        // store is read only for stages without one (a catch-up).
+        let (outbound, inbound) = match entry {
+            Some(_) => (None, None),
+            None => (
+                stored_outbound::<NativeVerifier>(&*self.store, lane, sequence).map_err(|e| {
+                    ApiError::Corrupt {
+                        key: format!("outbound {lane} #{sequence}"),
+                        reason: e.to_string(),
+                    }
+                })?,
+                stored_inbound::<NativeVerifier>(&*self.store, lane, sequence).map_err(|e| {
+                    ApiError::Corrupt {
+                        key: format!("inbound {lane} #{sequence}"),
+                        reason: e.to_string(),
+                    }
+                })?,
+            ),
+        };
         let (mut record, new) = match existing {
             Some(r) => (r, false),
             None => {
@@ -465,39 +531,68 @@ impl Writer {
         if record == before && !new {
             return Ok(());
         }
-        let mut batch = WriteBatch::default();
-        Self::put_record(&mut batch, &record, new);
-        let mut event = None;
-        if fresh {
-            let audit_now = self.records.audit(lane, sequence)?;
+        // The last fallible step, before anything is added to the batch.
+        let status = if fresh {
+            Some(status_of(&self.records.audit(lane, sequence)?))
+        } else {
+            None
+        };
+        Self::put_record(&mut pending.batch, &record, new);
+        if new {
+            pending.ids.insert(seq_key(lane, sequence), record.id);
+        }
+        if let Some(status) = status {
             let mut e = EventRecord {
                 number: 0,
                 id: record.id,
                 stage: audit.stage.name().into(),
-                status: status_of(&audit_now),
+                status,
                 at: audit.at,
             };
-            self.push_event(&mut batch, &mut e);
-            event = Some(e);
+            if pending.events.is_empty() {
+                pending.first_event = self.next_event;
+            }
+            self.push_event(&mut pending.batch, &mut e);
+            pending.events.push(e);
         }
-        self.store.write(&batch)?;
-        if let Some(e) = event {
-            let _ = self.feed.send(e);
-        }
+        pending.records.insert(record.id, record);
         Ok(())
     }
 
-    /// Takes every audit record of the store (after a lag, or at start).
+    /// Takes every audit record of the store (after a lag, or at start), a batch of
+    /// [`CATCH_UP_BATCH`] records at a time.
     pub fn catch_up(&mut self) -> Result<(), ApiError> {
+        let mut records = Vec::new();
         for (k, v) in self.store.scan(Column::Audit, b"")? {
             let Some(audit) = AuditRecord::decode(&v) else {
                 tracing::warn!(key = %String::from_utf8_lossy(&k), "audit record does not decode");
                 continue;
             };
-            self.stage(&audit, None)?;
+            records.push(audit);
+            if records.len() == CATCH_UP_BATCH {
+                self.stages(records.iter().map(|a| (a, None)))?;
+                records.clear();
+            }
         }
-        Ok(())
+        self.stages(records.iter().map(|a| (a, None)))
     }
+}
+
+/// Audit records a catch-up takes per synced write.
+const CATCH_UP_BATCH: usize = 256;
+
+/// The changes of stages not yet written: the batch, and what reads must see of it.
+#[derive(Default)]
+struct Pending {
+    batch: WriteBatch,
+    /// `api/seq/` keys added, with their ids.
+    ids: HashMap<Vec<u8>, Hash32>,
+    /// Records written, as they will be.
+    records: HashMap<Hash32, MessageRecord>,
+    /// Events to tell the streams once written.
+    events: Vec<EventRecord>,
+    /// The number of the first of them.
+    first_event: u64,
 }
 
 /// Where a record stands in the lists: when it was first seen, then its id.
@@ -510,4 +605,233 @@ fn list_position(record: &MessageRecord) -> Vec<u8> {
 /// A proof as JSON text (proofs are plain data: they always serialise).
 fn proof_json<T: Serialize>(proof: &T) -> String {
     serde_json::to_string(proof).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use corridor_light_client::documents::examples::example;
+    use corridor_light_client::envelope::{
+        payload_from_json, Deadline, DocumentKind, MessageBody, VERSION,
+    };
+    use corridor_light_client::merkle::InclusionProof;
+    use corridor_light_client::signature::SigningKey;
+    use corridor_light_client::{hash, ChainId};
+    use corridor_relay_core::store::MemStore;
+
+    use super::*;
+
+    fn lane() -> Lane {
+        Lane {
+            source: ChainId::new("cn-shanghai").unwrap(),
+            destination: ChainId::new("kz-astana").unwrap(),
+            channel: 0,
+        }
+    }
+
+    fn entry(sequence: u64) -> StoredEntry<NativeVerifier> {
+        let sender = SigningKey::from_seed([1; 32]);
+        let receiver = SigningKey::from_seed([2; 32]);
+        let payload = payload_from_json(&example(DocumentKind::CommercialInvoice)).unwrap();
+        let lane = lane();
+        let message = MessageBody {
+            version: VERSION,
+            source_chain: lane.source,
+            destination_chain: lane.destination,
+            channel: lane.channel,
+            nonce: sequence,
+            sender: sender.public_key(),
+            receiver: receiver.public_key(),
+            kind: DocumentKind::CommercialInvoice,
+            payload_hash: hash::sha3(&payload.0),
+            payload,
+            deadline: Deadline::Height(Height(1_000_000)),
+        }
+        .sign(&sender)
+        .unwrap();
+        StoredEntry {
+            message: TradeMessage { sequence, message },
+            proof: InclusionProof {
+                index: 0,
+                tree_size: 1,
+                path: Vec::new(),
+            },
+            height: Height(7),
+            receipt: None,
+        }
+    }
+
+    /// Writes `stage` of `sequence` to the audit column, as the core does before telling.
+    fn audit(store: &dyn Store, sequence: u64, stage: Stage, at: u64) -> AuditRecord {
+        let record = AuditRecord {
+            lane: lane(),
+            sequence,
+            stage,
+            at: Time::from_unix_nanos(at),
+        };
+        let mut bytes = Vec::new();
+        ciborium::into_writer(&record, &mut bytes).unwrap();
+        let mut batch = WriteBatch::default();
+        batch.put(Column::Audit, record.key(), bytes);
+        store.write(&batch).unwrap();
+        record
+    }
+
+    /// A store that counts its writes.
+    struct Counting {
+        inner: MemStore,
+        writes: std::sync::atomic::AtomicUsize,
+    }
+
+    impl Store for Counting {
+        fn get(
+            &self,
+            column: Column,
+            key: &[u8],
+        ) -> Result<Option<Vec<u8>>, corridor_relay_core::store::StoreError> {
+            self.inner.get(column, key)
+        }
+        fn write(&self, batch: &WriteBatch) -> Result<(), corridor_relay_core::store::StoreError> {
+            self.writes
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            self.inner.write(batch)
+        }
+        fn scan_after(
+            &self,
+            column: Column,
+            prefix: &[u8],
+            after: Option<&[u8]>,
+            limit: usize,
+        ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, corridor_relay_core::store::StoreError> {
+            self.inner.scan_after(column, prefix, after, limit)
+        }
+    }
+
+    #[test]
+    fn stages_waiting_together_are_one_write_and_each_sees_the_ones_before_it() {
+        let store = Arc::new(Counting {
+            inner: MemStore::new(),
+            writes: Default::default(),
+        });
+        let (feed, mut told) = broadcast::channel(64);
+        let mut writer = Writer::new(store.clone(), 100, feed).unwrap();
+        let before = store.writes.load(std::sync::atomic::Ordering::SeqCst);
+        let one = entry(1);
+        let two = entry(2);
+        // Message 1 reaches three stages and message 2 one, all in one batch; the second
+        // `committed` of message 1 is a repeat and adds nothing.
+        let a = audit(&*store, 1, Stage::Committed, 10);
+        let b = audit(&*store, 2, Stage::Committed, 11);
+        let c = audit(&*store, 1, Stage::Forwarded, 12);
+        let d = audit(
+            &*store,
+            1,
+            Stage::Acknowledged(ReceiptResult::Delivered),
+            13,
+        );
+        let writes_of_audit = 4;
+        writer
+            .stages([
+                (&a, Some(&one)),
+                (&b, Some(&two)),
+                (&c, Some(&one)),
+                (&a, Some(&one)),
+                (&d, Some(&one)),
+            ])
+            .unwrap();
+        assert_eq!(
+            store.writes.load(std::sync::atomic::Ordering::SeqCst) - before,
+            writes_of_audit + 1,
+            "one synced write for the batch"
+        );
+        let records = Records::new(store.clone());
+        let id1 = one.message.message.id().unwrap();
+        let r1 = records.message(&id1).unwrap().unwrap();
+        assert_eq!(r1.stages, vec![1, 2, 5]);
+        assert_eq!(r1.seen_at, Time::from_unix_nanos(10));
+        assert_eq!(r1.result, Some(ReceiptResult::Delivered));
+        assert_eq!(r1.committed.as_ref().map(|c| c.height), Some(Height(7)));
+        // The message is listed once, however many of its stages the batch held.
+        let listed = records.ids_after(None, None, 10).unwrap();
+        let ids: Vec<Hash32> = listed.iter().map(|(_, id)| *id).collect();
+        assert_eq!(ids, vec![id1, two.message.message.id().unwrap()]);
+        let events = records.events_after(0, 10).unwrap();
+        let got: Vec<(u64, &str, Status)> = events
+            .iter()
+            .map(|e| (e.number, e.stage.as_str(), e.status))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (1, "committed", Status::Acknowledged),
+                (2, "committed", Status::Committed),
+                (3, "forwarded", Status::Acknowledged),
+                (4, "acknowledged", Status::Acknowledged),
+            ]
+        );
+        // The streams hear of them, in order, once they are written.
+        let heard: Vec<u64> = std::iter::from_fn(|| told.try_recv().ok())
+            .map(|e| e.number)
+            .collect();
+        assert_eq!(heard, vec![1, 2, 3, 4]);
+    }
+
+    #[test]
+    fn a_stage_that_cannot_be_indexed_is_skipped_and_the_rest_of_its_batch_is_written() {
+        let store: Arc<dyn Store> = Arc::new(MemStore::new());
+        let (feed, _told) = broadcast::channel(64);
+        let mut writer = Writer::new(store.clone(), 100, feed).unwrap();
+        let one = entry(1);
+        let two = entry(2);
+        // Message 1's record is corrupt in the store.
+        let id1 = one.message.message.id().unwrap();
+        let mut batch = WriteBatch::default();
+        batch.put(Column::Meta, seq_key(&lane(), 1), id1.as_bytes().to_vec());
+        batch.put(Column::Meta, key(MSG, id1.as_bytes()), vec![0xff]);
+        store.write(&batch).unwrap();
+        let a = audit(&*store, 1, Stage::Forwarded, 10);
+        let b = audit(&*store, 2, Stage::Committed, 11);
+        writer.stages([(&a, Some(&one)), (&b, Some(&two))]).unwrap();
+        let records = Records::new(store.clone());
+        assert!(matches!(
+            records.message(&id1),
+            Err(ApiError::Corrupt { .. })
+        ));
+        let r2 = records
+            .message(&two.message.message.id().unwrap())
+            .unwrap()
+            .unwrap();
+        assert_eq!(r2.stages, vec![1]);
+        let events = records.events_after(0, 10).unwrap();
+        assert_eq!(events.len(), 1, "only message 2's stage: {events:?}");
+        assert_eq!(events[0].number, 1, "the skipped stage took no number");
+    }
+
+    #[test]
+    fn the_entry_an_event_carries_is_taken_over_the_stores_and_a_catch_up_reads_the_store() {
+        let store: Arc<dyn Store> = Arc::new(MemStore::new());
+        let (feed, _told) = broadcast::channel(64);
+        let mut writer = Writer::new(store.clone(), 100, feed).unwrap();
+        let one = entry(1);
+        // The core's outbound entry of (lane, 1) does not decode.
+        let mut k = lane().key().into_bytes();
+        k.push(b'/');
+        k.extend_from_slice(&1u64.to_be_bytes());
+        let mut batch = WriteBatch::default();
+        batch.put(Column::Outbound, k, vec![0xff]);
+        store.write(&batch).unwrap();
+        let a = audit(&*store, 1, Stage::Committed, 10);
+        // Without the entry (a catch-up), the store is read and the stage cannot be taken.
+        writer.catch_up().unwrap();
+        assert!(Records::new(store.clone())
+            .events_after(0, 10)
+            .unwrap()
+            .is_empty());
+        // With it, the store's copy is not needed.
+        writer.stages([(&a, Some(&one))]).unwrap();
+        let r = Records::new(store.clone())
+            .message(&one.message.message.id().unwrap())
+            .unwrap()
+            .unwrap();
+        assert_eq!(r.stages, vec![1]);
+    }
 }
