@@ -414,9 +414,14 @@ pub(crate) async fn run(
     };
     std::fs::create_dir_all(&data_dir)
         .with_context(|| format!("creating {}", data_dir.display()))?;
+    let kept = if options.data_dir.is_some() {
+        ""
+    } else {
+        " (a temporary folder, removed when the demo ends; --data-dir DIR keeps it)"
+    };
     writeln!(
         out,
-        "corridor devnet: three partner chains, three operators' relays, their traders\n  data in {}",
+        "corridor devnet: three partner chains, three operators' relays, their traders\n  data in {}{kept}",
         data_dir.display()
     )?;
     let mut chains = Vec::new();
@@ -1107,9 +1112,14 @@ async fn with_chains(
         out,
         "  Grafana: monitoring/README.md (Prometheus scrapes the relays on 127.0.0.1:9701-9703; --keep-running keeps them up)"
     )?;
+    let removed = if options.data_dir.is_none() && !options.keep_running {
+        " (removed as the demo ends: run with --data-dir DIR to keep them)"
+    } else {
+        ""
+    };
     writeln!(
         out,
-        "  relay logs and stores: {}",
+        "  relay logs and stores: {}{removed}",
         data_dir.join("relays").display()
     )?;
 
