@@ -560,7 +560,7 @@ impl Writer {
     }
 
     /// Takes every audit record of the store (after a lag, or at start), a batch of
-    /// [`CATCH_UP_BATCH`] records at a time.
+    /// 256 records at a time (one synced write each).
     pub fn catch_up(&mut self) -> Result<(), ApiError> {
         let mut records = Vec::new();
         for (k, v) in self.store.scan(Column::Audit, b"")? {
