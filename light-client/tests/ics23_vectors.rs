@@ -78,7 +78,16 @@ fn mutated_proofs_fail() {
     for store in STORES {
         let spec = spec_by_name(store).unwrap();
         for path in json_files(&dir.join("ics23").join(store)) {
-            let file: ProofFile = serde_json::from_value(read_json(&path)).unwrap();
+            let value = read_json(&path);
+            let stem = path.file_stem().unwrap().to_string_lossy().into_owned();
+            // Single proofs only: batch and existence files (upstream has both in these
+            // folders) and kinds the runner does not know are the other test's business.
+            if classify(&stem, &value) != Ok(FileKind::Proof)
+                || run_file(&stem, &value, Some(&spec)).is_unknown_kind()
+            {
+                continue;
+            }
+            let file: ProofFile = serde_json::from_value(value).unwrap();
             let label = format!("{store}/{}", name(&path));
             let verifies = |f: &ProofFile, s: &corridor_light_client::ics23::ProofSpec| {
                 f.decode().and_then(|d| d.verify(s)).is_ok()
