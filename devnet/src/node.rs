@@ -200,6 +200,23 @@ enum Acceptance {
     Repeat(DeliveryAck),
 }
 
+/// Transactions of one group on their way to one synced write: its batch and what later
+/// transactions of the group must see of the earlier ones.
+struct TxGroup<'a> {
+    batch: crate::store::Batch<'a>,
+    /// Lanes' next sequences after the group.
+    lanes: BTreeMap<LaneKey, u64>,
+    /// Messages taken by the group, by id.
+    ids: BTreeMap<Hash32, MessageLocation>,
+    /// The pending counter after the group.
+    counter: u64,
+    /// Messages for the next block, in order.
+    queued: Vec<PendingOut>,
+}
+
+/// Most transactions written together (one synced write).
+const MAX_TX_GROUP: usize = 512;
+
 struct PendingOut {
     key: Vec<u8>,
     id: Hash32,
@@ -379,7 +396,9 @@ impl Node {
     pub(crate) fn run(mut self, mut commands: mpsc::Receiver<Command>) {
         let span = tracing::info_span!("devnet-node", chain = %self.chain_id());
         let _entered = span.enter();
-        while let Some(command) = commands.blocking_recv() {
+        // A command taken while gathering transactions, to run next.
+        let mut held = None;
+        while let Some(command) = held.take().or_else(|| commands.blocking_recv()) {
             match command {
                 Command::Tick => {
                     if let Err(e) = self.tick() {
@@ -387,7 +406,22 @@ impl Node {
                     }
                 }
                 Command::SubmitTx(message, reply) => {
-                    let _ = reply.send(self.submit(*message));
+                    // Transactions waiting together are written together.
+                    let mut group = vec![(*message, reply)];
+                    while group.len() < MAX_TX_GROUP {
+                        match commands.try_recv() {
+                            Ok(Command::SubmitTx(message, reply)) => group.push((*message, reply)),
+                            Ok(other) => {
+                                held = Some(other);
+                                break;
+                            }
+                            Err(_) => break,
+                        }
+                    }
+                    let (messages, replies): (Vec<_>, Vec<_>) = group.into_iter().unzip();
+                    for (reply, result) in replies.into_iter().zip(self.submit(messages)) {
+                        let _ = reply.send(result);
+                    }
                 }
                 Command::Deliver(deliveries, reply) => {
                     let _ = reply.send(self.deliver(*deliveries));
@@ -413,10 +447,6 @@ impl Node {
             pending_messages: self.pending_out.len(),
             pending_receipts: self.pending_in.len(),
         });
-    }
-
-    fn next_pending_key(&self, kind: u8) -> (Vec<u8>, u64) {
-        pending_key(kind, self.pending_counter)
     }
 
     /// Produces the next block (unless stalled).
@@ -521,8 +551,67 @@ impl Node {
         testgen::fork(block, &keys, root)
     }
 
-    /// Accepts a trader's message into the outbox.
-    fn submit(&mut self, message: SignedMessage) -> Result<TxAccepted, ChainError> {
+    /// Accepts traders' messages into the outbox.
+    ///
+    /// Takes transactions in order, in one synced write: each is checked on its own (a
+    /// refusal answers that one only), gets the next sequence of its lane after the ones
+    /// before it, and is queued for the next block once the write is done. A message already
+    /// taken (before, or earlier in the same group) gets its original place back, marked
+    /// duplicate. If the write fails, every message the group would have taken gets the
+    /// store's error and nothing of it is kept.
+    fn submit(&mut self, messages: Vec<SignedMessage>) -> Vec<Result<TxAccepted, ChainError>> {
+        let mut group = TxGroup {
+            batch: self.store.batch(),
+            lanes: BTreeMap::new(),
+            ids: BTreeMap::new(),
+            counter: self.pending_counter,
+            queued: Vec::new(),
+        };
+        let mut results: Vec<Result<TxAccepted, ChainError>> = messages
+            .into_iter()
+            .map(|message| self.stage_tx(message, &mut group))
+            .collect();
+        if group.queued.is_empty() {
+            return results;
+        }
+        let TxGroup {
+            batch,
+            lanes,
+            counter,
+            queued,
+            ..
+        } = group;
+        if let Err(e) = self.store.commit(batch) {
+            for r in &mut results {
+                if matches!(r, Ok(a) if !a.duplicate) {
+                    *r = Err(ChainError::Store(e.clone()));
+                }
+            }
+            return results;
+        }
+        for (lane, next) in lanes {
+            self.lanes.set(lane, next);
+        }
+        self.pending_counter = counter;
+        for pending in queued {
+            tracing::debug!(
+                destination = %pending.message.message.body.destination_chain,
+                channel = pending.message.message.body.channel,
+                sequence = pending.message.sequence,
+                "message accepted"
+            );
+            self.pending_out.push_back(pending);
+        }
+        self.publish_status();
+        results
+    }
+
+    /// Checks one transaction of a group and adds its writes to the group's batch.
+    fn stage_tx(
+        &self,
+        message: SignedMessage,
+        group: &mut TxGroup<'_>,
+    ) -> Result<TxAccepted, ChainError> {
         let body = &message.body;
         if &body.source_chain != self.chain_id() {
             return Err(ChainError::WrongChain {
@@ -549,7 +638,11 @@ impl Node {
         let id = message
             .id()
             .map_err(|e| ChainError::InvalidMessage(e.into()))?;
-        if let Some(loc) = self.store.get::<MessageLocation>(Cf::Ids, id.as_bytes())? {
+        let taken = match group.ids.get(&id) {
+            Some(loc) => Some(loc.clone()),
+            None => self.store.get::<MessageLocation>(Cf::Ids, id.as_bytes())?,
+        };
+        if let Some(loc) = taken {
             return Ok(TxAccepted {
                 id,
                 destination: loc.destination,
@@ -558,8 +651,9 @@ impl Node {
                 duplicate: true,
             });
         }
-        if self.pending_out.len() >= self.config.max_pending {
-            return Err(ChainError::OutboxFull(self.pending_out.len()));
+        let pending = self.pending_out.len().saturating_add(group.queued.len());
+        if pending >= self.config.max_pending {
+            return Err(ChainError::OutboxFull(pending));
         }
         let channel = body.channel;
         let lane = Lane {
@@ -568,9 +662,12 @@ impl Node {
             channel,
         }
         .key();
-        let sequence = self.lanes.next(&lane);
+        let sequence = match group.lanes.get(&lane) {
+            Some(next) => *next,
+            None => self.lanes.next(&lane),
+        };
         let next = sequence.saturating_add(1);
-        let (key, counter) = self.next_pending_key(PENDING_OUT);
+        let (key, counter) = pending_key(PENDING_OUT, group.counter);
         let trade = TradeMessage { sequence, message };
         let location = MessageLocation {
             destination: destination.clone(),
@@ -578,22 +675,18 @@ impl Node {
             sequence,
             height: None,
         };
-        let mut batch = self.store.batch();
-        batch.put(Cf::Pending, &key, &trade)?;
-        batch.put(Cf::Ids, id.as_bytes(), &location)?;
-        batch.put(Cf::Lanes, lane.as_bytes(), &next)?;
-        batch.put(Cf::Meta, META_PENDING_COUNTER, &counter)?;
-        self.store.commit(batch)?;
-
-        self.lanes.set(lane, next);
-        self.pending_counter = counter;
-        self.pending_out.push_back(PendingOut {
+        group.batch.put(Cf::Pending, &key, &trade)?;
+        group.batch.put(Cf::Ids, id.as_bytes(), &location)?;
+        group.batch.put(Cf::Lanes, lane.as_bytes(), &next)?;
+        group.batch.put(Cf::Meta, META_PENDING_COUNTER, &counter)?;
+        group.lanes.insert(lane, next);
+        group.ids.insert(id, location);
+        group.counter = counter;
+        group.queued.push(PendingOut {
             key,
             id,
             message: trade,
         });
-        tracing::debug!(%destination, channel, sequence, "message accepted");
-        self.publish_status();
         Ok(TxAccepted {
             id,
             destination,
@@ -908,5 +1001,140 @@ pub(crate) fn bundle_error(source: &ChainId, bundle: &ProofBundle, e: BundleErro
             height: bundle.height,
             reason: other.to_string(),
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use corridor_light_client::envelope::{
+        payload_from_json, Deadline, DocumentKind, MessageBody, VERSION,
+    };
+    use corridor_light_client::signature::SigningKey;
+    use corridor_light_client::testkit::{now, TempDir};
+
+    use super::*;
+    use crate::config::{devnet_trader_key, Trader};
+
+    fn chain(name: &str, dir: &TempDir) -> DevnetConfig {
+        let genesis = now().checked_sub(Duration::from_secs(1)).unwrap();
+        let id = ChainId::new(name).unwrap();
+        DevnetConfig::simple(
+            id,
+            4,
+            Duration::from_millis(50),
+            genesis,
+            dir.path().join(name),
+        )
+    }
+
+    fn message(key: &SigningKey, to: &DevnetConfig, channel: u32, nonce: u64) -> SignedMessage {
+        let payload = payload_from_json(&serde_json::json!({ "note": nonce })).unwrap();
+        MessageBody {
+            version: VERSION,
+            source_chain: ChainId::new("grp-a").unwrap(),
+            destination_chain: to.chain_id().clone(),
+            channel,
+            nonce,
+            sender: key.public_key(),
+            receiver: key.public_key(),
+            kind: DocumentKind::Generic,
+            payload_hash: hash::sha3(&payload.0),
+            payload,
+            deadline: Deadline::Height(Height(1_000_000)),
+        }
+        .sign(key)
+        .unwrap()
+    }
+
+    /// Sends `messages` to a node of `config` all waiting at once, then stops it; returns
+    /// each message's answer.
+    fn submit_together(
+        config: &Arc<DevnetConfig>,
+        messages: &[SignedMessage],
+    ) -> Vec<Result<TxAccepted, ChainError>> {
+        let store = Arc::new(RocksStore::open(&config.store_path).unwrap());
+        let (node, _status) = Node::open(config.clone(), store).unwrap();
+        let (commands, queue) = mpsc::channel(messages.len() + 1);
+        let answers: Vec<_> = messages
+            .iter()
+            .map(|m| {
+                let (reply, answer) = oneshot::channel();
+                commands
+                    .try_send(Command::SubmitTx(Box::new(m.clone()), reply))
+                    .unwrap_or_else(|_| panic!("the queue holds them all"));
+                answer
+            })
+            .collect();
+        commands
+            .try_send(Command::Shutdown)
+            .unwrap_or_else(|_| panic!("the queue holds them all"));
+        node.run(queue);
+        answers
+            .into_iter()
+            .map(|a| a.blocking_recv().unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn transactions_waiting_together_are_written_together_each_on_its_own_merits() {
+        let dir = TempDir::new("tx-group");
+        let mut config = chain("grp-a", &dir);
+        let b = chain("grp-b", &dir);
+        config.peers.push(b.as_peer(Duration::from_secs(3600)));
+        let trader = devnet_trader_key("exporter");
+        config.traders.push(Trader {
+            name: "exporter".to_owned(),
+            public_key: trader.public_key(),
+        });
+        config.max_pending = 5;
+        let config = Arc::new(config);
+        let stranger = devnet_trader_key("stranger");
+        let m = |channel, nonce| message(&trader, &b, channel, nonce);
+
+        let answers = submit_together(
+            &config,
+            &[
+                m(0, 1),
+                m(0, 2),
+                m(0, 1),
+                message(&stranger, &b, 0, 3),
+                m(7, 4),
+                m(0, 5),
+                m(0, 6),
+                m(0, 7),
+            ],
+        );
+        let placed: Vec<_> = answers
+            .iter()
+            .map(|a| a.as_ref().map(|a| (a.channel, a.sequence, a.duplicate)))
+            .collect();
+        assert_eq!(
+            placed,
+            vec![
+                Ok((0, 1, false)),
+                Ok((0, 2, false)),
+                // The same message again, earlier in the same group: its place, duplicate.
+                Ok((0, 1, true)),
+                Err(&ChainError::UnknownTrader(stranger.public_key())),
+                Ok((7, 1, false)),
+                Ok((0, 3, false)),
+                Ok((0, 4, false)),
+                // Five taken by this group fill the outbox.
+                Err(&ChainError::OutboxFull(5)),
+            ]
+        );
+        assert_eq!(answers[0].as_ref().unwrap().id, m(0, 1).id().unwrap());
+        assert_eq!(answers[2].as_ref().unwrap().id, m(0, 1).id().unwrap());
+
+        // All of it was written: reopened, the chain knows the messages, their lanes and
+        // its full outbox.
+        let again = submit_together(&config, &[m(0, 2), m(0, 8)]);
+        assert_eq!(
+            again[0].as_ref().map(|a| (a.sequence, a.duplicate)),
+            Ok((2, true))
+        );
+        assert_eq!(again[1], Err(ChainError::OutboxFull(5)));
     }
 }

@@ -211,6 +211,9 @@ fn to_instant_ms(t: Time) -> u128 {
 }
 
 /// Runs the bench and writes its report to `out`.
+/// Submissions in flight at once.
+const SUBMITTERS: usize = 64;
+
 pub(crate) async fn run(
     options: BenchOptions,
     out: &mut (impl Write + Send),
@@ -250,7 +253,8 @@ pub(crate) async fn run(
     let (a, b) = (first, second);
     let cpu0 = (cpu_seconds(a.child.id()), cpu_seconds(b.child.id()));
 
-    // Traders submit as fast as the chain takes them (8 at a time).
+    // Traders submit as fast as the chain takes them, SUBMITTERS at a time (the chain writes
+    // the transactions waiting together in one synced write).
     let started = Instant::now();
     let key = devnet_trader_key("shanghai-exporter");
     let n = options.messages;
@@ -287,7 +291,7 @@ pub(crate) async fn run(
             }
             Err("the outbox stayed full".to_owned())
         });
-        while in_flight.len() >= 8 {
+        while in_flight.len() >= SUBMITTERS {
             match in_flight.join_next().await {
                 Some(Ok(Ok(()))) => submitted += 1,
                 Some(Ok(Err(e))) => bail!("submitting to cn-shanghai: {e}"),
