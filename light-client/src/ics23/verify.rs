@@ -666,6 +666,94 @@ mod tests {
     }
 
     #[test]
+    fn each_compressed_limit_admits_exactly_its_value_and_refuses_one_more() {
+        // Three entries, each a path of 4 indices naming one op with a 4-byte prefix: 3
+        // entries, 4 indices a path, 12 steps, 48 bytes of prefixes once expanded.
+        let CommitmentProof::Compressed {
+            entries,
+            lookup_inners,
+        } = decode::commitment_proof(&compressed_bytes(3, 4, 4)).unwrap()
+        else {
+            panic!("not compressed")
+        };
+        let exact = DecompressLimits {
+            max_depth: 4,
+            max_entries: 3,
+            max_steps: 12,
+            max_bytes: 48,
+        };
+        assert_eq!(check_compressed(&entries, &lookup_inners, &exact), Ok(()));
+        let over = |limits: DecompressLimits| {
+            too_large(check_compressed(&entries, &lookup_inners, &limits).unwrap_err())
+        };
+        assert_eq!(
+            over(DecompressLimits {
+                max_entries: 2,
+                ..exact
+            }),
+            (CompressedLimit::Entries, 3, 2)
+        );
+        assert_eq!(
+            over(DecompressLimits {
+                max_depth: 3,
+                ..exact
+            }),
+            (CompressedLimit::PathLength, 4, 3)
+        );
+        assert_eq!(
+            over(DecompressLimits {
+                max_steps: 11,
+                ..exact
+            }),
+            (CompressedLimit::ExpandedSteps, 12, 11)
+        );
+        assert_eq!(
+            over(DecompressLimits {
+                max_bytes: 47,
+                ..exact
+            }),
+            (CompressedLimit::ExpandedBytes, 48, 47)
+        );
+        // What an operator reads names the limit.
+        let texts: Vec<String> = [
+            (2, 4, 12, 48),
+            (3, 3, 12, 48),
+            (3, 4, 11, 48),
+            (3, 4, 12, 47),
+        ]
+        .into_iter()
+        .map(|(max_entries, max_depth, max_steps, max_bytes)| {
+            let limits = DecompressLimits {
+                max_depth,
+                max_entries,
+                max_steps,
+                max_bytes,
+            };
+            check_compressed(&entries, &lookup_inners, &limits)
+                .unwrap_err()
+                .to_string()
+        })
+        .collect();
+        assert_eq!(
+            texts,
+            [
+                "compressed batch refused before expansion: the entry count is 3, at most 2",
+                "compressed batch refused before expansion: a path length is 4, at most 3",
+                "compressed batch refused before expansion: the expanded step count is 12, at most 11",
+                "compressed batch refused before expansion: the expanded inner-op bytes is 48, at most 47",
+            ]
+        );
+        // A path of exactly the IAVL spec's 128 steps is expanded (and then fails on its
+        // made-up hashes, not on its length).
+        let proof = decode::commitment_proof(&compressed_bytes(1, 128, 4)).unwrap();
+        let err = verify_membership(&iavl_spec(), &[0; 32], &proof, b"k0", b"v").unwrap_err();
+        assert!(
+            !matches!(err, Ics23Error::CompressedTooLarge { .. }),
+            "{err:?}"
+        );
+    }
+
+    #[test]
     fn compressed_batch_within_limits_still_verifies() {
         // A two-leaf CometBFT tree: root = SHA-256(1 || leaf(a) || leaf(b)).
         let spec = tendermint_spec();
