@@ -534,7 +534,9 @@ pub fn verify_non_membership(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ics23::{decode, iavl_spec, smt_spec, tendermint_spec, HashOp, LeafOp, LengthOp};
+    use crate::ics23::{
+        decode, iavl_spec, smt_spec, tendermint_spec, HashOp, InnerSpec, LeafOp, LengthOp,
+    };
 
     /// A protobuf length-delimited field.
     fn field(number: u64, body: &[u8]) -> Vec<u8> {
@@ -751,6 +753,57 @@ mod tests {
             !matches!(err, Ics23Error::CompressedTooLarge { .. }),
             "{err:?}"
         );
+    }
+
+    #[test]
+    fn an_inner_hash_longer_than_a_child_is_refused_when_the_spec_bounds_children() {
+        let existence = |hash, child: &[u8]| ExistenceProof {
+            key: b"k".to_vec(),
+            value: b"v".to_vec(),
+            leaf: iavl_spec().leaf_spec,
+            path: vec![
+                InnerOp {
+                    hash,
+                    prefix: vec![1],
+                    suffix: child.to_vec(),
+                },
+                InnerOp {
+                    hash: HashOp::SHA256,
+                    prefix: vec![1],
+                    suffix: Vec::new(),
+                },
+            ],
+        };
+        let with_children = |child_size| ProofSpec {
+            inner_spec: Some(InnerSpec {
+                child_size,
+                ..tendermint_spec().inner_spec.unwrap()
+            }),
+            ..tendermint_spec()
+        };
+        // A SHA-512 step yields 64 bytes: more than the CometBFT spec's 32-byte children.
+        let long = existence(HashOp::SHA512, &[]);
+        assert_eq!(
+            calculate_existence_root(&long, Some(&tendermint_spec())),
+            Err(Ics23Error::Calculation(
+                "inner hash longer than the child size".into()
+            ))
+        );
+        // Children of exactly 64 bytes take it; without a spec nothing bounds it; a child
+        // size under 32 bounds nothing either.
+        let root = calculate_existence_root(&long, None).unwrap();
+        assert_eq!(root.len(), 32);
+        assert_eq!(
+            calculate_existence_root(&long, Some(&with_children(64))),
+            Ok(root.clone())
+        );
+        assert_eq!(
+            calculate_existence_root(&long, Some(&with_children(16))),
+            Ok(root)
+        );
+        // 32-byte steps under 32-byte children pass.
+        let fits = existence(HashOp::SHA256, &[2; 32]);
+        assert!(calculate_existence_root(&fits, Some(&tendermint_spec())).is_ok());
     }
 
     #[test]
