@@ -53,7 +53,9 @@ pub fn check_existence_against_spec(
         .ok_or_else(|| Ics23Error::Spec("existence proof has no leaf op".into()))?;
     leaf.check_against_spec(spec)?;
     let depth = proof.path.len();
-    if spec.min_depth > 0 && (depth as u64) < spec.min_depth as u64 {
+    // A negative minimum is no minimum (Go tests `MinDepth > 0`).
+    let min_depth = usize::try_from(spec.min_depth).unwrap_or(0);
+    if depth < min_depth {
         return Err(Ics23Error::Spec(format!("path too short: {depth}")));
     }
     let max_depth = match usize::try_from(spec.max_depth) {
@@ -804,6 +806,41 @@ mod tests {
         // 32-byte steps under 32-byte children pass.
         let fits = existence(HashOp::SHA256, &[2; 32]);
         assert!(calculate_existence_root(&fits, Some(&tendermint_spec())).is_ok());
+    }
+
+    #[test]
+    fn a_path_within_the_spec_depths_passes_and_one_step_outside_is_refused() {
+        let step = InnerOp {
+            hash: HashOp::SHA256,
+            prefix: vec![1],
+            suffix: vec![0; 32],
+        };
+        let proof = |depth| ExistenceProof {
+            key: b"k".to_vec(),
+            value: b"v".to_vec(),
+            leaf: tendermint_spec().leaf_spec,
+            path: vec![step.clone(); depth],
+        };
+        let check = |depth, min_depth, max_depth| {
+            let spec = ProofSpec {
+                min_depth,
+                max_depth,
+                ..tendermint_spec()
+            };
+            check_existence_against_spec(&proof(depth), &spec)
+        };
+        let too_short = |depth: usize| Err(Ics23Error::Spec(format!("path too short: {depth}")));
+        let too_long = |depth: usize| Err(Ics23Error::Spec(format!("path too long: {depth}")));
+        assert_eq!(check(1, 2, 3), too_short(1));
+        assert_eq!(check(2, 2, 3), Ok(()));
+        assert_eq!(check(3, 2, 3), Ok(()));
+        assert_eq!(check(4, 2, 3), too_long(4));
+        // No maximum set (0 or negative): 128 steps, as Go; no minimum set: any.
+        assert_eq!(check(128, 0, 0), Ok(()));
+        assert_eq!(check(129, 0, 0), too_long(129));
+        assert_eq!(check(129, 0, -1), too_long(129));
+        assert_eq!(check(1, 0, 0), Ok(()));
+        assert_eq!(check(1, -1, 0), Ok(()));
     }
 
     #[test]
