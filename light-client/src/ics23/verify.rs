@@ -843,6 +843,110 @@ mod tests {
         assert_eq!(check(1, -1, 0), Ok(()));
     }
 
+    /// A two-leaf CometBFT tree of `a -> 1` and `b -> 2`: its root and both existence
+    /// proofs.
+    fn two_leaves() -> (Vec<u8>, ExistenceProof, ExistenceProof) {
+        let leaf = tendermint_spec().leaf_spec.unwrap();
+        let (ha, hb) = (
+            leaf.apply(b"a", b"1").unwrap(),
+            leaf.apply(b"b", b"2").unwrap(),
+        );
+        let left = InnerOp {
+            hash: HashOp::SHA256,
+            prefix: vec![1],
+            suffix: hb,
+        };
+        let right = InnerOp {
+            hash: HashOp::SHA256,
+            prefix: [&[1u8][..], &ha].concat(),
+            suffix: Vec::new(),
+        };
+        let exist = |key: &[u8], value: &[u8], step: &InnerOp| ExistenceProof {
+            key: key.to_vec(),
+            value: value.to_vec(),
+            leaf: Some(leaf.clone()),
+            path: vec![step.clone()],
+        };
+        let root = left.apply(&ha).unwrap();
+        (root, exist(b"a", b"1", &left), exist(b"b", b"2", &right))
+    }
+
+    #[test]
+    fn non_membership_takes_only_neighbours_that_enclose_the_key() {
+        let spec = tendermint_spec();
+        let (root, a, b) = two_leaves();
+        let non = |key: &[u8], left: &Option<ExistenceProof>, right: &Option<ExistenceProof>| {
+            NonExistenceProof {
+                key: key.to_vec(),
+                left: left.clone(),
+                right: right.clone(),
+            }
+        };
+        let (a, b) = (Some(a), Some(b));
+        let between = CommitmentProof::Nonexist(non(b"ab", &a, &b));
+        assert_eq!(verify_non_membership(&spec, &root, &between, b"ab"), Ok(()));
+        // The neighbours' own keys and keys outside them: no proof for the key.
+        for key in [&b"a"[..], b"b", b"0", b"c"] {
+            assert_eq!(
+                verify_non_membership(&spec, &root, &between, key),
+                Err(Ics23Error::NoProofForKey),
+                "{key:?}"
+            );
+        }
+        // Before the first key and after the last, with one neighbour each.
+        let first = CommitmentProof::Nonexist(non(b"0", &None, &a));
+        assert_eq!(verify_non_membership(&spec, &root, &first, b"0"), Ok(()));
+        assert_eq!(
+            verify_non_membership(&spec, &root, &first, b"a"),
+            Err(Ics23Error::NoProofForKey)
+        );
+        let first = CommitmentProof::Nonexist(non(b"0", &None, &b));
+        assert_eq!(
+            verify_non_membership(&spec, &root, &first, b"0"),
+            Err(Ics23Error::Neighbours(
+                "left proof missing, right proof must be left-most"
+            ))
+        );
+        let last = CommitmentProof::Nonexist(non(b"c", &b, &None));
+        assert_eq!(verify_non_membership(&spec, &root, &last, b"c"), Ok(()));
+        assert_eq!(
+            verify_non_membership(&spec, &root, &last, b"b"),
+            Err(Ics23Error::NoProofForKey)
+        );
+        let last = CommitmentProof::Nonexist(non(b"c", &a, &None));
+        assert_eq!(
+            verify_non_membership(&spec, &root, &last, b"c"),
+            Err(Ics23Error::Neighbours(
+                "right proof missing, left proof must be right-most"
+            ))
+        );
+        // In a batch, the entry that encloses the key is the one checked.
+        let batch = CommitmentProof::Batch(vec![
+            BatchEntry::Nonexist(non(b"c", &b, &None)),
+            BatchEntry::Nonexist(non(b"ab", &a, &b)),
+        ]);
+        assert_eq!(verify_non_membership(&spec, &root, &batch, b"ab"), Ok(()));
+        assert_eq!(verify_non_membership(&spec, &root, &batch, b"c"), Ok(()));
+        assert_eq!(
+            verify_non_membership(&spec, &root, &batch, b"a"),
+            Err(Ics23Error::NoProofForKey)
+        );
+        // Called on its own, the proof check names what is wrong with the neighbours.
+        let whole = non(b"ab", &a, &b);
+        assert_eq!(
+            verify_non_existence(&whole, &spec, &root, b"a"),
+            Err(Ics23Error::Neighbours("key is not right of the left proof"))
+        );
+        assert_eq!(
+            verify_non_existence(&whole, &spec, &root, b"b"),
+            Err(Ics23Error::Neighbours("key is not left of the right proof"))
+        );
+        assert_eq!(
+            verify_non_existence(&non(b"ab", &None, &None), &spec, &root, b"ab"),
+            Err(Ics23Error::Neighbours("both neighbours missing"))
+        );
+    }
+
     #[test]
     fn compressed_batch_within_limits_still_verifies() {
         // A two-leaf CometBFT tree: root = SHA-256(1 || leaf(a) || leaf(b)).
@@ -885,6 +989,26 @@ mod tests {
         };
         verify_membership(&spec, &root, &proof, b"a", b"1").unwrap();
         verify_membership(&spec, &root, &proof, b"b", b"2").unwrap();
-        assert!(verify_membership(&spec, &root, &proof, b"b", b"1").is_err());
+        assert_eq!(
+            verify_membership(&spec, &root, &proof, b"b", b"1"),
+            Err(Ics23Error::Mismatch("value"))
+        );
+        // A key the batch holds no proof for, in a batch and in a single proof.
+        assert_eq!(
+            verify_membership(&spec, &root, &proof, b"c", b"1"),
+            Err(Ics23Error::NoProofForKey)
+        );
+        let CommitmentProof::Batch(entries) = decompress(&proof).unwrap() else {
+            panic!("not a batch")
+        };
+        let BatchEntry::Exist(a) = entries[0].clone() else {
+            panic!("not an existence proof")
+        };
+        let single = CommitmentProof::Exist(a);
+        verify_membership(&spec, &root, &single, b"a", b"1").unwrap();
+        assert_eq!(
+            verify_membership(&spec, &root, &single, b"b", b"2"),
+            Err(Ics23Error::NoProofForKey)
+        );
     }
 }
