@@ -947,6 +947,68 @@ mod tests {
         );
     }
 
+    /// With children of 32 bytes and a node prefix of 1 or 2 bytes, a left child's step
+    /// has a 1-2 byte prefix and a 32-byte suffix, a right child's a 33-34 byte prefix and
+    /// no suffix. A step whose suffix fits one side but whose prefix fits neither is on no
+    /// edge of the tree: it cannot make its proof the first or the last key's.
+    #[test]
+    fn a_step_whose_prefix_fits_no_child_is_on_no_edge_of_the_tree() {
+        let spec = ProofSpec {
+            inner_spec: Some(InnerSpec {
+                max_prefix_length: 2,
+                ..tendermint_spec().inner_spec.unwrap()
+            }),
+            ..tendermint_spec()
+        };
+        let leaf = spec.leaf_spec.clone().unwrap();
+        let proof_through = |prefix: Vec<u8>, suffix: Vec<u8>| {
+            let step = InnerOp {
+                hash: HashOp::SHA256,
+                prefix,
+                suffix,
+            };
+            let root = step.apply(&leaf.apply(b"a", b"1").unwrap()).unwrap();
+            let exist = ExistenceProof {
+                key: b"a".to_vec(),
+                value: b"1".to_vec(),
+                leaf: Some(leaf.clone()),
+                path: vec![step],
+            };
+            (root, exist)
+        };
+        // "0" sorts before "a", "b" after it: a proof of "a" as the first and the last key.
+        let first = |(root, right): (Vec<u8>, ExistenceProof)| {
+            let non = NonExistenceProof {
+                key: b"0".to_vec(),
+                left: None,
+                right: Some(right),
+            };
+            verify_non_existence(&non, &spec, &root, b"0")
+        };
+        let last = |(root, left): (Vec<u8>, ExistenceProof)| {
+            let non = NonExistenceProof {
+                key: b"b".to_vec(),
+                left: Some(left),
+                right: None,
+            };
+            verify_non_existence(&non, &spec, &root, b"b")
+        };
+        assert_eq!(first(proof_through(vec![1, 1], vec![5; 32])), Ok(()));
+        assert_eq!(
+            first(proof_through(vec![1, 1, 1], vec![5; 32])),
+            Err(Ics23Error::Neighbours(
+                "left proof missing, right proof must be left-most"
+            ))
+        );
+        assert_eq!(last(proof_through(vec![1; 34], Vec::new())), Ok(()));
+        assert_eq!(
+            last(proof_through(vec![1, 1, 1], Vec::new())),
+            Err(Ics23Error::Neighbours(
+                "right proof missing, left proof must be right-most"
+            ))
+        );
+    }
+
     #[test]
     fn compressed_batch_within_limits_still_verifies() {
         // A two-leaf CometBFT tree: root = SHA-256(1 || leaf(a) || leaf(b)).
