@@ -283,6 +283,8 @@ fn is_left_neighbor(spec: &InnerSpec, left: &[InnerOp], right: &[InnerOp]) -> bo
         else {
             return false;
         };
+        // Both paths verified to one root, so equal prefixes mean equal suffixes and the
+        // reverse (short of a hash collision): either test alone would do. Go tests both.
         if top_l.prefix == top_r.prefix && top_l.suffix == top_r.suffix {
             l = rest_l;
             r = rest_r;
@@ -1007,6 +1009,80 @@ mod tests {
                 "right proof missing, left proof must be right-most"
             ))
         );
+    }
+
+    /// `key -> value` proved through `steps`, each `(prefix, suffix)` of a SHA-256 step.
+    fn exist_through(key: &[u8], steps: &[(Vec<u8>, Vec<u8>)]) -> ExistenceProof {
+        ExistenceProof {
+            key: key.to_vec(),
+            value: b"v".to_vec(),
+            leaf: tendermint_spec().leaf_spec,
+            path: steps
+                .iter()
+                .map(|(prefix, suffix)| InnerOp {
+                    hash: HashOp::SHA256,
+                    prefix: prefix.clone(),
+                    suffix: suffix.clone(),
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn non_existence_needs_neighbours_that_are_adjacent_leaves() {
+        let leaf = |key: &[u8]| {
+            tendermint_spec()
+                .leaf_spec
+                .unwrap()
+                .apply(key, b"v")
+                .unwrap()
+        };
+        let node = |parts: &[&[u8]]| crate::ics23::ops::do_hash(HashOp::SHA256, &parts.concat());
+        let non = |key: &[u8], left: ExistenceProof, right: ExistenceProof| NonExistenceProof {
+            key: key.to_vec(),
+            left: Some(left),
+            right: Some(right),
+        };
+        let apart = Err(Ics23Error::Neighbours(
+            "left and right proofs are not neighbours",
+        ));
+        // A CometBFT tree of a, b, c, d.
+        let (ha, hb, hc, hd) = (leaf(b"a"), leaf(b"b"), leaf(b"c"), leaf(b"d"));
+        let (hab, hcd) = (
+            node(&[&[1], &ha, &hb]).unwrap(),
+            node(&[&[1], &hc, &hd]).unwrap(),
+        );
+        let root = node(&[&[1], &hab, &hcd]).unwrap();
+        let left_of = |sibling: &[u8]| (vec![1], sibling.to_vec());
+        let right_of = |sibling: &[u8]| ([&[1u8][..], sibling].concat(), Vec::new());
+        let a = exist_through(b"a", &[left_of(&hb), left_of(&hcd)]);
+        let b = exist_through(b"b", &[right_of(&ha), left_of(&hcd)]);
+        let c = exist_through(b"c", &[left_of(&hd), right_of(&hab)]);
+        let d = exist_through(b"d", &[right_of(&hc), right_of(&hab)]);
+        let spec = tendermint_spec();
+        let check = |n: &NonExistenceProof| verify_non_existence(n, &spec, &root, &n.key);
+        assert_eq!(check(&non(b"bb", b.clone(), c.clone())), Ok(()));
+        // Across b (the left one is not its subtree's last) or across c (the right one is
+        // not its subtree's first).
+        assert_eq!(check(&non(b"bb", a, c)), apart);
+        assert_eq!(check(&non(b"bb", b, d)), apart);
+
+        // Three children a node: a and c are both children of the root, one apart.
+        let spec3 = ProofSpec {
+            inner_spec: Some(InnerSpec {
+                child_order: vec![0, 1, 2],
+                ..tendermint_spec().inner_spec.unwrap()
+            }),
+            ..tendermint_spec()
+        };
+        let root3 = node(&[&[1], &ha, &hb, &hc]).unwrap();
+        let a3 = exist_through(b"a", &[(vec![1], [&hb[..], &hc].concat())]);
+        let b3 = exist_through(b"b", &[([&[1u8][..], &ha].concat(), hc.clone())]);
+        let c3 = exist_through(b"c", &[([&[1u8][..], &ha, &hb].concat(), Vec::new())]);
+        let check3 = |n: &NonExistenceProof| verify_non_existence(n, &spec3, &root3, &n.key);
+        assert_eq!(check3(&non(b"a0", a3.clone(), b3.clone())), Ok(()));
+        assert_eq!(check3(&non(b"bb", b3, c3.clone())), Ok(()));
+        assert_eq!(check3(&non(b"b0", a3, c3)), apart);
     }
 
     #[test]
