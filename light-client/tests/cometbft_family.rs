@@ -11,7 +11,7 @@ use corridor_light_client::bundle::{message_key, verify_bundle, ProofBundle};
 use corridor_light_client::client::{
     ClientError, ConflictProof, LightClient, TrustRoot, UpdateOutcome,
 };
-use corridor_light_client::cometbft::{CometVerifier, CommitSig, LightBlock};
+use corridor_light_client::cometbft::{Address, CometVerifier, CommitSig, LightBlock};
 use corridor_light_client::envelope::{DocumentKind, TradeMessage};
 use corridor_light_client::family::{
     CometProof, CommitmentRoot, Family, FamilyKind, LeafProofError, COMET_STORE,
@@ -401,4 +401,35 @@ fn a_commit_is_checked_against_a_known_set_by_signature_and_power() {
         ),
         Ok(Some(tally)) if tally.tallied == 0 && tally.total == 30
     ));
+}
+
+/// A commit's nil vote counts for nobody, but its signer must still be in the set: a nil
+/// vote by a stranger makes the block malformed even though the members' votes carry it.
+#[test]
+fn a_nil_vote_by_a_stranger_is_an_unknown_signer() {
+    let vals = members(25, 4, |i| 10 + i as u64);
+    let mut b = block(100, t(0), &vals, &|_| true);
+    assert!(CometVerifier.verify_signed_by_own_set(&b).is_ok());
+    let stranger = Address::from_key(&members(96, 1, |_| 10)[0].key.public_key());
+    let last = b.signed_header.commit.signatures.last_mut().unwrap();
+    let CommitSig::Commit {
+        timestamp,
+        signature,
+        ..
+    } = *last
+    else {
+        panic!("every member signed")
+    };
+    *last = CommitSig::Nil {
+        validator_address: stranger,
+        timestamp,
+        signature,
+    };
+    assert_eq!(
+        CometVerifier.verify_signed_by_own_set(&b),
+        Err(VerificationError::UnknownSigner {
+            height: Height(100),
+            validator: stranger.to_string(),
+        })
+    );
 }

@@ -407,6 +407,25 @@ fn native_spec(every: u64, count: u32) -> ChainSpec {
 }
 
 #[test]
+fn native_verification_takes_its_keys_from_the_prepared_set() {
+    let spec = native_spec(0, 0);
+    let blocks = testgen::chain(&spec, 3);
+    let v = NativeVerifier;
+    let state = v.trusted_state_after(&blocks[0], &v.trusted_state(&blocks[0]));
+    let prepared = state.cache.prepared().unwrap();
+    assert_eq!(prepared.keys().decompressed(), 0);
+    let now = spec.time_at(Height(4));
+    assert_eq!(
+        v.verify_update(&blocks[1], &state, &Options::default(), now),
+        Verdict::Success
+    );
+    // All five signatures were checked with the prepared set's keys, each found at its
+    // place in the set.
+    assert_eq!(prepared.keys().decompressed(), 5);
+    assert!(!prepared.keys().is_precomputed());
+}
+
+#[test]
 fn native_streams_give_the_verdicts_of_fresh_verification() {
     let options = Options::default();
     for (every, count) in [(0, 0), (3, 2), (4, 5)] {

@@ -563,6 +563,15 @@ mod tests {
     }
 
     #[test]
+    fn an_address_reads_as_upper_case_hex() {
+        // SHA-256 of the 32 zero bytes, its first 20 bytes.
+        let address = Address::from_key(&PublicKey([0; 32]));
+        let text = "66687AADF862BD776C8FC18B8E9F8E20089714856EE233B3902A591D0D5F2925";
+        assert_eq!(address.to_string(), text[..40]);
+        assert_eq!(format!("{address:?}"), format!("Address({})", &text[..40]));
+    }
+
+    #[test]
     fn validator_sets_sort_and_refuse_duplicates() {
         let k = |i: u8| crate::signature::SigningKey::from_seed([i; 32]).public_key();
         let set = ValidatorSet::new(vec![
@@ -574,15 +583,32 @@ mod tests {
         assert_eq!(set.validators()[0].power(), 10);
         assert!(set.validators()[1].address() < set.validators()[2].address());
         assert_eq!(set.total_power(), 20);
+        assert_eq!(set.len(), 3);
+        assert!(!set.is_empty());
+        assert!(ValidatorSet::default().is_empty());
+        // Stored and sent as its list of (key, power): decodes to the same set, and a list
+        // naming one key twice does not decode.
+        let bytes = crate::codec::encode("set", &set).unwrap();
+        assert_eq!(crate::codec::decode::<ValidatorSet>("set", &bytes), Ok(set));
+        let twice = vec![Validator::new(k(1), 5), Validator::new(k(1), 6)];
+        let bytes = crate::codec::encode("list", &twice).unwrap();
+        let err = crate::codec::decode::<ValidatorSet>("set", &bytes).unwrap_err();
+        assert!(err.to_string().contains("appears twice"), "{err}");
         assert!(matches!(
             ValidatorSet::new(vec![Validator::new(k(1), 5), Validator::new(k(1), 6)]),
             Err(ValidatorSetError::Duplicate(_))
         ));
+        // CometBFT's MaxTotalVotingPower, i64::MAX / 8: a set of exactly that total is
+        // taken, one unit more is refused.
+        let most = 1_152_921_504_606_846_975;
+        let full = ValidatorSet::new(vec![
+            Validator::new(k(1), most - 1),
+            Validator::new(k(2), 1),
+        ])
+        .unwrap();
+        assert_eq!(full.total_power(), most);
         assert_eq!(
-            ValidatorSet::new(vec![
-                Validator::new(k(1), MAX_TOTAL_VOTING_POWER),
-                Validator::new(k(2), 1)
-            ]),
+            ValidatorSet::new(vec![Validator::new(k(1), most), Validator::new(k(2), 1)]),
             Err(ValidatorSetError::TotalPowerTooLarge)
         );
         assert_eq!(

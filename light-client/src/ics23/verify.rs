@@ -53,7 +53,9 @@ pub fn check_existence_against_spec(
         .ok_or_else(|| Ics23Error::Spec("existence proof has no leaf op".into()))?;
     leaf.check_against_spec(spec)?;
     let depth = proof.path.len();
-    if spec.min_depth > 0 && (depth as u64) < spec.min_depth as u64 {
+    // A negative minimum is no minimum (Go tests `MinDepth > 0`).
+    let min_depth = usize::try_from(spec.min_depth).unwrap_or(0);
+    if depth < min_depth {
         return Err(Ics23Error::Spec(format!("path too short: {depth}")));
     }
     let max_depth = match usize::try_from(spec.max_depth) {
@@ -281,6 +283,8 @@ fn is_left_neighbor(spec: &InnerSpec, left: &[InnerOp], right: &[InnerOp]) -> bo
         else {
             return false;
         };
+        // Both paths verified to one root, so equal prefixes mean equal suffixes and the
+        // reverse (short of a hash collision): either test alone would do. Go tests both.
         if top_l.prefix == top_r.prefix && top_l.suffix == top_r.suffix {
             l = rest_l;
             r = rest_r;
@@ -534,7 +538,9 @@ pub fn verify_non_membership(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ics23::{decode, iavl_spec, smt_spec, tendermint_spec, HashOp, LeafOp, LengthOp};
+    use crate::ics23::{
+        decode, iavl_spec, smt_spec, tendermint_spec, HashOp, InnerSpec, LeafOp, LengthOp,
+    };
 
     /// A protobuf length-delimited field.
     fn field(number: u64, body: &[u8]) -> Vec<u8> {
@@ -666,6 +672,420 @@ mod tests {
     }
 
     #[test]
+    fn each_compressed_limit_admits_exactly_its_value_and_refuses_one_more() {
+        // Three entries, each a path of 4 indices naming one op with a 4-byte prefix: 3
+        // entries, 4 indices a path, 12 steps, 48 bytes of prefixes once expanded.
+        let CommitmentProof::Compressed {
+            entries,
+            lookup_inners,
+        } = decode::commitment_proof(&compressed_bytes(3, 4, 4)).unwrap()
+        else {
+            panic!("not compressed")
+        };
+        let exact = DecompressLimits {
+            max_depth: 4,
+            max_entries: 3,
+            max_steps: 12,
+            max_bytes: 48,
+        };
+        assert_eq!(check_compressed(&entries, &lookup_inners, &exact), Ok(()));
+        let over = |limits: DecompressLimits| {
+            too_large(check_compressed(&entries, &lookup_inners, &limits).unwrap_err())
+        };
+        assert_eq!(
+            over(DecompressLimits {
+                max_entries: 2,
+                ..exact
+            }),
+            (CompressedLimit::Entries, 3, 2)
+        );
+        assert_eq!(
+            over(DecompressLimits {
+                max_depth: 3,
+                ..exact
+            }),
+            (CompressedLimit::PathLength, 4, 3)
+        );
+        assert_eq!(
+            over(DecompressLimits {
+                max_steps: 11,
+                ..exact
+            }),
+            (CompressedLimit::ExpandedSteps, 12, 11)
+        );
+        assert_eq!(
+            over(DecompressLimits {
+                max_bytes: 47,
+                ..exact
+            }),
+            (CompressedLimit::ExpandedBytes, 48, 47)
+        );
+        // What an operator reads names the limit.
+        let texts: Vec<String> = [
+            (2, 4, 12, 48),
+            (3, 3, 12, 48),
+            (3, 4, 11, 48),
+            (3, 4, 12, 47),
+        ]
+        .into_iter()
+        .map(|(max_entries, max_depth, max_steps, max_bytes)| {
+            let limits = DecompressLimits {
+                max_depth,
+                max_entries,
+                max_steps,
+                max_bytes,
+            };
+            check_compressed(&entries, &lookup_inners, &limits)
+                .unwrap_err()
+                .to_string()
+        })
+        .collect();
+        assert_eq!(
+            texts,
+            [
+                "compressed batch refused before expansion: the entry count is 3, at most 2",
+                "compressed batch refused before expansion: a path length is 4, at most 3",
+                "compressed batch refused before expansion: the expanded step count is 12, at most 11",
+                "compressed batch refused before expansion: the expanded inner-op bytes is 48, at most 47",
+            ]
+        );
+        // A path of exactly the IAVL spec's 128 steps is expanded (and then fails on its
+        // made-up hashes, not on its length).
+        let proof = decode::commitment_proof(&compressed_bytes(1, 128, 4)).unwrap();
+        let err = verify_membership(&iavl_spec(), &[0; 32], &proof, b"k0", b"v").unwrap_err();
+        assert!(
+            !matches!(err, Ics23Error::CompressedTooLarge { .. }),
+            "{err:?}"
+        );
+    }
+
+    #[test]
+    fn an_inner_hash_longer_than_a_child_is_refused_when_the_spec_bounds_children() {
+        let existence = |hash, child: &[u8]| ExistenceProof {
+            key: b"k".to_vec(),
+            value: b"v".to_vec(),
+            leaf: iavl_spec().leaf_spec,
+            path: vec![
+                InnerOp {
+                    hash,
+                    prefix: vec![1],
+                    suffix: child.to_vec(),
+                },
+                InnerOp {
+                    hash: HashOp::SHA256,
+                    prefix: vec![1],
+                    suffix: Vec::new(),
+                },
+            ],
+        };
+        let with_children = |child_size| ProofSpec {
+            inner_spec: Some(InnerSpec {
+                child_size,
+                ..tendermint_spec().inner_spec.unwrap()
+            }),
+            ..tendermint_spec()
+        };
+        // A SHA-512 step yields 64 bytes: more than the CometBFT spec's 32-byte children.
+        let long = existence(HashOp::SHA512, &[]);
+        assert_eq!(
+            calculate_existence_root(&long, Some(&tendermint_spec())),
+            Err(Ics23Error::Calculation(
+                "inner hash longer than the child size".into()
+            ))
+        );
+        // Children of exactly 64 bytes take it; without a spec nothing bounds it; a child
+        // size under 32 bounds nothing either.
+        let root = calculate_existence_root(&long, None).unwrap();
+        assert_eq!(root.len(), 32);
+        assert_eq!(
+            calculate_existence_root(&long, Some(&with_children(64))),
+            Ok(root.clone())
+        );
+        assert_eq!(
+            calculate_existence_root(&long, Some(&with_children(16))),
+            Ok(root)
+        );
+        // 32-byte steps under 32-byte children pass.
+        let fits = existence(HashOp::SHA256, &[2; 32]);
+        assert!(calculate_existence_root(&fits, Some(&tendermint_spec())).is_ok());
+    }
+
+    #[test]
+    fn a_path_within_the_spec_depths_passes_and_one_step_outside_is_refused() {
+        let step = InnerOp {
+            hash: HashOp::SHA256,
+            prefix: vec![1],
+            suffix: vec![0; 32],
+        };
+        let proof = |depth| ExistenceProof {
+            key: b"k".to_vec(),
+            value: b"v".to_vec(),
+            leaf: tendermint_spec().leaf_spec,
+            path: vec![step.clone(); depth],
+        };
+        let check = |depth, min_depth, max_depth| {
+            let spec = ProofSpec {
+                min_depth,
+                max_depth,
+                ..tendermint_spec()
+            };
+            check_existence_against_spec(&proof(depth), &spec)
+        };
+        let too_short = |depth: usize| Err(Ics23Error::Spec(format!("path too short: {depth}")));
+        let too_long = |depth: usize| Err(Ics23Error::Spec(format!("path too long: {depth}")));
+        assert_eq!(check(1, 2, 3), too_short(1));
+        assert_eq!(check(2, 2, 3), Ok(()));
+        assert_eq!(check(3, 2, 3), Ok(()));
+        assert_eq!(check(4, 2, 3), too_long(4));
+        // No maximum set (0 or negative): 128 steps, as Go; no minimum set: any.
+        assert_eq!(check(128, 0, 0), Ok(()));
+        assert_eq!(check(129, 0, 0), too_long(129));
+        assert_eq!(check(129, 0, -1), too_long(129));
+        assert_eq!(check(1, 0, 0), Ok(()));
+        assert_eq!(check(1, -1, 0), Ok(()));
+    }
+
+    /// A two-leaf CometBFT tree of `a -> 1` and `b -> 2`: its root and both existence
+    /// proofs.
+    fn two_leaves() -> (Vec<u8>, ExistenceProof, ExistenceProof) {
+        let leaf = tendermint_spec().leaf_spec.unwrap();
+        let (ha, hb) = (
+            leaf.apply(b"a", b"1").unwrap(),
+            leaf.apply(b"b", b"2").unwrap(),
+        );
+        let left = InnerOp {
+            hash: HashOp::SHA256,
+            prefix: vec![1],
+            suffix: hb,
+        };
+        let right = InnerOp {
+            hash: HashOp::SHA256,
+            prefix: [&[1u8][..], &ha].concat(),
+            suffix: Vec::new(),
+        };
+        let exist = |key: &[u8], value: &[u8], step: &InnerOp| ExistenceProof {
+            key: key.to_vec(),
+            value: value.to_vec(),
+            leaf: Some(leaf.clone()),
+            path: vec![step.clone()],
+        };
+        let root = left.apply(&ha).unwrap();
+        (root, exist(b"a", b"1", &left), exist(b"b", b"2", &right))
+    }
+
+    #[test]
+    fn non_membership_takes_only_neighbours_that_enclose_the_key() {
+        let spec = tendermint_spec();
+        let (root, a, b) = two_leaves();
+        let non = |key: &[u8], left: &Option<ExistenceProof>, right: &Option<ExistenceProof>| {
+            NonExistenceProof {
+                key: key.to_vec(),
+                left: left.clone(),
+                right: right.clone(),
+            }
+        };
+        let (a, b) = (Some(a), Some(b));
+        let between = CommitmentProof::Nonexist(non(b"ab", &a, &b));
+        assert_eq!(verify_non_membership(&spec, &root, &between, b"ab"), Ok(()));
+        // The neighbours' own keys and keys outside them: no proof for the key.
+        for key in [&b"a"[..], b"b", b"0", b"c"] {
+            assert_eq!(
+                verify_non_membership(&spec, &root, &between, key),
+                Err(Ics23Error::NoProofForKey),
+                "{key:?}"
+            );
+        }
+        // Before the first key and after the last, with one neighbour each.
+        let first = CommitmentProof::Nonexist(non(b"0", &None, &a));
+        assert_eq!(verify_non_membership(&spec, &root, &first, b"0"), Ok(()));
+        assert_eq!(
+            verify_non_membership(&spec, &root, &first, b"a"),
+            Err(Ics23Error::NoProofForKey)
+        );
+        let first = CommitmentProof::Nonexist(non(b"0", &None, &b));
+        assert_eq!(
+            verify_non_membership(&spec, &root, &first, b"0"),
+            Err(Ics23Error::Neighbours(
+                "left proof missing, right proof must be left-most"
+            ))
+        );
+        let last = CommitmentProof::Nonexist(non(b"c", &b, &None));
+        assert_eq!(verify_non_membership(&spec, &root, &last, b"c"), Ok(()));
+        assert_eq!(
+            verify_non_membership(&spec, &root, &last, b"b"),
+            Err(Ics23Error::NoProofForKey)
+        );
+        let last = CommitmentProof::Nonexist(non(b"c", &a, &None));
+        assert_eq!(
+            verify_non_membership(&spec, &root, &last, b"c"),
+            Err(Ics23Error::Neighbours(
+                "right proof missing, left proof must be right-most"
+            ))
+        );
+        // In a batch, the entry that encloses the key is the one checked.
+        let batch = CommitmentProof::Batch(vec![
+            BatchEntry::Nonexist(non(b"c", &b, &None)),
+            BatchEntry::Nonexist(non(b"ab", &a, &b)),
+        ]);
+        assert_eq!(verify_non_membership(&spec, &root, &batch, b"ab"), Ok(()));
+        assert_eq!(verify_non_membership(&spec, &root, &batch, b"c"), Ok(()));
+        assert_eq!(
+            verify_non_membership(&spec, &root, &batch, b"a"),
+            Err(Ics23Error::NoProofForKey)
+        );
+        // Called on its own, the proof check names what is wrong with the neighbours.
+        let whole = non(b"ab", &a, &b);
+        assert_eq!(
+            verify_non_existence(&whole, &spec, &root, b"a"),
+            Err(Ics23Error::Neighbours("key is not right of the left proof"))
+        );
+        assert_eq!(
+            verify_non_existence(&whole, &spec, &root, b"b"),
+            Err(Ics23Error::Neighbours("key is not left of the right proof"))
+        );
+        assert_eq!(
+            verify_non_existence(&non(b"ab", &None, &None), &spec, &root, b"ab"),
+            Err(Ics23Error::Neighbours("both neighbours missing"))
+        );
+    }
+
+    /// With children of 32 bytes and a node prefix of 1 or 2 bytes, a left child's step
+    /// has a 1-2 byte prefix and a 32-byte suffix, a right child's a 33-34 byte prefix and
+    /// no suffix. A step whose suffix fits one side but whose prefix fits neither is on no
+    /// edge of the tree: it cannot make its proof the first or the last key's.
+    #[test]
+    fn a_step_whose_prefix_fits_no_child_is_on_no_edge_of_the_tree() {
+        let spec = ProofSpec {
+            inner_spec: Some(InnerSpec {
+                max_prefix_length: 2,
+                ..tendermint_spec().inner_spec.unwrap()
+            }),
+            ..tendermint_spec()
+        };
+        let leaf = spec.leaf_spec.clone().unwrap();
+        let proof_through = |prefix: Vec<u8>, suffix: Vec<u8>| {
+            let step = InnerOp {
+                hash: HashOp::SHA256,
+                prefix,
+                suffix,
+            };
+            let root = step.apply(&leaf.apply(b"a", b"1").unwrap()).unwrap();
+            let exist = ExistenceProof {
+                key: b"a".to_vec(),
+                value: b"1".to_vec(),
+                leaf: Some(leaf.clone()),
+                path: vec![step],
+            };
+            (root, exist)
+        };
+        // "0" sorts before "a", "b" after it: a proof of "a" as the first and the last key.
+        let first = |(root, right): (Vec<u8>, ExistenceProof)| {
+            let non = NonExistenceProof {
+                key: b"0".to_vec(),
+                left: None,
+                right: Some(right),
+            };
+            verify_non_existence(&non, &spec, &root, b"0")
+        };
+        let last = |(root, left): (Vec<u8>, ExistenceProof)| {
+            let non = NonExistenceProof {
+                key: b"b".to_vec(),
+                left: Some(left),
+                right: None,
+            };
+            verify_non_existence(&non, &spec, &root, b"b")
+        };
+        assert_eq!(first(proof_through(vec![1, 1], vec![5; 32])), Ok(()));
+        assert_eq!(
+            first(proof_through(vec![1, 1, 1], vec![5; 32])),
+            Err(Ics23Error::Neighbours(
+                "left proof missing, right proof must be left-most"
+            ))
+        );
+        assert_eq!(last(proof_through(vec![1; 34], Vec::new())), Ok(()));
+        assert_eq!(
+            last(proof_through(vec![1, 1, 1], Vec::new())),
+            Err(Ics23Error::Neighbours(
+                "right proof missing, left proof must be right-most"
+            ))
+        );
+    }
+
+    /// `key -> value` proved through `steps`, each `(prefix, suffix)` of a SHA-256 step.
+    fn exist_through(key: &[u8], steps: &[(Vec<u8>, Vec<u8>)]) -> ExistenceProof {
+        ExistenceProof {
+            key: key.to_vec(),
+            value: b"v".to_vec(),
+            leaf: tendermint_spec().leaf_spec,
+            path: steps
+                .iter()
+                .map(|(prefix, suffix)| InnerOp {
+                    hash: HashOp::SHA256,
+                    prefix: prefix.clone(),
+                    suffix: suffix.clone(),
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn non_existence_needs_neighbours_that_are_adjacent_leaves() {
+        let leaf = |key: &[u8]| {
+            tendermint_spec()
+                .leaf_spec
+                .unwrap()
+                .apply(key, b"v")
+                .unwrap()
+        };
+        let node = |parts: &[&[u8]]| crate::ics23::ops::do_hash(HashOp::SHA256, &parts.concat());
+        let non = |key: &[u8], left: ExistenceProof, right: ExistenceProof| NonExistenceProof {
+            key: key.to_vec(),
+            left: Some(left),
+            right: Some(right),
+        };
+        let apart = Err(Ics23Error::Neighbours(
+            "left and right proofs are not neighbours",
+        ));
+        // A CometBFT tree of a, b, c, d.
+        let (ha, hb, hc, hd) = (leaf(b"a"), leaf(b"b"), leaf(b"c"), leaf(b"d"));
+        let (hab, hcd) = (
+            node(&[&[1], &ha, &hb]).unwrap(),
+            node(&[&[1], &hc, &hd]).unwrap(),
+        );
+        let root = node(&[&[1], &hab, &hcd]).unwrap();
+        let left_of = |sibling: &[u8]| (vec![1], sibling.to_vec());
+        let right_of = |sibling: &[u8]| ([&[1u8][..], sibling].concat(), Vec::new());
+        let a = exist_through(b"a", &[left_of(&hb), left_of(&hcd)]);
+        let b = exist_through(b"b", &[right_of(&ha), left_of(&hcd)]);
+        let c = exist_through(b"c", &[left_of(&hd), right_of(&hab)]);
+        let d = exist_through(b"d", &[right_of(&hc), right_of(&hab)]);
+        let spec = tendermint_spec();
+        let check = |n: &NonExistenceProof| verify_non_existence(n, &spec, &root, &n.key);
+        assert_eq!(check(&non(b"bb", b.clone(), c.clone())), Ok(()));
+        // Across b (the left one is not its subtree's last) or across c (the right one is
+        // not its subtree's first).
+        assert_eq!(check(&non(b"bb", a, c)), apart);
+        assert_eq!(check(&non(b"bb", b, d)), apart);
+
+        // Three children a node: a and c are both children of the root, one apart.
+        let spec3 = ProofSpec {
+            inner_spec: Some(InnerSpec {
+                child_order: vec![0, 1, 2],
+                ..tendermint_spec().inner_spec.unwrap()
+            }),
+            ..tendermint_spec()
+        };
+        let root3 = node(&[&[1], &ha, &hb, &hc]).unwrap();
+        let a3 = exist_through(b"a", &[(vec![1], [&hb[..], &hc].concat())]);
+        let b3 = exist_through(b"b", &[([&[1u8][..], &ha].concat(), hc.clone())]);
+        let c3 = exist_through(b"c", &[([&[1u8][..], &ha, &hb].concat(), Vec::new())]);
+        let check3 = |n: &NonExistenceProof| verify_non_existence(n, &spec3, &root3, &n.key);
+        assert_eq!(check3(&non(b"a0", a3.clone(), b3.clone())), Ok(()));
+        assert_eq!(check3(&non(b"bb", b3, c3.clone())), Ok(()));
+        assert_eq!(check3(&non(b"b0", a3, c3)), apart);
+    }
+
+    #[test]
     fn compressed_batch_within_limits_still_verifies() {
         // A two-leaf CometBFT tree: root = SHA-256(1 || leaf(a) || leaf(b)).
         let spec = tendermint_spec();
@@ -707,6 +1127,26 @@ mod tests {
         };
         verify_membership(&spec, &root, &proof, b"a", b"1").unwrap();
         verify_membership(&spec, &root, &proof, b"b", b"2").unwrap();
-        assert!(verify_membership(&spec, &root, &proof, b"b", b"1").is_err());
+        assert_eq!(
+            verify_membership(&spec, &root, &proof, b"b", b"1"),
+            Err(Ics23Error::Mismatch("value"))
+        );
+        // A key the batch holds no proof for, in a batch and in a single proof.
+        assert_eq!(
+            verify_membership(&spec, &root, &proof, b"c", b"1"),
+            Err(Ics23Error::NoProofForKey)
+        );
+        let CommitmentProof::Batch(entries) = decompress(&proof).unwrap() else {
+            panic!("not a batch")
+        };
+        let BatchEntry::Exist(a) = entries[0].clone() else {
+            panic!("not an existence proof")
+        };
+        let single = CommitmentProof::Exist(a);
+        verify_membership(&spec, &root, &single, b"a", b"1").unwrap();
+        assert_eq!(
+            verify_membership(&spec, &root, &single, b"b", b"2"),
+            Err(Ics23Error::NoProofForKey)
+        );
     }
 }

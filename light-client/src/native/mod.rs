@@ -17,6 +17,8 @@
 pub mod vectors;
 mod verify;
 
+use core::cmp::Ordering;
+
 use serde::{Deserialize, Serialize};
 
 use crate::codec::{self, CodecError};
@@ -95,11 +97,10 @@ impl ValidatorSet {
                 return Err(ValidatorSetError::ZeroPower(v.pub_key));
             }
             if let Some(prev) = i.checked_sub(1).and_then(|p| validators.get(p)) {
-                if prev.pub_key == v.pub_key {
-                    return Err(ValidatorSetError::Duplicate(v.pub_key));
-                }
-                if prev.pub_key > v.pub_key {
-                    return Err(ValidatorSetError::Unsorted(v.pub_key));
+                match prev.pub_key.cmp(&v.pub_key) {
+                    Ordering::Less => {}
+                    Ordering::Equal => return Err(ValidatorSetError::Duplicate(v.pub_key)),
+                    Ordering::Greater => return Err(ValidatorSetError::Unsorted(v.pub_key)),
                 }
             }
             total = total
@@ -128,9 +129,10 @@ impl ValidatorSet {
         self.validators.len()
     }
 
-    /// Always false: a set has at least one member.
+    /// Always false: a set has at least one member ([`ValidatorSet::new`] and decoding
+    /// refuse an empty one), so there is nothing to look at.
     pub fn is_empty(&self) -> bool {
-        self.validators.is_empty()
+        false
     }
 
     /// The validator with `key`, if any (binary search).
@@ -361,6 +363,8 @@ mod tests {
         let set = ValidatorSet::new(vec![v(3, 1), v(1, 2)]).unwrap();
         assert_eq!(set.validators()[0].pub_key, key(1));
         assert_eq!(set.total_power(), 3);
+        assert_eq!(set.len(), 2);
+        assert!(!set.is_empty());
         assert!(set.find(&key(3)).is_some());
         assert!(set.find(&key(2)).is_none());
         assert_eq!(ValidatorSet::new(vec![]), Err(ValidatorSetError::Size(0)));
@@ -372,8 +376,13 @@ mod tests {
             ValidatorSet::new(vec![v(1, 1), v(1, 2)]),
             Err(ValidatorSetError::Duplicate(key(1)))
         );
+        // CometBFT's bound, i64::MAX / 8: a set of exactly that total power is taken, one
+        // unit more is refused.
+        let most = 1_152_921_504_606_846_975;
+        let full = ValidatorSet::new(vec![v(1, most - 1), v(2, 1)]).unwrap();
+        assert_eq!(full.total_power(), most);
         assert_eq!(
-            ValidatorSet::new(vec![v(1, MAX_TOTAL_VOTING_POWER), v(2, 1)]),
+            ValidatorSet::new(vec![v(1, most), v(2, 1)]),
             Err(ValidatorSetError::TotalPowerTooLarge)
         );
         assert_eq!(
