@@ -402,7 +402,7 @@ const INDEX_BATCH: usize = 512;
 async fn index(api: Arc<Api>, mut events: broadcast::Receiver<StageEvent>) {
     let write = |api: &Arc<Api>, batch: Option<Vec<StageEvent>>| {
         let api = api.clone();
-        tokio::task::spawn_blocking(move || {
+        let task = tokio::task::spawn_blocking(move || {
             let mut writer = api.writer();
             let result = match &batch {
                 Some(batch) => writer.stages(batch.iter().map(|e| (&e.audit, e.entry.as_ref()))),
@@ -411,15 +411,20 @@ async fn index(api: Arc<Api>, mut events: broadcast::Receiver<StageEvent>) {
             if let Err(e) = result {
                 tracing::error!(error = %e, "trader API: writing its records failed");
             }
-        })
+        });
+        async move {
+            if let Err(e) = task.await {
+                tracing::error!(error = %e, "trader API: its records' writer stopped");
+            }
+        }
     };
-    let _ = write(&api, None).await;
+    write(&api, None).await;
     loop {
         let first = match events.recv().await {
             Ok(event) => event,
             Err(broadcast::error::RecvError::Lagged(missed)) => {
                 tracing::warn!(missed, "trader API: stage events lagged; catching up");
-                let _ = write(&api, None).await;
+                write(&api, None).await;
                 continue;
             }
             Err(broadcast::error::RecvError::Closed) => return,
@@ -437,9 +442,9 @@ async fn index(api: Arc<Api>, mut events: broadcast::Receiver<StageEvent>) {
                 Err(_) => break,
             }
         }
-        let _ = write(&api, Some(batch)).await;
+        write(&api, Some(batch)).await;
         if lagged {
-            let _ = write(&api, None).await;
+            write(&api, None).await;
         }
     }
 }
