@@ -1448,28 +1448,51 @@ fn rogue_task(
             corridor_quic::TransportConfig::default(),
         )?;
         let hello = corridor_quic::Hello::new(&key.verifying_key(), vec![source_id.to_string()]);
-        let link = endpoint.connect(target_quic, target_key, &hello).await?;
-        for garbage in [&b"\xff\x00 not a frame"[..], b"\x00", b"\xa1\x63bad\xf6"] {
-            link.send(garbage).await?;
-        }
-        link.send(&Frame::Batch(forged).encode()?).await?;
-        link.send(&Frame::Batch(replay).encode()?).await?;
-        let deadline = Instant::now() + Duration::from_secs(20);
-        let verdicts = loop {
-            tokio::time::sleep(Duration::from_millis(200)).await;
-            let after = scrape().await?;
-            let verdicts: Verdicts = INJECTED
+        let garbage: [&[u8]; 3] = [b"\xff\x00 not a frame", b"\x00", b"\xa1\x63bad\xf6"];
+        let forgeries: BTreeMap<&str, Vec<Vec<u8>>> = BTreeMap::from([
+            ("bad-frame", garbage.iter().map(|g| g.to_vec()).collect()),
+            ("invalid-proof", vec![Frame::Batch(forged).encode()?]),
+            ("duplicate", vec![Frame::Batch(replay).encode()?]),
+        ]);
+        let judged = |text: &str| -> Verdicts {
+            INJECTED
                 .iter()
                 .map(|(reason, n)| {
-                    let refused = read(&after, reason).saturating_sub(read(&before, reason));
+                    let refused = read(text, reason).saturating_sub(read(&before, reason));
                     (*reason, (*n, refused.min(*n)))
                 })
-                .collect();
-            if verdicts.values().all(|(n, r)| r >= n) || Instant::now() > deadline {
-                break verdicts;
-            }
+                .collect()
         };
-        link.close(0, "done");
+        // The rogue's link replaces the real one; when the real relay reconnects, its link
+        // replaces the rogue's in turn, and frames the target had not read yet are never
+        // judged. Those same forgeries go again over a new link, a bounded number of times.
+        let mut verdicts = judged(&before);
+        for _round in 0..5 {
+            let Ok(link) = endpoint.connect(target_quic, target_key, &hello).await else {
+                tokio::time::sleep(Duration::from_millis(500)).await;
+                continue;
+            };
+            'send: for (reason, (n, refused)) in &verdicts {
+                let frames = &forgeries[reason];
+                for frame in &frames[frames.len() - (n - refused)..] {
+                    if link.send(frame).await.is_err() {
+                        break 'send;
+                    }
+                }
+            }
+            let deadline = Instant::now() + Duration::from_secs(5);
+            loop {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                verdicts = judged(&scrape().await?);
+                if verdicts.values().all(|(n, r)| r >= n) || Instant::now() > deadline {
+                    break;
+                }
+            }
+            link.close(0, "done");
+            if verdicts.values().all(|(n, r)| r >= n) {
+                break;
+            }
+        }
         endpoint.close();
         Ok(verdicts)
     })
