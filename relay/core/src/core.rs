@@ -372,6 +372,15 @@ pub struct Core<F: Family> {
     clients: BTreeMap<ChainId, LightClient<F>>,
     out: BTreeMap<Lane, BTreeMap<u64, OutEntry<F>>>,
     inb: BTreeMap<Lane, BTreeMap<u64, InEntry<F>>>,
+    /// Per outbound lane: the sequences neither acknowledged by the peer nor closed, the
+    /// only ones [`Self::pump_outbound`] may send. Derived from `out` (never persisted) and
+    /// kept in step with it by [`Self::index_out`], so that a step costs what is sendable,
+    /// not every message held.
+    out_unsent: BTreeMap<Lane, BTreeSet<u64>>,
+    /// Per inbound lane: the sequences holding a proven receipt that the source side has
+    /// not acknowledged, the only ones [`Self::pump_receipts`] may send. Derived from `inb`
+    /// and kept in step with it by [`Self::index_in`].
+    inb_proven: BTreeMap<Lane, BTreeSet<u64>>,
     /// Per inbound lane: the next sequence to deliver.
     next_delivery: BTreeMap<Lane, u64>,
     /// Per inbound lane: a delivery batch is in flight (its last sequence).
@@ -491,6 +500,8 @@ where
             clients,
             out: BTreeMap::new(),
             inb: BTreeMap::new(),
+            out_unsent: BTreeMap::new(),
+            inb_proven: BTreeMap::new(),
             next_delivery: BTreeMap::new(),
             delivering: BTreeMap::new(),
             delivery_failed: BTreeMap::new(),
@@ -532,16 +543,18 @@ where
         for (key, value) in store.scan(Column::Outbound, b"")? {
             let r: EntryRecord<OutEntry<F>> = decode(Column::Outbound, &key, &value)?;
             core.out
-                .entry(r.lane)
+                .entry(r.lane.clone())
                 .or_default()
                 .insert(r.sequence, r.entry);
+            core.index_out(&r.lane, r.sequence);
         }
         for (key, value) in store.scan(Column::Inbound, b"")? {
             let r: EntryRecord<InEntry<F>> = decode(Column::Inbound, &key, &value)?;
             core.inb
-                .entry(r.lane)
+                .entry(r.lane.clone())
                 .or_default()
                 .insert(r.sequence, r.entry);
+            core.index_in(&r.lane, r.sequence);
         }
         for (key, value) in store.scan(Column::Meta, b"next/")? {
             let (lane, next): (Lane, u64) = decode(Column::Meta, &key, &value)?;
@@ -936,6 +949,7 @@ where
                             done: None,
                         },
                     );
+                    self.index_out(&lane, sequence);
                     self.persist_out(&lane, sequence, &mut out.writes);
                     out.actions.push(Action::Stage {
                         lane,
@@ -1006,6 +1020,7 @@ where
             if let Some(e) = self.inb.get_mut(&lane).and_then(|l| l.get_mut(&sequence)) {
                 e.receipt = Some(proof);
             }
+            self.index_in(&lane, sequence);
             self.persist_in(&lane, sequence, &mut out.writes);
         }
     }
@@ -1287,6 +1302,7 @@ where
                                 receipt: None,
                             },
                         );
+                        self.index_in(&lane, sequence);
                         self.persist_in(&lane, sequence, &mut out.writes);
                         acked.push(sequence);
                         out.actions.push(Action::Stage {
@@ -1348,6 +1364,7 @@ where
             if let Some(e) = self.out.get_mut(&lane).and_then(|l| l.get_mut(&sequence)) {
                 if !e.forwarded {
                     e.forwarded = true;
+                    self.index_out(&lane, sequence);
                     self.persist_out(&lane, sequence, &mut out.writes);
                     out.actions.push(Action::Stage {
                         lane: lane.clone(),
@@ -1433,6 +1450,7 @@ where
                     e.done = Some(result.clone());
                     e.forwarded = true;
                 }
+                self.index_out(&lane, sequence);
                 self.persist_out(&lane, sequence, &mut out.writes);
                 if let Some(p) = self.peers.get_mut(&peer) {
                     p.in_flight.remove(&(lane.clone(), sequence, false));
@@ -1548,6 +1566,9 @@ where
                 .map(|r| r.receipt.result.clone());
             if let Some(result) = proven {
                 entries.remove(&sequence);
+                if let Some(proven) = self.inb_proven.get_mut(&lane) {
+                    proven.remove(&sequence);
+                }
                 out.writes
                     .delete(Column::Inbound, entry_key(&lane, sequence));
                 // The source side holds the proven receipt: closed on both sides.
@@ -1750,13 +1771,59 @@ where
         }
     }
 
+    /// Brings `out_unsent` in step with the outbound entry (`lane`, `sequence`) after it
+    /// changed: listed while it is held, not acknowledged and not closed.
+    fn index_out(&mut self, lane: &Lane, sequence: u64) {
+        let unsent = self
+            .out
+            .get(lane)
+            .and_then(|l| l.get(&sequence))
+            .is_some_and(|e| !e.forwarded && e.done.is_none());
+        let set = self.out_unsent.entry(lane.clone()).or_default();
+        if unsent {
+            set.insert(sequence);
+        } else {
+            set.remove(&sequence);
+        }
+    }
+
+    /// Brings `inb_proven` in step with the inbound entry (`lane`, `sequence`) after it
+    /// changed: listed while it is held with a proven receipt.
+    fn index_in(&mut self, lane: &Lane, sequence: u64) {
+        let proven = self
+            .inb
+            .get(lane)
+            .and_then(|l| l.get(&sequence))
+            .is_some_and(|e| e.receipt.is_some());
+        let set = self.inb_proven.entry(lane.clone()).or_default();
+        if proven {
+            set.insert(sequence);
+        } else {
+            set.remove(&sequence);
+        }
+    }
+
+    /// Messages and receipts in flight to a peer and not yet due for a resend: what takes
+    /// room in its window.
+    fn waiting(&self, state: &PeerState, now: Time) -> usize {
+        state
+            .in_flight
+            .values()
+            .filter(|t| !self.due(Some(t), now))
+            .count()
+    }
+
     fn due(&self, sent: Option<&Time>, now: Time) -> bool {
         sent.is_none_or(|t| now.saturating_duration_since(*t) >= self.config.resend_after)
     }
 
     fn pump_outbound(&mut self, now: Time, out: &mut Output<F>) {
         let mut batches: Vec<(PeerId, MessageBatch<F>)> = Vec::new();
-        for (lane, entries) in &self.out {
+        let mut waiting: BTreeMap<PeerId, usize> = BTreeMap::new();
+        for (lane, unsent) in &self.out_unsent {
+            let Some(entries) = self.out.get(lane) else {
+                continue;
+            };
             let Some(peer) = self.config.routes.get(&lane.destination).copied() else {
                 continue;
             };
@@ -1769,19 +1836,14 @@ where
             // What is due for a resend goes again within the window: only what is in
             // flight and not yet due takes room (a lost batch that filled the window must
             // not stall the lane).
-            let waiting = state
-                .in_flight
-                .values()
-                .filter(|t| !self.due(Some(t), now))
-                .count();
+            let waiting = *waiting
+                .entry(peer)
+                .or_insert_with(|| self.waiting(state, now));
             let mut budget = self.config.window.saturating_sub(waiting);
             let mut current: Option<MessageBatch<F>> = None;
-            for (seq, e) in entries {
+            for (seq, e) in unsent.iter().filter_map(|s| Some((s, entries.get(s)?))) {
                 if budget == 0 {
                     break;
-                }
-                if e.forwarded || e.done.is_some() {
-                    continue;
                 }
                 if !self.due(state.in_flight.get(&(lane.clone(), *seq, false)), now) {
                     continue;
@@ -1833,7 +1895,11 @@ where
     fn pump_receipts(&mut self, now: Time, out: &mut Output<F>) {
         // Group due receipts by (peer, destination height).
         let mut batches: BTreeMap<(PeerId, Height), ReceiptBatch<F>> = BTreeMap::new();
-        for (lane, entries) in &self.inb {
+        let mut waiting: BTreeMap<PeerId, usize> = BTreeMap::new();
+        for (lane, proven) in &self.inb_proven {
+            let Some(entries) = self.inb.get(lane) else {
+                continue;
+            };
             let Some(peer) = self.config.routes.get(&lane.source).copied() else {
                 continue;
             };
@@ -1846,13 +1912,11 @@ where
             // What is due for a resend goes again within the window: only what is in
             // flight and not yet due takes room (a lost batch that filled the window must
             // not stall the lane).
-            let waiting = state
-                .in_flight
-                .values()
-                .filter(|t| !self.due(Some(t), now))
-                .count();
+            let waiting = *waiting
+                .entry(peer)
+                .or_insert_with(|| self.waiting(state, now));
             let mut budget = self.config.window.saturating_sub(waiting);
-            for (seq, e) in entries {
+            for (seq, e) in proven.iter().filter_map(|s| Some((s, entries.get(s)?))) {
                 if budget == 0 {
                     break;
                 }
