@@ -562,23 +562,33 @@ impl Writer {
     /// Takes every audit record of the store (after a lag, or at start), a batch of
     /// 256 records at a time (one synced write each).
     pub fn catch_up(&mut self) -> Result<(), ApiError> {
-        let mut records = Vec::new();
-        for (k, v) in self.store.scan(Column::Audit, b"")? {
-            let Some(audit) = AuditRecord::decode(&v) else {
-                tracing::warn!(key = %String::from_utf8_lossy(&k), "audit record does not decode");
-                continue;
-            };
-            records.push(audit);
-            if records.len() == CATCH_UP_BATCH {
-                self.stages(records.iter().map(|a| (a, None)))?;
-                records.clear();
+        // A page of the audit log at a time: however long the log, a catch-up holds one
+        // page of it, and writes what the page brings in one synced write.
+        let mut after: Option<Vec<u8>> = None;
+        loop {
+            let page =
+                self.store
+                    .scan_after(Column::Audit, b"", after.as_deref(), CATCH_UP_BATCH)?;
+            let records: Vec<AuditRecord> = page
+                .iter()
+                .filter_map(|(k, v)| {
+                    let audit = AuditRecord::decode(v);
+                    if audit.is_none() {
+                        tracing::warn!(key = %String::from_utf8_lossy(k), "audit record does not decode");
+                    }
+                    audit
+                })
+                .collect();
+            self.stages(records.iter().map(|a| (a, None)))?;
+            match page.last() {
+                Some((last, _)) if page.len() == CATCH_UP_BATCH => after = Some(last.clone()),
+                _ => return Ok(()),
             }
         }
-        self.stages(records.iter().map(|a| (a, None)))
     }
 }
 
-/// Audit records a catch-up takes per synced write.
+/// Audit records a catch-up reads per page, and takes per synced write.
 const CATCH_UP_BATCH: usize = 256;
 
 /// The changes of stages not yet written: the batch, and what reads must see of it.
@@ -804,6 +814,134 @@ mod tests {
         let events = records.events_after(0, 10).unwrap();
         assert_eq!(events.len(), 1, "only message 2's stage: {events:?}");
         assert_eq!(events[0].number, 1, "the skipped stage took no number");
+    }
+
+    /// Writes the core's open outbound entry of `entry`, as the core stores it.
+    fn put_outbound(store: &dyn Store, entry: &StoredEntry<NativeVerifier>) {
+        #[derive(Serialize)]
+        struct Out<'a> {
+            message: &'a TradeMessage,
+            proof: &'a InclusionProof,
+            height: Height,
+            forwarded: bool,
+            done: Option<ReceiptResult>,
+        }
+        #[derive(Serialize)]
+        struct Record<'a> {
+            lane: Lane,
+            sequence: u64,
+            entry: Out<'a>,
+        }
+        let sequence = entry.message.sequence;
+        let mut bytes = Vec::new();
+        ciborium::into_writer(
+            &Record {
+                lane: lane(),
+                sequence,
+                entry: Out {
+                    message: &entry.message,
+                    proof: &entry.proof,
+                    height: entry.height,
+                    forwarded: false,
+                    done: None,
+                },
+            },
+            &mut bytes,
+        )
+        .unwrap();
+        let mut batch = WriteBatch::default();
+        batch.put(
+            Column::Outbound,
+            AuditRecord::prefix(&lane(), sequence),
+            bytes,
+        );
+        store.write(&batch).unwrap();
+    }
+
+    /// A store that counts its writes and remembers the largest page asked of a scan of the
+    /// whole audit log.
+    struct Paging {
+        inner: Counting,
+        largest_page: std::sync::atomic::AtomicUsize,
+    }
+
+    impl Store for Paging {
+        fn get(
+            &self,
+            column: Column,
+            key: &[u8],
+        ) -> Result<Option<Vec<u8>>, corridor_relay_core::store::StoreError> {
+            self.inner.get(column, key)
+        }
+        fn write(&self, batch: &WriteBatch) -> Result<(), corridor_relay_core::store::StoreError> {
+            self.inner.write(batch)
+        }
+        fn scan_after(
+            &self,
+            column: Column,
+            prefix: &[u8],
+            after: Option<&[u8]>,
+            limit: usize,
+        ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, corridor_relay_core::store::StoreError> {
+            if column == Column::Audit && prefix.is_empty() {
+                self.largest_page
+                    .fetch_max(limit, std::sync::atomic::Ordering::SeqCst);
+            }
+            self.inner.scan_after(column, prefix, after, limit)
+        }
+    }
+
+    #[test]
+    fn a_catch_up_over_a_long_audit_log_reads_it_a_page_at_a_time_and_takes_every_record() {
+        let store = Arc::new(Paging {
+            inner: Counting {
+                inner: MemStore::new(),
+                writes: Default::default(),
+            },
+            largest_page: Default::default(),
+        });
+        // Two full pages and part of a third, with a record that does not decode on the
+        // boundary of the first two pages.
+        let messages = 2 * CATCH_UP_BATCH as u64 + 88;
+        for sequence in 1..=messages {
+            let e = entry(sequence);
+            put_outbound(&*store, &e);
+            if sequence == CATCH_UP_BATCH as u64 {
+                let mut batch = WriteBatch::default();
+                batch.put(
+                    Column::Audit,
+                    AuditRecord::key_of(&lane(), sequence, &Stage::Committed),
+                    vec![0xff],
+                );
+                store.write(&batch).unwrap();
+            } else {
+                audit(&*store, sequence, Stage::Committed, sequence);
+            }
+        }
+        let (feed, _told) = broadcast::channel(64);
+        let mut writer = Writer::new(store.clone(), 10_000, feed).unwrap();
+        let writes = || store.inner.writes.load(std::sync::atomic::Ordering::SeqCst);
+        let before = writes();
+        writer.catch_up().unwrap();
+        assert_eq!(writes() - before, 3, "one synced write per page");
+        assert_eq!(
+            store.largest_page.load(std::sync::atomic::Ordering::SeqCst),
+            CATCH_UP_BATCH,
+            "the audit log is read a page at a time"
+        );
+        let records = Records::new(store.clone());
+        let events = records.events_after(0, 10_000).unwrap();
+        let taken: Vec<u64> = events
+            .iter()
+            .map(|e| records.message(&e.id).unwrap().unwrap().message.sequence)
+            .collect();
+        let expected: Vec<u64> = (1..=messages)
+            .filter(|s| *s != CATCH_UP_BATCH as u64)
+            .collect();
+        assert_eq!(taken, expected, "every record that decodes, once, in order");
+        // A second catch-up finds everything taken and adds nothing.
+        writer.catch_up().unwrap();
+        assert_eq!(records.events_after(0, 10_000).unwrap().len(), events.len());
     }
 
     #[test]
