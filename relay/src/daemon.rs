@@ -30,7 +30,7 @@ use corridor_light_client::native::NativeVerifier;
 use corridor_light_client::{ChainId, Height};
 use corridor_quic::{Backoff, Endpoint, Hello, Link, TransportConfig};
 use corridor_relay_core::core::{Action, Core, CoreConfig, Event, PeerId};
-use corridor_relay_core::store::Store;
+use corridor_relay_core::store::{Store, WriteBatch};
 use corridor_relay_core::wire::{Frame, Limits};
 use ed25519_dalek::{SigningKey, VerifyingKey};
 use tokio::sync::{mpsc, oneshot, watch};
@@ -424,38 +424,72 @@ async fn core_loop(
     mut observer: Observer,
 ) -> Result<(), corridor_relay_core::store::StoreError> {
     while let Some(cmd) = rx.recv().await {
-        let event = match cmd {
-            Cmd::Event(e) => e,
-            Cmd::Watch { chain, reply } => {
-                if let Some(c) = core.client(&chain) {
-                    let _ = reply.send((c.clone(), core.scanned(&chain)));
-                }
-                continue;
-            }
-            Cmd::Forgive(peer) => {
-                core.forgive(&peer);
-                continue;
-            }
+        let Cmd::Event(event) = cmd else {
+            answer(cmd, &mut core);
+            continue;
         };
-        observer.event(&event);
-        let at = now();
-        let output = core.handle(event, at);
+        // Group commit: the events already waiting (up to EVENT_GROUP) are handled one by
+        // one, their writes go to the store in one synced write, and only then are their
+        // actions performed, in order. A command that is not an event ends the group and
+        // is answered after the write.
+        let mut writes = WriteBatch::default();
+        let mut actions = Vec::new();
+        let mut next = Some(Cmd::Event(event));
+        let mut after = None;
+        let mut handled = 0;
+        while let Some(cmd) = next.take() {
+            let Cmd::Event(event) = cmd else {
+                after = Some(cmd);
+                break;
+            };
+            observer.event(&event);
+            let at = now();
+            let output = core.handle(event, at);
+            writes.extend(output.writes);
+            for action in output.actions {
+                let entry = observer.entry_for(&action, &core);
+                actions.push((action, entry, at));
+            }
+            handled += 1;
+            if handled < EVENT_GROUP {
+                next = rx.try_recv().ok();
+            }
+        }
         let timer = observer.metrics.store_write.start_timer();
-        let written = store.write(&output.writes);
+        let written = store.write(&writes);
         timer.observe_duration();
         if let Err(e) = written {
             // Nothing may be told before it is durable: stop here.
             warn!(error = %e, "store write failed: stopping the relay");
             return Err(e);
         }
-        for action in output.actions {
-            observer.action(&action, &*store, at);
+        for (action, entry, at) in actions {
+            observer.action(&action, entry, &*store, at);
             perform(action, &adapters, &peers, &tx, &observer.metrics);
         }
-        observer.refresh(&core, &*store, at);
+        observer.refresh(&core, &*store, now());
+        if let Some(cmd) = after {
+            answer(cmd, &mut core);
+        }
     }
     Ok(())
 }
+
+/// Answers a command that is not an event.
+fn answer(cmd: Cmd, core: &mut Core<F>) {
+    match cmd {
+        Cmd::Watch { chain, reply } => {
+            if let Some(c) = core.client(&chain) {
+                let _ = reply.send((c.clone(), core.scanned(&chain)));
+            }
+        }
+        Cmd::Forgive(peer) => core.forgive(&peer),
+        Cmd::Event(_) => {}
+    }
+}
+
+/// Most events handled together before their writes go to the store in one synced write.
+const EVENT_GROUP: usize = 64;
 
 fn perform(
     action: Action<F>,

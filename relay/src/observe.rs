@@ -12,9 +12,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use corridor_light_client::{ChainId, Time};
-use corridor_relay_core::core::{
-    stored_inbound, stored_outbound, Action, AuditRecord, Core, Event, PeerId, Stage,
-};
+use corridor_relay_core::core::{Action, AuditRecord, Core, Event, PeerId, Stage, StoredEntry};
 use corridor_relay_core::store::{Column, Store};
 use corridor_relay_core::wire::{Frame, Lane};
 
@@ -137,8 +135,27 @@ impl Observer {
         }
     }
 
-    /// Counts an action the core asked for (its writes are durable by now).
-    pub fn action(&mut self, action: &Action<F>, store: &dyn Store, now: Time) {
+    /// What [`Self::action`] needs of the core for `action`, taken right after the step
+    /// that asked for it: for a stage the API will hear of, the message's open entry as
+    /// that step left it (a later step of the same group may close it).
+    pub fn entry_for(&self, action: &Action<F>, core: &Core<F>) -> Option<StoredEntry<F>> {
+        match action {
+            Action::Stage { lane, sequence, .. } if self.stages.receiver_count() > 0 => {
+                core.open_entry(lane, *sequence, self.home.contains(&lane.source))
+            }
+            _ => None,
+        }
+    }
+
+    /// Counts an action the core asked for (its writes are durable by now); `entry` is
+    /// what [`Self::entry_for`] took for it.
+    pub fn action(
+        &mut self,
+        action: &Action<F>,
+        entry: Option<StoredEntry<F>>,
+        store: &dyn Store,
+        now: Time,
+    ) {
         let m = &self.metrics;
         match action {
             Action::Send { peer, frame } => {
@@ -185,15 +202,6 @@ impl Observer {
                         stage: stage.clone(),
                         at: now,
                     };
-                    let entry = if self.home.contains(&lane.source) {
-                        stored_outbound::<F>(store, lane, *sequence)
-                    } else {
-                        stored_inbound::<F>(store, lane, *sequence)
-                    };
-                    let entry = entry.unwrap_or_else(|e| {
-                        tracing::warn!(%lane, sequence, error = %e, "an open entry does not decode");
-                        None
-                    });
                     let _ = self.stages.send(StageEvent { audit, entry });
                 }
                 // End to end: the source's relay saw the commit and now the proven receipt.

@@ -625,6 +625,30 @@ where
             .collect()
     }
 
+    /// The open entry of (`lane`, `sequence`) as this core holds it, which is what
+    /// [`stored_outbound`] (with `outbound`) or [`stored_inbound`] reads once the step's
+    /// writes are applied: a reader told of a step's stages takes it from here instead of
+    /// reading and decoding the store again.
+    pub fn open_entry(&self, lane: &Lane, sequence: u64, outbound: bool) -> Option<StoredEntry<F>> {
+        if outbound {
+            let e = self.out.get(lane)?.get(&sequence)?;
+            Some(StoredEntry {
+                message: e.message.clone(),
+                proof: e.proof.clone(),
+                height: e.height,
+                receipt: None,
+            })
+        } else {
+            let e = self.inb.get(lane)?.get(&sequence)?;
+            Some(StoredEntry {
+                message: e.message.clone(),
+                proof: e.proof.clone(),
+                height: e.height,
+                receipt: e.receipt.clone(),
+            })
+        }
+    }
+
     /// Messages and receipts in flight to `peer`.
     pub fn in_flight(&self, peer: &PeerId) -> usize {
         self.peers.get(peer).map_or(0, |p| p.in_flight.len())
