@@ -215,18 +215,16 @@ impl Records {
     }
 
     /// Events after `after`, oldest first, at most `limit`.
+    ///
+    /// Reads only those: event keys sort by number, so the scan starts past `after`.
     pub fn events_after(&self, after: u64, limit: usize) -> Result<Vec<EventRecord>, ApiError> {
+        let from = key(EV, &after.to_be_bytes());
         let mut out = Vec::new();
-        for (k, v) in self.store.scan(Column::Meta, EV)? {
-            let Some(n) = k[EV.len()..].try_into().ok().map(u64::from_be_bytes) else {
-                continue;
-            };
-            if n > after {
-                out.push(decode(&k, &v)?);
-                if out.len() >= limit {
-                    break;
-                }
-            }
+        for (k, v) in self
+            .store
+            .scan_after(Column::Meta, EV, Some(&from), limit)?
+        {
+            out.push(decode(&k, &v)?);
         }
         Ok(out)
     }
@@ -859,10 +857,11 @@ mod tests {
     }
 
     /// A store that counts its writes and remembers the largest page asked of a scan of the
-    /// whole audit log.
+    /// whole audit log, and of the event log.
     struct Paging {
         inner: Counting,
         largest_page: std::sync::atomic::AtomicUsize,
+        largest_event_page: std::sync::atomic::AtomicUsize,
     }
 
     impl Store for Paging {
@@ -887,18 +886,23 @@ mod tests {
                 self.largest_page
                     .fetch_max(limit, std::sync::atomic::Ordering::SeqCst);
             }
+            if column == Column::Meta && prefix == EV {
+                self.largest_event_page
+                    .fetch_max(limit, std::sync::atomic::Ordering::SeqCst);
+            }
             self.inner.scan_after(column, prefix, after, limit)
         }
     }
 
     #[test]
-    fn a_catch_up_over_a_long_audit_log_reads_it_a_page_at_a_time_and_takes_every_record() {
+    fn long_audit_and_event_logs_are_read_a_page_at_a_time_and_nothing_is_missed() {
         let store = Arc::new(Paging {
             inner: Counting {
                 inner: MemStore::new(),
                 writes: Default::default(),
             },
             largest_page: Default::default(),
+            largest_event_page: Default::default(),
         });
         // Two full pages and part of a third, with a record that does not decode on the
         // boundary of the first two pages.
@@ -942,6 +946,23 @@ mod tests {
         // A second catch-up finds everything taken and adds nothing.
         writer.catch_up().unwrap();
         assert_eq!(records.events_after(0, 10_000).unwrap().len(), events.len());
+        // A reader of the event log gets the events after the one it names, and the store
+        // is asked for no more than that.
+        store
+            .largest_event_page
+            .store(0, std::sync::atomic::Ordering::SeqCst);
+        let later = records.events_after(300, 5).unwrap();
+        let numbers: Vec<u64> = later.iter().map(|e| e.number).collect();
+        assert_eq!(numbers, vec![301, 302, 303, 304, 305]);
+        assert_eq!(
+            store
+                .largest_event_page
+                .load(std::sync::atomic::Ordering::SeqCst),
+            5
+        );
+        let last = events.last().unwrap().number;
+        assert_eq!(records.events_after(last - 1, 5).unwrap().len(), 1);
+        assert!(records.events_after(last, 5).unwrap().is_empty());
     }
 
     #[test]
