@@ -445,6 +445,176 @@ impl MultiProof {
     }
 }
 
+/// Nodes of a tree of `size` leaves at `level`: `ceil(size / 2^level)`.
+#[allow(clippy::arithmetic_side_effects)] // size >= 1, level <= 40
+fn level_len(size: u64, level: u32) -> u64 {
+    ((size - 1) >> level) + 1
+}
+
+/// Positions `(level, index)` of the siblings on the path of leaf `index` up a tree of
+/// `size` leaves, lowest first: one per level where the path's node has a sibling (the lone
+/// last node of a level is carried up without one, RFC 6962).
+fn sibling_positions(size: u64, index: u64) -> impl Iterator<Item = (u32, u64)> {
+    (0..depth(size)).filter_map(move |level| {
+        let sibling = (index >> level) ^ 1;
+        (sibling < level_len(size, level)).then_some((level, sibling))
+    })
+}
+
+/// Node hashes of one tree by position `(level, index)`, as far as proofs reveal them.
+type Nodes = std::collections::BTreeMap<(u32, u64), Hash32>;
+
+impl MultiProof {
+    /// Joins the inclusion proofs of several leaves of one tree (indices strictly
+    /// increasing) into one multiproof of them, each sibling hash once. `None` when they
+    /// are not of one tree: sizes differ, indices do not increase, a path has the wrong
+    /// length, or two paths give one node different hashes.
+    ///
+    /// Proves nothing by itself: the result verifies exactly when every proof did.
+    pub fn join(proofs: &[InclusionProof]) -> Option<Self> {
+        let size = proofs.first()?.tree_size;
+        if size == 0
+            || size > MAX_TREE_SIZE
+            || proofs.iter().any(|p| p.tree_size != size)
+            || proofs.windows(2).any(|w| w[0].index >= w[1].index)
+            || proofs.last().is_some_and(|p| p.index >= size)
+        {
+            return None;
+        }
+        let mut nodes = Nodes::new();
+        for p in proofs {
+            let mut path = p.path.iter();
+            for position in sibling_positions(size, p.index) {
+                let hash = *path.next()?;
+                if *nodes.entry(position).or_insert(hash) != hash {
+                    return None;
+                }
+            }
+            if path.next().is_some() {
+                return None;
+            }
+        }
+        let indices: Vec<u64> = proofs.iter().map(|p| p.index).collect();
+        let mut hashes = Vec::new();
+        collect_known(size, depth(size), 0, &indices, &nodes, &mut hashes)?;
+        Some(Self {
+            tree_size: size,
+            indices,
+            hashes,
+        })
+    }
+
+    /// The inclusion proof of each proven leaf, given their hashes in the order of
+    /// `indices`: what [`MerkleTree::prove`] gives for each. Checks the shape only: verify
+    /// the multiproof first ([`Self::verify_hashes`]); a path derived from a proof that
+    /// does not verify does not verify either.
+    pub fn split(&self, leaves: &[Hash32]) -> Result<Vec<InclusionProof>, ProofError> {
+        self.check_shape(leaves.len())?;
+        let size = self.tree_size;
+        let mut nodes = Nodes::new();
+        let mut walk = Walk {
+            size,
+            indices: &self.indices,
+            leaves,
+            hashes: self.hashes.iter(),
+            nodes: &mut nodes,
+        };
+        walk.node(depth(size), 0, 0)?;
+        if walk.hashes.len() != 0 {
+            return Err(ProofError::WrongLength {
+                expected: self.hashes.len().saturating_sub(walk.hashes.len()),
+                got: self.hashes.len(),
+            });
+        }
+        self.indices
+            .iter()
+            .map(|&index| {
+                // The walk gave every node a path needs: the nodes on the proven leaves'
+                // paths and every largest subtree beside them. A missing one would be a
+                // hash the proof lacks.
+                let path = sibling_positions(size, index)
+                    .map(|position| nodes.get(&position).copied())
+                    .collect::<Option<Vec<Hash32>>>()
+                    .ok_or(ProofError::WrongLength {
+                        expected: self.hashes.len().saturating_add(1),
+                        got: self.hashes.len(),
+                    })?;
+                Ok(InclusionProof {
+                    index,
+                    tree_size: size,
+                    path,
+                })
+            })
+            .collect()
+    }
+}
+
+/// Pushes, depth-first and left to right, the known hash of every largest subtree under
+/// node `(level, i)` that holds none of the `wanted` leaves; `None` when one is not known.
+#[allow(clippy::arithmetic_side_effects)] // level >= 1 where subtracted; i < 2^40
+fn collect_known(
+    size: u64,
+    level: u32,
+    i: u64,
+    wanted: &[u64],
+    nodes: &Nodes,
+    out: &mut Vec<Hash32>,
+) -> Option<()> {
+    if wanted.is_empty() {
+        out.push(*nodes.get(&(level, i))?);
+        return Some(());
+    }
+    if level == 0 {
+        return Some(());
+    }
+    let (left, right) = (2 * i, 2 * i + 1);
+    let cut = wanted.partition_point(|&x| x < (right << (level - 1)));
+    collect_known(size, level - 1, left, &wanted[..cut], nodes, out)?;
+    if right < level_len(size, level - 1) {
+        collect_known(size, level - 1, right, &wanted[cut..], nodes, out)?;
+    }
+    Some(())
+}
+
+/// The walk of [`MultiProof::split`]: every node the proven leaves and the proof's hashes
+/// give, by position.
+struct Walk<'a> {
+    size: u64,
+    indices: &'a [u64],
+    leaves: &'a [Hash32],
+    hashes: core::slice::Iter<'a, Hash32>,
+    nodes: &'a mut Nodes,
+}
+
+impl Walk<'_> {
+    /// Hash of node `(level, i)`, whose proven leaves start at position `first`.
+    #[allow(clippy::arithmetic_side_effects)] // level >= 1 where subtracted; i < 2^40
+    fn node(&mut self, level: u32, i: u64, first: usize) -> Result<Hash32, ProofError> {
+        let end = ((i + 1) << level).min(self.size);
+        let count = self.indices[first..].partition_point(|&x| x < end);
+        let hash = if count == 0 {
+            *self.hashes.next().ok_or(ProofError::WrongLength {
+                expected: self.hashes.len() + 1,
+                got: self.hashes.len(),
+            })?
+        } else if level == 0 {
+            self.leaves[first]
+        } else {
+            let left = self.node(level - 1, 2 * i, first)?;
+            if 2 * i + 1 < level_len(self.size, level - 1) {
+                let split = (2 * i + 1) << (level - 1);
+                let cut =
+                    first + self.indices[first..first + count].partition_point(|&x| x < split);
+                node_hash(&left, &self.node(level - 1, 2 * i + 1, cut)?)
+            } else {
+                left
+            }
+        };
+        self.nodes.insert((level, i), hash);
+        Ok(hash)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -643,6 +813,111 @@ mod tests {
     }
 
     #[test]
+    fn single_proofs_join_into_the_multiproof_and_it_splits_back_into_them() {
+        for n in 1..12usize {
+            let leaves = data(n);
+            let tree = MerkleTree::from_leaves(&leaves);
+            for mask in 1u32..(1 << n) {
+                let idx: Vec<u64> = (0..n as u64).filter(|i| mask & (1 << i) != 0).collect();
+                let singles: Vec<InclusionProof> =
+                    idx.iter().map(|&i| tree.prove(i).unwrap()).collect();
+                let multi = tree.prove_many(&idx).unwrap();
+                assert_eq!(
+                    MultiProof::join(&singles),
+                    Some(multi.clone()),
+                    "n {n} {idx:?}"
+                );
+                let hashes: Vec<Hash32> = idx
+                    .iter()
+                    .map(|&i| leaf_hash(&leaves[i as usize]))
+                    .collect();
+                assert_eq!(multi.split(&hashes), Ok(singles), "n {n} {idx:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn proofs_of_different_trees_or_out_of_order_do_not_join() {
+        let tree = MerkleTree::from_leaves(&data(10));
+        let proof = |i| tree.prove(i).unwrap();
+        assert_eq!(MultiProof::join(&[]), None, "nothing to join");
+        assert_eq!(
+            MultiProof::join(&[proof(4), proof(1)]),
+            None,
+            "indices decrease"
+        );
+        assert_eq!(
+            MultiProof::join(&[proof(4), proof(4)]),
+            None,
+            "an index twice"
+        );
+        let other = MerkleTree::from_leaves(&data(11)).prove(5).unwrap();
+        assert_eq!(MultiProof::join(&[proof(1), other]), None, "sizes differ");
+        let mut long = proof(5);
+        long.path.push(Hash32::ZERO);
+        assert_eq!(MultiProof::join(&[proof(1), long]), None, "a hash too many");
+        let mut short = proof(5);
+        short.path.pop();
+        assert_eq!(MultiProof::join(&[proof(1), short]), None, "a hash too few");
+        // Beside both 4 and 5 at the top is the subtree of leaves 8 and 9: one node, whose
+        // hash the two paths must agree on.
+        let mut conflicting = proof(5);
+        let top = conflicting.path.len() - 1;
+        conflicting.path[top].0[0] ^= 1;
+        assert_eq!(
+            MultiProof::join(&[proof(4), conflicting]),
+            None,
+            "one node, two hashes"
+        );
+        let mut beyond = proof(9);
+        beyond.index = 10;
+        assert_eq!(
+            MultiProof::join(&[proof(1), beyond]),
+            None,
+            "an index past the size"
+        );
+        let mut zero = proof(1);
+        zero.tree_size = 0;
+        assert_eq!(MultiProof::join(&[zero]), None, "an empty tree");
+        let mut huge = proof(1);
+        huge.tree_size = MAX_TREE_SIZE + 1;
+        assert_eq!(MultiProof::join(&[huge]), None, "a tree past the limit");
+        // A proof of one leaf joins into itself, and in a tree of one leaf into nothing.
+        let one = MultiProof::join(&[proof(3)]).unwrap();
+        assert_eq!(one, tree.prove_many(&[3]).unwrap());
+        let alone = MerkleTree::from_leaves(&data(1));
+        let lone = MultiProof::join(&[alone.prove(0).unwrap()]).unwrap();
+        assert!(lone.hashes.is_empty());
+    }
+
+    #[test]
+    fn a_multiproof_of_the_wrong_shape_does_not_split() {
+        let leaves = data(10);
+        let tree = MerkleTree::from_leaves(&leaves);
+        let proof = tree.prove_many(&[1, 4, 5]).unwrap();
+        let hashes: Vec<Hash32> = [1, 4, 5].iter().map(|&i| leaf_hash(&leaves[i])).collect();
+        assert_eq!(proof.split(&hashes[..2]), Err(ProofError::BadIndices));
+        let mut extra = proof.clone();
+        extra.hashes.push(Hash32::ZERO);
+        assert_eq!(
+            extra.split(&hashes),
+            Err(ProofError::WrongLength {
+                expected: proof.hashes.len(),
+                got: proof.hashes.len() + 1
+            })
+        );
+        let mut short = proof.clone();
+        short.hashes.pop();
+        assert!(matches!(
+            short.split(&hashes),
+            Err(ProofError::WrongLength { .. })
+        ));
+        let mut zero = proof;
+        zero.tree_size = 0;
+        assert_eq!(zero.split(&hashes), Err(ProofError::BadTreeSize(0)));
+    }
+
+    #[test]
     fn an_empty_tree_has_no_leaves_and_proves_nothing() {
         let empty = MerkleTree::from_leaves::<&[u8]>(&[]);
         assert!(empty.is_empty());
@@ -776,6 +1051,22 @@ mod tests {
                 }
             }
             prop_assert!(p.verify(&chosen, &root).is_err());
+        }
+
+        #[test]
+        fn joining_and_splitting_agree_with_the_tree(
+            n in 1usize..1100,
+            picks in proptest::collection::btree_set(any::<usize>(), 1..40),
+        ) {
+            let leaves = data(n);
+            let tree = MerkleTree::from_leaves(&leaves);
+            let idx: Vec<u64> = picks.iter().map(|p| (p % n) as u64)
+                .collect::<std::collections::BTreeSet<_>>().into_iter().collect();
+            let singles: Vec<InclusionProof> = idx.iter().map(|&i| tree.prove(i).unwrap()).collect();
+            let multi = tree.prove_many(&idx).unwrap();
+            prop_assert_eq!(MultiProof::join(&singles), Some(multi.clone()));
+            let hashes: Vec<Hash32> = idx.iter().map(|&i| leaf_hash(&leaves[i as usize])).collect();
+            prop_assert_eq!(multi.split(&hashes), Ok(singles));
         }
 
         #[test]
