@@ -231,6 +231,51 @@ pub fn message_key(message: &TradeMessage) -> Vec<u8> {
     key
 }
 
+/// Verifies messages of one source block under one batch proof (a relay's bundle, DESIGN.md
+/// "Batching") against the header at `height` that the receiver's `client` already trusts
+/// (feed the bundle's light blocks to the client first), and returns each message's own
+/// leaf proof, in order. The same rules as [`verify_bundle`] for each message (its source
+/// chain, a sequence from 1, its leaf), then one check of the batch proof: one forged
+/// message refuses the batch.
+pub fn verify_batch<F: Family>(
+    client: &LightClient<F>,
+    height: Height,
+    messages: &[TradeMessage],
+    proof: &F::BatchProof,
+) -> Result<Vec<F::LeafProof>, BundleError> {
+    let family = F::default();
+    let chain = client.chain_id().clone();
+    if client.is_frozen() {
+        return Err(BundleError::ClientFrozen { chain });
+    }
+    for m in messages {
+        let source = &m.message.body.source_chain;
+        if *source != chain {
+            return Err(BundleError::WrongSourceChain {
+                expected: chain,
+                got: source.clone(),
+            });
+        }
+        if m.sequence == 0 {
+            return Err(BundleError::ZeroSequence);
+        }
+    }
+    let Some(header) = client.trusted_at(height) else {
+        return Err(BundleError::UntrustedHeight { chain, height });
+    };
+    let leaves = messages
+        .iter()
+        .map(|m| Ok((message_key(m), m.leaf()?)))
+        .collect::<Result<Vec<_>, CodecError>>()?;
+    family
+        .verify_leaves(header, CommitmentRoot::Messages, &leaves, proof)
+        .map_err(|source| BundleError::InvalidProof {
+            sequence: messages.first().map_or(0, |m| m.sequence),
+            height,
+            source,
+        })
+}
+
 /// Verifies `bundle` with the receiver's `client` of the source chain at time `now`; see
 /// the module doc for the order of the checks.
 pub fn verify_bundle<F: Family>(

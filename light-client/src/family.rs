@@ -26,7 +26,7 @@ use serde::{Deserialize, Serialize};
 use crate::cometbft::{self, CometVerifier};
 use crate::evm::EvmLeafError;
 use crate::ics23::{self, CommitmentProof, Ics23Error};
-use crate::merkle::{InclusionProof, ProofError};
+use crate::merkle::{leaf_hash, InclusionProof, MultiProof, ProofError};
 use crate::native::{self, NativeVerifier};
 use crate::signature::PublicKey;
 use crate::types::{ChainId, Hash32, Time};
@@ -119,6 +119,14 @@ pub enum LeafProofError {
         /// The prefix the key needs.
         expected: String,
     },
+    /// A batch proof proves another number of leaves than it is given.
+    #[error("batch proof proves {proves} leaves, {leaves} given")]
+    BatchSize {
+        /// Leaves given.
+        leaves: usize,
+        /// Leaves the proof proves.
+        proves: usize,
+    },
 }
 
 /// A validator that signed a block, with its power in the block's own validator set.
@@ -136,6 +144,10 @@ pub trait Family: Verifier + Clone + Copy + Default + Debug + Send + Sync + 'sta
     const KIND: FamilyKind;
     /// A proof of a leaf against a verified header.
     type LeafProof: Clone + Debug + PartialEq + Serialize + DeserializeOwned + Send + Sync;
+    /// A proof of several leaves of one commitment of one header, as a relay's bundle
+    /// carries it (DESIGN.md: one multiproof per block): a [`MultiProof`] for the native
+    /// family, one leaf proof per leaf for families without a multiproof.
+    type BatchProof: Clone + Debug + PartialEq + Serialize + DeserializeOwned + Send + Sync;
 
     /// Hash of the block's header, as its commit signs it.
     fn block_hash(&self, block: &Self::LightBlock) -> Hash32;
@@ -173,11 +185,48 @@ pub trait Family: Verifier + Clone + Copy + Default + Debug + Send + Sync + 'sta
         leaf: &[u8],
         proof: &Self::LeafProof,
     ) -> Result<(), LeafProofError>;
+
+    /// Joins the proofs of leaves of one commitment of one block, in their leaves' order,
+    /// into one batch proof; `None` when they do not join (then each goes on its own).
+    /// Proves nothing by itself: [`Family::verify_leaves`] checks the result.
+    fn join_proofs(&self, proofs: Vec<Self::LeafProof>) -> Option<Self::BatchProof>;
+
+    /// Checks that every `(key, leaf)` of `leaves` is committed in the `root` commitment of
+    /// the verified `block` by `proof`, and returns each leaf's own proof, in order (what a
+    /// destination chain takes with each delivery).
+    fn verify_leaves(
+        &self,
+        block: &Self::LightBlock,
+        root: CommitmentRoot,
+        leaves: &[(Vec<u8>, Vec<u8>)],
+        proof: &Self::BatchProof,
+    ) -> Result<Vec<Self::LeafProof>, LeafProofError>;
+}
+
+/// [`Family::verify_leaves`] for a family whose batch proof is one leaf proof per leaf.
+pub fn verify_each<F: Family>(
+    family: &F,
+    block: &F::LightBlock,
+    root: CommitmentRoot,
+    leaves: &[(Vec<u8>, Vec<u8>)],
+    proofs: &[F::LeafProof],
+) -> Result<Vec<F::LeafProof>, LeafProofError> {
+    if leaves.len() != proofs.len() {
+        return Err(LeafProofError::BatchSize {
+            leaves: leaves.len(),
+            proves: proofs.len(),
+        });
+    }
+    for ((key, leaf), proof) in leaves.iter().zip(proofs) {
+        family.verify_leaf(block, root, key, leaf, proof)?;
+    }
+    Ok(proofs.to_vec())
 }
 
 impl Family for NativeVerifier {
     const KIND: FamilyKind = FamilyKind::Corridor;
     type LeafProof = InclusionProof;
+    type BatchProof = MultiProof;
 
     fn block_hash(&self, block: &native::LightBlock) -> Hash32 {
         block.header().hash()
@@ -244,6 +293,35 @@ impl Family for NativeVerifier {
         };
         Ok(proof.verify(leaf, root)?)
     }
+
+    fn join_proofs(&self, proofs: Vec<InclusionProof>) -> Option<MultiProof> {
+        MultiProof::join(&proofs)
+    }
+
+    /// One pass over the multiproof, each leaf hashed once; then each leaf's own path is
+    /// read off the nodes that pass computed ([`MultiProof::split`]).
+    fn verify_leaves(
+        &self,
+        block: &native::LightBlock,
+        root: CommitmentRoot,
+        leaves: &[(Vec<u8>, Vec<u8>)],
+        proof: &MultiProof,
+    ) -> Result<Vec<InclusionProof>, LeafProofError> {
+        if leaves.len() != proof.indices.len() {
+            return Err(LeafProofError::BatchSize {
+                leaves: leaves.len(),
+                proves: proof.indices.len(),
+            });
+        }
+        let header = block.header();
+        let root = match root {
+            CommitmentRoot::Messages => &header.messages_root,
+            CommitmentRoot::Receipts => &header.receipts_root,
+        };
+        let hashes: Vec<Hash32> = leaves.iter().map(|(_, leaf)| leaf_hash(leaf)).collect();
+        proof.verify_hashes(&hashes, root)?;
+        Ok(proof.split(&hashes)?)
+    }
 }
 
 /// An ICS-23 proof of a key in a CometBFT chain's `corridor` store: the IAVL proof of the
@@ -266,6 +344,7 @@ pub const COMET_STORE: &[u8] = b"corridor";
 impl Family for CometVerifier {
     const KIND: FamilyKind = FamilyKind::Cometbft;
     type LeafProof = CometProof;
+    type BatchProof = Vec<CometProof>;
 
     fn block_hash(&self, block: &cometbft::LightBlock) -> Hash32 {
         block.header().hash()
@@ -354,5 +433,19 @@ impl Family for CometVerifier {
             &store_root,
         )?;
         Ok(())
+    }
+
+    fn join_proofs(&self, proofs: Vec<CometProof>) -> Option<Vec<CometProof>> {
+        Some(proofs)
+    }
+
+    fn verify_leaves(
+        &self,
+        block: &cometbft::LightBlock,
+        root: CommitmentRoot,
+        leaves: &[(Vec<u8>, Vec<u8>)],
+        proofs: &Vec<CometProof>,
+    ) -> Result<Vec<CometProof>, LeafProofError> {
+        verify_each(self, block, root, leaves, proofs)
     }
 }

@@ -4,7 +4,7 @@
 mod common;
 
 use corridor_light_client::bundle::{
-    verify_bundle, AnyBundle, BundleError, ProofBundle, MAX_BUNDLE_LIGHT_BLOCKS,
+    verify_batch, verify_bundle, AnyBundle, BundleError, ProofBundle, MAX_BUNDLE_LIGHT_BLOCKS,
 };
 use corridor_light_client::client::{ClientError, LightClient, TrustRoot};
 use corridor_light_client::envelope::{DocumentKind, TradeMessage};
@@ -349,6 +349,30 @@ fn cometbft_leaf_proofs_check_their_shape_first() {
             .unwrap_err();
         assert!(err.to_string().contains(reason), "{err}");
     }
+    // A batch is one proof per leaf, each checked as above; one too few or too many is
+    // refused before any of them.
+    let one = CometProof {
+        layers: vec![vec![]],
+    };
+    let batch = CometVerifier.join_proofs(vec![one.clone()]).unwrap();
+    assert_eq!(batch, vec![one.clone()]);
+    let leaves = vec![(key.clone(), b"leaf".to_vec())];
+    assert_eq!(
+        CometVerifier.verify_leaves(&block, CommitmentRoot::Messages, &leaves, &batch),
+        Err(LeafProofError::Layers {
+            expected: 2,
+            got: 1
+        })
+    );
+    for proofs in [vec![], vec![one.clone(), one]] {
+        assert_eq!(
+            CometVerifier.verify_leaves(&block, CommitmentRoot::Messages, &leaves, &proofs),
+            Err(LeafProofError::BatchSize {
+                leaves: 1,
+                proves: proofs.len()
+            })
+        );
+    }
 }
 
 #[test]
@@ -462,4 +486,120 @@ fn a_bundle_may_carry_exactly_the_maximum_of_light_blocks() {
     let verified = verify_bundle(&mut c, &bundle, now).unwrap();
     assert_eq!(verified.height, Height(top));
     assert_eq!(c.latest_height(), Height(top));
+}
+
+/// The world's block 4 commits messages 1 to 3; a relay's bundle proves them all under
+/// one multiproof.
+fn batch(w: &World) -> (Vec<TradeMessage>, corridor_light_client::merkle::MultiProof) {
+    let messages: Vec<TradeMessage> = (1..=3).map(|s| message(s, s)).collect();
+    let leaves: Vec<Vec<u8>> = messages.iter().map(|m| m.leaf().unwrap()).collect();
+    let tree = MerkleTree::from_leaves(&leaves);
+    let proofs = (0..3).map(|i| tree.prove(i).unwrap()).collect();
+    let proof = NativeVerifier.join_proofs(proofs).unwrap();
+    assert_eq!(tree.root(), w.blocks[3].header().messages_root);
+    (messages, proof)
+}
+
+#[test]
+fn a_batch_under_one_multiproof_verifies_and_gives_each_message_its_own_proof() {
+    let w = world();
+    let mut c = client(&w);
+    verify_bundle(&mut c, &w.bundle, w.now).unwrap();
+    let (messages, proof) = batch(&w);
+    assert_eq!(proof.indices, vec![0, 1, 2]);
+    let singles = verify_batch(&c, Height(4), &messages, &proof).unwrap();
+    assert_eq!(singles.len(), 3);
+    // Each proof is a bundle of its own that verifies, as the destination chain takes it.
+    for (m, p) in messages.iter().zip(&singles) {
+        let single = ProofBundle::<NativeVerifier> {
+            message: m.clone(),
+            proof: p.clone(),
+            height: Height(4),
+            light_blocks: Vec::new(),
+        };
+        verify_bundle(&mut c, &single, w.now).unwrap();
+    }
+    assert_eq!(singles[1], w.bundle.proof);
+    // Two of the three, under the multiproof of those two.
+    let two = NativeVerifier
+        .join_proofs(vec![singles[0].clone(), singles[2].clone()])
+        .unwrap();
+    let pair = [messages[0].clone(), messages[2].clone()];
+    assert_eq!(
+        verify_batch(&c, Height(4), &pair, &two).unwrap(),
+        vec![singles[0].clone(), singles[2].clone()]
+    );
+}
+
+#[test]
+fn each_refusal_of_a_batch_names_its_reason() {
+    let w = world();
+    let mut c = client(&w);
+    verify_bundle(&mut c, &w.bundle, w.now).unwrap();
+    let (messages, proof) = batch(&w);
+    let refuse = |messages: &[TradeMessage], proof, height| {
+        verify_batch(&c, height, messages, proof).unwrap_err()
+    };
+    let mut other_chain = messages.clone();
+    other_chain[2].message.body.source_chain = ChainId::new("pk-karachi").unwrap();
+    assert_eq!(
+        refuse(&other_chain, &proof, Height(4)).reason(),
+        "wrong-source-chain"
+    );
+    let mut zero = messages.clone();
+    zero[1].sequence = 0;
+    assert_eq!(refuse(&zero, &proof, Height(4)).reason(), "zero-sequence");
+    assert_eq!(
+        refuse(&messages, &proof, Height(5)).reason(),
+        "untrusted-height"
+    );
+    // One changed message refuses the batch, naming the batch's first sequence.
+    let mut forged = messages.clone();
+    forged[2] = message(3, 99);
+    assert!(matches!(
+        refuse(&forged, &proof, Height(4)),
+        BundleError::InvalidProof {
+            sequence: 1,
+            height: Height(4),
+            source: LeafProofError::Merkle(_)
+        }
+    ));
+    // Messages in another order than the proof's leaves.
+    let mut swapped = messages.clone();
+    swapped.swap(0, 1);
+    assert_eq!(
+        refuse(&swapped, &proof, Height(4)).reason(),
+        "invalid-proof"
+    );
+    // A message left out, or one more than the proof proves.
+    assert_eq!(
+        refuse(&messages[..2], &proof, Height(4)),
+        BundleError::InvalidProof {
+            sequence: 1,
+            height: Height(4),
+            source: LeafProofError::BatchSize {
+                leaves: 2,
+                proves: 3
+            }
+        }
+    );
+    let mut frozen = client(&w);
+    verify_bundle(&mut frozen, &w.bundle, w.now).unwrap();
+    let conflicting = testgen::block(
+        &w.spec,
+        Height(4),
+        w.blocks[2].header().hash(),
+        BlockContents {
+            messages_root: Hash32([7; 32]),
+            ..BlockContents::default()
+        },
+    );
+    let _ = frozen.update(conflicting, w.now);
+    assert!(frozen.is_frozen());
+    assert_eq!(
+        verify_batch(&frozen, Height(4), &messages, &proof)
+            .unwrap_err()
+            .reason(),
+        "client-frozen"
+    );
 }

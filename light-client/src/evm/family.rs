@@ -619,6 +619,7 @@ impl Verifier for EvmFamily {
 impl Family for EvmFamily {
     const KIND: FamilyKind = FamilyKind::Evm;
     type LeafProof = EvmLogProof;
+    type BatchProof = Vec<EvmLogProof>;
 
     fn block_hash(&self, block: &EvmBlock) -> Hash32 {
         block.header.hash()
@@ -713,6 +714,20 @@ impl Family for EvmFamily {
             proof,
             &ProofLimits::default(),
         )?)
+    }
+
+    fn join_proofs(&self, proofs: Vec<EvmLogProof>) -> Option<Vec<EvmLogProof>> {
+        Some(proofs)
+    }
+
+    fn verify_leaves(
+        &self,
+        block: &EvmBlock,
+        root: CommitmentRoot,
+        leaves: &[(Vec<u8>, Vec<u8>)],
+        proofs: &Vec<EvmLogProof>,
+    ) -> Result<Vec<EvmLogProof>, LeafProofError> {
+        crate::family::verify_each(self, block, root, leaves, proofs)
     }
 }
 
