@@ -36,7 +36,7 @@ use corridor_light_client::documents::examples::example;
 use corridor_light_client::envelope::{
     payload_from_json, Deadline, DocumentKind, MessageBody, SignedMessage, VERSION,
 };
-use corridor_light_client::merkle::InclusionProof;
+use corridor_light_client::merkle::MultiProof;
 use corridor_light_client::native::NativeVerifier;
 use corridor_light_client::receipt::ReceiptResult;
 use corridor_light_client::{hash, ChainId, Height};
@@ -1416,16 +1416,17 @@ fn rogue_task(
             lane: lane.clone(),
             height: real.height,
             light_blocks: Vec::new(),
-            messages: vec![(real.message.clone(), real.proof.clone())],
+            messages: vec![real.message.clone()],
+            proof: MultiProof::join(std::slice::from_ref(&real.proof)),
         };
         let mut forged = replay.clone();
-        forged.messages[0].0.message.body.nonce ^= 1;
-        forged.messages[0].0.sequence = 1_000_000 + real.message.sequence;
-        forged.messages[0].1 = InclusionProof {
-            index: 0,
+        forged.messages[0].message.body.nonce ^= 1;
+        forged.messages[0].sequence = 1_000_000 + real.message.sequence;
+        forged.proof = Some(MultiProof {
             tree_size: 1,
-            path: Vec::new(),
-        };
+            indices: vec![0],
+            hashes: Vec::new(),
+        });
         let series = |reason: &str| {
             format!(r#"corridor_peer_rejections_total{{peer="{peer_label}",reason="{reason}"}}"#)
         };

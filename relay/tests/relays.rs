@@ -561,7 +561,7 @@ fn keys_generate_writes_a_private_file_and_never_overwrites() {
 /// and honest traffic flows both ways.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn forgeries_replays_and_strangers_are_refused_while_honest_traffic_flows() {
-    use corridor_light_client::merkle::InclusionProof;
+    use corridor_light_client::merkle::MultiProof;
     use corridor_light_client::native::NativeVerifier;
     use corridor_relay_core::wire::{Frame, MessageBatch};
 
@@ -610,18 +610,19 @@ async fn forgeries_replays_and_strangers_are_refused_while_honest_traffic_flows(
         },
         height: outbound.height,
         light_blocks: vec![root, at],
-        messages: vec![(outbound.message.clone(), outbound.proof.clone())],
+        messages: vec![outbound.message.clone()],
+        proof: MultiProof::join(std::slice::from_ref(&outbound.proof)),
     };
     let mut forged = valid.clone();
-    forged.messages[0].1 = InclusionProof {
-        index: 0,
+    forged.proof = Some(MultiProof {
         tree_size: 1,
-        path: Vec::new(),
-    };
-    forged.messages[0].0.message.body.nonce += 1;
+        indices: vec![0],
+        hashes: Vec::new(),
+    });
+    forged.messages[0].message.body.nonce += 1;
     // At a sequence relay-kz does not hold, so its proof is checked whatever order the
     // rogue's frames arrive in (each frame is a stream of its own).
-    forged.messages[0].0.sequence = 2;
+    forged.messages[0].sequence = 2;
     let mut foreign = valid.clone();
     foreign.lane.destination = ChainId::new("pk-karachi").unwrap();
 
@@ -750,6 +751,7 @@ async fn an_expired_message_gets_a_timeout_receipt_and_does_not_block_its_lane()
 /// says so, and takes nothing more from that chain, also after a restart.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_double_signed_header_freezes_the_light_client_and_stops_its_lanes() {
+    use corridor_light_client::merkle::MultiProof;
     use corridor_light_client::native::NativeVerifier;
     use corridor_quic::Link;
     use corridor_relay_core::wire::{Frame, MessageBatch};
@@ -811,7 +813,8 @@ async fn a_double_signed_header_freezes_the_light_client_and_stops_its_lanes() {
             } else {
                 Vec::new()
             },
-            messages: vec![(m.message.clone(), m.proof.clone())],
+            messages: vec![m.message.clone()],
+            proof: MultiProof::join(std::slice::from_ref(&m.proof)),
         }
     };
     let at_message = [

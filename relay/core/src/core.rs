@@ -8,16 +8,19 @@
 //! ## The two sides of a lane
 //! - **Outbound** (this relay follows the lane's source chain): a message committed on the
 //!   source is verified against this relay's own light client (pending), grouped with the
-//!   lane's other messages of the same block into a [`MessageBatch`] carrying the light
-//!   blocks the peer needs once (sent), acknowledged by the peer once persisted there
+//!   lane's other messages of the same block into a [`MessageBatch`] under one batch proof
+//!   (their inclusion proofs joined into one multiproof), carrying the light blocks the
+//!   peer needs once (sent), acknowledged by the peer once persisted there
 //!   (forwarded), and closed by a receipt proven against this relay's light client of the
 //!   destination (done). Unacknowledged batches go again after `resend_after` and on every
 //!   reconnect; the number of messages in flight to a peer is bounded (`window`).
 //! - **Inbound** (this relay follows the lane's destination chain): a batch is checked
 //!   cheaply first (lane served, sizes, order, sequences), then its light blocks update this
-//!   relay's light client of the source (trusting nothing the peer says), then each proof is
-//!   checked against the verified header; verified messages are persisted (held) before the
-//!   ack goes out. They are delivered in channel order, one at a time, through the
+//!   relay's light client of the source (trusting nothing the peer says), then the batch
+//!   proof is checked against the verified header, which gives each message its own
+//!   inclusion proof back (the destination chain takes one per delivery); one forged
+//!   message refuses the batch. Verified messages are persisted (held) before the ack goes
+//!   out. They are delivered in channel order, one at a time, through the
 //!   destination's adapter; the receipt the destination commits is proven against this
 //!   relay's own light client of the destination and sent back until the source side
 //!   acknowledges it.
@@ -31,7 +34,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use corridor_light_client::bundle::{verify_bundle, ProofBundle};
+use corridor_light_client::bundle::{verify_batch, verify_bundle, ProofBundle};
 use corridor_light_client::client::{LightClient, UpdateOutcome};
 use corridor_light_client::envelope::TradeMessage;
 use corridor_light_client::family::Family;
@@ -1232,7 +1235,7 @@ where
             );
         }
         let mut previous = 0u64;
-        for (m, _) in &batch.messages {
+        for m in &batch.messages {
             if Lane::of(m) != lane || m.sequence <= previous {
                 return self.reject(
                     peer,
@@ -1246,9 +1249,20 @@ where
             }
             previous = m.sequence;
         }
+        if batch.messages.is_empty() != batch.proof.is_none() {
+            return self.reject(
+                peer,
+                "batch-shape",
+                format!(
+                    "lane {lane} height {}: a batch carries a proof exactly when it carries messages",
+                    batch.height
+                ),
+                out,
+            );
+        }
         // A batch without messages refreshes the light client (see `pump_refresh`): its
         // blocks are verified like any others, and the ack tells the sender what is trusted.
-        if batch.messages.is_empty() {
+        let Some(proof) = batch.proof else {
             if batch.light_blocks.is_empty() {
                 return;
             }
@@ -1270,57 +1284,53 @@ where
                 }),
             });
             return;
-        }
+        };
         // Drop what is already held or delivered, before any signature.
         let delivered_below = self.next_delivery.get(&lane).copied().unwrap_or(1);
         let held = self.inb.get(&lane);
-        let (old, fresh): (Vec<_>, Vec<_>) = batch.messages.into_iter().partition(|(m, _)| {
-            m.sequence < delivered_below || held.is_some_and(|h| h.contains_key(&m.sequence))
-        });
-        let mut acked: Vec<u64> = old.iter().map(|(m, _)| m.sequence).collect();
-        if !old.is_empty() {
+        let fresh: Vec<bool> = batch
+            .messages
+            .iter()
+            .map(|m| {
+                m.sequence >= delivered_below && !held.is_some_and(|h| h.contains_key(&m.sequence))
+            })
+            .collect();
+        let mut acked: Vec<u64> = (batch.messages.iter().zip(&fresh))
+            .filter(|(_, fresh)| !**fresh)
+            .map(|(m, _)| m.sequence)
+            .collect();
+        if !acked.is_empty() {
             Self::duplicate(
                 peer,
                 format!(
                     "lane {lane}: {} message(s) already held (first {})",
-                    old.len(),
+                    acked.len(),
                     acked.first().copied().unwrap_or_default()
                 ),
                 out,
             );
         }
-        if !fresh.is_empty() {
+        if fresh.contains(&true) {
             if let Err((reason, detail)) =
                 self.update_remote(&lane.source, &batch.light_blocks, now, out)
             {
                 return self.reject(peer, reason, detail, out);
             }
-            let Some(client) = self.clients.get_mut(&lane.source) else {
+            let Some(client) = self.clients.get(&lane.source) else {
                 return;
             };
-            let verdicts: Vec<_> = fresh
-                .into_iter()
-                .map(|(message, proof)| {
-                    let bundle = ProofBundle::<F> {
-                        message,
-                        proof,
-                        height: batch.height,
-                        light_blocks: Vec::new(),
-                    };
-                    let verdict = verify_bundle(client, &bundle, now).map(|_| ());
-                    (bundle, verdict)
-                })
-                .collect();
-            for (bundle, verdict) in verdicts {
-                let sequence = bundle.message.sequence;
-                match verdict {
-                    Ok(()) => {
-                        self.anchor(&lane.source, batch.height, &mut out.writes);
+            // One proof for the whole batch: the held ones are checked with the rest.
+            match verify_batch(client, batch.height, &batch.messages, &proof) {
+                Ok(proofs) => {
+                    self.anchor(&lane.source, batch.height, &mut out.writes);
+                    let messages = batch.messages.into_iter().zip(proofs).zip(fresh);
+                    for ((message, proof), _) in messages.filter(|(_, fresh)| *fresh) {
+                        let sequence = message.sequence;
                         self.inb.entry(lane.clone()).or_default().insert(
                             sequence,
                             InEntry {
-                                message: bundle.message,
-                                proof: bundle.proof,
+                                message,
+                                proof,
                                 height: batch.height,
                                 delivered: None,
                                 receipt: None,
@@ -1335,13 +1345,14 @@ where
                             stage: Stage::Received,
                         });
                     }
-                    Err(e) => {
-                        let detail = format!(
-                            "lane {lane} message {sequence} at height {}: {e}",
-                            batch.height
-                        );
-                        self.reject(peer, e.reason(), detail, out);
-                    }
+                }
+                Err(e) => {
+                    let detail = format!(
+                        "lane {lane} batch of {} at height {}: {e}",
+                        batch.messages.len(),
+                        batch.height
+                    );
+                    self.reject(peer, e.reason(), detail, out);
                 }
             }
         }
@@ -1790,6 +1801,7 @@ where
                     height: target,
                     light_blocks,
                     messages: Vec::new(),
+                    proof: None,
                 }),
             });
         }
@@ -1842,7 +1854,15 @@ where
     }
 
     fn pump_outbound(&mut self, now: Time, out: &mut Output<F>) {
-        let mut batches: Vec<(PeerId, MessageBatch<F>)> = Vec::new();
+        // Per batch to be: the peer, the lane, the source height, the messages with their
+        // own proofs (joined into one batch proof below).
+        type Group<F> = (
+            PeerId,
+            Lane,
+            Height,
+            Vec<(TradeMessage, <F as Family>::LeafProof)>,
+        );
+        let mut groups: Vec<Group<F>> = Vec::new();
         let mut waiting: BTreeMap<PeerId, usize> = BTreeMap::new();
         for (lane, unsent) in &self.out_unsent {
             let Some(entries) = self.out.get(lane) else {
@@ -1864,7 +1884,7 @@ where
                 .entry(peer)
                 .or_insert_with(|| self.waiting(state, now));
             let mut budget = self.config.window.saturating_sub(waiting);
-            let mut current: Option<MessageBatch<F>> = None;
+            let mut current: Option<Group<F>> = None;
             for (seq, e) in unsent.iter().filter_map(|s| Some((s, entries.get(s)?))) {
                 if budget == 0 {
                     break;
@@ -1872,23 +1892,39 @@ where
                 if !self.due(state.in_flight.get(&(lane.clone(), *seq, false)), now) {
                     continue;
                 }
-                let full = current.as_ref().is_some_and(|b| {
-                    b.height != e.height
-                        || b.messages.len() >= self.config.limits.max_batch_messages
+                let full = current.as_ref().is_some_and(|(_, _, height, messages)| {
+                    *height != e.height || messages.len() >= self.config.limits.max_batch_messages
                 });
                 if full {
-                    batches.extend(current.take().map(|b| (peer, b)));
+                    groups.extend(current.take());
                 }
-                let batch = current.get_or_insert_with(|| MessageBatch {
-                    lane: lane.clone(),
-                    height: e.height,
-                    light_blocks: Vec::new(),
-                    messages: Vec::new(),
-                });
-                batch.messages.push((e.message.clone(), e.proof.clone()));
+                let group =
+                    current.get_or_insert_with(|| (peer, lane.clone(), e.height, Vec::new()));
+                group.3.push((e.message.clone(), e.proof.clone()));
                 budget -= 1;
             }
-            batches.extend(current.map(|b| (peer, b)));
+            groups.extend(current);
+        }
+        let family = F::default();
+        let mut batches: Vec<(PeerId, MessageBatch<F>)> = Vec::new();
+        for (peer, lane, height, messages) in groups {
+            let (list, proofs): (Vec<TradeMessage>, Vec<F::LeafProof>) =
+                messages.into_iter().unzip();
+            let batch = |messages: Vec<TradeMessage>, proof| MessageBatch {
+                lane: lane.clone(),
+                height,
+                light_blocks: Vec::new(),
+                messages,
+                proof: Some(proof),
+            };
+            match family.join_proofs(proofs.clone()) {
+                Some(proof) => batches.push((peer, batch(list, proof))),
+                // Proofs that do not join (not of one tree, which a verified source block
+                // does not give) go one message per batch.
+                None => batches.extend(list.into_iter().zip(proofs).filter_map(|(m, p)| {
+                    Some((peer, batch(vec![m], family.join_proofs(vec![p])?)))
+                })),
+            }
         }
         for (peer, mut batch) in batches {
             let trust = self
@@ -1904,7 +1940,7 @@ where
             // batch must not make later ones skip the blocks it carried.
             batch.light_blocks = path;
             if let Some(p) = self.peers.get_mut(&peer) {
-                for (m, _) in &batch.messages {
+                for m in &batch.messages {
                     p.in_flight
                         .insert((batch.lane.clone(), m.sequence, false), now);
                 }

@@ -5,9 +5,10 @@
 //! is looked at: a peer is an untrusted courier, and the cheapest message that makes a relay
 //! do expensive work must be refused at the price of a length check.
 //!
-//! - [`MessageBatch`]: the messages of one lane committed in one source block, each with
-//!   its proof against that block's header, and the light blocks the receiver needs to trust
-//!   the block, once for the whole batch.
+//! - [`MessageBatch`]: the messages of one lane committed in one source block under one
+//!   proof against that block's header (a multiproof for native chains: each sibling hash
+//!   once), and the light blocks the receiver needs to trust the block, once for the whole
+//!   batch.
 //! - [`Ack`]: the receiver persisted these sequences of a lane (sent only after its synced
 //!   write), and what its light client of the source chain now trusts.
 //! - [`ReceiptBatch`]: receipts the destination chain committed in one block, with proofs
@@ -71,8 +72,11 @@ pub struct MessageBatch<F: Family> {
     /// Source light blocks from what the receiver trusts up to `height`, increasing, the
     /// block at `height` last; empty when the receiver trusts `height` already.
     pub light_blocks: Vec<F::LightBlock>,
-    /// The messages in increasing sequence order, each with its proof.
-    pub messages: Vec<(TradeMessage, F::LeafProof)>,
+    /// The messages in increasing sequence order.
+    pub messages: Vec<TradeMessage>,
+    /// One proof of all of them against the messages commitment of the header at
+    /// `height` ([`Family::verify_leaves`]); `None` exactly when there are no messages.
+    pub proof: Option<F::BatchProof>,
 }
 
 /// The receiver persisted these sequences of `lane`.

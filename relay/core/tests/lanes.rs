@@ -7,7 +7,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{acks, options, reasons, SimChain, F};
+use common::{acks, message_batch, options, reasons, SimChain, F};
 use corridor_light_client::bundle::ProofBundle;
 use corridor_light_client::client::{LightClient, UpdateOutcome};
 use corridor_light_client::native::LightBlock;
@@ -168,16 +168,16 @@ impl Relay {
 
     /// The batch of cn's messages `seqs` of block `height`, carrying cn's blocks `blocks`.
     fn batch(&self, height: u64, blocks: &[u64], seqs: &[u64]) -> MessageBatch<F> {
-        MessageBatch {
-            lane: self.lane(),
-            height: Height(height),
-            light_blocks: blocks.iter().map(|h| block(&self.cn, *h)).collect(),
-            messages: self.cn.committed[&Height(height)]
+        message_batch(
+            self.lane(),
+            Height(height),
+            blocks.iter().map(|h| block(&self.cn, *h)).collect(),
+            self.cn.committed[&Height(height)]
                 .iter()
                 .filter(|(m, _)| seqs.contains(&m.sequence))
                 .cloned()
                 .collect(),
-        }
+        )
     }
 
     /// kz's inbox takes cn's messages `seqs` of block `height`, and kz commits their
@@ -273,7 +273,7 @@ fn batches(out: &Output<F>) -> Vec<(u64, Vec<u64>, Vec<u64>)> {
                 ..
             } => Some((
                 b.height.0,
-                b.messages.iter().map(|(m, _)| m.sequence).collect(),
+                b.messages.iter().map(|m| m.sequence).collect(),
                 heights(&b.light_blocks),
             )),
             _ => None,
@@ -1469,12 +1469,7 @@ fn receipts_of_two_home_chains_at_one_height_go_in_their_own_batches() {
             .filter(|(m, _)| Lane::of(m) == lane)
             .cloned()
             .collect();
-        let batch = MessageBatch {
-            lane: lane.clone(),
-            height: Height(2),
-            light_blocks: cn.blocks.clone(),
-            messages,
-        };
+        let batch = message_batch(lane.clone(), Height(2), cn.blocks.clone(), messages);
         let out = core.handle(
             Event::Frame {
                 peer: PEER,

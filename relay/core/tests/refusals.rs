@@ -8,9 +8,9 @@ mod common;
 
 use std::time::Duration;
 
-use common::{acks, options, reasons, SimChain, F};
+use common::{acks, message_batch, options, reasons, SimChain, F};
 use corridor_light_client::client::LightClient;
-use corridor_light_client::merkle::InclusionProof;
+use corridor_light_client::merkle::MultiProof;
 use corridor_light_client::testgen;
 use corridor_light_client::{ChainId, Hash32, Height, Time};
 use corridor_relay_core::core::{Action, Core, CoreConfig, Event, Output, PeerId, Stage};
@@ -84,12 +84,19 @@ impl World {
 
     /// The real batch of the three messages, with the root block and block 2.
     fn batch(&self) -> MessageBatch<F> {
-        MessageBatch {
-            lane: self.lane(),
-            height: Height(2),
-            light_blocks: vec![self.cn.blocks[0].clone(), self.cn.blocks[1].clone()],
-            messages: self.cn.committed[&Height(2)].clone(),
-        }
+        self.batch_of(&[0, 1, 2])
+    }
+
+    /// The real batch of the messages at `positions` of block 2, with the root block and
+    /// block 2.
+    fn batch_of(&self, positions: &[usize]) -> MessageBatch<F> {
+        let committed = &self.cn.committed[&Height(2)];
+        message_batch(
+            self.lane(),
+            Height(2),
+            vec![self.cn.blocks[0].clone(), self.cn.blocks[1].clone()],
+            positions.iter().map(|&i| committed[i].clone()).collect(),
+        )
     }
 
     fn send(&mut self, peer: PeerId, frame: Frame<F>) -> Output<F> {
@@ -168,29 +175,62 @@ fn cheap_checks_refuse_before_any_verification_or_write() {
     let out = w.send(PEER, Frame::Batch(reordered));
     assert_eq!(reasons(&out), vec!["batch-shape"]);
     assert!(out.writes.is_empty(), "not even the light client moved");
+
+    // Messages without a proof, and a proof without messages.
+    let mut unproven = w.batch();
+    unproven.proof = None;
+    let out = w.send(PEER, Frame::Batch(unproven));
+    assert_eq!(reasons(&out), vec!["batch-shape"]);
+    assert!(out.writes.is_empty());
+    let mut proof_alone = w.batch();
+    proof_alone.messages.clear();
+    let out = w.send(PEER, Frame::Batch(proof_alone));
+    assert_eq!(reasons(&out), vec!["batch-shape"]);
+    assert!(out.writes.is_empty());
     assert!(w.core.client(w.cn.id()).unwrap().latest().is_none());
 }
 
 #[test]
 fn a_forged_proof_is_refused_and_nothing_of_it_is_written_or_acknowledged() {
     let mut w = world();
-    let mut forged = w.batch();
-    forged.messages.truncate(1);
-    forged.messages[0].0.message.body.nonce ^= 1;
+    let mut forged = w.batch_of(&[0]);
+    forged.messages[0].message.body.nonce ^= 1;
     let out = w.send(PEER, Frame::Batch(forged.clone()));
     assert_eq!(reasons(&out), vec!["invalid-proof"]);
     assert_eq!(inbound_writes(&out), 0);
     assert!(acks(&out).is_empty());
 
-    let mut bad_path = w.batch();
-    bad_path.messages.truncate(1);
-    bad_path.messages[0].1 = InclusionProof {
-        index: 0,
+    let mut bad_path = w.batch_of(&[0]);
+    bad_path.proof = Some(MultiProof {
         tree_size: 1,
-        path: Vec::new(),
-    };
+        indices: vec![0],
+        hashes: Vec::new(),
+    });
     let out = w.send(PEER, Frame::Batch(bad_path));
     assert_eq!(reasons(&out), vec!["invalid-proof"]);
+
+    // One forged message among honest ones refuses the whole batch under its one proof.
+    let mut one_of_three = w.batch();
+    one_of_three.messages[1].message.body.nonce ^= 1;
+    let out = w.send(PEER, Frame::Batch(one_of_three));
+    assert_eq!(reasons(&out), vec!["invalid-proof"]);
+    assert_eq!(inbound_writes(&out), 0);
+    assert!(acks(&out).is_empty());
+
+    // A proof of two of the three messages, given all three, or given the other two.
+    let mut short = w.batch();
+    short.proof = w.batch_of(&[0, 1]).proof;
+    let out = w.send(PEER, Frame::Batch(short));
+    assert_eq!(reasons(&out), vec!["invalid-proof"]);
+    let mut swapped = w.batch_of(&[1, 2]);
+    swapped.proof = w.batch_of(&[0, 1]).proof;
+    let out = w.send(PEER, Frame::Batch(swapped));
+    assert_eq!(reasons(&out), vec!["invalid-proof"]);
+    assert_eq!(inbound_writes(&out), 0);
+
+    // The honest batch is taken after all that.
+    let out = w.send(PEER, Frame::Batch(w.batch()));
+    assert_eq!(acks(&out), vec![vec![1, 2, 3]]);
 
     // A header with a forged signature, to a relay that does not trust its height yet.
     let mut w = world();
@@ -256,6 +296,7 @@ fn a_conflicting_header_freezes_the_client_and_stops_its_lanes() {
     let mut evil = w.batch();
     evil.light_blocks = vec![conflict];
     evil.messages.clear();
+    evil.proof = None;
     let out = w.send(PEER, Frame::Batch(evil));
     assert_eq!(reasons(&out), vec!["misbehaviour"]);
     let frozen = out

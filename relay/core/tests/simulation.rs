@@ -338,7 +338,7 @@ impl Sim {
         let Frame::Batch(mut batch) = frame else {
             return None;
         };
-        let (m, _) = batch.messages.first_mut()?;
+        let m = batch.messages.first_mut()?;
         m.message.body.nonce ^= 0x5a5a;
         Frame::Batch(batch).encode().ok()
     }

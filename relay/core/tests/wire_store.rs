@@ -4,7 +4,7 @@
 mod common;
 
 use common::{SimChain, F};
-use corridor_light_client::merkle::InclusionProof;
+use corridor_light_client::merkle::{InclusionProof, MultiProof};
 use corridor_light_client::receipt::{Receipt, ReceiptProof, ReceiptResult};
 use corridor_light_client::{ChainId, Hash32, Height};
 use corridor_relay_core::store::{Column, MemStore, Store, Write, WriteBatch};
@@ -70,7 +70,12 @@ fn frames(n: usize) -> Vec<(&'static str, Frame<F>)> {
         lane: lane(),
         height: Height(2),
         light_blocks: vec![cn.blocks[1].clone(); blocks],
-        messages: vec![message.clone(); messages],
+        messages: vec![message.0.clone(); messages],
+        proof: (messages > 0).then(|| MultiProof {
+            tree_size: 1,
+            indices: vec![0; messages],
+            hashes: Vec::new(),
+        }),
     };
     let receipts = |receipts: usize, blocks: usize| ReceiptBatch::<F> {
         chain: lane().destination,

@@ -9,7 +9,7 @@ use corridor_light_client::client::{LightClient, TrustRoot};
 use corridor_light_client::envelope::{
     Deadline, DocumentKind, MessageBody, Payload, TradeMessage, VERSION,
 };
-use corridor_light_client::merkle::{InclusionProof, MerkleTree};
+use corridor_light_client::merkle::{InclusionProof, MerkleTree, MultiProof};
 use corridor_light_client::native::{LightBlock, NativeVerifier};
 use corridor_light_client::receipt::{Receipt, ReceiptProof, ReceiptResult};
 use corridor_light_client::signature::SigningKey;
@@ -215,4 +215,23 @@ pub fn acks(out: &Output<F>) -> Vec<Vec<u64>> {
             _ => None,
         })
         .collect()
+}
+
+/// A batch of `lane`'s `messages` (with their single proofs) of block `height`, under one
+/// multiproof, carrying `light_blocks`; a batch of none carries no proof.
+pub fn message_batch(
+    lane: Lane,
+    height: Height,
+    light_blocks: Vec<LightBlock>,
+    messages: Vec<(TradeMessage, InclusionProof)>,
+) -> corridor_relay_core::wire::MessageBatch<F> {
+    let (messages, proofs): (Vec<TradeMessage>, Vec<InclusionProof>) = messages.into_iter().unzip();
+    corridor_relay_core::wire::MessageBatch {
+        lane,
+        height,
+        light_blocks,
+        proof: (!proofs.is_empty())
+            .then(|| MultiProof::join(&proofs).expect("proofs of one block")),
+        messages,
+    }
 }
