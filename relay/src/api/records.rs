@@ -256,6 +256,42 @@ pub struct Writer {
     next_event: u64,
     keep_events: u64,
     feed: broadcast::Sender<EventRecord>,
+    cache: RecordCache,
+}
+
+/// Most records [`RecordCache`] keeps.
+const CACHED_RECORDS: usize = 4096;
+
+/// The records the writer wrote last, by id, and their ids by (lane, sequence) key: what
+/// the next stages of the same messages read, without reading and decoding the store. The
+/// writer is the only one that writes records, and it puts a record here only once the
+/// store has it, so what this holds is what the store holds.
+#[derive(Default)]
+struct RecordCache {
+    records: HashMap<Hash32, MessageRecord>,
+    ids: HashMap<Vec<u8>, Hash32>,
+    /// Ids, oldest first: the first goes when the cache is full.
+    order: std::collections::VecDeque<Hash32>,
+}
+
+impl RecordCache {
+    fn put(&mut self, record: MessageRecord) {
+        let id = record.id;
+        let seq = seq_key(&Lane::of(&record.message), record.message.sequence);
+        if self.records.insert(id, record).is_none() {
+            self.ids.insert(seq, id);
+            self.order.push_back(id);
+        }
+        while self.order.len() > CACHED_RECORDS {
+            let Some(old) = self.order.pop_front() else {
+                break;
+            };
+            if let Some(r) = self.records.remove(&old) {
+                self.ids
+                    .remove(&seq_key(&Lane::of(&r.message), r.message.sequence));
+            }
+        }
+    }
 }
 
 impl Writer {
@@ -287,6 +323,7 @@ impl Writer {
             next_event: last.saturating_add(1),
             keep_events: keep_events.max(1),
             feed,
+            cache: RecordCache::default(),
         })
     }
 
@@ -346,6 +383,7 @@ impl Writer {
             let mut batch = WriteBatch::default();
             Self::put_record(&mut batch, &record, false);
             self.store.write(&batch)?;
+            self.cache.put(record.clone());
             return Ok((record, false));
         }
         let record = MessageRecord {
@@ -369,6 +407,7 @@ impl Writer {
         };
         self.push_event(&mut batch, &mut event);
         self.store.write(&batch)?;
+        self.cache.put(record.clone());
         let _ = self.feed.send(event);
         Ok((record, false))
     }
@@ -410,6 +449,9 @@ impl Writer {
         for event in pending.events {
             let _ = self.feed.send(event);
         }
+        for record in pending.records.into_values() {
+            self.cache.put(record);
+        }
         Ok(())
     }
 
@@ -421,7 +463,7 @@ impl Writer {
         sequence: u64,
     ) -> Result<Option<MessageRecord>, ApiError> {
         let k = seq_key(lane, sequence);
-        let id = match pending.ids.get(&k) {
+        let id = match pending.ids.get(&k).or_else(|| self.cache.ids.get(&k)) {
             Some(id) => Some(*id),
             None => self
                 .store
@@ -430,7 +472,11 @@ impl Writer {
                 .map(Hash32),
         };
         let Some(id) = id else { return Ok(None) };
-        match pending.records.get(&id) {
+        match pending
+            .records
+            .get(&id)
+            .or_else(|| self.cache.records.get(&id))
+        {
             Some(record) => Ok(Some(record.clone())),
             None => self.records.message(&id),
         }
@@ -688,6 +734,8 @@ mod tests {
     struct Counting {
         inner: MemStore,
         writes: std::sync::atomic::AtomicUsize,
+        /// Reads of the API's records (message records and their (lane, sequence) ids).
+        record_reads: std::sync::atomic::AtomicUsize,
     }
 
     impl Store for Counting {
@@ -696,6 +744,10 @@ mod tests {
             column: Column,
             key: &[u8],
         ) -> Result<Option<Vec<u8>>, corridor_relay_core::store::StoreError> {
+            if column == Column::Meta && (key.starts_with(MSG) || key.starts_with(SEQ)) {
+                self.record_reads
+                    .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            }
             self.inner.get(column, key)
         }
         fn write(&self, batch: &WriteBatch) -> Result<(), corridor_relay_core::store::StoreError> {
@@ -719,6 +771,7 @@ mod tests {
         let store = Arc::new(Counting {
             inner: MemStore::new(),
             writes: Default::default(),
+            record_reads: Default::default(),
         });
         let (feed, mut told) = broadcast::channel(64);
         let mut writer = Writer::new(store.clone(), 100, feed).unwrap();
@@ -781,6 +834,101 @@ mod tests {
             .map(|e| e.number)
             .collect();
         assert_eq!(heard, vec![1, 2, 3, 4]);
+    }
+
+    #[test]
+    fn the_record_cache_keeps_the_last_records_up_to_its_bound() {
+        let record = |sequence: u64| {
+            let e = entry(sequence);
+            MessageRecord {
+                id: e.message.message.id().unwrap(),
+                message: e.message,
+                seen_at: Time::from_unix_nanos(sequence),
+                submitted_at: None,
+                committed: None,
+                receipt: None,
+                result: None,
+                stages: vec![1],
+            }
+        };
+        let mut cache = RecordCache::default();
+        let first = record(1);
+        cache.put(first.clone());
+        let mut again = first.clone();
+        again.stages.push(2);
+        cache.put(again.clone());
+        assert_eq!(
+            cache.records[&first.id], again,
+            "a record put again replaces itself"
+        );
+        assert_eq!(cache.order.len(), 1);
+        for sequence in 2..=CACHED_RECORDS as u64 {
+            cache.put(record(sequence));
+        }
+        assert_eq!(
+            cache.records.len(),
+            CACHED_RECORDS,
+            "full, nothing dropped yet"
+        );
+        assert_eq!(cache.ids[&seq_key(&lane(), 1)], first.id);
+        let last = record(CACHED_RECORDS as u64 + 1);
+        cache.put(last.clone());
+        assert_eq!(cache.records.len(), CACHED_RECORDS);
+        assert_eq!(cache.ids.len(), CACHED_RECORDS);
+        assert!(!cache.records.contains_key(&first.id), "the oldest went");
+        assert!(!cache.ids.contains_key(&seq_key(&lane(), 1)));
+        assert_eq!(cache.ids[&seq_key(&lane(), 2)], record(2).id);
+        assert_eq!(
+            cache.ids[&seq_key(&lane(), CACHED_RECORDS as u64 + 1)],
+            last.id
+        );
+    }
+
+    #[test]
+    fn later_stages_of_a_message_take_its_record_from_what_the_writer_wrote() {
+        let store = Arc::new(Counting {
+            inner: MemStore::new(),
+            writes: Default::default(),
+            record_reads: Default::default(),
+        });
+        let (feed, _told) = broadcast::channel(64);
+        let mut writer = Writer::new(store.clone(), 100, feed).unwrap();
+        let one = entry(1);
+        let reads = || store.record_reads.load(std::sync::atomic::Ordering::SeqCst);
+        let a = audit(&*store, 1, Stage::Committed, 10);
+        writer.stages([(&a, Some(&one))]).unwrap();
+        let first = reads();
+        assert!(
+            first > 0,
+            "a message new to the writer is looked up in the store"
+        );
+        let b = audit(&*store, 1, Stage::Forwarded, 11);
+        writer.stages([(&b, Some(&one))]).unwrap();
+        let c = audit(
+            &*store,
+            1,
+            Stage::Acknowledged(ReceiptResult::Delivered),
+            12,
+        );
+        writer.stages([(&c, Some(&one))]).unwrap();
+        assert_eq!(reads(), first, "the later stages read no record back");
+        let r = Records::new(store.clone())
+            .message(&one.message.message.id().unwrap())
+            .unwrap()
+            .unwrap();
+        assert_eq!(r.stages, vec![1, 2, 5]);
+        assert_eq!(r.result, Some(ReceiptResult::Delivered));
+        // A new writer (a restart) knows nothing yet and reads the store, then takes on.
+        let (feed, _told) = broadcast::channel(64);
+        let mut again = Writer::new(store.clone(), 100, feed).unwrap();
+        let d = audit(&*store, 1, Stage::Received, 13);
+        again.stages([(&d, Some(&one))]).unwrap();
+        assert!(reads() > first);
+        let r = Records::new(store.clone())
+            .message(&one.message.message.id().unwrap())
+            .unwrap()
+            .unwrap();
+        assert_eq!(r.stages, vec![1, 2, 3, 5], "nothing written before is lost");
     }
 
     #[test]
@@ -900,6 +1048,7 @@ mod tests {
             inner: Counting {
                 inner: MemStore::new(),
                 writes: Default::default(),
+                record_reads: Default::default(),
             },
             largest_page: Default::default(),
             largest_event_page: Default::default(),
