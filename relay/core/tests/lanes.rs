@@ -438,9 +438,16 @@ fn committed_messages_are_held_once_and_sent_as_one_batch_when_the_peer_connects
         assert_eq!((&entry.message, &entry.proof), (message, proof));
         assert_eq!(entry.height, Height(2));
         assert!(entry.receipt.is_none());
+        // The core's own copy is the store's, right after the step.
+        assert_eq!(
+            r.core.open_entry(&lane, message.sequence, true),
+            Some(entry)
+        );
+        assert_eq!(r.core.open_entry(&lane, message.sequence, false), None);
     }
     assert!(stored_outbound::<F>(&r.store, &lane, 4).unwrap().is_none());
     assert!(stored_inbound::<F>(&r.store, &lane, 1).unwrap().is_none());
+    assert_eq!(r.core.open_entry(&lane, 4, true), None);
 
     // The watcher hands the same block over again (after a restart of its scan).
     let again = r.commit(2);
@@ -1084,6 +1091,10 @@ fn receipts_go_back_until_acknowledged_then_the_entries_and_anchors_go() {
     let receipt = entry.receipt.expect("the proven receipt");
     assert_eq!(receipt.receipt.sequence, 2);
     assert_eq!(receipt.receipt.result, ReceiptResult::Delivered);
+    let stored = stored_inbound::<F>(&r.store, &lane, 2).unwrap();
+    assert_eq!(r.core.open_entry(&lane, 2, false), stored);
+    assert_eq!(r.core.open_entry(&lane, 2, true), None);
+    assert_eq!(r.core.open_entry(&lane, 4, false), None);
     assert!(stored_inbound::<F>(&r.store, &lane, 4).unwrap().is_none());
     assert!(stored_outbound::<F>(&r.store, &lane, 2).unwrap().is_none());
     let again = r.receipts_committed(h);
