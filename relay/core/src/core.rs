@@ -939,57 +939,87 @@ where
         now: Time,
         out: &mut Output<F>,
     ) {
-        for (message, proof) in messages {
-            let Some(client) = self.clients.get_mut(chain) else {
-                return;
-            };
-            let lane = Lane::of(&message);
-            let sequence = message.sequence;
-            if !self.config.routes.contains_key(&lane.destination) {
-                continue;
-            }
-            let closed = self.closed_up_to.get(&lane).copied().unwrap_or(0);
-            if sequence <= closed
-                || self
-                    .out
-                    .get(&lane)
-                    .is_some_and(|l| l.contains_key(&sequence))
-            {
-                continue;
-            }
+        // The messages of lanes this relay routes that it does not hold yet, each once.
+        let mut seen = BTreeSet::new();
+        let fresh: Vec<(TradeMessage, F::LeafProof)> = messages
+            .into_iter()
+            .filter(|(message, _)| {
+                let lane = Lane::of(message);
+                let sequence = message.sequence;
+                let closed = self.closed_up_to.get(&lane).copied().unwrap_or(0);
+                self.config.routes.contains_key(&lane.destination)
+                    && sequence > closed
+                    && !self
+                        .out
+                        .get(&lane)
+                        .is_some_and(|l| l.contains_key(&sequence))
+                    && seen.insert((lane, sequence))
+            })
+            .collect();
+        let Some(client) = self.clients.get_mut(chain) else {
+            return;
+        };
+        if fresh.is_empty() {
+            return;
+        }
+        // One pass over the block's proofs together (their multiproof); only when that
+        // fails is each checked on its own, to name the ones the endpoint got wrong. (The
+        // verdicts are the same either way: the joint check only saves the per-message
+        // header hash and path walks, so a mutant that skips it changes speed alone.)
+        let family = F::default();
+        let (list, proofs): (Vec<TradeMessage>, Vec<F::LeafProof>) = fresh.into_iter().unzip();
+        let together = family
+            .join_proofs(proofs.clone())
+            .is_some_and(|proof| verify_batch(client, height, &list, &proof).is_ok());
+        let mut held = Vec::new();
+        for (message, proof) in list.into_iter().zip(proofs) {
             let bundle = ProofBundle::<F> {
                 message,
                 proof,
                 height,
                 light_blocks: Vec::new(),
             };
-            match verify_bundle(client, &bundle, now) {
-                Ok(_) => {
-                    self.anchor(chain, height, &mut out.writes);
-                    self.out.entry(lane.clone()).or_default().insert(
-                        sequence,
-                        OutEntry {
-                            message: bundle.message,
-                            proof: bundle.proof,
-                            height,
-                            forwarded: false,
-                            done: None,
-                        },
-                    );
-                    self.index_out(&lane, sequence);
-                    self.persist_out(&lane, sequence, &mut out.writes);
-                    out.actions.push(Action::Stage {
-                        lane,
-                        sequence,
-                        stage: Stage::Committed,
-                    });
-                }
+            let verdict = if together {
+                Ok(())
+            } else {
+                verify_bundle(client, &bundle, now).map(|_| ())
+            };
+            match verdict {
+                Ok(()) => held.push(bundle),
                 Err(e) => out.actions.push(Action::EndpointFault {
                     chain: chain.clone(),
                     reason: e.reason(),
-                    detail: format!("message {sequence} of lane {lane} at height {height}: {e}"),
+                    detail: format!(
+                        "message {} of lane {} at height {height}: {e}",
+                        bundle.message.sequence,
+                        Lane::of(&bundle.message)
+                    ),
                 }),
             }
+        }
+        if !held.is_empty() {
+            self.anchor(chain, height, &mut out.writes);
+        }
+        for bundle in held {
+            let lane = Lane::of(&bundle.message);
+            let sequence = bundle.message.sequence;
+            self.out.entry(lane.clone()).or_default().insert(
+                sequence,
+                OutEntry {
+                    message: bundle.message,
+                    proof: bundle.proof,
+                    height,
+                    forwarded: false,
+                    done: None,
+                },
+            );
+            self.index_out(&lane, sequence);
+            self.persist_out(&lane, sequence, &mut out.writes);
+            out.actions.push(Action::Stage {
+                lane,
+                sequence,
+                stage: Stage::Committed,
+            });
         }
     }
 

@@ -400,6 +400,46 @@ fn acknowledged(sequence: u64) -> (u64, Stage) {
 // ---- Outbound: committed, sent, forwarded ----
 
 #[test]
+fn a_message_the_endpoint_got_wrong_is_named_and_the_rest_of_its_block_is_held() {
+    let (cn, kz) = chains();
+    let mut r = Relay::sender(cn, kz, |_| {});
+    let lane = r.lane();
+    let mut messages = r.cn.committed[&Height(2)].clone();
+    // The second message changed under its real proof, and the third handed over twice.
+    messages[1].0.message.body.nonce ^= 1;
+    messages.push(messages[2].clone());
+    let chain = r.cn.id().clone();
+    let out = r.handle(Event::Committed {
+        chain,
+        height: Height(2),
+        messages,
+    });
+    assert_eq!(faults(&out), vec!["invalid-proof"]);
+    let detail = out
+        .actions
+        .iter()
+        .find_map(|a| match a {
+            Action::EndpointFault { detail, .. } => Some(detail.clone()),
+            _ => None,
+        })
+        .unwrap();
+    assert!(detail.starts_with("message 2 of lane"), "{detail}");
+    assert_eq!(
+        stages(&out),
+        vec![(1, Stage::Committed), (3, Stage::Committed)],
+        "the others are held, each once"
+    );
+    assert_eq!(
+        puts(&out, Column::Outbound),
+        vec![entry_key(&lane, 1), entry_key(&lane, 3)]
+    );
+    // The real message 2, handed over again, is held then.
+    let out = r.commit(2);
+    assert!(faults(&out).is_empty());
+    assert_eq!(stages(&out), vec![(2, Stage::Committed)]);
+}
+
+#[test]
 fn committed_messages_are_held_once_and_sent_as_one_batch_when_the_peer_connects() {
     let (cn, kz) = chains();
     let mut r = Relay::sender(cn, kz, |_| {});
