@@ -213,6 +213,8 @@ impl Header {
 
     /// The header's hash: SHA3-256 over the header tag and the canonical CBOR.
     pub fn hash(&self) -> Hash32 {
+        // A header is plain data (ids, heights, times, hashes, keys) and always encodes;
+        // were it ever not to, the empty input's hash matches no signed header.
         hash::tagged(TAG_HEADER, &self.encode().unwrap_or_default())
     }
 }
@@ -234,6 +236,8 @@ impl Vote {
     /// The bytes a validator signs: the vote tag and the vote's canonical CBOR.
     pub fn sign_bytes(&self) -> Vec<u8> {
         let mut out = TAG_VOTE.to_vec();
+        // A vote is plain data and always encodes; were it ever not to, the tag alone is
+        // what no validator signed.
         out.extend(codec::encode("vote", self).unwrap_or_default());
         out
     }
