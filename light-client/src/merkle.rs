@@ -473,8 +473,8 @@ impl MultiProof {
     /// Proves nothing by itself: the result verifies exactly when every proof did.
     pub fn join(proofs: &[InclusionProof]) -> Option<Self> {
         let size = proofs.first()?.tree_size;
-        if size == 0
-            || size > MAX_TREE_SIZE
+        // A size of 0 is refused by the last check: no index is below it.
+        if size > MAX_TREE_SIZE
             || proofs.iter().any(|p| p.tree_size != size)
             || proofs.windows(2).any(|w| w[0].index >= w[1].index)
             || proofs.last().is_some_and(|p| p.index >= size)
@@ -853,6 +853,11 @@ mod tests {
         );
         let other = MerkleTree::from_leaves(&data(11)).prove(5).unwrap();
         assert_eq!(MultiProof::join(&[proof(1), other]), None, "sizes differ");
+        // Leaf 4's path has the same shape in trees of 10 and 11 leaves: only the sizes
+        // tell the proofs apart.
+        let mut resized = proof(4);
+        resized.tree_size = 11;
+        assert_eq!(MultiProof::join(&[proof(1), resized]), None, "sizes differ");
         let mut long = proof(5);
         long.path.push(Hash32::ZERO);
         assert_eq!(MultiProof::join(&[proof(1), long]), None, "a hash too many");
@@ -879,9 +884,20 @@ mod tests {
         let mut zero = proof(1);
         zero.tree_size = 0;
         assert_eq!(MultiProof::join(&[zero]), None, "an empty tree");
-        let mut huge = proof(1);
-        huge.tree_size = MAX_TREE_SIZE + 1;
-        assert_eq!(MultiProof::join(&[huge]), None, "a tree past the limit");
+        // The largest tree joins; one leaf more does not, with a path of the right shape.
+        let largest = InclusionProof {
+            index: 0,
+            tree_size: MAX_TREE_SIZE,
+            path: vec![Hash32::ZERO; MAX_DEPTH],
+        };
+        let joined = MultiProof::join(std::slice::from_ref(&largest)).unwrap();
+        assert_eq!(joined.hashes.len(), MAX_DEPTH);
+        let over = InclusionProof {
+            index: 0,
+            tree_size: MAX_TREE_SIZE + 1,
+            path: vec![Hash32::ZERO; MAX_DEPTH + 1],
+        };
+        assert_eq!(MultiProof::join(&[over]), None, "a tree past the limit");
         // A proof of one leaf joins into itself, and in a tree of one leaf into nothing.
         let one = MultiProof::join(&[proof(3)]).unwrap();
         assert_eq!(one, tree.prove_many(&[3]).unwrap());
