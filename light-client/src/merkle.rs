@@ -514,6 +514,7 @@ impl MultiProof {
         let mut nodes = Nodes::new();
         let mut walk = Walk {
             size,
+            total: self.hashes.len(),
             indices: &self.indices,
             leaves,
             hashes: self.hashes.iter(),
@@ -580,6 +581,8 @@ fn collect_known(
 /// give, by position.
 struct Walk<'a> {
     size: u64,
+    /// Hashes the proof has.
+    total: usize,
     indices: &'a [u64],
     leaves: &'a [Hash32],
     hashes: core::slice::Iter<'a, Hash32>,
@@ -593,9 +596,10 @@ impl Walk<'_> {
         let end = ((i + 1) << level).min(self.size);
         let count = self.indices[first..].partition_point(|&x| x < end);
         let hash = if count == 0 {
+            // Out of hashes: the shape needs at least one more than the proof has.
             *self.hashes.next().ok_or(ProofError::WrongLength {
-                expected: self.hashes.len() + 1,
-                got: self.hashes.len(),
+                expected: self.total + 1,
+                got: self.total,
             })?
         } else if level == 0 {
             self.leaves[first]
@@ -924,10 +928,15 @@ mod tests {
         );
         let mut short = proof.clone();
         short.hashes.pop();
-        assert!(matches!(
-            short.split(&hashes),
-            Err(ProofError::WrongLength { .. })
-        ));
+        let too_few = Err(ProofError::WrongLength {
+            expected: proof.hashes.len(),
+            got: proof.hashes.len() - 1,
+        });
+        assert_eq!(short.split(&hashes), too_few);
+        assert_eq!(
+            short.verify_hashes(&hashes, &tree.root()),
+            too_few.map(|_| ())
+        );
         let mut zero = proof;
         zero.tree_size = 0;
         assert_eq!(zero.split(&hashes), Err(ProofError::BadTreeSize(0)));
