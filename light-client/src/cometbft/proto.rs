@@ -15,6 +15,7 @@ const LEN: u8 = 2;
 /// Appends `v` as a base-128 varint.
 pub(crate) fn put_varint(out: &mut Vec<u8>, mut v: u64) {
     while v >= 0x80 {
+        // The low seven bits never hold 0x80: `| 0x80` here is the same as `^ 0x80` or `+`.
         out.push((v & 0x7f) as u8 | 0x80);
         v = v.wrapping_shr(7);
     }
@@ -22,6 +23,7 @@ pub(crate) fn put_varint(out: &mut Vec<u8>, mut v: u64) {
 }
 
 fn put_key(out: &mut Vec<u8>, field: u32, wire: u8) {
+    // A wire type is below 8, so it fills the three bits the shift clears: `|` is `^` here.
     put_varint(out, u64::from(field).wrapping_shl(3) | u64::from(wire));
 }
 
@@ -95,5 +97,17 @@ mod tests {
         );
         assert_eq!(timestamp(0, 0), Vec::<u8>::new());
         assert_eq!(timestamp(1, 0), vec![0x08, 0x01]);
+    }
+
+    #[test]
+    fn a_varint_byte_holds_seven_bits() {
+        let varint = |v| {
+            let mut out = Vec::new();
+            put_varint(&mut out, v);
+            out
+        };
+        assert_eq!(varint(0x7f), [0x7f]);
+        assert_eq!(varint(0x80), [0x80, 0x01]);
+        assert_eq!(varint(u64::MAX).len(), 10);
     }
 }

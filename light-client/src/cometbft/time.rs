@@ -269,4 +269,58 @@ mod tests {
         assert_eq!(Timestamp::from_time(t.to_time().unwrap()), t);
         assert_eq!(Timestamp::GO_ZERO.to_time(), None);
     }
+
+    #[test]
+    fn each_field_admits_its_last_value_and_refuses_the_next() {
+        let no_date = "no such date";
+        let no_time = "no such time of day";
+        let no_offset = "no such offset";
+        let outside = "outside years 0001 to 9999 in UTC";
+        for (last, next, reason) in [
+            ("1970-12-01T00:00:00Z", "1970-13-01T00:00:00Z", no_date),
+            ("1970-01-01T00:00:00Z", "1970-00-01T00:00:00Z", no_date),
+            ("1970-01-01T00:00:00Z", "1970-01-00T00:00:00Z", no_date),
+            ("1970-01-31T00:00:00Z", "1970-01-32T00:00:00Z", no_date),
+            ("1970-04-30T00:00:00Z", "1970-04-31T00:00:00Z", no_date),
+            ("1970-06-30T00:00:00Z", "1970-06-31T00:00:00Z", no_date),
+            ("1970-09-30T00:00:00Z", "1970-09-31T00:00:00Z", no_date),
+            ("1970-11-30T00:00:00Z", "1970-11-31T00:00:00Z", no_date),
+            ("2024-02-29T00:00:00Z", "2023-02-29T00:00:00Z", no_date),
+            ("1970-01-01T23:00:00Z", "1970-01-01T24:00:00Z", no_time),
+            ("1970-01-01T00:59:00Z", "1970-01-01T00:60:00Z", no_time),
+            ("1970-01-01T00:00:59Z", "1970-01-01T00:00:60Z", no_time),
+            (
+                "1970-01-02T00:00:00+23:00",
+                "1970-01-02T00:00:00+24:00",
+                no_offset,
+            ),
+            (
+                "1970-01-02T00:00:00-00:59",
+                "1970-01-02T00:00:00-00:60",
+                no_offset,
+            ),
+            ("9999-12-31T23:59:59Z", "9999-12-31T23:59:59-00:01", outside),
+            ("0001-01-01T00:00:00Z", "0001-01-01T00:00:00+00:01", outside),
+        ] {
+            assert!(p(last).is_ok(), "{last:?} refused");
+            assert_eq!(p(next).unwrap_err().reason, reason, "{next:?}");
+        }
+    }
+
+    #[test]
+    fn an_offset_is_taken_off_to_give_utc() {
+        let utc = p("2023-05-17T14:12:53Z").unwrap();
+        assert_eq!(p("2023-05-17T19:42:53+05:30").unwrap(), utc);
+        assert_eq!(p("2023-05-17T08:42:53-05:30").unwrap(), utc);
+        assert_eq!(
+            p("2023-05-17T19:42:53+05:30junk").unwrap_err().reason,
+            "expected 'Z' or an offset at the end"
+        );
+    }
+
+    #[test]
+    fn a_timestamp_shows_its_seconds_and_nanoseconds() {
+        let t = p("2023-05-17T14:12:53.605374524Z").unwrap();
+        assert_eq!(t.to_string(), "1684332773s+605374524ns");
+    }
 }

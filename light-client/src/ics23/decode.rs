@@ -410,4 +410,209 @@ mod tests {
             Ok(CommitmentProof::Exist(_))
         ));
     }
+
+    use crate::cometbft::proto::{put_bytes, put_message, put_uint};
+
+    /// A protobuf length-delimited field.
+    fn field(number: u32, body: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        put_message(&mut out, number, body);
+        out
+    }
+
+    fn enum_field(out: &mut Vec<u8>, number: u32, value: i32) {
+        put_uint(out, number, u64::try_from(value).unwrap());
+    }
+
+    fn leaf_bytes(op: &LeafOp) -> Vec<u8> {
+        let mut out = Vec::new();
+        enum_field(&mut out, 1, op.hash.0);
+        enum_field(&mut out, 2, op.prehash_key.0);
+        enum_field(&mut out, 3, op.prehash_value.0);
+        enum_field(&mut out, 4, op.length.0);
+        put_bytes(&mut out, 5, &op.prefix);
+        out
+    }
+
+    fn inner_bytes(op: &InnerOp) -> Vec<u8> {
+        let mut out = Vec::new();
+        enum_field(&mut out, 1, op.hash.0);
+        put_bytes(&mut out, 2, &op.prefix);
+        put_bytes(&mut out, 3, &op.suffix);
+        out
+    }
+
+    /// Key, value and leaf op of an existence proof, compressed or not.
+    fn key_value_leaf(key: &[u8], value: &[u8], leaf: Option<&LeafOp>) -> Vec<u8> {
+        let mut out = Vec::new();
+        put_bytes(&mut out, 1, key);
+        put_bytes(&mut out, 2, value);
+        if let Some(leaf) = leaf {
+            out.extend(field(3, &leaf_bytes(leaf)));
+        }
+        out
+    }
+
+    fn exist_bytes(p: &ExistenceProof) -> Vec<u8> {
+        let mut out = key_value_leaf(&p.key, &p.value, p.leaf.as_ref());
+        for op in &p.path {
+            out.extend(field(4, &inner_bytes(op)));
+        }
+        out
+    }
+
+    fn non_exist_bytes(p: &NonExistenceProof) -> Vec<u8> {
+        let mut out = Vec::new();
+        put_bytes(&mut out, 1, &p.key);
+        for (number, side) in [(2, &p.left), (3, &p.right)] {
+            if let Some(side) = side {
+                out.extend(field(number, &exist_bytes(side)));
+            }
+        }
+        out
+    }
+
+    /// A compressed existence proof, its path packed or (`packed` false) one index a field.
+    fn compressed_exist_bytes(p: &CompressedExistenceProof, packed: bool) -> Vec<u8> {
+        let mut out = key_value_leaf(&p.key, &p.value, p.leaf.as_ref());
+        let indices = p.path.iter().map(|&i| u64::try_from(i).unwrap());
+        if packed {
+            let mut body = Vec::new();
+            indices.for_each(|i| crate::cometbft::proto::put_varint(&mut body, i));
+            out.extend(field(4, &body));
+        } else {
+            // put_uint leaves a zero out, as proto3 would not for a repeated field.
+            for i in indices {
+                crate::cometbft::proto::put_varint(&mut out, 4 << 3);
+                crate::cometbft::proto::put_varint(&mut out, i);
+            }
+        }
+        out
+    }
+
+    fn leaf() -> LeafOp {
+        LeafOp {
+            hash: HashOp::SHA256,
+            prehash_key: HashOp::KECCAK256,
+            prehash_value: HashOp::SHA512,
+            length: LengthOp::VAR_PROTO,
+            prefix: vec![0, 2, 4],
+        }
+    }
+
+    fn inner(byte: u8) -> InnerOp {
+        InnerOp {
+            hash: HashOp::BLAKE3,
+            prefix: vec![1, byte],
+            suffix: vec![byte; 32],
+        }
+    }
+
+    fn exist(key: &[u8]) -> ExistenceProof {
+        ExistenceProof {
+            key: key.to_vec(),
+            value: [b"value of ", key].concat(),
+            leaf: Some(leaf()),
+            path: vec![inner(1), inner(2)],
+        }
+    }
+
+    fn compressed(key: &[u8], path: Vec<i32>) -> CompressedExistenceProof {
+        CompressedExistenceProof {
+            key: key.to_vec(),
+            value: [b"value of ", key].concat(),
+            leaf: Some(leaf()),
+            path,
+        }
+    }
+
+    #[test]
+    fn every_proof_kind_decodes_to_what_was_encoded() {
+        let one = exist(b"a");
+        assert_eq!(
+            commitment_proof(&field(1, &exist_bytes(&one))).unwrap(),
+            CommitmentProof::Exist(one.clone())
+        );
+
+        let non = NonExistenceProof {
+            key: b"b".to_vec(),
+            left: Some(one.clone()),
+            right: Some(exist(b"c")),
+        };
+        assert_eq!(
+            commitment_proof(&field(2, &non_exist_bytes(&non))).unwrap(),
+            CommitmentProof::Nonexist(non.clone())
+        );
+
+        let mut batch = field(1, &field(1, &exist_bytes(&one)));
+        batch.extend(field(1, &field(2, &non_exist_bytes(&non))));
+        assert_eq!(
+            commitment_proof(&field(3, &batch)).unwrap(),
+            CommitmentProof::Batch(vec![BatchEntry::Exist(one), BatchEntry::Nonexist(non)])
+        );
+
+        let member = compressed(b"a", vec![1, 0]);
+        let absent = CompressedNonExistenceProof {
+            key: b"b".to_vec(),
+            left: Some(compressed(b"a", vec![0, 1])),
+            right: Some(compressed(b"c", vec![1, 1])),
+        };
+        let mut absent_bytes = Vec::new();
+        put_bytes(&mut absent_bytes, 1, &absent.key);
+        let left = absent.left.as_ref().unwrap();
+        let right = absent.right.as_ref().unwrap();
+        absent_bytes.extend(field(2, &compressed_exist_bytes(left, true)));
+        absent_bytes.extend(field(3, &compressed_exist_bytes(right, false)));
+        let mut batch = field(1, &field(1, &compressed_exist_bytes(&member, true)));
+        batch.extend(field(1, &field(2, &absent_bytes)));
+        batch.extend(field(2, &inner_bytes(&inner(1))));
+        batch.extend(field(2, &inner_bytes(&inner(2))));
+        assert_eq!(
+            commitment_proof(&field(4, &batch)).unwrap(),
+            CommitmentProof::Compressed {
+                entries: vec![
+                    CompressedBatchEntry::Exist(member),
+                    CompressedBatchEntry::Nonexist(absent),
+                ],
+                lookup_inners: vec![inner(1), inner(2)],
+            }
+        );
+    }
+
+    /// A proof in the earlier layout: key, value, then one `ProofOp` a step.
+    fn legacy(steps: &[Vec<u8>]) -> Vec<u8> {
+        let mut out = key_value_leaf(b"a", b"value of a", None);
+        for step in steps {
+            out.extend(field(3, step));
+        }
+        out
+    }
+
+    #[test]
+    fn a_legacy_proof_has_one_leaf_op_and_it_comes_first() {
+        let leaf_step = field(1, &leaf_bytes(&leaf()));
+        let inner_step = |byte| field(2, &inner_bytes(&inner(byte)));
+        assert_eq!(
+            legacy_existence_proof(&legacy(&[leaf_step.clone(), inner_step(1), inner_step(2)]))
+                .unwrap(),
+            exist(b"a")
+        );
+        let after = Err(err("legacy proof: a leaf op after the first step"));
+        assert_eq!(
+            legacy_existence_proof(&legacy(&[leaf_step.clone(), leaf_step.clone()])),
+            after
+        );
+        assert_eq!(
+            legacy_existence_proof(&legacy(&[
+                leaf_step.clone(),
+                inner_step(1),
+                leaf_step.clone()
+            ])),
+            after
+        );
+        assert_eq!(
+            legacy_existence_proof(&legacy(&[inner_step(1), leaf_step])),
+            Err(err("legacy proof: an inner op before the leaf op"))
+        );
+    }
 }

@@ -206,30 +206,24 @@ impl InnerOp {
 }
 
 /// Go's `ProofSpec.SpecEquals`: leaf ops (without prefix) and inner specs (without child
-/// order contents or empty child) equal.
+/// order contents or empty child) equal. A spec without a leaf or an inner spec equals none
+/// (Go would dereference nil): the op checks refuse such a spec before they ask, and ask only
+/// about [`super::iavl_spec`] and [`super::tendermint_spec`], which have both.
 pub(crate) fn spec_equals(a: &ProofSpec, b: &ProofSpec) -> bool {
-    let leaves = match (&a.leaf_spec, &b.leaf_spec) {
-        (Some(x), Some(y)) => {
-            x.hash == y.hash
-                && x.prehash_key == y.prehash_key
-                && x.prehash_value == y.prehash_value
-                && x.length == y.length
-        }
-        (None, None) => true,
-        _ => false,
+    let (Some(la), Some(lb), Some(ia), Some(ib)) =
+        (&a.leaf_spec, &b.leaf_spec, &a.inner_spec, &b.inner_spec)
+    else {
+        return false;
     };
-    let inners = match (&a.inner_spec, &b.inner_spec) {
-        (Some(x), Some(y)) => {
-            x.hash == y.hash
-                && x.min_prefix_length == y.min_prefix_length
-                && x.max_prefix_length == y.max_prefix_length
-                && x.child_size == y.child_size
-                && x.child_order.len() == y.child_order.len()
-        }
-        (None, None) => true,
-        _ => false,
-    };
-    leaves && inners
+    la.hash == lb.hash
+        && la.prehash_key == lb.prehash_key
+        && la.prehash_value == lb.prehash_value
+        && la.length == lb.length
+        && ia.hash == ib.hash
+        && ia.min_prefix_length == ib.min_prefix_length
+        && ia.max_prefix_length == ib.max_prefix_length
+        && ia.child_size == ib.child_size
+        && ia.child_order.len() == ib.child_order.len()
 }
 
 /// Reads a zigzag varint (Go's `binary.ReadVarint`).
@@ -329,5 +323,142 @@ mod tests {
         assert!(do_length(LengthOp::VAR_RLP, b"food").is_err());
         assert!(do_hash(HashOp::NO_HASH, b"food").is_err());
         assert!(do_hash(HashOp(42), b"food").is_err());
+    }
+
+    #[test]
+    fn each_hash_op_gives_its_digest_of_food() {
+        // The digests of cosmos/ics23's ops tests, checked against Python's hashlib where it
+        // has the function.
+        for (op, digest) in [
+            (HashOp::SHA256, "c1f026582fe6e8cb620d0c85a72fe421ddded756662a8ec00ed4c297ad10676b"),
+            (HashOp::SHA512, "c235548cfe84fc87678ff04c9134e060cdcd7512d09ed726192151a995541ed8db9fda5204e72e7ac268214c322c17787c70530513c59faede52b7dd9ce64331"),
+            (HashOp::KECCAK256, "a471c7c90860799b1facb54795f0a93d821fb727241025770865602471b765a8"),
+            (HashOp::RIPEMD160, "b1ab9988c7c7c5ec4b2b291adfeeee10e77cdd46"),
+            (HashOp::BITCOIN, "0bcb587dfb4fc10b36d57f2bba1878f139b75d24"),
+            (HashOp::SHA512_256, "5b3a452a6acbf1fc1e553a40c501585d5bd3cca176d562e0a0e19a3c43804e88"),
+            (HashOp::BLAKE2B_512, "b1f115361afc179415d93d4f58dc2fc7d8fa434192d7cb9b65fca592f6aa904103d1f12b28655c2355478e10908ab002c418dc52a4367d8e645309cd25e3a504"),
+            (HashOp::BLAKE2S_256, "5a1ec796f11f3dfc7e8ca5de13828edf2e910eb7dd41caaac356a4acbefb1758"),
+            (HashOp::BLAKE3, "f775a8ccf8cb78cd1c63ade4e9802de4ead836b36cea35242accf31d2c6a3697"),
+        ] {
+            assert_eq!(hex::encode(do_hash(op, b"food").unwrap()), digest, "{op:?}");
+            assert_eq!(do_hash_or_noop(op, b"food"), do_hash(op, b"food"));
+        }
+        assert_eq!(do_hash_or_noop(HashOp::NO_HASH, b"food").unwrap(), b"food");
+    }
+
+    #[test]
+    fn required_lengths_admit_exactly_their_size() {
+        for (op, want) in [
+            (LengthOp::REQUIRE_32_BYTES, 32),
+            (LengthOp::REQUIRE_64_BYTES, 64),
+        ] {
+            let data = vec![7u8; want];
+            assert_eq!(do_length(op, &data).unwrap(), data, "{op:?}");
+            for len in [want - 1, want + 1] {
+                assert_eq!(
+                    do_length(op, &vec![7u8; len]),
+                    Err(calc(format!("data is {len} bytes, not {want}")))
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_spec_whose_leaf_differs_from_iavl_is_not_held_to_iavl_prefixes() {
+        // `[0]` is no IAVL leaf prefix (height, size and version varints), but it is the
+        // spec's own leaf prefix.
+        let iavl = crate::ics23::iavl_spec();
+        let leaf = iavl.leaf_spec.clone().unwrap();
+        assert_eq!(
+            leaf.check_against_spec(&iavl),
+            Err(spec_err("IAVL size is not a varint"))
+        );
+        let changes: [fn(&mut LeafOp); 4] = [
+            |l| l.hash = HashOp::SHA512,
+            |l| l.prehash_key = HashOp::SHA256,
+            |l| l.prehash_value = HashOp::NO_HASH,
+            |l| l.length = LengthOp::NO_PREFIX,
+        ];
+        for change in changes {
+            let mut other = leaf.clone();
+            change(&mut other);
+            let spec = ProofSpec {
+                leaf_spec: Some(other.clone()),
+                ..crate::ics23::iavl_spec()
+            };
+            assert_eq!(other.check_against_spec(&spec), Ok(()), "{other:?}");
+        }
+    }
+
+    #[test]
+    fn zigzag_varints_reach_both_ends_of_i64_and_no_further() {
+        let read = |bytes: &[u8]| read_signed_varint(bytes, &mut 0);
+        assert_eq!(read(&[0x03]), Some(-2));
+        let mut ten = [0xff; 10];
+        ten[9] = 0x01;
+        assert_eq!(read(&ten), Some(i64::MIN));
+        ten[0] = 0xfe;
+        assert_eq!(read(&ten), Some(i64::MAX));
+        // A tenth byte holds the 64th bit only: 0 and 1, as Go's `binary.ReadVarint`.
+        let mut zero = [0x80; 10];
+        zero[9] = 0x00;
+        assert_eq!(read(&zero), Some(0));
+        ten[9] = 0x02;
+        assert_eq!(read(&ten), None);
+    }
+
+    #[test]
+    fn an_iavl_node_is_as_high_as_its_layer_and_no_count_is_negative() {
+        // Zigzag varints (0, -1, 1, 2 are 0, 1, 2, 4) of height, size and version, then the
+        // child length byte.
+        let op = |height: u8, size: u8, version: u8| InnerOp {
+            hash: HashOp::SHA256,
+            prefix: vec![height, size, version, 0x20],
+            suffix: Vec::new(),
+        };
+        let iavl = crate::ics23::iavl_spec();
+        let check = |op: InnerOp| op.check_against_spec(&iavl, 2);
+        assert_eq!(check(op(4, 2, 2)), Ok(()));
+        assert_eq!(check(op(4, 0, 0)), Ok(()));
+        assert_eq!(
+            check(op(2, 2, 2)),
+            Err(spec_err(
+                "IAVL height 1 must be at least the layer number 2"
+            ))
+        );
+        assert_eq!(
+            check(op(1, 2, 2)),
+            Err(spec_err(
+                "IAVL height -1 must be at least the layer number 2"
+            ))
+        );
+        let negative = Err(spec_err("IAVL size and version must not be negative"));
+        assert_eq!(check(op(4, 1, 2)), negative);
+        assert_eq!(check(op(4, 2, 1)), negative);
+    }
+
+    #[test]
+    fn a_tendermint_inner_prefix_is_0x01_alone_or_before_the_left_sibling() {
+        let tendermint = crate::ics23::tendermint_spec();
+        let op = |prefix: Vec<u8>, suffix: Vec<u8>| {
+            InnerOp {
+                hash: HashOp::SHA256,
+                prefix,
+                suffix,
+            }
+            .check_against_spec(&tendermint, 1)
+        };
+        let sibling = [9u8; 32];
+        let left_sibling = [&[1u8][..], &sibling].concat();
+        assert_eq!(op(vec![1], sibling.to_vec()), Ok(()));
+        assert_eq!(op(left_sibling.clone(), Vec::new()), Ok(()));
+        let not_0x01 = Err(spec_err("tendermint inner prefix must be 0x01"));
+        assert_eq!(op(vec![2], sibling.to_vec()), not_0x01);
+        // A sibling on either side at once is no node of a binary tree.
+        assert_eq!(op(left_sibling, sibling.to_vec()), not_0x01);
+        assert_eq!(
+            op(Vec::new(), sibling.to_vec()),
+            Err(spec_err("inner prefix must not be empty"))
+        );
     }
 }
