@@ -730,12 +730,16 @@ mod tests {
         record
     }
 
-    /// A store that counts its writes.
+    /// A store that counts its writes and its reads of the API's records, and remembers the
+    /// largest page asked of a scan of the whole audit log and of the event log.
+    #[derive(Default)]
     struct Counting {
         inner: MemStore,
         writes: std::sync::atomic::AtomicUsize,
         /// Reads of the API's records (message records and their (lane, sequence) ids).
         record_reads: std::sync::atomic::AtomicUsize,
+        largest_page: std::sync::atomic::AtomicUsize,
+        largest_event_page: std::sync::atomic::AtomicUsize,
     }
 
     impl Store for Counting {
@@ -762,17 +766,21 @@ mod tests {
             after: Option<&[u8]>,
             limit: usize,
         ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, corridor_relay_core::store::StoreError> {
+            if column == Column::Audit && prefix.is_empty() {
+                self.largest_page
+                    .fetch_max(limit, std::sync::atomic::Ordering::SeqCst);
+            }
+            if column == Column::Meta && prefix == EV {
+                self.largest_event_page
+                    .fetch_max(limit, std::sync::atomic::Ordering::SeqCst);
+            }
             self.inner.scan_after(column, prefix, after, limit)
         }
     }
 
     #[test]
     fn stages_waiting_together_are_one_write_and_each_sees_the_ones_before_it() {
-        let store = Arc::new(Counting {
-            inner: MemStore::new(),
-            writes: Default::default(),
-            record_reads: Default::default(),
-        });
+        let store = Arc::new(Counting::default());
         let (feed, mut told) = broadcast::channel(64);
         let mut writer = Writer::new(store.clone(), 100, feed).unwrap();
         let before = store.writes.load(std::sync::atomic::Ordering::SeqCst);
@@ -886,11 +894,7 @@ mod tests {
 
     #[test]
     fn later_stages_of_a_message_take_its_record_from_what_the_writer_wrote() {
-        let store = Arc::new(Counting {
-            inner: MemStore::new(),
-            writes: Default::default(),
-            record_reads: Default::default(),
-        });
+        let store = Arc::new(Counting::default());
         let (feed, _told) = broadcast::channel(64);
         let mut writer = Writer::new(store.clone(), 100, feed).unwrap();
         let one = entry(1);
@@ -1004,55 +1008,9 @@ mod tests {
         store.write(&batch).unwrap();
     }
 
-    /// A store that counts its writes and remembers the largest page asked of a scan of the
-    /// whole audit log, and of the event log.
-    struct Paging {
-        inner: Counting,
-        largest_page: std::sync::atomic::AtomicUsize,
-        largest_event_page: std::sync::atomic::AtomicUsize,
-    }
-
-    impl Store for Paging {
-        fn get(
-            &self,
-            column: Column,
-            key: &[u8],
-        ) -> Result<Option<Vec<u8>>, corridor_relay_core::store::StoreError> {
-            self.inner.get(column, key)
-        }
-        fn write(&self, batch: &WriteBatch) -> Result<(), corridor_relay_core::store::StoreError> {
-            self.inner.write(batch)
-        }
-        fn scan_after(
-            &self,
-            column: Column,
-            prefix: &[u8],
-            after: Option<&[u8]>,
-            limit: usize,
-        ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, corridor_relay_core::store::StoreError> {
-            if column == Column::Audit && prefix.is_empty() {
-                self.largest_page
-                    .fetch_max(limit, std::sync::atomic::Ordering::SeqCst);
-            }
-            if column == Column::Meta && prefix == EV {
-                self.largest_event_page
-                    .fetch_max(limit, std::sync::atomic::Ordering::SeqCst);
-            }
-            self.inner.scan_after(column, prefix, after, limit)
-        }
-    }
-
     #[test]
     fn long_audit_and_event_logs_are_read_a_page_at_a_time_and_nothing_is_missed() {
-        let store = Arc::new(Paging {
-            inner: Counting {
-                inner: MemStore::new(),
-                writes: Default::default(),
-                record_reads: Default::default(),
-            },
-            largest_page: Default::default(),
-            largest_event_page: Default::default(),
-        });
+        let store = Arc::new(Counting::default());
         // Two full pages and part of a third, with a record that does not decode on the
         // boundary of the first two pages.
         let messages = 2 * CATCH_UP_BATCH as u64 + 88;
@@ -1073,7 +1031,7 @@ mod tests {
         }
         let (feed, _told) = broadcast::channel(64);
         let mut writer = Writer::new(store.clone(), 10_000, feed).unwrap();
-        let writes = || store.inner.writes.load(std::sync::atomic::Ordering::SeqCst);
+        let writes = || store.writes.load(std::sync::atomic::Ordering::SeqCst);
         let before = writes();
         writer.catch_up().unwrap();
         assert_eq!(writes() - before, 3, "one synced write per page");
