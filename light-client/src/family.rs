@@ -189,7 +189,7 @@ pub trait Family: Verifier + Clone + Copy + Default + Debug + Send + Sync + 'sta
     /// Joins the proofs of leaves of one commitment of one block, in their leaves' order,
     /// into one batch proof; `None` when they do not join (then each goes on its own).
     /// Proves nothing by itself: [`Family::verify_leaves`] checks the result.
-    fn join_proofs(&self, proofs: Vec<Self::LeafProof>) -> Option<Self::BatchProof>;
+    fn join_proofs(&self, proofs: &[Self::LeafProof]) -> Option<Self::BatchProof>;
 
     /// Checks that every `(key, leaf)` of `leaves` is committed in the `root` commitment of
     /// the verified `block` by `proof`, and returns each leaf's own proof, in order (what a
@@ -201,6 +201,18 @@ pub trait Family: Verifier + Clone + Copy + Default + Debug + Send + Sync + 'sta
         leaves: &[(Vec<u8>, Vec<u8>)],
         proof: &Self::BatchProof,
     ) -> Result<Vec<Self::LeafProof>, LeafProofError>;
+
+    /// [`Family::verify_leaves`] for a caller that does not keep each leaf's own proof (a
+    /// source relay checking receipts): the same verdict, without building the proofs.
+    fn check_leaves(
+        &self,
+        block: &Self::LightBlock,
+        root: CommitmentRoot,
+        leaves: &[(Vec<u8>, Vec<u8>)],
+        proof: &Self::BatchProof,
+    ) -> Result<(), LeafProofError> {
+        self.verify_leaves(block, root, leaves, proof).map(|_| ())
+    }
 }
 
 /// [`Family::verify_leaves`] for a family whose batch proof is one leaf proof per leaf.
@@ -294,8 +306,8 @@ impl Family for NativeVerifier {
         Ok(proof.verify(leaf, root)?)
     }
 
-    fn join_proofs(&self, proofs: Vec<InclusionProof>) -> Option<MultiProof> {
-        MultiProof::join(&proofs)
+    fn join_proofs(&self, proofs: &[InclusionProof]) -> Option<MultiProof> {
+        MultiProof::join(proofs)
     }
 
     /// One pass over the multiproof, each leaf hashed once; then each leaf's own path is
@@ -307,21 +319,42 @@ impl Family for NativeVerifier {
         leaves: &[(Vec<u8>, Vec<u8>)],
         proof: &MultiProof,
     ) -> Result<Vec<InclusionProof>, LeafProofError> {
-        if leaves.len() != proof.indices.len() {
-            return Err(LeafProofError::BatchSize {
-                leaves: leaves.len(),
-                proves: proof.indices.len(),
-            });
-        }
-        let header = block.header();
-        let root = match root {
-            CommitmentRoot::Messages => &header.messages_root,
-            CommitmentRoot::Receipts => &header.receipts_root,
-        };
-        let hashes: Vec<Hash32> = leaves.iter().map(|(_, leaf)| leaf_hash(leaf)).collect();
-        proof.verify_hashes(&hashes, root)?;
+        let hashes = check_multiproof(block, root, leaves, proof)?;
         Ok(proof.split(&hashes)?)
     }
+
+    fn check_leaves(
+        &self,
+        block: &native::LightBlock,
+        root: CommitmentRoot,
+        leaves: &[(Vec<u8>, Vec<u8>)],
+        proof: &MultiProof,
+    ) -> Result<(), LeafProofError> {
+        check_multiproof(block, root, leaves, proof).map(|_| ())
+    }
+}
+
+/// Checks `proof` of `leaves` under `block`'s `root` in one pass; returns the leaves' hashes.
+fn check_multiproof(
+    block: &native::LightBlock,
+    root: CommitmentRoot,
+    leaves: &[(Vec<u8>, Vec<u8>)],
+    proof: &MultiProof,
+) -> Result<Vec<Hash32>, LeafProofError> {
+    if leaves.len() != proof.indices.len() {
+        return Err(LeafProofError::BatchSize {
+            leaves: leaves.len(),
+            proves: proof.indices.len(),
+        });
+    }
+    let header = block.header();
+    let root = match root {
+        CommitmentRoot::Messages => &header.messages_root,
+        CommitmentRoot::Receipts => &header.receipts_root,
+    };
+    let hashes: Vec<Hash32> = leaves.iter().map(|(_, leaf)| leaf_hash(leaf)).collect();
+    proof.verify_hashes(&hashes, root)?;
+    Ok(hashes)
 }
 
 /// An ICS-23 proof of a key in a CometBFT chain's `corridor` store: the IAVL proof of the
@@ -435,8 +468,8 @@ impl Family for CometVerifier {
         Ok(())
     }
 
-    fn join_proofs(&self, proofs: Vec<CometProof>) -> Option<Vec<CometProof>> {
-        Some(proofs)
+    fn join_proofs(&self, proofs: &[CometProof]) -> Option<Vec<CometProof>> {
+        Some(proofs.to_vec())
     }
 
     fn verify_leaves(

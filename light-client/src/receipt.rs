@@ -201,6 +201,44 @@ pub fn verify_receipt<'a, F: Family>(
     Ok(&proof.receipt)
 }
 
+/// Verifies that the destination chain followed by `client` committed every one of
+/// `receipts` in the block at `height` (which the client must trust already), under one
+/// batch proof ([`Family::join_proofs`] of their leaf proofs, in the same order). The same
+/// rules as [`verify_receipt`] for each receipt (its destination chain), then one check of
+/// the batch proof: one forged receipt refuses them all. Nothing is returned: the caller
+/// that needs each receipt's own proof joins, and keeps, the proofs it was given.
+pub fn verify_receipts<F: Family>(
+    client: &LightClient<F>,
+    height: Height,
+    receipts: &[Receipt],
+    proof: &F::BatchProof,
+) -> Result<(), BundleError> {
+    let chain = client.chain_id().clone();
+    if client.is_frozen() {
+        return Err(BundleError::ClientFrozen { chain });
+    }
+    if let Some(r) = receipts.iter().find(|r| r.destination_chain != chain) {
+        return Err(BundleError::WrongDestinationChain {
+            expected: chain,
+            got: r.destination_chain.clone(),
+        });
+    }
+    let Some(header) = client.trusted_at(height) else {
+        return Err(BundleError::UntrustedHeight { chain, height });
+    };
+    let leaves = receipts
+        .iter()
+        .map(|r| Ok((receipt_key(r), r.leaf()?)))
+        .collect::<Result<Vec<_>, CodecError>>()?;
+    F::default()
+        .check_leaves(header, CommitmentRoot::Receipts, &leaves, proof)
+        .map_err(|source| BundleError::InvalidProof {
+            sequence: receipts.first().map_or(0, |r| r.sequence),
+            height,
+            source,
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

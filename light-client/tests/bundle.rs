@@ -354,7 +354,9 @@ fn cometbft_leaf_proofs_check_their_shape_first() {
     let one = CometProof {
         layers: vec![vec![]],
     };
-    let batch = CometVerifier.join_proofs(vec![one.clone()]).unwrap();
+    let batch = CometVerifier
+        .join_proofs(std::slice::from_ref(&one))
+        .unwrap();
     assert_eq!(batch, vec![one.clone()]);
     let leaves = vec![(key.clone(), b"leaf".to_vec())];
     assert_eq!(
@@ -378,7 +380,8 @@ fn cometbft_leaf_proofs_check_their_shape_first() {
 #[test]
 fn receipts_verify_against_the_destinations_receipts_root() {
     use corridor_light_client::receipt::{
-        receipt_key, verify_receipt, Receipt, ReceiptProof, ReceiptResult, RejectReason,
+        receipt_key, verify_receipt, verify_receipts, Receipt, ReceiptProof, ReceiptResult,
+        RejectReason,
     };
     let spec = ChainSpec::simple("kz-astana", 4);
     let receipts: Vec<Receipt> = (1..=3)
@@ -440,6 +443,47 @@ fn receipts_verify_against_the_destinations_receipts_root() {
     let key = receipt_key(&proof.receipt);
     assert!(key.starts_with(b"receipts/"));
     assert_eq!(key.len(), 9 + 1 + CHAIN.len() + 4 + 8);
+
+    // All three under one multiproof, then each refusal of the batch by its reason.
+    let singles: Vec<_> = (0..3).map(|i| tree.prove(i).unwrap()).collect();
+    let all = NativeVerifier.join_proofs(&singles).unwrap();
+    verify_receipts(&client, Height(2), &receipts, &all).unwrap();
+    let two = NativeVerifier
+        .join_proofs(&[singles[0].clone(), singles[2].clone()])
+        .unwrap();
+    verify_receipts(
+        &client,
+        Height(2),
+        &[receipts[0].clone(), receipts[2].clone()],
+        &two,
+    )
+    .unwrap();
+    let refuse = |list: &[Receipt], height| {
+        verify_receipts(&client, height, list, &all)
+            .unwrap_err()
+            .reason()
+    };
+    let mut forged = receipts.clone();
+    forged[2].result = ReceiptResult::Expired;
+    assert_eq!(refuse(&forged, Height(2)), "invalid-proof");
+    let mut swapped = receipts.clone();
+    swapped.swap(0, 1);
+    assert_eq!(refuse(&swapped, Height(2)), "invalid-proof");
+    assert_eq!(
+        verify_receipts(&client, Height(2), &receipts[..2], &all).unwrap_err(),
+        BundleError::InvalidProof {
+            sequence: 1,
+            height: Height(2),
+            source: LeafProofError::BatchSize {
+                leaves: 2,
+                proves: 3
+            }
+        }
+    );
+    let mut elsewhere = receipts.clone();
+    elsewhere[1].destination_chain = ChainId::new("pk-karachi").unwrap();
+    assert_eq!(refuse(&elsewhere, Height(2)), "wrong-destination-chain");
+    assert_eq!(refuse(&receipts, Height(3)), "untrusted-height");
 }
 
 /// The light-block limit is inclusive: a bundle with exactly [`MAX_BUNDLE_LIGHT_BLOCKS`]
@@ -494,8 +538,8 @@ fn batch(w: &World) -> (Vec<TradeMessage>, corridor_light_client::merkle::MultiP
     let messages: Vec<TradeMessage> = (1..=3).map(|s| message(s, s)).collect();
     let leaves: Vec<Vec<u8>> = messages.iter().map(|m| m.leaf().unwrap()).collect();
     let tree = MerkleTree::from_leaves(&leaves);
-    let proofs = (0..3).map(|i| tree.prove(i).unwrap()).collect();
-    let proof = NativeVerifier.join_proofs(proofs).unwrap();
+    let proofs: Vec<_> = (0..3).map(|i| tree.prove(i).unwrap()).collect();
+    let proof = NativeVerifier.join_proofs(&proofs).unwrap();
     assert_eq!(tree.root(), w.blocks[3].header().messages_root);
     (messages, proof)
 }
@@ -522,7 +566,7 @@ fn a_batch_under_one_multiproof_verifies_and_gives_each_message_its_own_proof() 
     assert_eq!(singles[1], w.bundle.proof);
     // Two of the three, under the multiproof of those two.
     let two = NativeVerifier
-        .join_proofs(vec![singles[0].clone(), singles[2].clone()])
+        .join_proofs(&[singles[0].clone(), singles[2].clone()])
         .unwrap();
     let pair = [messages[0].clone(), messages[2].clone()];
     assert_eq!(

@@ -716,8 +716,8 @@ impl Family for EvmFamily {
         )?)
     }
 
-    fn join_proofs(&self, proofs: Vec<EvmLogProof>) -> Option<Vec<EvmLogProof>> {
-        Some(proofs)
+    fn join_proofs(&self, proofs: &[EvmLogProof]) -> Option<Vec<EvmLogProof>> {
+        Some(proofs.to_vec())
     }
 
     fn verify_leaves(
