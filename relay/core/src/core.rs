@@ -38,7 +38,9 @@ use corridor_light_client::bundle::{verify_batch, verify_bundle, ProofBundle};
 use corridor_light_client::client::{LightClient, UpdateOutcome};
 use corridor_light_client::envelope::TradeMessage;
 use corridor_light_client::family::Family;
-use corridor_light_client::receipt::{verify_receipt, ReceiptProof, ReceiptResult};
+use corridor_light_client::receipt::{
+    verify_receipt, verify_receipts, Receipt, ReceiptProof, ReceiptResult,
+};
 use corridor_light_client::{ChainId, Height, Time};
 use serde::{Deserialize, Serialize};
 
@@ -341,6 +343,34 @@ struct PeerState {
     /// Messages and receipts sent and not acknowledged: (lane, sequence, receipt?) -> sent at.
     in_flight: BTreeMap<(Lane, u64, bool), Time>,
     penalties: u32,
+}
+
+impl PeerState {
+    /// When each sequence of `lane` in flight (its receipt when `receipt`) was sent, in
+    /// increasing sequence order: one range of the map per lane, so that a pump walks its
+    /// lane's sequences beside this list instead of looking each one up by its lane.
+    fn flying<'a>(
+        &'a self,
+        lane: &Lane,
+        receipt: bool,
+    ) -> std::iter::Peekable<impl Iterator<Item = (u64, Time)> + 'a> {
+        let range = (lane.clone(), 0, false)..=(lane.clone(), u64::MAX, true);
+        self.in_flight
+            .range(range)
+            .filter(move |((_, _, r), _)| *r == receipt)
+            .map(|((_, s, _), t)| (*s, *t))
+            .peekable()
+    }
+}
+
+/// When `sequence` was sent, from a lane's [`PeerState::flying`] list walked in increasing
+/// sequence order.
+fn sent_at(
+    flying: &mut std::iter::Peekable<impl Iterator<Item = (u64, Time)>>,
+    sequence: u64,
+) -> Option<Time> {
+    while flying.next_if(|(s, _)| *s < sequence).is_some() {}
+    flying.next_if(|(s, _)| *s == sequence).map(|(_, t)| t)
 }
 
 /// Why the core could not be restored.
@@ -969,7 +999,7 @@ where
         let family = F::default();
         let (list, proofs): (Vec<TradeMessage>, Vec<F::LeafProof>) = fresh.into_iter().unzip();
         let together = family
-            .join_proofs(proofs.clone())
+            .join_proofs(&proofs)
             .is_some_and(|proof| verify_batch(client, height, &list, &proof).is_ok());
         let mut held = Vec::new();
         for (message, proof) in list.into_iter().zip(proofs) {
@@ -1030,27 +1060,48 @@ where
         receipts: Vec<ReceiptProof<F>>,
         out: &mut Output<F>,
     ) {
-        for proof in receipts {
-            let Some(client) = self.clients.get(chain) else {
-                return;
+        // The receipts of messages this relay holds and has no receipt for yet, each once.
+        let mut seen = BTreeSet::new();
+        let wanted: Vec<(Lane, ReceiptProof<F>)> = receipts
+            .into_iter()
+            .filter_map(|proof| {
+                let r = &proof.receipt;
+                let lane = Lane {
+                    source: r.source_chain.clone(),
+                    destination: r.destination_chain.clone(),
+                    channel: r.channel,
+                };
+                let open = self
+                    .inb
+                    .get(&lane)
+                    .and_then(|l| l.get(&r.sequence))
+                    .is_some_and(|e| e.receipt.is_none());
+                (proof.height == height && open && seen.insert((lane.clone(), r.sequence)))
+                    .then_some((lane, proof))
+            })
+            .collect();
+        let Some(client) = self.clients.get(chain) else {
+            return;
+        };
+        if wanted.is_empty() {
+            return;
+        }
+        // One pass over the block's receipt proofs together (their multiproof); only when
+        // that fails is each checked on its own, to name the ones the endpoint got wrong.
+        // (The verdicts are the same either way: the joint check saves per-receipt walks.)
+        let family = F::default();
+        let proofs: Vec<F::LeafProof> = wanted.iter().map(|(_, p)| p.proof.clone()).collect();
+        let list: Vec<Receipt> = wanted.iter().map(|(_, p)| p.receipt.clone()).collect();
+        let together = family
+            .join_proofs(&proofs)
+            .is_some_and(|proof| verify_receipts(client, height, &list, &proof).is_ok());
+        for (lane, proof) in wanted {
+            let sequence = proof.receipt.sequence;
+            let verdict = match self.clients.get(chain) {
+                _ if together => Ok(()),
+                Some(client) => verify_receipt(client, &proof).map(|_| ()),
+                None => return,
             };
-            if proof.height != height {
-                continue;
-            }
-            let receipt = &proof.receipt;
-            let lane = Lane {
-                source: receipt.source_chain.clone(),
-                destination: receipt.destination_chain.clone(),
-                channel: receipt.channel,
-            };
-            let sequence = receipt.sequence;
-            let Some(entry) = self.inb.get(&lane).and_then(|l| l.get(&sequence)) else {
-                continue;
-            };
-            if entry.receipt.is_some() {
-                continue;
-            }
-            let verdict = verify_receipt(client, &proof).map(|_| ());
             if let Err(e) = verdict {
                 out.actions.push(Action::EndpointFault {
                     chain: chain.clone(),
@@ -1059,10 +1110,15 @@ where
                 });
                 continue;
             }
-            let matches = entry
-                .message
-                .commitment()
-                .is_ok_and(|c| c == receipt.message_commitment);
+            let matches = self
+                .inb
+                .get(&lane)
+                .and_then(|l| l.get(&sequence))
+                .is_some_and(|e| {
+                    e.message
+                        .commitment()
+                        .is_ok_and(|c| c == proof.receipt.message_commitment)
+                });
             if !matches {
                 out.actions.push(Action::EndpointFault {
                     chain: chain.clone(),
@@ -1457,10 +1513,22 @@ where
                 out,
             );
         }
+        if batch.receipts.is_empty() != batch.proof.is_none() {
+            return self.reject(
+                peer,
+                "batch-shape",
+                format!(
+                    "receipts of {chain} at {}: a batch carries a proof exactly when it carries receipts",
+                    batch.height
+                ),
+                out,
+            );
+        }
+        // Cheap checks of every receipt first: its lane, and each (lane, sequence) once.
         let mut fresh = Vec::new();
+        let mut named = BTreeSet::new();
         let mut acks: BTreeMap<Lane, Vec<u64>> = BTreeMap::new();
-        for proof in batch.receipts {
-            let r = &proof.receipt;
+        for r in &batch.receipts {
             let lane = Lane {
                 source: r.source_chain.clone(),
                 destination: r.destination_chain.clone(),
@@ -1468,13 +1536,13 @@ where
             };
             if lane.destination != chain
                 || !self.config.home.contains(&lane.source)
-                || proof.height != batch.height
+                || !named.insert((lane.clone(), r.sequence))
             {
                 return self.reject(
                     peer,
                     "batch-shape",
                     format!(
-                        "receipt {} of lane {lane} does not belong in a batch of {chain} at {}",
+                        "receipt {} of lane {lane} does not belong in a batch of {chain} at {} (another chain's, or named twice)",
                         r.sequence, batch.height
                     ),
                     out,
@@ -1486,7 +1554,7 @@ where
                 .and_then(|l| l.get(&r.sequence))
                 .is_some_and(|e| e.done.is_none());
             if open {
-                fresh.push((lane, proof));
+                fresh.push((lane, r));
             } else {
                 acks.entry(lane).or_default().push(r.sequence);
             }
@@ -1498,19 +1566,36 @@ where
                 out,
             );
         }
-        if !fresh.is_empty() {
+        if let (false, Some(proof)) = (fresh.is_empty(), &batch.proof) {
             if let Err((reason, detail)) = self.update_remote(&chain, &batch.light_blocks, now, out)
             {
                 return self.reject(peer, reason, detail, out);
             }
-            for (lane, proof) in fresh {
-                let sequence = proof.receipt.sequence;
-                let verdict = self.check_receipt(&lane, &proof);
-                if let Err((reason, detail)) = verdict {
+            let Some(client) = self.clients.get(&chain) else {
+                return self.reject(
+                    peer,
+                    "unknown-chain",
+                    format!("no light client of {chain}"),
+                    out,
+                );
+            };
+            // One proof for the whole batch: receipts already closed are checked with the
+            // rest, and one forged receipt refuses the batch.
+            if let Err(e) = verify_receipts(client, batch.height, &batch.receipts, proof) {
+                let detail = format!(
+                    "receipts of {chain}: batch of {} at height {}: {e}",
+                    batch.receipts.len(),
+                    batch.height
+                );
+                return self.reject(peer, e.reason(), detail, out);
+            }
+            for (lane, receipt) in fresh {
+                let sequence = receipt.sequence;
+                if let Err((reason, detail)) = self.check_receipt(&lane, receipt) {
                     self.reject(peer, reason, detail, out);
                     continue;
                 }
-                let result = proof.receipt.result.clone();
+                let result = receipt.result.clone();
                 if let Some(e) = self.out.get_mut(&lane).and_then(|l| l.get_mut(&sequence)) {
                     e.done = Some(result.clone());
                     e.forwarded = true;
@@ -1547,22 +1632,9 @@ where
         }
     }
 
-    fn check_receipt(
-        &self,
-        lane: &Lane,
-        proof: &ReceiptProof<F>,
-    ) -> Result<(), (&'static str, String)> {
-        let sequence = proof.receipt.sequence;
-        let client = self.clients.get(&lane.destination).ok_or((
-            "unknown-chain",
-            format!("no light client of {}", lane.destination),
-        ))?;
-        verify_receipt(client, proof).map_err(|e| {
-            (
-                e.reason(),
-                format!("receipt {sequence} of lane {lane}: {e}"),
-            )
-        })?;
+    /// Checks that a receipt whose proof verified is for the message this relay sent.
+    fn check_receipt(&self, lane: &Lane, receipt: &Receipt) -> Result<(), (&'static str, String)> {
+        let sequence = receipt.sequence;
         let entry = self.out.get(lane).and_then(|l| l.get(&sequence)).ok_or((
             "unknown-message",
             format!("no message {sequence} on lane {lane}"),
@@ -1571,7 +1643,7 @@ where
             .message
             .commitment()
             .map_err(|e| ("malformed-message", e.to_string()))?;
-        if proof.receipt.message_commitment != expected {
+        if receipt.message_commitment != expected {
             return Err((
                 "receipt-mismatch",
                 format!("receipt {sequence} of lane {lane} is for another message"),
@@ -1915,11 +1987,12 @@ where
                 .or_insert_with(|| self.waiting(state, now));
             let mut budget = self.config.window.saturating_sub(waiting);
             let mut current: Option<Group<F>> = None;
+            let mut flying = state.flying(lane, false);
             for (seq, e) in unsent.iter().filter_map(|s| Some((s, entries.get(s)?))) {
                 if budget == 0 {
                     break;
                 }
-                if !self.due(state.in_flight.get(&(lane.clone(), *seq, false)), now) {
+                if !self.due(sent_at(&mut flying, *seq).as_ref(), now) {
                     continue;
                 }
                 let full = current.as_ref().is_some_and(|(_, _, height, messages)| {
@@ -1947,12 +2020,13 @@ where
                 messages,
                 proof: Some(proof),
             };
-            match family.join_proofs(proofs.clone()) {
+            match family.join_proofs(&proofs) {
                 Some(proof) => batches.push((peer, batch(list, proof))),
                 // Proofs that do not join (not of one tree, which a verified source block
                 // does not give) go one message per batch.
-                None => batches.extend(list.into_iter().zip(proofs).filter_map(|(m, p)| {
-                    Some((peer, batch(vec![m], family.join_proofs(vec![p])?)))
+                None => batches.extend(list.into_iter().zip(&proofs).filter_map(|(m, p)| {
+                    let proof = family.join_proofs(std::slice::from_ref(p))?;
+                    Some((peer, batch(vec![m], proof)))
                 })),
             }
         }
@@ -1983,8 +2057,10 @@ where
     }
 
     fn pump_receipts(&mut self, now: Time, out: &mut Output<F>) {
-        // Group due receipts by (peer, destination height).
-        let mut batches: BTreeMap<(PeerId, Height), ReceiptBatch<F>> = BTreeMap::new();
+        // Group due receipts by (peer, destination height, lane): a lane's receipts of one
+        // block are leaves of one tree in sequence order, so their proofs join.
+        type Group<F> = Vec<(Receipt, <F as Family>::LeafProof)>;
+        let mut groups: BTreeMap<(PeerId, Height, Lane), Group<F>> = BTreeMap::new();
         let mut waiting: BTreeMap<PeerId, usize> = BTreeMap::new();
         for (lane, proven) in &self.inb_proven {
             let Some(entries) = self.inb.get(lane) else {
@@ -2006,48 +2082,58 @@ where
                 .entry(peer)
                 .or_insert_with(|| self.waiting(state, now));
             let mut budget = self.config.window.saturating_sub(waiting);
+            let mut flying = state.flying(lane, true);
             for (seq, e) in proven.iter().filter_map(|s| Some((s, entries.get(s)?))) {
                 if budget == 0 {
                     break;
                 }
                 let Some(proof) = &e.receipt else { continue };
-                if !self.due(state.in_flight.get(&(lane.clone(), *seq, true)), now) {
+                if !self.due(sent_at(&mut flying, *seq).as_ref(), now) {
                     continue;
                 }
-                let batch = batches
-                    .entry((peer, proof.height))
-                    .or_insert_with(|| ReceiptBatch {
-                        chain: lane.destination.clone(),
-                        height: proof.height,
-                        light_blocks: Vec::new(),
-                        receipts: Vec::new(),
-                    });
-                if batch.receipts.len() < self.config.limits.max_batch_messages
-                    && batch.chain == lane.destination
-                {
-                    batch.receipts.push(proof.clone());
+                let group = groups
+                    .entry((peer, proof.height, lane.clone()))
+                    .or_default();
+                if group.len() < self.config.limits.max_batch_messages {
+                    group.push((proof.receipt.clone(), proof.proof.clone()));
                     budget -= 1;
                 }
             }
         }
-        for ((peer, height), mut batch) in batches {
+        let family = F::default();
+        let mut batches: Vec<(PeerId, Lane, ReceiptBatch<F>)> = Vec::new();
+        for ((peer, height, lane), group) in groups {
+            let (receipts, proofs): (Vec<Receipt>, Vec<F::LeafProof>) = group.into_iter().unzip();
+            let batch = |receipts: Vec<Receipt>, proof| ReceiptBatch {
+                chain: lane.destination.clone(),
+                height,
+                light_blocks: Vec::new(),
+                receipts,
+                proof: Some(proof),
+            };
+            match family.join_proofs(&proofs) {
+                Some(proof) => batches.push((peer, lane.clone(), batch(receipts, proof))),
+                // Proofs that do not join (not of one tree, which a verified destination
+                // block does not give) go one receipt per batch.
+                None => batches.extend(receipts.into_iter().zip(&proofs).filter_map(|(r, p)| {
+                    let proof = family.join_proofs(std::slice::from_ref(p))?;
+                    Some((peer, lane.clone(), batch(vec![r], proof)))
+                })),
+            }
+        }
+        for (peer, lane, mut batch) in batches {
             let trust = self
                 .peers
                 .get(&peer)
                 .and_then(|p| p.trust.get(&batch.chain));
             let (latest, root) = (trust.and_then(|t| t.latest), trust.map(|t| t.root_height));
-            let Some(path) = self.path_for(&batch.chain, latest, root, height, now) else {
+            let Some(path) = self.path_for(&batch.chain, latest, root, batch.height, now) else {
                 continue;
             };
             batch.light_blocks = path;
             if let Some(p) = self.peers.get_mut(&peer) {
                 for r in &batch.receipts {
-                    let lane = Lane {
-                        source: r.receipt.source_chain.clone(),
-                        destination: r.receipt.destination_chain.clone(),
-                        channel: r.receipt.channel,
-                    };
-                    p.in_flight.insert((lane, r.receipt.sequence, true), now);
+                    p.in_flight.insert((lane.clone(), r.sequence, true), now);
                 }
             }
             out.actions.push(Action::Send {

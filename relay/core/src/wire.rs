@@ -11,15 +11,16 @@
 //!   batch.
 //! - [`Ack`]: the receiver persisted these sequences of a lane (sent only after its synced
 //!   write), and what its light client of the source chain now trusts.
-//! - [`ReceiptBatch`]: receipts the destination chain committed in one block, with proofs
-//!   and light blocks, travelling back to the source side.
+//! - [`ReceiptBatch`]: receipts the destination chain committed in one block under one
+//!   proof against that block's header (a multiproof for native chains), with the light
+//!   blocks, travelling back to the source side.
 //! - [`ReceiptAck`]: the source side persisted these receipts.
 //! - [`TrustStatus`]: what the sender's light clients of the receiver's chains trust (root
 //!   height and latest height), so the receiver can plan light blocks for them.
 
 use corridor_light_client::envelope::TradeMessage;
 use corridor_light_client::family::Family;
-use corridor_light_client::receipt::ReceiptProof;
+use corridor_light_client::receipt::Receipt;
 use corridor_light_client::{ChainId, Height};
 use serde::{Deserialize, Serialize};
 
@@ -100,8 +101,11 @@ pub struct ReceiptBatch<F: Family> {
     pub height: Height,
     /// Destination light blocks up to `height`, as in [`MessageBatch::light_blocks`].
     pub light_blocks: Vec<F::LightBlock>,
-    /// The receipts with their proofs.
-    pub receipts: Vec<ReceiptProof<F>>,
+    /// The receipts, in the order of their leaves in the block's receipts commitment.
+    pub receipts: Vec<Receipt>,
+    /// One proof of all of them against the receipts commitment of the header at `height`
+    /// ([`Family::join_proofs`]); `None` exactly when there are no receipts.
+    pub proof: Option<F::BatchProof>,
 }
 
 /// The source side persisted these receipts.

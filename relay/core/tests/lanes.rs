@@ -10,6 +10,7 @@ use std::time::Duration;
 use common::{acks, message_batch, options, reasons, SimChain, F};
 use corridor_light_client::bundle::ProofBundle;
 use corridor_light_client::client::{LightClient, UpdateOutcome};
+use corridor_light_client::family::Family;
 use corridor_light_client::native::LightBlock;
 use corridor_light_client::receipt::{Receipt, ReceiptResult};
 use corridor_light_client::testgen;
@@ -199,17 +200,20 @@ impl Relay {
         self.kz.height().0
     }
 
-    /// The batch of kz's receipts `seqs` of block `height`, with kz's blocks up to it.
+    /// The batch of kz's receipts `seqs` of block `height` under one multiproof, with kz's
+    /// blocks up to it.
     fn receipt_batch(&self, height: u64, seqs: &[u64]) -> ReceiptBatch<F> {
+        let (receipts, proofs): (Vec<Receipt>, Vec<_>) = self.kz.receipts[&Height(height)]
+            .iter()
+            .filter(|r| seqs.contains(&r.receipt.sequence))
+            .map(|r| (r.receipt.clone(), r.proof.clone()))
+            .unzip();
         ReceiptBatch {
             chain: self.kz.id().clone(),
             height: Height(height),
             light_blocks: self.kz.blocks[..height as usize].to_vec(),
-            receipts: self.kz.receipts[&Height(height)]
-                .iter()
-                .filter(|r| seqs.contains(&r.receipt.sequence))
-                .cloned()
-                .collect(),
+            receipts,
+            proof: F::default().join_proofs(&proofs),
         }
     }
 
@@ -292,7 +296,7 @@ fn receipt_batches(out: &Output<F>) -> Vec<(ChainId, u64, Vec<u64>, Vec<u64>)> {
             } => Some((
                 b.chain.clone(),
                 b.height.0,
-                b.receipts.iter().map(|r| r.receipt.sequence).collect(),
+                b.receipts.iter().map(|r| r.sequence).collect(),
                 heights(&b.light_blocks),
             )),
             _ => None,
@@ -774,19 +778,67 @@ fn receipt_batches_are_checked_for_their_sender_and_shape_first() {
     let out = r.frame(STRANGER, Frame::Receipts(good.clone()));
     assert_eq!(reasons(&out), vec!["wrong-peer"]);
 
-    let mut other_height = good.clone();
-    other_height.receipts[0].height = Height(h + 1);
     let mut other_destination = good.clone();
-    other_destination.receipts[0].receipt.destination_chain = ChainId::new("pk-karachi").unwrap();
+    other_destination.receipts[0].destination_chain = ChainId::new("pk-karachi").unwrap();
     let mut foreign_source = good.clone();
-    foreign_source.receipts[0].receipt.source_chain = ChainId::new("pk-karachi").unwrap();
-    for bad in [other_height, other_destination, foreign_source] {
+    foreign_source.receipts[0].source_chain = ChainId::new("pk-karachi").unwrap();
+    let mut twice = r.receipt_batch(h, &[1, 2]);
+    twice.receipts[1] = twice.receipts[0].clone();
+    let mut no_proof = good.clone();
+    no_proof.proof = None;
+    let mut proof_alone = good.clone();
+    proof_alone.receipts.clear();
+    for bad in [
+        other_destination,
+        foreign_source,
+        twice,
+        no_proof,
+        proof_alone,
+    ] {
         let out = r.frame(PEER, Frame::Receipts(bad));
         assert_eq!(reasons(&out), vec!["batch-shape"]);
         assert!(stages(&out).is_empty());
         assert!(out.writes.is_empty(), "refused before any light block");
     }
     assert_eq!(r.core.outbound_open(), [(r.lane(), 3)].into());
+}
+
+#[test]
+fn one_forged_receipt_refuses_its_whole_batch_and_closed_ones_are_checked_with_the_rest() {
+    let (cn, kz) = chains();
+    let mut r = Relay::sender(cn, kz, |_| {});
+    let lane = r.lane();
+    r.commit(2);
+    r.handle(Event::PeerUp { peer: PEER });
+    r.ack(&[1, 2, 3], Some(2));
+    let h = r.take_in(2, &[1, 2, 3]);
+
+    // Receipt 2's result changed under a proof of the real one: nothing of the batch is
+    // taken, though the proofs of 1 and 3 are good.
+    let mut forged = r.receipt_batch(h, &[1, 2, 3]);
+    forged.receipts[1].result = ReceiptResult::Expired;
+    let out = r.frame(PEER, Frame::Receipts(forged));
+    assert_eq!(reasons(&out), vec!["invalid-proof"]);
+    assert!(stages(&out).is_empty());
+    assert!(receipt_acks(&out).is_empty());
+    assert_eq!(r.core.outbound_open(), [(lane.clone(), 3)].into());
+
+    // Receipt 1 closes; then a batch of 1 (closed, its result forged) and 3 (open, real):
+    // the closed one is checked with the rest, so the batch is refused and 3 stays open.
+    let out = r.frame(PEER, Frame::Receipts(r.receipt_batch(h, &[1])));
+    assert_eq!(stages(&out), vec![acknowledged(1)]);
+    let mut stale = r.receipt_batch(h, &[1, 3]);
+    stale.receipts[0].result = ReceiptResult::Expired;
+    let out = r.frame(PEER, Frame::Receipts(stale));
+    assert_eq!(reasons(&out), vec!["duplicate", "invalid-proof"]);
+    assert!(stages(&out).is_empty());
+    assert_eq!(r.core.outbound_open(), [(lane.clone(), 2)].into());
+
+    // The real batch of all three: 1 acknowledged again, 2 and 3 closed, in one batch.
+    let out = r.frame(PEER, Frame::Receipts(r.receipt_batch(h, &[1, 2, 3])));
+    assert_eq!(stages(&out), vec![acknowledged(2), acknowledged(3)]);
+    assert_eq!(receipt_acks(&out)[0].sequences, vec![1, 2, 3]);
+    assert_eq!(r.core.closed_up_to(&lane), 3);
 }
 
 // ---- Paths: the light blocks a peer needs ----
@@ -1283,6 +1335,50 @@ fn the_window_and_the_batch_limit_bound_receipts_too() {
 }
 
 #[test]
+fn a_receipt_the_endpoint_got_wrong_is_named_and_the_rest_of_its_block_is_proven() {
+    let (cn, kz) = chains();
+    let mut r = Relay::receiver(cn, kz, |_| {});
+    let lane = r.lane();
+    let out = r.frame(PEER, Frame::Batch(r.batch(2, &[1, 2], &[1, 2, 3])));
+    r.deliver_all(out);
+    r.kz.produce();
+    let h = r.kz.height().0;
+    let chain = r.kz.id().clone();
+    r.handle(Event::HomeBlocks {
+        chain: chain.clone(),
+        blocks: r.kz.blocks.clone(),
+    });
+    // The second receipt's result changed under its real proof, the third handed over twice.
+    let mut receipts = r.kz.receipts[&Height(h)].clone();
+    receipts[1].receipt.result = ReceiptResult::Expired;
+    receipts.push(receipts[2].clone());
+    let out = r.handle(Event::ReceiptsCommitted {
+        chain,
+        height: Height(h),
+        receipts,
+    });
+    assert_eq!(faults(&out), vec!["invalid-proof"]);
+    let detail = out
+        .actions
+        .iter()
+        .find_map(|a| match a {
+            Action::EndpointFault { detail, .. } => Some(detail.clone()),
+            _ => None,
+        })
+        .unwrap();
+    assert!(detail.starts_with("receipt 2 of lane"), "{detail}");
+    assert_eq!(
+        puts(&out, Column::Inbound),
+        vec![entry_key(&lane, 1), entry_key(&lane, 3)],
+        "the others are proven, each once"
+    );
+    // The real receipt 2, handed over again, is proven then.
+    let out = r.receipts_committed(h);
+    assert!(faults(&out).is_empty());
+    assert_eq!(puts(&out, Column::Inbound), vec![entry_key(&lane, 2)]);
+}
+
+#[test]
 fn a_receipt_the_home_chain_commits_for_another_message_is_an_endpoint_fault() {
     let (cn, kz) = chains();
     let mut r = Relay::receiver(cn, kz, |_| {});
@@ -1573,14 +1669,15 @@ fn receipts_of_two_home_chains_at_one_height_go_in_their_own_batches() {
         );
     }
     let up = core.handle(Event::PeerUp { peer: PEER }, now);
-    let first = receipt_batches(&up);
-    assert_eq!(first, vec![(kz.id().clone(), 2, vec![1], vec![1, 2])]);
-    let next = core.handle(Event::Tick, now);
     assert_eq!(
-        receipt_batches(&next),
-        vec![(pk.id().clone(), 2, vec![1], vec![1, 2])],
-        "the other chain's receipt in a batch of its own"
+        receipt_batches(&up),
+        vec![
+            (kz.id().clone(), 2, vec![1], vec![1, 2]),
+            (pk.id().clone(), 2, vec![1], vec![1, 2])
+        ],
+        "each chain's receipt in a batch of its own, both at once"
     );
+    assert!(receipt_batches(&core.handle(Event::Tick, now)).is_empty());
 }
 
 #[test]

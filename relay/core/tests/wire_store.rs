@@ -4,8 +4,8 @@
 mod common;
 
 use common::{SimChain, F};
-use corridor_light_client::merkle::{InclusionProof, MultiProof};
-use corridor_light_client::receipt::{Receipt, ReceiptProof, ReceiptResult};
+use corridor_light_client::merkle::MultiProof;
+use corridor_light_client::receipt::{Receipt, ReceiptResult};
 use corridor_light_client::{ChainId, Hash32, Height};
 use corridor_relay_core::store::{Column, MemStore, Store, Write, WriteBatch};
 use corridor_relay_core::wire::{
@@ -45,21 +45,13 @@ fn frames(n: usize) -> Vec<(&'static str, Frame<F>)> {
     cn.submit(kz.id(), 7, 1);
     cn.produce();
     let message = cn.committed[&Height(2)][0].clone();
-    let receipt = ReceiptProof {
-        height: Height(2),
-        receipt: Receipt {
-            source_chain: lane().source,
-            destination_chain: lane().destination,
-            channel: 7,
-            sequence: 1,
-            message_commitment: Hash32([1; 32]),
-            result: ReceiptResult::Delivered,
-        },
-        proof: InclusionProof {
-            index: 0,
-            tree_size: 1,
-            path: Vec::new(),
-        },
+    let receipt = Receipt {
+        source_chain: lane().source,
+        destination_chain: lane().destination,
+        channel: 7,
+        sequence: 1,
+        message_commitment: Hash32([1; 32]),
+        result: ReceiptResult::Delivered,
     };
     let trust = ClientTrust {
         chain: lane().source,
@@ -82,6 +74,11 @@ fn frames(n: usize) -> Vec<(&'static str, Frame<F>)> {
         height: Height(2),
         light_blocks: vec![kz.blocks[0].clone(); blocks],
         receipts: vec![receipt.clone(); receipts],
+        proof: (receipts > 0).then(|| MultiProof {
+            tree_size: 1,
+            indices: vec![0; receipts],
+            hashes: Vec::new(),
+        }),
     };
     vec![
         ("batch messages", Frame::Batch(batch(n, 0))),
