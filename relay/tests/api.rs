@@ -913,9 +913,25 @@ async fn the_cli_sends_a_document_and_tracks_it_until_it_is_delivered() {
         String::from_utf8_lossy(&out.stderr)
     );
 
-    // The exporter follows it while the relays carry it.
-    let child = track(&exporter, "90").spawn().unwrap();
-    let done = tokio::spawn(child.wait_with_output());
+    // The exporter follows it while the relays carry it. The relays start once it has
+    // shown where the message stands, so every later change is one it must follow.
+    let mut child = track(&exporter, "90").spawn().unwrap();
+    let mut stdout = tokio::io::BufReader::new(child.stdout.take().unwrap());
+    let mut text = String::new();
+    tokio::time::timeout(
+        Duration::from_secs(30),
+        tokio::io::AsyncBufReadExt::read_line(&mut stdout, &mut text),
+    )
+    .await
+    .expect("track showed no status")
+    .unwrap();
+    let done = tokio::spawn(async move {
+        let mut rest = String::new();
+        tokio::io::AsyncReadExt::read_to_string(&mut stdout, &mut rest)
+            .await
+            .unwrap();
+        (child.wait_with_output().await.unwrap(), rest)
+    });
     a.handle(Event::PeerUp { peer: b.me });
     b.handle(Event::PeerUp { peer: a.me });
     let deadline = Instant::now() + Duration::from_secs(90);
@@ -924,8 +940,8 @@ async fn the_cli_sends_a_document_and_tracks_it_until_it_is_delivered() {
         round(&mut a, &mut b).await;
         tokio::time::sleep(Duration::from_millis(150)).await;
     }
-    let out = done.await.unwrap().unwrap();
-    let text = String::from_utf8(out.stdout).unwrap();
+    let (out, rest) = done.await.unwrap();
+    text.push_str(&rest);
     assert!(
         out.status.success(),
         "{text}{}",

@@ -239,6 +239,28 @@ pub fn status_of(audit: &[AuditRecord]) -> Status {
         .unwrap_or(Status::Submitted)
 }
 
+/// The status that the stages the API has taken of `record` (its `stages`, with its
+/// `result`) give it: [`status_of`] over those stages.
+fn status_of_record(record: &MessageRecord) -> Status {
+    let result = record.result.clone().unwrap_or(ReceiptResult::Delivered);
+    record
+        .stages
+        .iter()
+        .filter_map(|byte| {
+            Some(match byte {
+                1 => Stage::Committed,
+                2 => Stage::Forwarded,
+                3 => Stage::Received,
+                4 => Stage::Delivered(result.clone()),
+                5 => Stage::Acknowledged(result.clone()),
+                _ => return None,
+            })
+        })
+        .map(|stage| Status::of_stage(&stage))
+        .max_by_key(|s| rank(*s))
+        .unwrap_or(Status::Submitted)
+}
+
 fn rank(s: Status) -> u8 {
     match s {
         Status::Submitted => 0,
@@ -575,12 +597,10 @@ impl Writer {
         if record == before && !new {
             return Ok(());
         }
-        // The last fallible step, before anything is added to the batch.
-        let status = if fresh {
-            Some(status_of(&self.records.audit(lane, sequence)?))
-        } else {
-            None
-        };
+        // The status after this stage: from the stages the API has taken of the message,
+        // this one included (not from the audit log, which may hold later stages of the
+        // same group that the next events tell).
+        let status = fresh.then(|| status_of_record(&record));
         Self::put_record(&mut pending.batch, &record, new);
         if new {
             pending.ids.insert(seq_key(lane, sequence), record.id);
@@ -828,12 +848,14 @@ mod tests {
             .iter()
             .map(|e| (e.number, e.stage.as_str(), e.status))
             .collect();
+        // Each event carries the status after its own stage, though the audit log held
+        // all of them before the first was indexed.
         assert_eq!(
             got,
             vec![
-                (1, "committed", Status::Acknowledged),
+                (1, "committed", Status::Committed),
                 (2, "committed", Status::Committed),
-                (3, "forwarded", Status::Acknowledged),
+                (3, "forwarded", Status::Forwarded),
                 (4, "acknowledged", Status::Acknowledged),
             ]
         );
@@ -842,6 +864,56 @@ mod tests {
             .map(|e| e.number)
             .collect();
         assert_eq!(heard, vec![1, 2, 3, 4]);
+    }
+
+    #[test]
+    fn a_records_status_is_the_status_its_stages_give_in_the_audit_log() {
+        let results = [
+            ReceiptResult::Delivered,
+            ReceiptResult::Expired,
+            ReceiptResult::Rejected {
+                reason: corridor_light_client::receipt::RejectReason::BadSignature,
+            },
+        ];
+        let e = entry(1);
+        for result in &results {
+            // Every set of the five stages, as the API takes them (in lifecycle order).
+            for set in 0u8..32 {
+                let stages: Vec<Stage> = (0..5)
+                    .filter(|i| set & (1 << i) != 0)
+                    .map(|i| match i {
+                        0 => Stage::Committed,
+                        1 => Stage::Forwarded,
+                        2 => Stage::Received,
+                        3 => Stage::Delivered(result.clone()),
+                        _ => Stage::Acknowledged(result.clone()),
+                    })
+                    .collect();
+                let audit: Vec<AuditRecord> = stages
+                    .iter()
+                    .map(|stage| AuditRecord {
+                        lane: lane(),
+                        sequence: 1,
+                        stage: stage.clone(),
+                        at: Time::from_unix_nanos(1),
+                    })
+                    .collect();
+                let settled = stages
+                    .iter()
+                    .any(|s| matches!(s, Stage::Delivered(_) | Stage::Acknowledged(_)));
+                let record = MessageRecord {
+                    id: Hash32([1; 32]),
+                    message: e.message.clone(),
+                    seen_at: Time::from_unix_nanos(1),
+                    submitted_at: None,
+                    committed: None,
+                    receipt: None,
+                    result: settled.then(|| result.clone()),
+                    stages: stages.iter().map(stage_byte).collect(),
+                };
+                assert_eq!(status_of_record(&record), status_of(&audit), "{stages:?}");
+            }
+        }
     }
 
     #[test]
