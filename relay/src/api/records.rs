@@ -44,6 +44,9 @@ use super::error::ApiError;
 use super::model::Status;
 
 const MSG: &[u8] = b"api/msg/";
+/// A record's stages and result, apart from the rest of it: a stage that changes nothing
+/// else rewrites this small value, not the whole record (see [`Writer::put_record`]).
+const STAGES: &[u8] = b"api/stages/";
 const SEQ: &[u8] = b"api/seq/";
 const TIME: &[u8] = b"api/time/";
 const EV: &[u8] = b"api/ev/";
@@ -80,6 +83,13 @@ pub struct MessageRecord {
     pub result: Option<ReceiptResult>,
     /// Audit records (their stage byte) already turned into events.
     pub stages: Vec<u8>,
+}
+
+/// The part of a [`MessageRecord`] that most stages change.
+#[derive(Serialize, Deserialize)]
+struct StageState {
+    stages: Vec<u8>,
+    result: Option<ReceiptResult>,
 }
 
 /// One entry of the event log.
@@ -147,13 +157,21 @@ impl Records {
         Self { store }
     }
 
-    /// The record of message `id`.
+    /// The record of message `id`: its `api/msg/` value, with the stages and result of its
+    /// `api/stages/` value where there is one (stores written before it existed have none).
     pub fn message(&self, id: &Hash32) -> Result<Option<MessageRecord>, ApiError> {
         let k = key(MSG, id.as_bytes());
-        match self.store.get(Column::Meta, &k)? {
-            Some(bytes) => decode(&k, &bytes).map(Some),
-            None => Ok(None),
+        let Some(bytes) = self.store.get(Column::Meta, &k)? else {
+            return Ok(None);
+        };
+        let mut record: MessageRecord = decode(&k, &bytes)?;
+        let k = key(STAGES, id.as_bytes());
+        if let Some(bytes) = self.store.get(Column::Meta, &k)? {
+            let stages: StageState = decode(&k, &bytes)?;
+            record.stages = stages.stages;
+            record.result = stages.result;
         }
+        Ok(Some(record))
     }
 
     /// At most `limit` message ids in the order first seen, each with its list position
@@ -362,8 +380,22 @@ impl Writer {
         }
     }
 
-    fn put_record(batch: &mut WriteBatch, record: &MessageRecord, new: bool) {
-        batch.put(Column::Meta, key(MSG, record.id.as_bytes()), encode(record));
+    /// Writes `record`: its stages and result always, the rest only when `whole` (a stage
+    /// that moves the record on without changing anything else writes a few bytes, not the
+    /// message and its proofs again).
+    fn put_record(batch: &mut WriteBatch, record: &MessageRecord, new: bool, whole: bool) {
+        let stages = StageState {
+            stages: record.stages.clone(),
+            result: record.result.clone(),
+        };
+        batch.put(
+            Column::Meta,
+            key(STAGES, record.id.as_bytes()),
+            encode(&stages),
+        );
+        if whole || new {
+            batch.put(Column::Meta, key(MSG, record.id.as_bytes()), encode(record));
+        }
         if new {
             let lane = Lane::of(&record.message);
             batch.put(
@@ -403,7 +435,7 @@ impl Writer {
             // The core saw it committed before the submission's answer came back.
             record.submitted_at = Some(now);
             let mut batch = WriteBatch::default();
-            Self::put_record(&mut batch, &record, false);
+            Self::put_record(&mut batch, &record, false, true);
             self.store.write(&batch)?;
             self.cache.put(record.clone());
             return Ok((record, false));
@@ -419,7 +451,7 @@ impl Writer {
             stages: Vec::new(),
         };
         let mut batch = WriteBatch::default();
-        Self::put_record(&mut batch, &record, true);
+        Self::put_record(&mut batch, &record, true, true);
         let mut event = EventRecord {
             number: 0,
             id,
@@ -524,21 +556,33 @@ impl Writer {
         }
         // The entry the event carried is the stage's own side as the core left it; the
         // store is read only for stages without one (a catch-up).
+        // Only what the record still lacks is read: its message and committing block (either
+        // side's entry), its receipt (only an inbound entry has one).
+        let lacks_commit = existing.as_ref().is_none_or(|r| r.committed.is_none());
+        let lacks_receipt = existing.as_ref().is_none_or(|r| r.receipt.is_none());
         let (outbound, inbound) = match entry {
             Some(_) => (None, None),
             None => (
-                stored_outbound::<NativeVerifier>(&*self.store, lane, sequence).map_err(|e| {
-                    ApiError::Corrupt {
-                        key: format!("outbound {lane} #{sequence}"),
-                        reason: e.to_string(),
-                    }
-                })?,
-                stored_inbound::<NativeVerifier>(&*self.store, lane, sequence).map_err(|e| {
-                    ApiError::Corrupt {
-                        key: format!("inbound {lane} #{sequence}"),
-                        reason: e.to_string(),
-                    }
-                })?,
+                if lacks_commit {
+                    stored_outbound::<NativeVerifier>(&*self.store, lane, sequence).map_err(
+                        |e| ApiError::Corrupt {
+                            key: format!("outbound {lane} #{sequence}"),
+                            reason: e.to_string(),
+                        },
+                    )?
+                } else {
+                    None
+                },
+                if lacks_commit || lacks_receipt {
+                    stored_inbound::<NativeVerifier>(&*self.store, lane, sequence).map_err(|e| {
+                        ApiError::Corrupt {
+                            key: format!("inbound {lane} #{sequence}"),
+                            reason: e.to_string(),
+                        }
+                    })?
+                } else {
+                    None
+                },
             ),
         };
         let (mut record, new) = match existing {
@@ -601,7 +645,10 @@ impl Writer {
         // this one included (not from the audit log, which may hold later stages of the
         // same group that the next events tell).
         let status = fresh.then(|| status_of_record(&record));
-        Self::put_record(&mut pending.batch, &record, new);
+        let whole = record.committed != before.committed
+            || record.receipt != before.receipt
+            || record.submitted_at != before.submitted_at;
+        Self::put_record(&mut pending.batch, &record, new, whole);
         if new {
             pending.ids.insert(seq_key(lane, sequence), record.id);
         }
@@ -688,6 +735,7 @@ mod tests {
         payload_from_json, Deadline, DocumentKind, MessageBody, VERSION,
     };
     use corridor_light_client::merkle::InclusionProof;
+    use corridor_light_client::receipt::ReceiptProof;
     use corridor_light_client::signature::SigningKey;
     use corridor_light_client::{hash, ChainId};
     use corridor_relay_core::store::MemStore;
@@ -1005,6 +1053,70 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!(r.stages, vec![1, 2, 3, 5], "nothing written before is lost");
+    }
+
+    #[test]
+    fn a_stage_that_changes_only_stages_leaves_the_rest_of_the_record_where_it_is() {
+        let store: Arc<dyn Store> = Arc::new(MemStore::new());
+        let (feed, _told) = broadcast::channel(64);
+        let mut writer = Writer::new(store.clone(), 100, feed).unwrap();
+        let one = entry(1);
+        let id = one.message.message.id().unwrap();
+        let msg = || store.get(Column::Meta, &key(MSG, id.as_bytes())).unwrap();
+        let records = Records::new(store.clone());
+        let a = audit(&*store, 1, Stage::Committed, 10);
+        writer.stages([(&a, Some(&one))]).unwrap();
+        let written = msg().expect("the whole record, with its committing block");
+        // Forwarded and then delivered change the stages and the result alone.
+        let b = audit(&*store, 1, Stage::Forwarded, 11);
+        let c = audit(&*store, 1, Stage::Delivered(ReceiptResult::Expired), 12);
+        writer.stages([(&b, Some(&one)), (&c, Some(&one))]).unwrap();
+        assert_eq!(
+            msg().as_ref(),
+            Some(&written),
+            "the message and proof not rewritten"
+        );
+        let r = records.message(&id).unwrap().unwrap();
+        assert_eq!(r.stages, vec![1, 2, 4]);
+        assert_eq!(r.result, Some(ReceiptResult::Expired));
+        assert_eq!(r.committed.as_ref().map(|c| c.height), Some(Height(7)));
+        // A store from before the split (no stages value) reads the record's own.
+        let mut batch = WriteBatch::default();
+        batch.delete(Column::Meta, key(STAGES, id.as_bytes()));
+        store.write(&batch).unwrap();
+        let old = records.message(&id).unwrap().unwrap();
+        assert_eq!((old.stages, old.result), (vec![1], None));
+        // A receipt changes more: the whole record is written again, stages and all.
+        let mut proven = one.clone();
+        proven.receipt = Some(ReceiptProof {
+            height: Height(9),
+            receipt: corridor_light_client::receipt::Receipt {
+                source_chain: lane().source,
+                destination_chain: lane().destination,
+                channel: lane().channel,
+                sequence: 1,
+                message_commitment: one.message.commitment().unwrap(),
+                result: ReceiptResult::Expired,
+            },
+            proof: InclusionProof {
+                index: 0,
+                tree_size: 1,
+                path: Vec::new(),
+            },
+        });
+        let d = audit(&*store, 1, Stage::Acknowledged(ReceiptResult::Expired), 13);
+        writer.stages([(&d, Some(&proven))]).unwrap();
+        assert_ne!(msg().as_ref(), Some(&written));
+        let mut batch = WriteBatch::default();
+        batch.delete(Column::Meta, key(STAGES, id.as_bytes()));
+        store.write(&batch).unwrap();
+        let r = records.message(&id).unwrap().unwrap();
+        assert_eq!(
+            r.stages,
+            vec![1, 2, 4, 5],
+            "the whole record carries its stages"
+        );
+        assert_eq!(r.receipt.as_ref().map(|a| a.height), Some(Height(9)));
     }
 
     #[test]
