@@ -6,9 +6,13 @@
 //! the CPU time each relay process spent per message (`/proc/<pid>/stat`), and each relay's
 //! crypto floor for the same work measured in this run: per message, the proofs it checks
 //! (its share of a multiproof of the message's block: the source relay's of the block's
-//! messages from its endpoint, the destination relay's of the peer's batch; and the
-//! receipt's inclusion proof), plus the light blocks it verifies (its home chain's and the
+//! messages from its endpoint, the destination relay's of the peer's batch; and its share
+//! of a multiproof of the receipt's block), plus the light blocks it verifies (its home chain's and the
 //! peer's), amortised over the messages.
+//!
+//! With `--backlog` the source chain commits every message before the relays start, so the
+//! throughput is the relays' own pace (from their start to the last receipt back) rather
+//! than the chain's intake, which bounds a run where traders submit while the relays work.
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -41,6 +45,9 @@ pub(crate) struct BenchOptions {
     pub(crate) max_per_block: usize,
     /// Give up after this long.
     pub(crate) timeout: Duration,
+    /// Commit every message before the relays start (their own pace, not the chain's
+    /// intake; latency then includes the wait in the backlog).
+    pub(crate) backlog: bool,
 }
 
 struct BenchChain {
@@ -250,19 +257,13 @@ fn to_instant_ms(t: Time) -> u128 {
 /// Submissions in flight at once.
 const SUBMITTERS: usize = 64;
 
-pub(crate) async fn run(
-    options: BenchOptions,
-    out: &mut (impl Write + Send),
-) -> anyhow::Result<()> {
-    let tmp = corridor_light_client::testkit::TempDir::new("bench");
-    let dir = tmp.path().to_owned();
-    writeln!(
-        out,
-        "corridor bench: {} messages cn-shanghai -> kz-astana, blocks every {:?}, at most {} per block",
-        options.messages, options.block_interval, options.max_per_block
-    )?;
-    let cn = start_chain("cn-shanghai", &dir, &options).await?;
-    let kz = start_chain("kz-astana", &dir, &options).await?;
+/// Starts both relays (the one with the higher key first: it accepts, and the other dials
+/// its port); returns them with their CPU seconds so far and when they started.
+fn start_relays(
+    dir: &Path,
+    cn: &BenchChain,
+    kz: &BenchChain,
+) -> anyhow::Result<(RelayProcess, RelayProcess, (f64, f64), Time)> {
     let (a_dir, b_dir) = (dir.join("relay-cn"), dir.join("relay-kz"));
     std::fs::create_dir_all(&a_dir)?;
     std::fs::create_dir_all(&b_dir)?;
@@ -276,24 +277,24 @@ pub(crate) async fn run(
             .verifying_key()
             .to_bytes(),
     );
-    // The higher key accepts: start it first to learn its port.
-    let (first, second) = if a_key < b_key {
-        let b = start_relay(&b_dir, &kz, &cn, &a_key, "127.0.0.1:9".parse()?)?;
-        let a = start_relay(&a_dir, &cn, &kz, &b_key, b.listen)?;
+    let started = corridor_relay::now();
+    let (a, b) = if a_key < b_key {
+        let b = start_relay(&b_dir, kz, cn, &a_key, "127.0.0.1:9".parse()?)?;
+        let a = start_relay(&a_dir, cn, kz, &b_key, b.listen)?;
         (a, b)
     } else {
-        let a = start_relay(&a_dir, &cn, &kz, &b_key, "127.0.0.1:9".parse()?)?;
-        let b = start_relay(&b_dir, &kz, &cn, &a_key, a.listen)?;
+        let a = start_relay(&a_dir, cn, kz, &b_key, "127.0.0.1:9".parse()?)?;
+        let b = start_relay(&b_dir, kz, cn, &a_key, a.listen)?;
         (a, b)
     };
-    let (a, b) = (first, second);
-    let cpu0 = (cpu_seconds(a.child.id()), cpu_seconds(b.child.id()));
+    let cpu = (cpu_seconds(a.child.id()), cpu_seconds(b.child.id()));
+    Ok((a, b, cpu, started))
+}
 
-    // Traders submit as fast as the chain takes them, SUBMITTERS at a time (the chain writes
-    // the transactions waiting together in one synced write).
-    let started = Instant::now();
+/// Traders submit `n` messages to cn-shanghai as fast as the chain takes them, SUBMITTERS
+/// at a time (the chain writes the transactions waiting together in one synced write).
+async fn submit_all(cn: &BenchChain, kz: &BenchChain, n: u64) -> anyhow::Result<()> {
     let key = devnet_trader_key("shanghai-exporter");
-    let n = options.messages;
     let mut submitted = 0u64;
     let mut in_flight = tokio::task::JoinSet::new();
     let adapter = std::sync::Arc::new(DevnetAdapter::new(cn.id.clone(), &cn.handle.url())?);
@@ -345,11 +346,77 @@ pub(crate) async fn run(
     if submitted != n {
         bail!("only {submitted} of {n} messages were accepted by cn-shanghai");
     }
+    Ok(())
+}
+
+/// The height of the block that committed each message of cn-shanghai, by sequence.
+async fn committed_heights(cn: &BenchChain) -> anyhow::Result<BTreeMap<u64, Height>> {
+    let tip = cn.adapter.status().await?.latest_height;
+    let mut commit_height: BTreeMap<u64, Height> = BTreeMap::new();
+    let mut from = 1u64;
+    while from <= tip.0 {
+        let to = (from + 255).min(tip.0);
+        for m in cn
+            .adapter
+            .outbound_messages(Height(from), Height(to))
+            .await?
+        {
+            commit_height.insert(m.message.sequence, m.height);
+        }
+        from = to + 1;
+    }
+    Ok(commit_height)
+}
+
+pub(crate) async fn run(
+    options: BenchOptions,
+    out: &mut (impl Write + Send),
+) -> anyhow::Result<()> {
+    let tmp = corridor_light_client::testkit::TempDir::new("bench");
+    let dir = tmp.path().to_owned();
     writeln!(
         out,
-        "  submitted {n} in {:.1} s",
-        started.elapsed().as_secs_f64()
+        "corridor bench: {} messages cn-shanghai -> kz-astana, blocks every {:?}, at most {} per block",
+        options.messages, options.block_interval, options.max_per_block
     )?;
+    let cn = start_chain("cn-shanghai", &dir, &options).await?;
+    let kz = start_chain("kz-astana", &dir, &options).await?;
+    let n = options.messages;
+    let started = Instant::now();
+    // With a backlog, the source chain commits every message before the relays start, so
+    // the relays' own pace is measured, not the chain's intake.
+    let relays = if options.backlog {
+        submit_all(&cn, &kz, n).await?;
+        writeln!(
+            out,
+            "  submitted {n} in {:.1} s, before the relays start",
+            started.elapsed().as_secs_f64()
+        )?;
+        let deadline = started + options.timeout;
+        while (committed_heights(&cn).await?.len() as u64) < n {
+            if Instant::now() > deadline {
+                bail!(
+                    "cn-shanghai did not commit {n} messages in {:?}",
+                    options.timeout
+                );
+            }
+            tokio::time::sleep(options.block_interval).await;
+        }
+        let relays = start_relays(&dir, &cn, &kz)?;
+        writeln!(out, "  every message committed; relays started")?;
+        relays
+    } else {
+        let relays = start_relays(&dir, &cn, &kz)?;
+        let submitting = Instant::now();
+        submit_all(&cn, &kz, n).await?;
+        writeln!(
+            out,
+            "  submitted {n} in {:.1} s",
+            submitting.elapsed().as_secs_f64()
+        )?;
+        relays
+    };
+    let (a, b, cpu0, relays_started) = relays;
 
     // Wait for every acknowledgement in the source relay's audit log (read-only while it runs).
     let deadline = started + options.timeout;
@@ -378,20 +445,7 @@ pub(crate) async fn run(
     let cpu1 = (cpu_seconds(a.child.id()), cpu_seconds(b.child.id()));
 
     // Commit times: the committing block's time, from the source chain.
-    let tip = cn.adapter.status().await?.latest_height;
-    let mut commit_height: BTreeMap<u64, Height> = BTreeMap::new();
-    let mut from = 1u64;
-    while from <= tip.0 {
-        let to = (from + 255).min(tip.0);
-        for m in cn
-            .adapter
-            .outbound_messages(Height(from), Height(to))
-            .await?
-        {
-            commit_height.insert(m.message.sequence, m.height);
-        }
-        from = to + 1;
-    }
+    let commit_height = committed_heights(&cn).await?;
     let mut block_time: BTreeMap<Height, Time> = BTreeMap::new();
     for h in commit_height.values() {
         if !block_time.contains_key(h) {
@@ -415,8 +469,14 @@ pub(crate) async fn run(
         ));
     }
     latencies.sort_unstable();
+    // From the first commit, or (with a backlog) from the relays' start.
+    let first = if options.backlog {
+        first_commit.max(to_instant_ms(relays_started))
+    } else {
+        first_commit
+    };
     let span = Duration::from_millis(
-        u64::try_from(last_ack.saturating_sub(first_commit))
+        u64::try_from(last_ack.saturating_sub(first))
             .unwrap_or(1)
             .max(1),
     );
@@ -442,7 +502,12 @@ pub(crate) async fn run(
     )?;
     writeln!(
         out,
-        "  throughput: {rate:.0} messages/s (first commit to last receipt back)"
+        "  throughput: {rate:.0} messages/s ({} to last receipt back)",
+        if options.backlog {
+            "relays' start"
+        } else {
+            "first commit"
+        }
     )?;
     writeln!(
         out,

@@ -94,6 +94,11 @@ enum Command {
         /// Give up after this many seconds.
         #[arg(long, default_value_t = 300)]
         timeout_secs: u64,
+        /// Commit every message on the source chain before the relays start, to measure
+        /// the relays' own pace rather than the chain's intake (latency then includes the
+        /// wait in the backlog).
+        #[arg(long)]
+        backlog: bool,
     },
     /// Relay config commands.
     Config {
@@ -401,12 +406,14 @@ fn main() -> ExitCode {
             block_ms,
             max_per_block,
             timeout_secs,
+            backlog,
         } => {
             let options = bench::BenchOptions {
                 messages,
                 block_interval: Duration::from_millis(block_ms.max(10)),
                 max_per_block,
                 timeout: Duration::from_secs(timeout_secs),
+                backlog,
             };
             let Some(runtime) = runtime() else {
                 return ExitCode::FAILURE;
