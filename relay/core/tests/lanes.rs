@@ -1291,6 +1291,47 @@ fn an_anchor_stays_while_a_held_message_needs_it() {
 }
 
 #[test]
+fn a_receipt_proven_late_goes_alone_and_those_in_flight_wait_for_their_resend() {
+    let (cn, kz) = chains();
+    let mut r = Relay::receiver(cn, kz, |_| {});
+    r.handle(Event::PeerUp { peer: PEER });
+    let out = r.frame(PEER, Frame::Batch(r.batch(2, &[1, 2], &[1, 2, 3])));
+    r.deliver_all(out);
+    r.kz.produce();
+    let h = r.kz.height().0;
+    let chain = r.kz.id().clone();
+    r.handle(Event::HomeBlocks {
+        chain: chain.clone(),
+        blocks: r.kz.blocks.clone(),
+    });
+    // The endpoint hands over the receipts of 2 and 3 first: they go, and are in flight.
+    let receipts = r.kz.receipts[&Height(h)].clone();
+    let (first, later): (Vec<_>, Vec<_>) =
+        receipts.into_iter().partition(|p| p.receipt.sequence != 1);
+    let out = r.handle(Event::ReceiptsCommitted {
+        chain: chain.clone(),
+        height: Height(h),
+        receipts: first,
+    });
+    assert_eq!(
+        receipt_batches(&out),
+        vec![(chain.clone(), h, vec![2, 3], vec![1, 2])]
+    );
+    // Then the receipt of 1: it goes alone; 2 and 3 are not sent again before their time.
+    let out = r.handle(Event::ReceiptsCommitted {
+        chain: chain.clone(),
+        height: Height(h),
+        receipts: later,
+    });
+    assert_eq!(
+        receipt_batches(&out),
+        vec![(chain.clone(), h, vec![1], vec![1, 2])]
+    );
+    assert_eq!(r.core.in_flight(&PEER), 3);
+    assert!(receipt_batches(&r.tick()).is_empty());
+}
+
+#[test]
 fn the_window_and_the_batch_limit_bound_receipts_too() {
     let (cn, kz) = chains();
     let mut r = Relay::receiver(cn, kz, |c| c.window = 2);
