@@ -366,6 +366,14 @@ fn cometbft_leaf_proofs_check_their_shape_first() {
             got: 1
         })
     );
+    // The check without each leaf's proof back gives the same verdict.
+    assert_eq!(
+        CometVerifier.check_leaves(&block, CommitmentRoot::Messages, &leaves, &batch),
+        Err(LeafProofError::Layers {
+            expected: 2,
+            got: 1
+        })
+    );
     for proofs in [vec![], vec![one.clone(), one]] {
         assert_eq!(
             CometVerifier.verify_leaves(&block, CommitmentRoot::Messages, &leaves, &proofs),
