@@ -396,6 +396,26 @@ fn verify_leaf_checks_the_contract_of_each_commitment_and_bounds() {
     family
         .verify_leaf(block, CommitmentRoot::Messages, &key, &leaf, &proof)
         .unwrap();
+    // A batch is the leaves' proofs, each verified as above, in order; checked with and
+    // without each leaf's proof back; one proof too many is refused by count.
+    let leaves = vec![(key.clone(), leaf.clone())];
+    let batch = family.join_proofs(std::slice::from_ref(&proof)).unwrap();
+    assert_eq!(batch, vec![proof.clone()]);
+    assert_eq!(
+        family.verify_leaves(block, CommitmentRoot::Messages, &leaves, &batch),
+        Ok(vec![proof.clone()])
+    );
+    family
+        .check_leaves(block, CommitmentRoot::Messages, &leaves, &batch)
+        .unwrap();
+    let two = family.join_proofs(&[proof.clone(), proof.clone()]).unwrap();
+    assert_eq!(
+        family.check_leaves(block, CommitmentRoot::Messages, &leaves, &two),
+        Err(LeafProofError::BatchSize {
+            leaves: 1,
+            proves: 2
+        })
+    );
     // The same log is no receipt: the inbox did not emit it.
     assert_eq!(
         family.verify_leaf(block, CommitmentRoot::Receipts, &key, &leaf, &proof),
