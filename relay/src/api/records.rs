@@ -8,6 +8,8 @@
 //! | `api/time/<seen at, 8 bytes BE><id>` | empty: the list order |
 //! | `api/party/<sender or receiver key><seen at, 8 bytes BE><id>` | empty: each party's list, in the same order |
 //! | `api/ev/<event number, 8 bytes BE>` | [`EventRecord`] (CBOR), the last [`ApiLimits::event_log`] kept |
+//! | `api/stages/<id>` | the record's stages and result (CBOR), rewritten alone by most stages |
+//! | `api/settled/<lane key>` | sequence S (8 bytes BE): every message of the lane up to S has its last stage indexed |
 //!
 //! The core records a message's stages in its audit column and tells the API through
 //! [`super::StageEvent`]s. The indexer maps each (lane, sequence) to its message id: for a
@@ -17,7 +19,8 @@
 //! receipt's height and proof) into the message's record, and appends one event per new
 //! stage to the event log that the SSE streams replay. Events missed while the broadcast
 //! lagged, and audit records written while the API was not running, are picked up by a
-//! scan of the audit column ([`Writer::catch_up`]).
+//! scan of the audit column ([`Writer::catch_up`]), each lane from its settled watermark on:
+//! a catch-up reads what is still moving, not the relay's whole history.
 //!
 //! Every change goes through the one [`Writer`] (a mutex): compute, one synced batch,
 //! then tell the streams. Stages that wait together are taken together
@@ -47,6 +50,11 @@ const MSG: &[u8] = b"api/msg/";
 /// A record's stages and result, apart from the rest of it: a stage that changes nothing
 /// else rewrites this small value, not the whole record (see [`Writer::put_record`]).
 const STAGES: &[u8] = b"api/stages/";
+/// Per lane, the sequence up to which every message has its last stage indexed.
+const SETTLED: &[u8] = b"api/settled/";
+/// Most acknowledged sequences above a lane's watermark that the writer remembers (beyond,
+/// the watermark just waits: it stays a sure lower bound).
+const SETTLED_AHEAD: usize = 65_536;
 const SEQ: &[u8] = b"api/seq/";
 const TIME: &[u8] = b"api/time/";
 const EV: &[u8] = b"api/ev/";
@@ -297,6 +305,32 @@ pub struct Writer {
     keep_events: u64,
     feed: broadcast::Sender<EventRecord>,
     cache: RecordCache,
+    /// Per lane key, as far as the writer has read or moved it.
+    settled: HashMap<String, Settled>,
+}
+
+/// A lane's settled watermark ([`SETTLED`]) and the acknowledged sequences above it.
+#[derive(Clone, Default)]
+struct Settled {
+    up_to: u64,
+    above: std::collections::BTreeSet<u64>,
+}
+
+impl Settled {
+    /// Takes acknowledged `sequence`; whether the watermark moved.
+    fn take(&mut self, sequence: u64) -> bool {
+        if sequence <= self.up_to {
+            return false;
+        }
+        if sequence == self.up_to.saturating_add(1) || self.above.len() < SETTLED_AHEAD {
+            self.above.insert(sequence);
+        }
+        let before = self.up_to;
+        while self.above.remove(&self.up_to.saturating_add(1)) {
+            self.up_to = self.up_to.saturating_add(1);
+        }
+        self.up_to != before
+    }
 }
 
 /// Most records [`RecordCache`] keeps.
@@ -364,7 +398,32 @@ impl Writer {
             keep_events: keep_events.max(1),
             feed,
             cache: RecordCache::default(),
+            settled: HashMap::new(),
         })
+    }
+
+    /// The settled state of `lane_key`, read from the store the first time.
+    fn settled_of(&mut self, lane_key: &str) -> Result<&mut Settled, ApiError> {
+        if !self.settled.contains_key(lane_key) {
+            let k = key(SETTLED, lane_key.as_bytes());
+            let up_to = match self.store.get(Column::Meta, &k)? {
+                Some(b) => {
+                    u64::from_be_bytes(b.as_slice().try_into().map_err(|_| ApiError::Corrupt {
+                        key: String::from_utf8_lossy(&k).into_owned(),
+                        reason: format!("{} bytes, not 8", b.len()),
+                    })?)
+                }
+                None => 0,
+            };
+            self.settled.insert(
+                lane_key.to_owned(),
+                Settled {
+                    up_to,
+                    above: Default::default(),
+                },
+            );
+        }
+        Ok(self.settled.entry(lane_key.to_owned()).or_default())
     }
 
     fn push_event(&mut self, batch: &mut WriteBatch, event: &mut EventRecord) {
@@ -477,21 +536,52 @@ impl Writer {
     ) -> Result<(), ApiError> {
         let mut pending = Pending::default();
         for (audit, entry) in stages {
-            if let Err(e) = self.stage_into(&mut pending, audit, entry) {
-                tracing::error!(
+            match self.stage_into(&mut pending, audit, entry) {
+                // The last stage, taken (or taken before, or of a message closed before
+                // the API saw it): the message is settled for the catch-ups.
+                Ok(()) if matches!(audit.stage, Stage::Acknowledged(_)) => {
+                    pending.settled.push((audit.lane.key(), audit.sequence))
+                }
+                Ok(()) => {}
+                Err(e) => tracing::error!(
                     lane = %audit.lane,
                     sequence = audit.sequence,
                     error = %e,
                     "trader API: indexing a stage failed"
-                );
+                ),
             }
         }
         self.commit(pending)
     }
 
-    /// Writes `pending` (one synced batch), then tells the streams of its events.
-    fn commit(&mut self, pending: Pending) -> Result<(), ApiError> {
+    /// Writes `pending` (one synced batch, with the lanes' watermarks it moves), then tells
+    /// the streams of its events.
+    fn commit(&mut self, mut pending: Pending) -> Result<(), ApiError> {
+        let mut moved: HashMap<String, Settled> = HashMap::new();
+        for (lane, sequence) in std::mem::take(&mut pending.settled) {
+            if !moved.contains_key(&lane) {
+                let state = self.settled_of(&lane)?.clone();
+                moved.insert(lane.clone(), state);
+            }
+            if let Some(state) = moved.get_mut(&lane) {
+                state.take(sequence);
+            }
+        }
+        for (lane, state) in &moved {
+            if self
+                .settled
+                .get(lane)
+                .is_none_or(|s| s.up_to != state.up_to)
+            {
+                pending.batch.put(
+                    Column::Meta,
+                    key(SETTLED, lane.as_bytes()),
+                    state.up_to.to_be_bytes().to_vec(),
+                );
+            }
+        }
         if pending.batch.is_empty() {
+            self.settled.extend(moved);
             return Ok(());
         }
         if let Err(e) = self.store.write(&pending.batch) {
@@ -506,6 +596,7 @@ impl Writer {
         for record in pending.records.into_values() {
             self.cache.put(record);
         }
+        self.settled.extend(moved);
         Ok(())
     }
 
@@ -670,31 +761,63 @@ impl Writer {
         Ok(())
     }
 
-    /// Takes every audit record of the store (after a lag, or at start), a batch of
-    /// 256 records at a time (one synced write each).
+    /// Takes the audit records of the store (after a lag, or at start) that may bring
+    /// something new: each lane's from its settled watermark on, a page of
+    /// [`CATCH_UP_BATCH`] at a time (one synced write each). However long the audit log, a
+    /// catch-up holds one page of it and reads the messages still moving.
     pub fn catch_up(&mut self) -> Result<(), ApiError> {
-        // A page of the audit log at a time: however long the log, a catch-up holds one
-        // page of it, and writes what the page brings in one synced write.
-        let mut after: Option<Vec<u8>> = None;
+        // Audit keys are `<lane key>/<sequence, 8 bytes><stage byte>`: the lane is what
+        // comes before the last 10 bytes. The first key past a lane's last possible one
+        // starts the next lane.
+        let mut next_lane_after: Option<Vec<u8>> = None;
         loop {
-            let page =
-                self.store
-                    .scan_after(Column::Audit, b"", after.as_deref(), CATCH_UP_BATCH)?;
-            let records: Vec<AuditRecord> = page
-                .iter()
-                .filter_map(|(k, v)| {
-                    let audit = AuditRecord::decode(v);
-                    if audit.is_none() {
-                        tracing::warn!(key = %String::from_utf8_lossy(k), "audit record does not decode");
-                    }
-                    audit
-                })
-                .collect();
-            self.stages(records.iter().map(|a| (a, None)))?;
-            match page.last() {
-                Some((last, _)) if page.len() == CATCH_UP_BATCH => after = Some(last.clone()),
-                _ => return Ok(()),
+            let first = self
+                .store
+                .scan_after(Column::Audit, b"", next_lane_after.as_deref(), 1)?;
+            let Some((first_key, _)) = first.first() else {
+                return Ok(());
+            };
+            let Some(lane_len) = first_key.len().checked_sub(10) else {
+                tracing::warn!(key = %String::from_utf8_lossy(first_key), "audit key too short");
+                let mut past = first_key.clone();
+                past.push(0);
+                next_lane_after = Some(past);
+                continue;
+            };
+            let lane_key = String::from_utf8_lossy(&first_key[..lane_len]).into_owned();
+            let mut prefix = first_key[..=lane_len].to_vec();
+            let up_to = self.settled_of(&lane_key)?.up_to;
+            let mut after = (up_to > 0).then(|| {
+                let mut k = prefix.clone();
+                k.extend_from_slice(&up_to.to_be_bytes());
+                k.push(u8::MAX);
+                k
+            });
+            loop {
+                let page = self.store.scan_after(
+                    Column::Audit,
+                    &prefix,
+                    after.as_deref(),
+                    CATCH_UP_BATCH,
+                )?;
+                let records: Vec<AuditRecord> = page
+                    .iter()
+                    .filter_map(|(k, v)| {
+                        let audit = AuditRecord::decode(v);
+                        if audit.is_none() {
+                            tracing::warn!(key = %String::from_utf8_lossy(k), "audit record does not decode");
+                        }
+                        audit
+                    })
+                    .collect();
+                self.stages(records.iter().map(|a| (a, None)))?;
+                match page.last() {
+                    Some((last, _)) if page.len() == CATCH_UP_BATCH => after = Some(last.clone()),
+                    _ => break,
+                }
             }
+            prefix.extend_from_slice(&[u8::MAX; 9]);
+            next_lane_after = Some(prefix);
         }
     }
 }
@@ -714,6 +837,8 @@ struct Pending {
     events: Vec<EventRecord>,
     /// The number of the first of them.
     first_event: u64,
+    /// (lane key, sequence) of messages whose last stage the batch takes.
+    settled: Vec<(String, u64)>,
 }
 
 /// Where a record stands in the lists: when it was first seen, then its id.
@@ -808,6 +933,8 @@ mod tests {
         record_reads: std::sync::atomic::AtomicUsize,
         largest_page: std::sync::atomic::AtomicUsize,
         largest_event_page: std::sync::atomic::AtomicUsize,
+        /// Audit records that scans returned.
+        audit_read: std::sync::atomic::AtomicUsize,
     }
 
     impl Store for Counting {
@@ -834,7 +961,7 @@ mod tests {
             after: Option<&[u8]>,
             limit: usize,
         ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, corridor_relay_core::store::StoreError> {
-            if column == Column::Audit && prefix.is_empty() {
+            if column == Column::Audit {
                 self.largest_page
                     .fetch_max(limit, std::sync::atomic::Ordering::SeqCst);
             }
@@ -842,7 +969,12 @@ mod tests {
                 self.largest_event_page
                     .fetch_max(limit, std::sync::atomic::Ordering::SeqCst);
             }
-            self.inner.scan_after(column, prefix, after, limit)
+            let found = self.inner.scan_after(column, prefix, after, limit)?;
+            if column == Column::Audit {
+                self.audit_read
+                    .fetch_add(found.len(), std::sync::atomic::Ordering::SeqCst);
+            }
+            Ok(found)
         }
     }
 
@@ -1254,6 +1386,90 @@ mod tests {
         let last = events.last().unwrap().number;
         assert_eq!(records.events_after(last - 1, 5).unwrap().len(), 1);
         assert!(records.events_after(last, 5).unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_catch_up_reads_each_lane_from_its_settled_watermark_on() {
+        let store = Arc::new(Counting::default());
+        let (feed, _told) = broadcast::channel(64);
+        let mut writer = Writer::new(store.clone(), 10_000, feed).unwrap();
+        let other = Lane {
+            channel: 1,
+            ..lane()
+        };
+        let settled = |lane: &Lane| {
+            store
+                .get(Column::Meta, &key(SETTLED, lane.key().as_bytes()))
+                .unwrap()
+                .map(|b| u64::from_be_bytes(b.try_into().unwrap()))
+        };
+        let write_audit = |lane: &Lane, sequence: u64, stage: Stage| {
+            let record = AuditRecord {
+                lane: lane.clone(),
+                sequence,
+                stage,
+                at: Time::from_unix_nanos(sequence),
+            };
+            let mut bytes = Vec::new();
+            ciborium::into_writer(&record, &mut bytes).unwrap();
+            let mut batch = WriteBatch::default();
+            batch.put(Column::Audit, record.key(), bytes);
+            store.write(&batch).unwrap();
+            record
+        };
+        let done = Stage::Acknowledged(ReceiptResult::Delivered);
+        // 300 messages of one lane and 5 of another go through to the end, in one batch
+        // each.
+        for (lane, count) in [(lane(), 300u64), (other.clone(), 5)] {
+            let mut staged = Vec::new();
+            for sequence in 1..=count {
+                let mut e = entry(sequence);
+                e.message.message.body.channel = lane.channel;
+                for stage in [Stage::Committed, done.clone()] {
+                    staged.push((write_audit(&lane, sequence, stage), e.clone()));
+                }
+            }
+            writer
+                .stages(staged.iter().map(|(a, e)| (a, Some(e))))
+                .unwrap();
+        }
+        assert_eq!(settled(&lane()), Some(300));
+        assert_eq!(settled(&other), Some(5));
+        // Message 301 is committed while the API is down.
+        put_outbound(&*store, &entry(301));
+        write_audit(&lane(), 301, Stage::Committed);
+
+        // A restart: the catch-up reads the first key of each lane and what is past the
+        // watermark (301's one record), not the 610 records of history.
+        let (feed, _told) = broadcast::channel(64);
+        let mut writer = Writer::new(store.clone(), 10_000, feed).unwrap();
+        let reads = || store.audit_read.load(std::sync::atomic::Ordering::SeqCst);
+        let before = reads();
+        writer.catch_up().unwrap();
+        assert_eq!(
+            reads() - before,
+            3,
+            "a probe per lane and one record past the mark"
+        );
+        let records = Records::new(store.clone());
+        let id = entry(301).message.message.id().unwrap();
+        assert_eq!(records.message(&id).unwrap().unwrap().stages, vec![1]);
+
+        // 303 is acknowledged (closed before the API saw it): the mark waits for 301 and
+        // 302, then moves over all three.
+        write_audit(&lane(), 303, done.clone());
+        writer.catch_up().unwrap();
+        assert_eq!(settled(&lane()), Some(300));
+        write_audit(&lane(), 301, done.clone());
+        writer.catch_up().unwrap();
+        assert_eq!(settled(&lane()), Some(301));
+        write_audit(&lane(), 302, done.clone());
+        writer.catch_up().unwrap();
+        assert_eq!(settled(&lane()), Some(303));
+        assert_eq!(records.message(&id).unwrap().unwrap().stages, vec![1, 5]);
+        let before = reads();
+        writer.catch_up().unwrap();
+        assert_eq!(reads() - before, 2, "nothing past either mark");
     }
 
     #[test]
