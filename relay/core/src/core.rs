@@ -1129,6 +1129,18 @@ where
                 });
                 continue;
             }
+            // The receipt proves the delivery. Its `Delivered` event may come later than the
+            // receipt (the delivery request answers after the chain's block is out), or after
+            // the entry closed, or never (the request failed after the chain took it): the
+            // lane's next delivery must not wait for it.
+            let delivered = self
+                .inb
+                .get(&lane)
+                .and_then(|l| l.get(&sequence))
+                .is_some_and(|e| e.delivered.is_some());
+            if !delivered {
+                self.on_delivered(lane.clone(), sequence, proof.receipt.result.clone(), out);
+            }
             self.anchor(chain, height, &mut out.writes);
             if let Some(e) = self.inb.get_mut(&lane).and_then(|l| l.get_mut(&sequence)) {
                 e.receipt = Some(proof);

@@ -1420,6 +1420,68 @@ fn a_receipt_the_endpoint_got_wrong_is_named_and_the_rest_of_its_block_is_proven
 }
 
 #[test]
+fn a_proven_receipt_counts_as_the_delivery_when_the_delivery_answer_comes_late() {
+    let (cn, kz) = chains_to_4();
+    let mut r = Relay::receiver(cn, kz, |_| {});
+    let lane = r.lane();
+    r.handle(Event::PeerUp { peer: PEER });
+    let out = r.frame(PEER, Frame::Batch(r.batch(2, &[1, 2], &[1, 2, 3])));
+    // The inbox takes the batch, but the answer to the request is slow: kz's block with
+    // the receipts is out first.
+    let bundles = out
+        .actions
+        .into_iter()
+        .find_map(|a| match a {
+            Action::Deliver { bundles, .. } => Some(bundles),
+            _ => None,
+        })
+        .unwrap();
+    let mut results = Vec::new();
+    for bundle in &bundles {
+        results.push(r.kz.deliver(bundle, r.now).unwrap());
+    }
+    r.kz.produce();
+    let h = r.kz.height().0;
+    let out = r.receipts_committed(h);
+    assert_eq!(
+        stages(&out),
+        vec![
+            (1, Stage::Delivered(ReceiptResult::Delivered)),
+            (2, Stage::Delivered(ReceiptResult::Delivered)),
+            (3, Stage::Delivered(ReceiptResult::Delivered))
+        ]
+    );
+    // The source side takes the receipts: the entries close.
+    r.frame(
+        PEER,
+        Frame::ReceiptAck(ReceiptAck {
+            lane: lane.clone(),
+            sequences: vec![1, 2, 3],
+            trusted_height: Some(Height(h)),
+        }),
+    );
+    // The late answers change nothing.
+    for (bundle, result) in bundles.iter().zip(results) {
+        let out = r.handle(Event::Delivered {
+            lane: lane.clone(),
+            sequence: bundle.message.sequence,
+            result,
+        });
+        assert!(stages(&out).is_empty());
+        assert!(out.writes.is_empty());
+    }
+    // The lane goes on: message 4 is handed to the inbox.
+    let out = r.frame(PEER, Frame::Batch(r.batch(4, &[3, 4], &[4])));
+    assert_eq!(
+        deliveries(&out)
+            .into_iter()
+            .map(|d| d.0)
+            .collect::<Vec<_>>(),
+        vec![4]
+    );
+}
+
+#[test]
 fn a_receipt_the_home_chain_commits_for_another_message_is_an_endpoint_fault() {
     let (cn, kz) = chains();
     let mut r = Relay::receiver(cn, kz, |_| {});
