@@ -180,7 +180,7 @@ pub async fn run(
         listen("relay.metrics_listen", settings.metrics_listen).await?;
     let (api_listener, api_address) = listen("relay.api_listen", settings.api_listen).await?;
     let (chains_tx, chains_rx) = watch::channel(Vec::new());
-    let (stages_tx, _) = tokio::sync::broadcast::channel(4096);
+    let (stages_tx, _) = tokio::sync::broadcast::channel(crate::api::STAGE_EVENTS);
     let mut observer = Observer::new(
         metrics.clone(),
         settings

@@ -202,7 +202,10 @@ impl Observer {
                         stage: stage.clone(),
                         at: now,
                     };
-                    let _ = self.stages.send(StageEvent { audit, entry });
+                    let _ = self.stages.send(StageEvent {
+                        audit,
+                        entry: entry.map(Box::new),
+                    });
                 }
                 // End to end: the source's relay saw the commit and now the proven receipt.
                 if matches!(stage, Stage::Acknowledged(_)) && self.home.contains(&lane.source) {

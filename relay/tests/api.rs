@@ -2215,7 +2215,7 @@ async fn a_message_the_core_closed_before_the_indexer_ran_is_indexed_from_its_ev
     events
         .send(StageEvent {
             audit,
-            entry: Some(entry),
+            entry: Some(Box::new(entry)),
         })
         .unwrap();
     let path = format!("/v1/messages/{id}");

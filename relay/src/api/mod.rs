@@ -75,9 +75,15 @@ pub use model::{
 pub struct StageEvent {
     /// The audit record.
     pub audit: AuditRecord,
-    /// The entry on the stage's side (outbound when the lane's source is a home chain).
-    pub entry: Option<StoredEntry<NativeVerifier>>,
+    /// The entry on the stage's side (outbound when the lane's source is a home chain),
+    /// boxed: the channel's slots stay small however many it has.
+    pub entry: Option<Box<StoredEntry<NativeVerifier>>>,
 }
+
+/// Stage events the broadcast to the indexer holds before it lags (then the indexer
+/// catches up from the audit log): room for several full blocks' worth of stages while
+/// the indexer writes, so that a relay working through a backlog does not lag.
+pub const STAGE_EVENTS: usize = 16_384;
 
 impl From<AuditRecord> for StageEvent {
     /// An event without its entry: the indexer reads the store for it.
@@ -405,7 +411,7 @@ async fn index(api: Arc<Api>, mut events: broadcast::Receiver<StageEvent>) {
         let task = tokio::task::spawn_blocking(move || {
             let mut writer = api.writer();
             let result = match &batch {
-                Some(batch) => writer.stages(batch.iter().map(|e| (&e.audit, e.entry.as_ref()))),
+                Some(batch) => writer.stages(batch.iter().map(|e| (&e.audit, e.entry.as_deref()))),
                 None => writer.catch_up(),
             };
             if let Err(e) = result {

@@ -606,7 +606,8 @@ impl Writer {
         pending: &Pending,
         lane: &Lane,
         sequence: u64,
-    ) -> Result<Option<MessageRecord>, ApiError> {
+        stage: u8,
+    ) -> Result<Known, ApiError> {
         let k = seq_key(lane, sequence);
         let id = match pending.ids.get(&k).or_else(|| self.cache.ids.get(&k)) {
             Some(id) => Some(*id),
@@ -616,15 +617,26 @@ impl Writer {
                 .and_then(|b| <[u8; 32]>::try_from(b).ok())
                 .map(Hash32),
         };
-        let Some(id) = id else { return Ok(None) };
-        match pending
+        let Some(id) = id else {
+            return Ok(Known::Record(None));
+        };
+        if let Some(record) = pending
             .records
             .get(&id)
             .or_else(|| self.cache.records.get(&id))
         {
-            Some(record) => Ok(Some(record.clone())),
-            None => self.records.message(&id),
+            return Ok(Known::Record(Some(record.clone())));
         }
+        // Not written lately: its stages alone say whether this one is taken (what a
+        // catch-up mostly finds), before the whole record is read and decoded.
+        let sk = key(STAGES, id.as_bytes());
+        if let Some(bytes) = self.store.get(Column::Meta, &sk)? {
+            let stages: StageState = decode(&sk, &bytes)?;
+            if stages.stages.contains(&stage) {
+                return Ok(Known::Taken);
+            }
+        }
+        self.records.message(&id).map(Known::Record)
     }
 
     /// Adds one stage's changes to `pending`; changes nothing when it fails.
@@ -636,15 +648,16 @@ impl Writer {
     ) -> Result<(), ApiError> {
         let lane = &audit.lane;
         let sequence = audit.sequence;
-        let existing = self.pending_record(pending, lane, sequence)?;
+        let byte = stage_byte(&audit.stage);
         // A stage the API has already taken (a catch-up going over old audit records)
         // brings nothing new: what a later stage copies comes with that stage's own event.
-        if existing
-            .as_ref()
-            .is_some_and(|r| r.stages.contains(&stage_byte(&audit.stage)))
-        {
-            return Ok(());
-        }
+        let existing = match self.pending_record(pending, lane, sequence, byte)? {
+            Known::Taken => return Ok(()),
+            Known::Record(r) if r.as_ref().is_some_and(|r| r.stages.contains(&byte)) => {
+                return Ok(())
+            }
+            Known::Record(r) => r,
+        };
         // The entry the event carried is the stage's own side as the core left it; the
         // store is read only for stages without one (a catch-up).
         // Only what the record still lacks is read: its message and committing block (either
@@ -723,7 +736,6 @@ impl Writer {
         if let Stage::Delivered(result) | Stage::Acknowledged(result) = &audit.stage {
             record.result = Some(result.clone());
         }
-        let byte = stage_byte(&audit.stage);
         let fresh = !record.stages.contains(&byte);
         if fresh {
             record.stages.push(byte);
@@ -824,6 +836,16 @@ impl Writer {
 
 /// Audit records a catch-up reads per page, and takes per synced write.
 const CATCH_UP_BATCH: usize = 256;
+
+/// What the writer knows of the message a stage is of.
+// A return value, moved once and never stored: its size does not matter.
+#[allow(clippy::large_enum_variant)]
+enum Known {
+    /// Its record has the stage already.
+    Taken,
+    /// Its record as the batch being built leaves it, if it has one.
+    Record(Option<MessageRecord>),
+}
 
 /// The changes of stages not yet written: the batch, and what reads must see of it.
 #[derive(Default)]
@@ -935,6 +957,8 @@ mod tests {
         largest_event_page: std::sync::atomic::AtomicUsize,
         /// Audit records that scans returned.
         audit_read: std::sync::atomic::AtomicUsize,
+        /// Reads of whole message records.
+        msg_reads: std::sync::atomic::AtomicUsize,
     }
 
     impl Store for Counting {
@@ -945,6 +969,10 @@ mod tests {
         ) -> Result<Option<Vec<u8>>, corridor_relay_core::store::StoreError> {
             if column == Column::Meta && (key.starts_with(MSG) || key.starts_with(SEQ)) {
                 self.record_reads
+                    .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            }
+            if column == Column::Meta && key.starts_with(MSG) {
+                self.msg_reads
                     .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             }
             self.inner.get(column, key)
@@ -1366,8 +1394,16 @@ mod tests {
             .filter(|s| *s != CATCH_UP_BATCH as u64)
             .collect();
         assert_eq!(taken, expected, "every record that decodes, once, in order");
-        // A second catch-up finds everything taken and adds nothing.
+        // A second catch-up finds everything taken and adds nothing; after a restart (the
+        // writer remembering nothing) it learns so from each record's stages alone.
         writer.catch_up().unwrap();
+        assert_eq!(records.events_after(0, 10_000).unwrap().len(), events.len());
+        let (feed, _told) = broadcast::channel(64);
+        let mut writer = Writer::new(store.clone(), 10_000, feed).unwrap();
+        let msg_reads = || store.msg_reads.load(std::sync::atomic::Ordering::SeqCst);
+        let before = msg_reads();
+        writer.catch_up().unwrap();
+        assert_eq!(msg_reads(), before, "no whole record read");
         assert_eq!(records.events_after(0, 10_000).unwrap().len(), events.len());
         // A reader of the event log gets the events after the one it names, and the store
         // is asked for no more than that.
