@@ -428,6 +428,9 @@ async fn core_loop(
             answer(cmd, &mut core);
             continue;
         };
+        if !observer.wait_for_indexer(INDEXER_WAIT).await {
+            warn!("trader API: its indexer is far behind; going on without it");
+        }
         // Group commit: the events already waiting (up to EVENT_GROUP) are handled one by
         // one, their writes go to the store in one synced write, and only then are their
         // actions performed, in order. A command that is not an event ends the group and
@@ -490,6 +493,9 @@ fn answer(cmd: Cmd, core: &mut Core<F>) {
 
 /// Most events handled together before their writes go to the store in one synced write.
 const EVENT_GROUP: usize = 64;
+
+/// Longest the core loop waits for the trader API's indexer before a group of events.
+const INDEXER_WAIT: Duration = Duration::from_secs(2);
 
 fn perform(
     action: Action<F>,

@@ -97,6 +97,25 @@ impl Observer {
         self.names.get(peer).map_or("unknown", String::as_str)
     }
 
+    /// Waits, at most `limit`, while the trader API's indexer has more than half of the
+    /// stage broadcast's room ([`crate::api::STAGE_EVENTS`]) still to take: the core loop
+    /// calls it before a group of events, so a relay working through a backlog slows to
+    /// its indexer's pace instead of overflowing the broadcast (a lag would make the
+    /// indexer catch up from the store, where a message closed meanwhile no longer has its
+    /// entry). Past `limit` (an indexer that stopped) the loop goes on. Whether the
+    /// indexer was within bounds at the end.
+    pub async fn wait_for_indexer(&self, limit: Duration) -> bool {
+        const HIGH_WATER: usize = crate::api::STAGE_EVENTS / 2;
+        let started = std::time::Instant::now();
+        while self.stages.receiver_count() > 0 && self.stages.len() > HIGH_WATER {
+            if started.elapsed() >= limit {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        true
+    }
+
     /// Counts an event before the core handles it.
     pub fn event(&mut self, event: &Event<F>) {
         let m = &self.metrics;
@@ -351,4 +370,72 @@ fn committed_at(store: &dyn Store, lane: &Lane, sequence: u64) -> Option<Time> {
         )
         .ok()??;
     AuditRecord::decode(&bytes).map(|r| r.at)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use corridor_relay_core::core::AuditRecord;
+
+    fn observer(stages: tokio::sync::broadcast::Sender<StageEvent>) -> Observer {
+        let registry = prometheus::Registry::new();
+        let metrics = Arc::new(Metrics::new(&registry, &Default::default()).unwrap());
+        let readiness = Arc::new(Mutex::new(Readiness { failing: vec![] }));
+        let (chains, _) = tokio::sync::watch::channel(Vec::new());
+        Observer::new(
+            metrics,
+            BTreeMap::new(),
+            BTreeSet::new(),
+            PathBuf::from("."),
+            readiness,
+            chains,
+            stages,
+        )
+    }
+
+    fn event(sequence: u64) -> StageEvent {
+        StageEvent::from(AuditRecord {
+            lane: Lane {
+                source: ChainId::new("cn-shanghai").unwrap(),
+                destination: ChainId::new("kz-astana").unwrap(),
+                channel: 0,
+            },
+            sequence,
+            stage: Stage::Committed,
+            at: Time::from_unix_nanos(sequence),
+        })
+    }
+
+    #[tokio::test]
+    async fn the_core_loop_waits_for_an_indexer_past_half_its_room_and_not_for_ever() {
+        let (tx, _) = tokio::sync::broadcast::channel(crate::api::STAGE_EVENTS);
+        let o = observer(tx.clone());
+        // Nobody indexing: nothing to wait for, however much was sent.
+        for s in 0..crate::api::STAGE_EVENTS as u64 {
+            let _ = tx.send(event(s));
+        }
+        assert!(o.wait_for_indexer(Duration::ZERO).await);
+        // An indexer at exactly half: within bounds.
+        let mut rx = tx.subscribe();
+        for s in 0..(crate::api::STAGE_EVENTS / 2) as u64 {
+            tx.send(event(s)).unwrap();
+        }
+        assert!(o.wait_for_indexer(Duration::ZERO).await);
+        // One more, and an indexer that takes nothing: the wait ends at its limit, saying so.
+        tx.send(event(0)).unwrap();
+        assert!(!o.wait_for_indexer(Duration::from_millis(20)).await);
+        // An indexer that takes what waits: the loop goes on once it is back within bounds.
+        let drain = tokio::spawn(async move {
+            let mut taken = 0usize;
+            while rx.recv().await.is_ok() {
+                taken += 1;
+            }
+            taken
+        });
+        assert!(o.wait_for_indexer(Duration::from_secs(60)).await);
+        assert!(tx.len() <= crate::api::STAGE_EVENTS / 2);
+        drop(tx);
+        drop(o);
+        assert!(drain.await.unwrap() > 10);
+    }
 }
