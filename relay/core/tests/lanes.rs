@@ -318,6 +318,17 @@ fn receipt_acks(out: &Output<F>) -> Vec<ReceiptAck> {
 }
 
 /// Deliveries handed to the inbox: (sequence, block height, light block heights).
+/// The detail of the first endpoint fault.
+fn fault_detail(out: &Output<F>) -> String {
+    out.actions
+        .iter()
+        .find_map(|a| match a {
+            Action::EndpointFault { detail, .. } => Some(detail.clone()),
+            _ => None,
+        })
+        .expect("an endpoint fault")
+}
+
 fn deliveries(out: &Output<F>) -> Vec<(u64, u64, Vec<u64>)> {
     out.actions
         .iter()
@@ -419,14 +430,7 @@ fn a_message_the_endpoint_got_wrong_is_named_and_the_rest_of_its_block_is_held()
         messages,
     });
     assert_eq!(faults(&out), vec!["invalid-proof"]);
-    let detail = out
-        .actions
-        .iter()
-        .find_map(|a| match a {
-            Action::EndpointFault { detail, .. } => Some(detail.clone()),
-            _ => None,
-        })
-        .unwrap();
+    let detail = fault_detail(&out);
     assert!(detail.starts_with("message 2 of lane"), "{detail}");
     assert_eq!(
         stages(&out),
@@ -1399,14 +1403,7 @@ fn a_receipt_the_endpoint_got_wrong_is_named_and_the_rest_of_its_block_is_proven
         receipts,
     });
     assert_eq!(faults(&out), vec!["invalid-proof"]);
-    let detail = out
-        .actions
-        .iter()
-        .find_map(|a| match a {
-            Action::EndpointFault { detail, .. } => Some(detail.clone()),
-            _ => None,
-        })
-        .unwrap();
+    let detail = fault_detail(&out);
     assert!(detail.starts_with("receipt 2 of lane"), "{detail}");
     assert_eq!(
         puts(&out, Column::Inbound),

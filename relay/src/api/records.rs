@@ -931,8 +931,19 @@ mod tests {
 
     /// Writes `stage` of `sequence` to the audit column, as the core does before telling.
     fn audit(store: &dyn Store, sequence: u64, stage: Stage, at: u64) -> AuditRecord {
+        audit_on(store, &lane(), sequence, stage, at)
+    }
+
+    /// [`audit`] on `lane`.
+    fn audit_on(
+        store: &dyn Store,
+        lane: &Lane,
+        sequence: u64,
+        stage: Stage,
+        at: u64,
+    ) -> AuditRecord {
         let record = AuditRecord {
-            lane: lane(),
+            lane: lane.clone(),
             sequence,
             stage,
             at: Time::from_unix_nanos(at),
@@ -1440,18 +1451,7 @@ mod tests {
                 .map(|b| u64::from_be_bytes(b.try_into().unwrap()))
         };
         let write_audit = |lane: &Lane, sequence: u64, stage: Stage| {
-            let record = AuditRecord {
-                lane: lane.clone(),
-                sequence,
-                stage,
-                at: Time::from_unix_nanos(sequence),
-            };
-            let mut bytes = Vec::new();
-            ciborium::into_writer(&record, &mut bytes).unwrap();
-            let mut batch = WriteBatch::default();
-            batch.put(Column::Audit, record.key(), bytes);
-            store.write(&batch).unwrap();
-            record
+            audit_on(&*store, lane, sequence, stage, sequence)
         };
         let done = Stage::Acknowledged(ReceiptResult::Delivered);
         // 300 messages of one lane and 5 of another go through to the end, in one batch
