@@ -775,7 +775,7 @@ impl Writer {
 
     /// Takes the audit records of the store (after a lag, or at start) that may bring
     /// something new: each lane's from its settled watermark on, a page of
-    /// [`CATCH_UP_BATCH`] at a time (one synced write each). However long the audit log, a
+    /// 256 records at a time (one synced write each). However long the audit log, a
     /// catch-up holds one page of it and reads the messages still moving.
     pub fn catch_up(&mut self) -> Result<(), ApiError> {
         // Audit keys are `<lane key>/<sequence, 8 bytes><stage byte>`: the lane is what
