@@ -446,11 +446,12 @@ async fn core_loop(
                 break;
             };
             observer.event(&event);
+            let mut closing = observer.entries_before(&event, &core);
             let at = now();
             let output = core.handle(event, at);
             writes.extend(output.writes);
             for action in output.actions {
-                let entry = observer.entry_for(&action, &core);
+                let entry = observer.entry_for(&action, &core, &mut closing);
                 actions.push((action, entry, at));
             }
             handled += 1;

@@ -28,6 +28,9 @@ const SIZE_REFRESH: Duration = Duration::from_secs(10);
 /// A home chain whose light client is more blocks than this behind its tip is not synced.
 pub const READY_LAG_BLOCKS: i64 = 32;
 
+/// Entries a step is about to close, by (lane, sequence).
+pub type Closing = BTreeMap<(Lane, u64), StoredEntry<F>>;
+
 /// The core loop's observer.
 pub struct Observer {
     /// The metrics.
@@ -154,14 +157,41 @@ impl Observer {
         }
     }
 
+    /// The open inbound entries that `event` is about to close, taken before the core
+    /// handles it: a source relay's receipt ack closes the destination relay's entries in
+    /// the same step that stages them `acknowledged`, and the entry is what carries the
+    /// proven receipt to the trader API ([`Self::entry_for`] takes them from here).
+    pub fn entries_before(&self, event: &Event<F>, core: &Core<F>) -> Closing {
+        match event {
+            Event::Frame {
+                frame: Frame::ReceiptAck(ack),
+                ..
+            } if self.stages.receiver_count() > 0 && !self.home.contains(&ack.lane.source) => ack
+                .sequences
+                .iter()
+                .filter_map(|s| {
+                    let entry = core.open_entry(&ack.lane, *s, false)?;
+                    Some(((ack.lane.clone(), *s), entry))
+                })
+                .collect(),
+            _ => Closing::new(),
+        }
+    }
+
     /// What [`Self::action`] needs of the core for `action`, taken right after the step
     /// that asked for it: for a stage the API will hear of, the message's open entry as
-    /// that step left it (a later step of the same group may close it).
-    pub fn entry_for(&self, action: &Action<F>, core: &Core<F>) -> Option<StoredEntry<F>> {
+    /// that step left it (a later step of the same group may close it), or, when the step
+    /// closed it, as it was before the step (`closing`, from [`Self::entries_before`]).
+    pub fn entry_for(
+        &self,
+        action: &Action<F>,
+        core: &Core<F>,
+        closing: &mut Closing,
+    ) -> Option<StoredEntry<F>> {
         match action {
-            Action::Stage { lane, sequence, .. } if self.stages.receiver_count() > 0 => {
-                core.open_entry(lane, *sequence, self.home.contains(&lane.source))
-            }
+            Action::Stage { lane, sequence, .. } if self.stages.receiver_count() > 0 => core
+                .open_entry(lane, *sequence, self.home.contains(&lane.source))
+                .or_else(|| closing.remove(&(lane.clone(), *sequence))),
             _ => None,
         }
     }

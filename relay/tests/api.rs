@@ -117,6 +117,8 @@ struct Node {
     handed: Option<Height>,
     frames: Vec<Frame<F>>,
     deliveries: Vec<(Lane, corridor_light_client::bundle::ProofBundle<F>)>,
+    /// The daemon's observer: what entry each stage event carries.
+    observer: corridor_relay::observe::Observer,
 }
 
 impl Node {
@@ -135,24 +137,47 @@ impl Node {
             LightClient::new(remote.root.clone(), options()),
         ];
         let core = Core::restore(config, clients, &*store).unwrap();
+        let events = broadcast::channel(1024).0;
+        let registry = prometheus::Registry::new();
+        let observer = corridor_relay::observe::Observer::new(
+            Arc::new(
+                corridor_relay::metrics::Metrics::new(&registry, &Default::default()).unwrap(),
+            ),
+            BTreeMap::new(),
+            [home.id.clone()].into(),
+            std::path::PathBuf::from("."),
+            Arc::new(std::sync::Mutex::new(corridor_relay::metrics::Readiness {
+                failing: Vec::new(),
+            })),
+            watch::channel(Vec::new()).0,
+            events.clone(),
+        );
         Self {
             me: [me; 32],
             core,
             store,
-            events: broadcast::channel(1024).0,
+            events,
             home: home.adapter.clone(),
             remote: remote.id.clone(),
             handed: None,
             frames: Vec::new(),
             deliveries: Vec::new(),
+            observer,
         }
     }
 
     fn handle(&mut self, event: Event<F>) {
         let now = now();
+        let mut closing = self.observer.entries_before(&event, &self.core);
         let out = self.core.handle(event, now);
         self.store.write(&out.writes).unwrap();
-        for action in out.actions {
+        // Each stage's entry as the daemon takes it, right after the step.
+        let entries: Vec<_> = out
+            .actions
+            .iter()
+            .map(|a| self.observer.entry_for(a, &self.core, &mut closing))
+            .collect();
+        for (action, entry) in out.actions.into_iter().zip(entries) {
             match action {
                 Action::Stage {
                     lane,
@@ -171,7 +196,10 @@ impl Node {
                         .get(Column::Audit, &record.key())
                         .unwrap()
                         .is_some());
-                    let _ = self.events.send(record.into());
+                    let _ = self.events.send(StageEvent {
+                        audit: record,
+                        entry: entry.map(Box::new),
+                    });
                 }
                 Action::Send { frame, .. } => self.frames.push(frame),
                 Action::Deliver { lane, bundles, .. } => self
@@ -755,6 +783,27 @@ async fn a_message_goes_from_post_to_acknowledged_and_both_relays_show_its_timel
     assert_eq!(view_b["timeline"][1]["chain"], kz.id.as_str());
     assert_eq!(view_b["timeline"][1]["result"], "delivered");
     assert_eq!(view_b["commitment"], view["commitment"]);
+    // Once the source side took the receipt, the destination relay shows the receipt's
+    // block and proof: the entry that carried them closed in that same step.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let view_b = loop {
+        round(&mut a, &mut b).await;
+        let v = get(&api_b, t, &path, Some(&t_importer_b)).await.body;
+        if v["status"] == "acknowledged" {
+            break v;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "not acknowledged at the destination: {v}"
+        );
+        tokio::time::sleep(Duration::from_millis(150)).await;
+    };
+    assert_eq!(stages(&view_b), ["received", "delivered", "acknowledged"]);
+    let acknowledged = &view_b["timeline"][2];
+    assert_eq!(acknowledged["chain"], kz.id.as_str());
+    assert!(acknowledged["height"].as_u64().is_some(), "{view_b}");
+    assert!(acknowledged["proof"].is_object(), "{view_b}");
+    assert_eq!(view_b["timeline"][1]["height"], acknowledged["height"]);
     let t_stranger_b = token_for(&api_b, &stranger).await;
     assert_problem(
         &get(&api_b, t, &path, Some(&t_stranger_b)).await,
