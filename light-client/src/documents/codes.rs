@@ -466,4 +466,190 @@ mod tests {
         assert_eq!(decimal("1."), None);
         assert_eq!(decimal("1e5"), None);
     }
+
+    #[test]
+    fn container_check_digits_cover_every_remainder() {
+        // One owner code, serial numbers chosen so the weighted sum leaves each remainder
+        // mod 11; a remainder of 10 gives the check digit 0, as 0 does.
+        for number in [
+            "MSKU0000140", // remainder 0
+            "MSKU0000011",
+            "MSKU0000032",
+            "MSKU0000053",
+            "MSKU0000074",
+            "MSKU0000095",
+            "MSKU0000006",
+            "MSKU0000027",
+            "MSKU0000048",
+            "MSKU0000069",
+            "MSKU0000080", // remainder 10
+        ] {
+            assert!(is_container(number), "{number}");
+            for wrong in (b'0'..=b'9').filter(|&d| d != number.as_bytes()[10]) {
+                let mut other = number.as_bytes().to_vec();
+                other[10] = wrong;
+                let other = String::from_utf8(other).unwrap();
+                assert!(!is_container(&other), "{other}");
+            }
+        }
+        // The shape: three capitals, U, J or Z, seven digits.
+        assert!(is_container("MSKJ0000009") && is_container("MSKZ0000000"));
+        for bad in [
+            "",
+            "CSQU305438",
+            "CSQU30543833",
+            "csqU3054383",
+            "CS1U3054383",
+            "CSQX3054383",
+            "CSQU305438A",
+            "CSQU30543A3",
+        ] {
+            assert!(!is_container(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn lei_iban_bic_and_uetr_shapes_at_their_edges() {
+        // LEI: 18 alphanumerics, two digits.
+        for bad in [
+            "",
+            "5493",
+            "5493001KJTIIGC8Y1R1",
+            "5493001KJTIIGC8Y1RWZ",
+            "5493001kjtiigc8y1r12",
+        ] {
+            assert!(!is_lei(bad), "{bad}");
+        }
+        // IBAN: 15 to 34 characters, a country, two check digits. Each refused one below
+        // has a valid mod 97 checksum.
+        assert!(is_iban("NO9386011117947"));
+        assert!(is_iban("GB60WEST11111111111111111111111111"));
+        for bad in [
+            "",
+            "GB8",
+            "GB57WEST123456",
+            "GB23WEST111111111111111111111111111",
+            "ZZ11WEST1234567890",
+            "GBAKWEST12345698765432",
+        ] {
+            assert!(!is_iban(bad), "{bad}");
+        }
+        // BIC: 8 or 11 characters.
+        for bad in [
+            "",
+            "DEU",
+            "DEUTDEF",
+            "DEUTDEFFX",
+            "DEUTDEFF30",
+            "DEUTDEFF3000",
+            "deutDEFF",
+            "DEU!DEFF",
+            "DEUTDEF!",
+        ] {
+            assert!(!is_bic(bad), "{bad}");
+        }
+        assert!(is_bic("1EUTDEF2"));
+        // UETR: 36 characters, the version 4 and the variant 8, 9, a or b.
+        for variant in ['8', '9', 'a', 'b'] {
+            let uetr = format!("eb6305c9-1f7f-49de-{variant}ed0-16487c27b42d");
+            assert!(is_uetr(&uetr), "{uetr}");
+        }
+        for bad in [
+            "eb6305c9-1f7f-49de-ced0-16487c27b42d",
+            "eb6305c9-1f7f-49de-7ed0-16487c27b42d",
+            "eb6305c9-1f7f-49de-aed0-16487c27b42d0",
+            "eb6305c9-1f7f-49de-aed0-16487c27b42",
+            "eb6305c9x1f7f-49de-aed0-16487c27b42d",
+            "eb6305c9-1f7f-49de-aed0-16487c27b42g",
+        ] {
+            assert!(!is_uetr(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn locodes_are_five_characters() {
+        for bad in ["", "CN", "CNSH", "CNSHAX", "CNsha", "CNSH0", "CNSH1"] {
+            assert!(!is_locode(bad), "{bad}");
+        }
+        assert!(is_locode("CNSH2") && is_locode("CNSH9"));
+    }
+
+    #[test]
+    fn dates_at_the_edges_of_months_and_years() {
+        assert_eq!(iso_date("2026-04-30"), Some(20260430));
+        for month in ["04", "06", "09", "11"] {
+            assert_eq!(iso_date(&format!("2026-{month}-31")), None, "{month}");
+        }
+        assert_eq!(iso_date("2026-12-31"), Some(20261231));
+        assert_eq!(iso_date("2026-01-31"), Some(20260131));
+        assert_eq!(iso_date("2000-02-29"), Some(20000229));
+        assert_eq!(iso_date("1900-02-29"), None);
+        assert_eq!(iso_date("2023-02-28"), Some(20230228));
+        for bad in [
+            "2026-13-01",
+            "2026-00-01",
+            "2026-01-00",
+            "2026-01-32",
+            "2024-02-290",
+            "2024-02-2",
+            "2024/02-29",
+            "2024-02/29",
+            "2024-02-é",
+        ] {
+            assert_eq!(iso_date(bad), None, "{bad}");
+        }
+        assert_eq!(swift_date("991231"), Some(20991231));
+        assert_eq!(swift_date("000101"), Some(20000101));
+        for bad in ["2611280", "26112", "26-128", "261131", "261301"] {
+            assert_eq!(swift_date(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn date_times_at_the_edges_of_each_field() {
+        for good in [
+            "2026-11-28T23:59:59",
+            "2026-11-28T00:00:00Z",
+            "2026-11-28T23:59:60Z",
+            "2026-11-28T10:33:49.1Z",
+            "2026-11-28T10:33:49-05:00",
+        ] {
+            assert!(is_iso_datetime(good), "{good}");
+        }
+        for bad in [
+            "2026-11-28T24:00:00Z",
+            "2026-11-28T23:60:00Z",
+            "2026-11-28T23:59:61Z",
+            "2026-13-28T10:33:49Z",
+            "2026-11-28X10:33:49Z",
+            "2026-11-28T10:33",
+            "2026-11-28T10-33:49Z",
+            "2026-11-28T10:33-49Z",
+            "2026-11-28T10:33:49.Z",
+            "2026-11-28T10:33:49z",
+            "2026-11-28T10:33:49x08:00",
+            "2026-11-28T10:33:49+08-00",
+            "2026-11-28T10:33:49+0800",
+            "2026-11-28T10:33:49+08:000",
+            "2026-11-28",
+            "2026-11-2",
+        ] {
+            assert!(!is_iso_datetime(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn decimals_at_their_digit_limits() {
+        let max_int = "9".repeat(18);
+        assert_eq!(decimal(&max_int), Some((999_999_999_999_999_999, 0)));
+        assert_eq!(decimal(&format!("1{max_int}")), None);
+        assert_eq!(decimal("0.123456789"), Some((123_456_789, 9)));
+        assert_eq!(decimal("0.1234567890"), None);
+        for bad in ["", "-", ".5", "1.2.3", "1a", "+1", " 1", "1,"] {
+            assert_eq!(decimal(bad), None, "{bad}");
+        }
+        assert_eq!(decimal("-0,05"), Some((-5, 2)));
+        assert_eq!(rescale(5, 0, 2), 500);
+        assert_eq!(rescale(-5, 1, 1), -5);
+    }
 }
