@@ -325,8 +325,7 @@ pub fn iso_date(s: &str) -> Option<u32> {
     if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
         return None;
     }
-    let num = |r: core::ops::Range<usize>| s.get(r)?.parse::<u32>().ok();
-    ymd(num(0..4)?, num(5..7)?, num(8..10)?)
+    ymd(digits(s, 0..4)?, digits(s, 5..7)?, digits(s, 8..10)?)
 }
 
 /// A SWIFT date `YYMMDD` (years 2000-2099), as `YYYYMMDD`.
@@ -334,8 +333,16 @@ pub fn swift_date(s: &str) -> Option<u32> {
     if s.len() != 6 || !s.bytes().all(|c| c.is_ascii_digit()) {
         return None;
     }
-    let num = |r: core::ops::Range<usize>| s.get(r)?.parse::<u32>().ok();
-    ymd(2000 + num(0..2)?, num(2..4)?, num(4..6)?)
+    ymd(2000 + digits(s, 0..2)?, digits(s, 2..4)?, digits(s, 4..6)?)
+}
+
+/// The decimal number in `s[r]`, which must be all ASCII digits: `u32`'s parser also takes
+/// a leading `+`, which no date or time field may have.
+fn digits(s: &str, r: core::ops::Range<usize>) -> Option<u32> {
+    s.get(r)
+        .filter(|d| d.bytes().all(|c| c.is_ascii_digit()))?
+        .parse()
+        .ok()
 }
 
 fn ymd(y: u32, m: u32, d: u32) -> Option<u32> {
@@ -358,7 +365,7 @@ pub fn is_iso_datetime(s: &str) -> bool {
     if t.len() < 9 || t[3] != b':' || t[6] != b':' {
         return false;
     }
-    let two = |i: usize| rest.get(i..i + 2).and_then(|x| x.parse::<u32>().ok());
+    let two = |i: usize| digits(rest, i..i + 2);
     match (two(1), two(4), two(7)) {
         (Some(h), Some(m), Some(sec)) if h < 24 && m < 60 && sec < 61 => {}
         _ => return false,
@@ -371,11 +378,14 @@ pub fn is_iso_datetime(s: &str) -> bool {
         }
         tail = &frac[digits..];
     }
-    tail.is_empty()
-        || tail == "Z"
-        || (tail.len() == 6
-            && matches!(tail.as_bytes()[0], b'+' | b'-')
-            && tail.as_bytes()[3] == b':')
+    let offset = |t: &str| {
+        t.len() == 6
+            && matches!(t.as_bytes()[0], b'+' | b'-')
+            && t.as_bytes()[3] == b':'
+            && digits(t, 1..3).is_some_and(|h| h < 24)
+            && digits(t, 4..6).is_some_and(|m| m < 60)
+    };
+    tail.is_empty() || tail == "Z" || offset(tail)
 }
 
 /// A decimal amount `-?\d+([.,]\d+)?` as (units scaled by 10^scale, scale).
@@ -651,5 +661,26 @@ mod tests {
         assert_eq!(decimal("-0,05"), Some((-5, 2)));
         assert_eq!(rescale(5, 0, 2), 500);
         assert_eq!(rescale(-5, 1, 1), -5);
+    }
+
+    #[test]
+    fn date_and_time_fields_are_digits_only() {
+        // `u32`'s parser takes a leading '+': none of these is a date or a time.
+        for bad in ["2024-+2-29", "+024-02-29", "2024-02-+9"] {
+            assert_eq!(iso_date(bad), None, "{bad}");
+        }
+        for bad in [
+            "2026-11-28T+1:33:49Z",
+            "2026-11-28T10:+3:49Z",
+            "2026-11-28T10:33:+9Z",
+            "2026-11-28T10:33:49+ab:cd",
+            "2026-11-28T10:33:49+24:00",
+            "2026-11-28T10:33:49-00:60",
+            "2026-11-28T10:33:49++1:00",
+        ] {
+            assert!(!is_iso_datetime(bad), "{bad}");
+        }
+        assert!(is_iso_datetime("2026-11-28T10:33:49+23:59"));
+        assert!(is_iso_datetime("2026-11-28T10:33:49-00:00"));
     }
 }
