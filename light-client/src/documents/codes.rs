@@ -516,6 +516,17 @@ mod tests {
         ] {
             assert!(!is_container(bad), "{bad}");
         }
+        // Each part of the shape wrong on its own, with the check digit the weighted sum
+        // gives: refused for the shape alone.
+        for bad in [
+            "M1KU0000003",
+            "MSK10000000",
+            "MSKX0000005",
+            "MSKU00000A0",
+            "MSKU0A00007",
+        ] {
+            assert!(!is_container(bad), "{bad}");
+        }
     }
 
     #[test]
@@ -533,6 +544,9 @@ mod tests {
         // IBAN: 15 to 34 characters, a country, two check digits. Each refused one below
         // has a valid mod 97 checksum.
         assert!(is_iban("NO9386011117947"));
+        // Long runs of letters (each letter is two digits of the number mod 97).
+        assert!(is_iban("GB83WESTABCDEFGHIJ12"));
+        assert!(is_lei("ABCDEFGHIJKLMNOPQR30"));
         assert!(is_iban("GB60WEST11111111111111111111111111"));
         for bad in [
             "",
