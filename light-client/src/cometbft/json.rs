@@ -656,4 +656,274 @@ mod tests {
             .reason
             .contains("flag"));
     }
+
+    const HASH: &str = "ABABABABABABABABABABABABABABABABABABABABABABABABABABABABABABABAB";
+    const PROPOSER: &str = "0616A636E7D0579A632EC37ED3C3F2B7E8522A0A";
+    const SIGNATURE: &str =
+        "on88lNwNvTVkngdYDMfnvl0oZKIMWAGTKtx8Mc+NSqJGnWgmwy5JrbVgxkMkOk0NlvyQ0KiIF9HXqPpIFqoJAA==";
+
+    /// A well-formed header at `height`, its last block ID set.
+    fn header_json(height: u64) -> Value {
+        json!({
+            "version": {"block": "11", "app": "1"},
+            "chain_id": "test-chain",
+            "height": height.to_string(),
+            "time": "2023-05-17T14:12:53.605374524Z",
+            "last_block_id": {"hash": HASH, "parts": {"total": "1", "hash": HASH}},
+            "last_commit_hash": HASH,
+            "data_hash": HASH,
+            "validators_hash": HASH,
+            "next_validators_hash": HASH,
+            "consensus_hash": HASH,
+            "app_hash": "",
+            "last_results_hash": HASH,
+            "evidence_hash": HASH,
+            "proposer_address": PROPOSER,
+        })
+    }
+
+    fn commit_json(height: u64) -> Value {
+        json!({
+            "height": height.to_string(),
+            "round": "0",
+            "block_id": {"hash": HASH, "parts": {"total": "1", "hash": HASH}},
+            "signatures": [{"block_id_flag": 2, "validator_address": PROPOSER,
+                "timestamp": "2023-05-17T14:12:54Z", "signature": SIGNATURE}],
+        })
+    }
+
+    fn set_json(seeds: &[u8], power: u64) -> Value {
+        Value::Array(
+            seeds
+                .iter()
+                .map(|&s| {
+                    let (key, addr) = key_json(s);
+                    json!({"address": addr.to_string(), "pub_key": key,
+                        "voting_power": power.to_string()})
+                })
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn a_well_formed_header_reads_field_by_field() {
+        let h = header(&header_json(7)).unwrap();
+        assert_eq!(h.version, Version { block: 11, app: 1 });
+        assert_eq!(h.height, Height(7));
+        let hash = Hash32::from_hex(HASH).unwrap();
+        assert_eq!(
+            h.last_block_id,
+            Some(BlockId {
+                hash: Some(hash),
+                part_set_header: PartSetHeader {
+                    total: 1,
+                    hash: Some(hash)
+                }
+            })
+        );
+        assert_eq!(h.validators_hash, hash);
+        assert_eq!(h.data_hash, Some(hash));
+        assert_eq!(h.proposer_address.to_string(), PROPOSER);
+        assert!(h.app_hash.is_empty());
+    }
+
+    #[test]
+    fn version_numbers_take_the_whole_u64_range_and_no_more() {
+        for max in [json!("18446744073709551615"), json!(u64::MAX)] {
+            let mut v = header_json(3);
+            v["version"] = json!({"block": max, "app": max});
+            let h = header(&v).unwrap();
+            assert_eq!(
+                h.version,
+                Version {
+                    block: u64::MAX,
+                    app: u64::MAX
+                },
+                "{max}"
+            );
+        }
+        for (key, field) in [
+            ("block", "header.version.block"),
+            ("app", "header.version.app"),
+        ] {
+            let mut v = header_json(3);
+            v["version"][key] = json!("18446744073709551616");
+            let e = header(&v).unwrap_err();
+            assert_eq!(e.field, field);
+            assert_eq!(e.height, Some(Height(3)));
+            assert!(
+                e.reason
+                    .ends_with("is not an integer in 0..=18446744073709551615"),
+                "{e}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_first_block_has_no_last_block() {
+        let e = header(&header_json(1)).unwrap_err();
+        assert_eq!(
+            e,
+            ParseError::new(
+                Some(Height(1)),
+                "header.last_block_id",
+                "the first block has no last block"
+            )
+        );
+        // An all-zero block ID is no block ID, at height 1 as at any other.
+        for zero in [
+            json!({"hash": "", "parts": {"total": "0", "hash": ""}}),
+            Value::Null,
+        ] {
+            let mut v = header_json(1);
+            v["last_block_id"] = zero.clone();
+            assert_eq!(header(&v).unwrap().last_block_id, None, "{zero}");
+        }
+        assert!(header(&header_json(2)).unwrap().last_block_id.is_some());
+    }
+
+    #[test]
+    fn hashes_are_32_bytes_of_hex_and_the_required_ones_are_there() {
+        let mut v = header_json(4);
+        v["validators_hash"] = json!("");
+        assert_eq!(
+            header(&v).unwrap_err(),
+            ParseError::new(Some(Height(4)), "header.validators_hash", "hash missing")
+        );
+        let mut v = header_json(4);
+        v["data_hash"] = json!("ABAB");
+        let e = header(&v).unwrap_err();
+        assert_eq!(e.field, "header.data_hash");
+        assert!(e.reason.starts_with("not 32 bytes of hex"), "{e}");
+        let mut v = header_json(4);
+        v["data_hash"] = json!("");
+        assert_eq!(header(&v).unwrap().data_hash, None);
+        let mut v = header_json(4);
+        v["proposer_address"] = json!("0616A6");
+        let e = header(&v).unwrap_err();
+        assert_eq!(e.field, "header.proposer_address");
+        assert!(e.reason.starts_with("not 20 bytes of hex"), "{e}");
+    }
+
+    #[test]
+    fn absent_votes_carry_either_zero_time_and_no_other() {
+        let h = Some(Height(1));
+        let absent = |time: &str| -> RawCommitSig {
+            serde_json::from_value(json!({"block_id_flag": 1, "timestamp": time})).unwrap()
+        };
+        for zero in ["0001-01-01T00:00:00Z", "1970-01-01T00:00:00Z"] {
+            assert_eq!(
+                commit_sig(&absent(zero), h, "s").unwrap(),
+                CommitSig::Absent
+            );
+        }
+        let e = commit_sig(&absent("1970-01-01T00:00:01Z"), h, "s").unwrap_err();
+        assert_eq!(
+            e,
+            ParseError::new(h, "s.timestamp", "an absent vote carries the zero time")
+        );
+    }
+
+    #[test]
+    fn flag_2_is_a_vote_for_the_block_and_flag_3_for_nil() {
+        let h = Some(Height(1));
+        let vote = |flag: u8| -> CommitSig {
+            let raw: RawCommitSig = serde_json::from_value(json!({"block_id_flag": flag,
+                "validator_address": PROPOSER, "timestamp": "2023-05-17T14:12:54Z",
+                "signature": SIGNATURE}))
+            .unwrap();
+            commit_sig(&raw, h, "s").unwrap()
+        };
+        let (commit, nil) = (vote(2), vote(3));
+        assert!(matches!(commit, CommitSig::Commit { .. }), "{commit:?}");
+        assert!(matches!(nil, CommitSig::Nil { .. }), "{nil:?}");
+        assert_eq!(commit.validator_address().unwrap().to_string(), PROPOSER);
+        let short: RawCommitSig = serde_json::from_value(json!({"block_id_flag": 2,
+            "validator_address": PROPOSER, "timestamp": "2023-05-17T14:12:54Z",
+            "signature": "AAAA"}))
+        .unwrap();
+        let e = commit_sig(&short, h, "s").unwrap_err();
+        assert_eq!(e.field, "s.signature");
+        assert_eq!(e.reason, "an ed25519 signature is 64 bytes, got 3");
+        let not_base64: RawCommitSig = serde_json::from_value(json!({"block_id_flag": 2,
+            "validator_address": PROPOSER, "timestamp": "2023-05-17T14:12:54Z",
+            "signature": "!!!!"}))
+        .unwrap();
+        let e = commit_sig(&not_base64, h, "s").unwrap_err();
+        assert!(e.reason.starts_with("bad base64"), "{e}");
+    }
+
+    #[test]
+    fn a_signed_header_needs_its_commit_at_the_header_height() {
+        let sh =
+            signed_header(&json!({"header": header_json(5), "commit": commit_json(5)})).unwrap();
+        assert_eq!(sh.header.height, Height(5));
+        assert_eq!(sh.commit.height, Height(5));
+        assert_eq!(sh.commit.signatures.len(), 1);
+        let e = signed_header(&json!({"header": header_json(5), "commit": commit_json(6)}))
+            .unwrap_err();
+        assert_eq!(
+            e,
+            ParseError::new(Some(Height(5)), "commit.height", "commit is for height 6")
+        );
+        let e = signed_header(&json!({"header": header_json(5)})).unwrap_err();
+        assert_eq!(e, ParseError::new(Some(Height(5)), "commit", "missing"));
+        assert_eq!(e.to_string(), "height 5: commit: missing");
+    }
+
+    #[test]
+    fn a_total_power_is_a_placeholder_or_the_sum() {
+        let set = |total: Value| {
+            json!({"validators": set_json(&[1, 2, 3], 10),
+            "total_voting_power": total})
+        };
+        for total in [json!("0"), json!("30"), Value::Null] {
+            assert_eq!(
+                validator_set(&set(total.clone())).unwrap().total_power(),
+                30,
+                "{total}"
+            );
+        }
+        for total in ["29", "31"] {
+            let e = validator_set(&set(json!(total))).unwrap_err();
+            assert_eq!(e.field, "total_voting_power");
+            assert_eq!(
+                e.reason,
+                format!("{total} is not the sum of the powers (30)")
+            );
+        }
+    }
+
+    #[test]
+    fn keys_are_32_bytes_of_base64() {
+        let (_, addr) = key_json(1);
+        let with_key = |value: &str| {
+            json!([{"address": addr.to_string(), "voting_power": "1",
+                "pub_key": {"type": "tendermint/PubKeyEd25519", "value": value}}])
+        };
+        let e = validators(&with_key("!!!!")).unwrap_err();
+        assert_eq!(e.field, "validators[0].pub_key.value");
+        assert!(e.reason.starts_with("bad base64"), "{e}");
+        let e = validators(&with_key("AAAA")).unwrap_err();
+        assert_eq!(e.reason, "an ed25519 key is 32 bytes, got 3");
+    }
+
+    #[test]
+    fn a_light_block_error_in_a_set_names_the_block_height() {
+        let block = |next: Value| {
+            json!({
+                "signed_header": {"header": header_json(5), "commit": commit_json(5)},
+                "validator_set": {"validators": set_json(&[1], 10)},
+                "next_validator_set": next,
+            })
+        };
+        let good = light_block(&block(json!({"validators": set_json(&[1, 2], 10)}))).unwrap();
+        assert_eq!(good.height(), Height(5));
+        assert_eq!(good.validators.total_power(), 10);
+        assert_eq!(good.next_validators.total_power(), 20);
+        let bad = json!({"validators": set_json(&[1], 10), "total_voting_power": "11"});
+        let e = light_block(&block(bad)).unwrap_err();
+        assert_eq!(e.height, Some(Height(5)));
+        assert_eq!(e.field, "total_voting_power");
+    }
 }

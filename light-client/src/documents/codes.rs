@@ -325,8 +325,7 @@ pub fn iso_date(s: &str) -> Option<u32> {
     if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
         return None;
     }
-    let num = |r: core::ops::Range<usize>| s.get(r)?.parse::<u32>().ok();
-    ymd(num(0..4)?, num(5..7)?, num(8..10)?)
+    ymd(digits(s, 0..4)?, digits(s, 5..7)?, digits(s, 8..10)?)
 }
 
 /// A SWIFT date `YYMMDD` (years 2000-2099), as `YYYYMMDD`.
@@ -334,8 +333,16 @@ pub fn swift_date(s: &str) -> Option<u32> {
     if s.len() != 6 || !s.bytes().all(|c| c.is_ascii_digit()) {
         return None;
     }
-    let num = |r: core::ops::Range<usize>| s.get(r)?.parse::<u32>().ok();
-    ymd(2000 + num(0..2)?, num(2..4)?, num(4..6)?)
+    ymd(2000 + digits(s, 0..2)?, digits(s, 2..4)?, digits(s, 4..6)?)
+}
+
+/// The decimal number in `s[r]`, which must be all ASCII digits: `u32`'s parser also takes
+/// a leading `+`, which no date or time field may have.
+fn digits(s: &str, r: core::ops::Range<usize>) -> Option<u32> {
+    s.get(r)
+        .filter(|d| d.bytes().all(|c| c.is_ascii_digit()))?
+        .parse()
+        .ok()
 }
 
 fn ymd(y: u32, m: u32, d: u32) -> Option<u32> {
@@ -358,7 +365,7 @@ pub fn is_iso_datetime(s: &str) -> bool {
     if t.len() < 9 || t[3] != b':' || t[6] != b':' {
         return false;
     }
-    let two = |i: usize| rest.get(i..i + 2).and_then(|x| x.parse::<u32>().ok());
+    let two = |i: usize| digits(rest, i..i + 2);
     match (two(1), two(4), two(7)) {
         (Some(h), Some(m), Some(sec)) if h < 24 && m < 60 && sec < 61 => {}
         _ => return false,
@@ -371,11 +378,14 @@ pub fn is_iso_datetime(s: &str) -> bool {
         }
         tail = &frac[digits..];
     }
-    tail.is_empty()
-        || tail == "Z"
-        || (tail.len() == 6
-            && matches!(tail.as_bytes()[0], b'+' | b'-')
-            && tail.as_bytes()[3] == b':')
+    let offset = |t: &str| {
+        t.len() == 6
+            && matches!(t.as_bytes()[0], b'+' | b'-')
+            && t.as_bytes()[3] == b':'
+            && digits(t, 1..3).is_some_and(|h| h < 24)
+            && digits(t, 4..6).is_some_and(|m| m < 60)
+    };
+    tail.is_empty() || tail == "Z" || offset(tail)
 }
 
 /// A decimal amount `-?\d+([.,]\d+)?` as (units scaled by 10^scale, scale).
@@ -465,5 +475,226 @@ mod tests {
         assert_eq!(decimal("-3"), Some((-3, 0)));
         assert_eq!(decimal("1."), None);
         assert_eq!(decimal("1e5"), None);
+    }
+
+    #[test]
+    fn container_check_digits_cover_every_remainder() {
+        // One owner code, serial numbers chosen so the weighted sum leaves each remainder
+        // mod 11; a remainder of 10 gives the check digit 0, as 0 does.
+        for number in [
+            "MSKU0000140", // remainder 0
+            "MSKU0000011",
+            "MSKU0000032",
+            "MSKU0000053",
+            "MSKU0000074",
+            "MSKU0000095",
+            "MSKU0000006",
+            "MSKU0000027",
+            "MSKU0000048",
+            "MSKU0000069",
+            "MSKU0000080", // remainder 10
+        ] {
+            assert!(is_container(number), "{number}");
+            for wrong in (b'0'..=b'9').filter(|&d| d != number.as_bytes()[10]) {
+                let mut other = number.as_bytes().to_vec();
+                other[10] = wrong;
+                let other = String::from_utf8(other).unwrap();
+                assert!(!is_container(&other), "{other}");
+            }
+        }
+        // The shape: three capitals, U, J or Z, seven digits.
+        assert!(is_container("MSKJ0000009") && is_container("MSKZ0000000"));
+        for bad in [
+            "",
+            "CSQU305438",
+            "CSQU30543833",
+            "csqU3054383",
+            "CS1U3054383",
+            "CSQX3054383",
+            "CSQU305438A",
+            "CSQU30543A3",
+        ] {
+            assert!(!is_container(bad), "{bad}");
+        }
+        // Each part of the shape wrong on its own, with the check digit the weighted sum
+        // gives: refused for the shape alone.
+        for bad in [
+            "M1KU0000003",
+            "MSK10000000",
+            "MSKX0000005",
+            "MSKU00000A0",
+            "MSKU0A00007",
+        ] {
+            assert!(!is_container(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn lei_iban_bic_and_uetr_shapes_at_their_edges() {
+        // LEI: 18 alphanumerics, two digits.
+        for bad in [
+            "",
+            "5493",
+            "5493001KJTIIGC8Y1R1",
+            "5493001KJTIIGC8Y1RWZ",
+            "5493001kjtiigc8y1r12",
+        ] {
+            assert!(!is_lei(bad), "{bad}");
+        }
+        // IBAN: 15 to 34 characters, a country, two check digits. Each refused one below
+        // has a valid mod 97 checksum.
+        assert!(is_iban("NO9386011117947"));
+        // Long runs of letters (each letter is two digits of the number mod 97).
+        assert!(is_iban("GB83WESTABCDEFGHIJ12"));
+        assert!(is_lei("ABCDEFGHIJKLMNOPQR30"));
+        assert!(is_iban("GB60WEST11111111111111111111111111"));
+        for bad in [
+            "",
+            "GB8",
+            "GB57WEST123456",
+            "GB23WEST111111111111111111111111111",
+            "ZZ11WEST1234567890",
+            "GBAKWEST12345698765432",
+        ] {
+            assert!(!is_iban(bad), "{bad}");
+        }
+        // BIC: 8 or 11 characters.
+        for bad in [
+            "",
+            "DEU",
+            "DEUTDEF",
+            "DEUTDEFFX",
+            "DEUTDEFF30",
+            "DEUTDEFF3000",
+            "deutDEFF",
+            "DEU!DEFF",
+            "DEUTDEF!",
+        ] {
+            assert!(!is_bic(bad), "{bad}");
+        }
+        assert!(is_bic("1EUTDEF2"));
+        // UETR: 36 characters, the version 4 and the variant 8, 9, a or b.
+        for variant in ['8', '9', 'a', 'b'] {
+            let uetr = format!("eb6305c9-1f7f-49de-{variant}ed0-16487c27b42d");
+            assert!(is_uetr(&uetr), "{uetr}");
+        }
+        for bad in [
+            "eb6305c9-1f7f-49de-ced0-16487c27b42d",
+            "eb6305c9-1f7f-49de-7ed0-16487c27b42d",
+            "eb6305c9-1f7f-49de-aed0-16487c27b42d0",
+            "eb6305c9-1f7f-49de-aed0-16487c27b42",
+            "eb6305c9x1f7f-49de-aed0-16487c27b42d",
+            "eb6305c9-1f7f-49de-aed0-16487c27b42g",
+        ] {
+            assert!(!is_uetr(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn locodes_are_five_characters() {
+        for bad in ["", "CN", "CNSH", "CNSHAX", "CNsha", "CNSH0", "CNSH1"] {
+            assert!(!is_locode(bad), "{bad}");
+        }
+        assert!(is_locode("CNSH2") && is_locode("CNSH9"));
+    }
+
+    #[test]
+    fn dates_at_the_edges_of_months_and_years() {
+        assert_eq!(iso_date("2026-04-30"), Some(20260430));
+        for month in ["04", "06", "09", "11"] {
+            assert_eq!(iso_date(&format!("2026-{month}-31")), None, "{month}");
+        }
+        assert_eq!(iso_date("2026-12-31"), Some(20261231));
+        assert_eq!(iso_date("2026-01-31"), Some(20260131));
+        assert_eq!(iso_date("2000-02-29"), Some(20000229));
+        assert_eq!(iso_date("1900-02-29"), None);
+        assert_eq!(iso_date("2023-02-28"), Some(20230228));
+        for bad in [
+            "2026-13-01",
+            "2026-00-01",
+            "2026-01-00",
+            "2026-01-32",
+            "2024-02-290",
+            "2024-02-2",
+            "2024/02-29",
+            "2024-02/29",
+            "2024-02-é",
+        ] {
+            assert_eq!(iso_date(bad), None, "{bad}");
+        }
+        assert_eq!(swift_date("991231"), Some(20991231));
+        assert_eq!(swift_date("000101"), Some(20000101));
+        for bad in ["2611280", "26112", "26-128", "261131", "261301"] {
+            assert_eq!(swift_date(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn date_times_at_the_edges_of_each_field() {
+        for good in [
+            "2026-11-28T23:59:59",
+            "2026-11-28T00:00:00Z",
+            "2026-11-28T23:59:60Z",
+            "2026-11-28T10:33:49.1Z",
+            "2026-11-28T10:33:49-05:00",
+        ] {
+            assert!(is_iso_datetime(good), "{good}");
+        }
+        for bad in [
+            "2026-11-28T24:00:00Z",
+            "2026-11-28T23:60:00Z",
+            "2026-11-28T23:59:61Z",
+            "2026-13-28T10:33:49Z",
+            "2026-11-28X10:33:49Z",
+            "2026-11-28T10:33",
+            "2026-11-28T10-33:49Z",
+            "2026-11-28T10:33-49Z",
+            "2026-11-28T10:33:49.Z",
+            "2026-11-28T10:33:49z",
+            "2026-11-28T10:33:49x08:00",
+            "2026-11-28T10:33:49+08-00",
+            "2026-11-28T10:33:49+0800",
+            "2026-11-28T10:33:49+08:000",
+            "2026-11-28",
+            "2026-11-2",
+        ] {
+            assert!(!is_iso_datetime(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn decimals_at_their_digit_limits() {
+        let max_int = "9".repeat(18);
+        assert_eq!(decimal(&max_int), Some((999_999_999_999_999_999, 0)));
+        assert_eq!(decimal(&format!("1{max_int}")), None);
+        assert_eq!(decimal("0.123456789"), Some((123_456_789, 9)));
+        assert_eq!(decimal("0.1234567890"), None);
+        for bad in ["", "-", ".5", "1.2.3", "1a", "+1", " 1", "1,"] {
+            assert_eq!(decimal(bad), None, "{bad}");
+        }
+        assert_eq!(decimal("-0,05"), Some((-5, 2)));
+        assert_eq!(rescale(5, 0, 2), 500);
+        assert_eq!(rescale(-5, 1, 1), -5);
+    }
+
+    #[test]
+    fn date_and_time_fields_are_digits_only() {
+        // `u32`'s parser takes a leading '+': none of these is a date or a time.
+        for bad in ["2024-+2-29", "+024-02-29", "2024-02-+9"] {
+            assert_eq!(iso_date(bad), None, "{bad}");
+        }
+        for bad in [
+            "2026-11-28T+1:33:49Z",
+            "2026-11-28T10:+3:49Z",
+            "2026-11-28T10:33:+9Z",
+            "2026-11-28T10:33:49+ab:cd",
+            "2026-11-28T10:33:49+24:00",
+            "2026-11-28T10:33:49-00:60",
+            "2026-11-28T10:33:49++1:00",
+        ] {
+            assert!(!is_iso_datetime(bad), "{bad}");
+        }
+        assert!(is_iso_datetime("2026-11-28T10:33:49+23:59"));
+        assert!(is_iso_datetime("2026-11-28T10:33:49-00:00"));
     }
 }

@@ -170,8 +170,10 @@ impl<'a> Doc<'a> {
             _ => return self.err(key, "must be a decimal amount"),
         };
         if let Some(minor) = currency.and_then(currency_minor_units) {
+            // At or below the minor unit, `unit` is 1 and divides every value: no separate
+            // `scale > minor` test is needed.
             let unit = 10i128.saturating_pow(scale.saturating_sub(minor));
-            if scale > minor && value.checked_rem(unit) != Some(0) {
+            if value.checked_rem(unit) != Some(0) {
                 return self.err(
                     key,
                     format!("has more decimals than the currency's {minor}"),

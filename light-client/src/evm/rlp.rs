@@ -230,6 +230,7 @@ impl<'a> Item<'a> {
     /// A canonical unsigned integer that fits 64 bits.
     pub fn as_u64(&self) -> Result<u64, RlpError> {
         let b = self.as_uint(8)?;
+        // `|` adds the byte to the zero low byte `<< 8` left (`^` would do the same).
         Ok(b.iter().fold(0u64, |acc, &x| (acc << 8) | u64::from(x)))
     }
 }
@@ -285,14 +286,17 @@ struct Prefix {
 fn read_prefix(input: &[u8], pos: usize, limit: usize) -> Result<Prefix, RlpError> {
     let first = *input
         .get(pos)
+        // Callers read at `pos < limit` only (a list's items while before its end, the top
+        // level while before the input's end): this guard cannot decide, it only keeps a
+        // read at the limit from taking a byte past it.
         .filter(|_| pos < limit)
         .ok_or(RlpError::Empty { offset: pos })?;
     let available = limit.saturating_sub(pos);
     // Past the enclosing list but within the input: the list is the problem; past the
     // input: the input is truncated.
     let overrun = |needed: u64| {
-        let fits_input = (pos as u64).saturating_add(needed) <= input.len() as u64;
-        if limit < input.len() && fits_input {
+        // Fitting the input but not the limit implies the limit is before the input's end.
+        if (pos as u64).saturating_add(needed) <= input.len() as u64 {
             RlpError::ItemOverrunsList {
                 offset: pos,
                 list_end: limit,
@@ -337,6 +341,7 @@ fn read_prefix(input: &[u8], pos: usize, limit: usize) -> Result<Prefix, RlpErro
             }
             let len = len_bytes
                 .iter()
+                // `|` adds the byte to the zero low byte `<< 8` left (`^` would do the same).
                 .fold(0u64, |acc, &x| (acc << 8) | u64::from(x));
             if len < 56 {
                 return Err(RlpError::NonMinimalLength { offset: pos, len });
@@ -670,5 +675,112 @@ mod tests {
                 })
                 .unwrap();
         }
+    }
+
+    /// A string item whose encoding is exactly `total` bytes: `0xba`, a 3-byte length and the
+    /// payload (canonical for payloads of 2^16 to 2^24 - 1 bytes).
+    fn string_of_encoded_size(total: usize) -> Vec<u8> {
+        let payload = u32::try_from(total - 4).unwrap();
+        let mut out = vec![0xba];
+        out.extend_from_slice(&payload.to_be_bytes()[1..]);
+        out.resize(total, 0xaa);
+        out
+    }
+
+    #[test]
+    fn input_of_exactly_the_limit_decodes_and_one_byte_more_does_not() {
+        let at_limit = string_of_encoded_size(16 * 1024 * 1024);
+        assert_eq!(at_limit.len(), MAX_INPUT);
+        assert_eq!(
+            decode(&at_limit).unwrap().as_bytes().unwrap().len(),
+            MAX_INPUT - 4
+        );
+        assert_eq!(decode_stream(&at_limit).unwrap().len(), 1);
+        let over = string_of_encoded_size(MAX_INPUT + 1);
+        let too_large = RlpError::TooLarge {
+            len: MAX_INPUT + 1,
+            max: MAX_INPUT,
+        };
+        assert_eq!(decode(&over).unwrap_err(), too_large);
+        assert_eq!(decode_stream(&over).unwrap_err(), too_large);
+    }
+
+    #[test]
+    fn a_declared_length_over_the_limit_overflows_and_at_the_limit_is_truncated() {
+        // 0xbb: a string whose length takes 4 bytes.
+        assert_eq!(
+            decode(&[0xbb, 0x01, 0x00, 0x00, 0x01]),
+            Err(RlpError::LengthOverflow { offset: 0 })
+        );
+        assert_eq!(
+            decode(&[0xbb, 0x01, 0x00, 0x00, 0x00]),
+            Err(RlpError::Truncated {
+                offset: 0,
+                needed: MAX_INPUT as u64 + 5,
+                available: 5
+            })
+        );
+    }
+
+    #[test]
+    fn a_stream_of_exactly_the_item_bound_decodes_and_one_item_more_does_not() {
+        // One-byte strings, each an item of its own.
+        assert_eq!(
+            decode_stream(&vec![0x01; 1 << 20]).unwrap().len(),
+            MAX_ITEMS
+        );
+        assert_eq!(
+            decode_stream(&vec![0x01; MAX_ITEMS + 1]).unwrap_err(),
+            RlpError::TooManyItems { max: MAX_ITEMS }
+        );
+    }
+
+    #[test]
+    fn integers_take_their_full_width_and_not_a_byte_more() {
+        assert_eq!(decode(&u64_bytes(u64::MAX)).unwrap().as_u64(), Ok(u64::MAX));
+        assert_eq!(decode(&u64_bytes(0)).unwrap().as_u64(), Ok(0));
+        let nine = bytes(&[1; 9]);
+        assert_eq!(
+            decode(&nine).unwrap().as_u64(),
+            Err(RlpError::IntegerTooLarge {
+                offset: 0,
+                len: 9,
+                max: 8
+            })
+        );
+        assert_eq!(decode(&nine).unwrap().as_uint(9), Ok(&[1u8; 9][..]));
+    }
+
+    #[test]
+    fn lists_and_strings_are_told_apart() {
+        let l = list(&bytes(b"dog"));
+        let item = decode(&l).unwrap();
+        assert!(item.is_list());
+        assert_eq!(item.as_bytes(), Err(RlpError::ExpectedString { offset: 0 }));
+        let s = item.as_list().unwrap()[0].clone();
+        assert!(!s.is_list());
+        assert_eq!(s.as_bytes(), Ok(&b"dog"[..]));
+        assert_eq!(s.as_list(), Err(RlpError::ExpectedList { offset: 1 }));
+    }
+
+    #[test]
+    fn an_item_past_its_list_but_within_the_input_overruns_the_list() {
+        // A list of 2 bytes holding a string that needs 3 (0x82 'a' 'b'): the input has them.
+        assert_eq!(
+            decode(&[0xc2, 0x82, 0x61, 0x62]),
+            Err(RlpError::ItemOverrunsList {
+                offset: 1,
+                list_end: 3
+            })
+        );
+        // The same list holding a string that needs 4 (0x83): past the input too.
+        assert_eq!(
+            decode(&[0xc2, 0x83, 0x61, 0x62]),
+            Err(RlpError::Truncated {
+                offset: 1,
+                needed: 4,
+                available: 2
+            })
+        );
     }
 }
