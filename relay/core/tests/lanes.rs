@@ -683,15 +683,22 @@ fn a_restarted_sender_sends_again_what_is_open_and_not_forwarded() {
 
 // ---- Outbound: receipts close entries ----
 
-#[test]
-fn receipts_close_messages_and_the_closed_watermark_moves_over_what_is_contiguous() {
+/// Relay-cn with messages 1-3 of block 2 committed, forwarded and acknowledged by PEER,
+/// and taken in by kz, whose block with their receipts is returned with the relay.
+fn forwarded_and_taken_in() -> (Relay, u64) {
     let (cn, kz) = chains();
     let mut r = Relay::sender(cn, kz, |_| {});
-    let lane = r.lane();
     r.commit(2);
     r.handle(Event::PeerUp { peer: PEER });
     r.ack(&[1, 2, 3], Some(2));
     let h = r.take_in(2, &[1, 2, 3]);
+    (r, h)
+}
+
+#[test]
+fn receipts_close_messages_and_the_closed_watermark_moves_over_what_is_contiguous() {
+    let (mut r, h) = forwarded_and_taken_in();
+    let lane = r.lane();
 
     // Receipt 2 first: closed, but 1 is open, so nothing is compacted.
     let out = r.frame(PEER, Frame::Receipts(r.receipt_batch(h, &[2])));
@@ -809,13 +816,8 @@ fn receipt_batches_are_checked_for_their_sender_and_shape_first() {
 
 #[test]
 fn one_forged_receipt_refuses_its_whole_batch_and_closed_ones_are_checked_with_the_rest() {
-    let (cn, kz) = chains();
-    let mut r = Relay::sender(cn, kz, |_| {});
+    let (mut r, h) = forwarded_and_taken_in();
     let lane = r.lane();
-    r.commit(2);
-    r.handle(Event::PeerUp { peer: PEER });
-    r.ack(&[1, 2, 3], Some(2));
-    let h = r.take_in(2, &[1, 2, 3]);
 
     // Receipt 2's result changed under a proof of the real one: nothing of the batch is
     // taken, though the proofs of 1 and 3 are good.

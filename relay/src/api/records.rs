@@ -168,14 +168,31 @@ impl Records {
     /// The record of message `id`: its `api/msg/` value, with the stages and result of its
     /// `api/stages/` value where there is one (stores written before it existed have none).
     pub fn message(&self, id: &Hash32) -> Result<Option<MessageRecord>, ApiError> {
+        let stages = self.stages(id)?;
+        self.message_with(id, stages)
+    }
+
+    /// The `api/stages/` value of message `id`, if it has one.
+    fn stages(&self, id: &Hash32) -> Result<Option<StageState>, ApiError> {
+        let k = key(STAGES, id.as_bytes());
+        match self.store.get(Column::Meta, &k)? {
+            Some(bytes) => decode(&k, &bytes).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// The record of message `id` with `stages` (its `api/stages/` value, already read).
+    fn message_with(
+        &self,
+        id: &Hash32,
+        stages: Option<StageState>,
+    ) -> Result<Option<MessageRecord>, ApiError> {
         let k = key(MSG, id.as_bytes());
         let Some(bytes) = self.store.get(Column::Meta, &k)? else {
             return Ok(None);
         };
         let mut record: MessageRecord = decode(&k, &bytes)?;
-        let k = key(STAGES, id.as_bytes());
-        if let Some(bytes) = self.store.get(Column::Meta, &k)? {
-            let stages: StageState = decode(&k, &bytes)?;
+        if let Some(stages) = stages {
             record.stages = stages.stages;
             record.result = stages.result;
         }
@@ -317,19 +334,17 @@ struct Settled {
 }
 
 impl Settled {
-    /// Takes acknowledged `sequence`; whether the watermark moved.
-    fn take(&mut self, sequence: u64) -> bool {
+    /// Takes acknowledged `sequence`, moving the watermark over what is now contiguous.
+    fn take(&mut self, sequence: u64) {
         if sequence <= self.up_to {
-            return false;
+            return;
         }
         if sequence == self.up_to.saturating_add(1) || self.above.len() < SETTLED_AHEAD {
             self.above.insert(sequence);
         }
-        let before = self.up_to;
         while self.above.remove(&self.up_to.saturating_add(1)) {
             self.up_to = self.up_to.saturating_add(1);
         }
-        self.up_to != before
     }
 }
 
@@ -629,14 +644,11 @@ impl Writer {
         }
         // Not written lately: its stages alone say whether this one is taken (what a
         // catch-up mostly finds), before the whole record is read and decoded.
-        let sk = key(STAGES, id.as_bytes());
-        if let Some(bytes) = self.store.get(Column::Meta, &sk)? {
-            let stages: StageState = decode(&sk, &bytes)?;
-            if stages.stages.contains(&stage) {
-                return Ok(Known::Taken);
-            }
+        let stages = self.records.stages(&id)?;
+        if stages.as_ref().is_some_and(|s| s.stages.contains(&stage)) {
+            return Ok(Known::Taken);
         }
-        self.records.message(&id).map(Known::Record)
+        self.records.message_with(&id, stages).map(Known::Record)
     }
 
     /// Adds one stage's changes to `pending`; changes nothing when it fails.
