@@ -108,6 +108,21 @@ pub enum ClientError {
         /// Height of the conflicting blocks.
         height: Height,
     },
+    /// A block of another family than the client's (a client of
+    /// [`AnyFamily`](crate::any::AnyFamily) is made for one family).
+    #[error(
+        "light client of {chain} follows a {expected} chain; got a {got} block at height {height}"
+    )]
+    WrongFamily {
+        /// The chain.
+        chain: ChainId,
+        /// Height of the block given.
+        height: Height,
+        /// The client's family.
+        expected: FamilyKind,
+        /// The block's family.
+        got: FamilyKind,
+    },
     /// The block is invalid.
     #[error(transparent)]
     Invalid(#[from] VerificationError),
@@ -160,6 +175,7 @@ impl ClientError {
     pub fn reason(&self) -> &'static str {
         match self {
             Self::Frozen { .. } => "client-frozen",
+            Self::WrongFamily { .. } => "wrong-family",
             Self::Invalid(_) => "invalid-light-block",
             Self::BelowRoot { .. } => "below-trust-root",
             Self::NotTheRoot { .. } => "not-the-trust-root",
@@ -193,9 +209,20 @@ impl<F: Family> LightClient<F> {
     /// A client that trusts `root` and verifies with `options`. It trusts no block until
     /// the root block is offered to [`Self::update`].
     pub fn new(root: TrustRoot, options: Options) -> Self {
+        Self::with_kind(F::KIND, root, options)
+    }
+
+    /// A client of a chain of family `kind`, for a family type that takes several
+    /// ([`AnyFamily`](crate::any::AnyFamily)): it refuses blocks of any other family.
+    /// `None` when the family type cannot be of that kind.
+    pub fn for_family(kind: FamilyKind, root: TrustRoot, options: Options) -> Option<Self> {
+        F::takes_kind(kind).then(|| Self::with_kind(kind, root, options))
+    }
+
+    fn with_kind(kind: FamilyKind, root: TrustRoot, options: Options) -> Self {
         Self {
             family: F::default(),
-            kind: F::KIND,
+            kind,
             root,
             options,
             trusted: BTreeMap::new(),
@@ -241,7 +268,7 @@ impl<F: Family> LightClient<F> {
 
     /// Refuses a client that a store holds under another family's type.
     pub fn check_family(&self) -> Result<(), FamilyKind> {
-        if self.kind == F::KIND {
+        if F::takes_kind(self.kind) {
             Ok(())
         } else {
             Err(self.kind)
@@ -355,6 +382,15 @@ impl<F: Family> LightClient<F> {
             return Err(ClientError::Frozen {
                 chain: self.root.chain_id.clone(),
                 height: self.family.block_height(&e.trusted),
+            });
+        }
+        let family = self.family.block_family(&block);
+        if family != self.kind {
+            return Err(ClientError::WrongFamily {
+                chain: self.root.chain_id.clone(),
+                height,
+                expected: self.kind,
+                got: family,
             });
         }
         let chain = self.family.block_chain(&block);

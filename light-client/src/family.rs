@@ -119,6 +119,15 @@ pub enum LeafProofError {
         /// The prefix the key needs.
         expected: String,
     },
+    /// A proof of one family against a block of another
+    /// ([`AnyFamily`](crate::any::AnyFamily)).
+    #[error("a {proof} proof cannot prove a leaf of a {block} block")]
+    FamilyMismatch {
+        /// The block's family.
+        block: FamilyKind,
+        /// The proof's family.
+        proof: FamilyKind,
+    },
     /// A batch proof proves another number of leaves than it is given.
     #[error("batch proof proves {proves} leaves, {leaves} given")]
     BatchSize {
@@ -148,6 +157,20 @@ pub trait Family: Verifier + Clone + Copy + Default + Debug + Send + Sync + 'sta
     /// carries it (DESIGN.md: one multiproof per block): a [`MultiProof`] for the native
     /// family, one leaf proof per leaf for families without a multiproof.
     type BatchProof: Clone + Debug + PartialEq + Serialize + DeserializeOwned + Send + Sync;
+
+    /// Whether a client of this family type can be of family `kind` (a stored client names
+    /// its family; one of another family's type is refused on load). Only [`Self::KIND`],
+    /// but for [`AnyFamily`](crate::any::AnyFamily), which can be any.
+    fn takes_kind(kind: FamilyKind) -> bool {
+        kind == Self::KIND
+    }
+
+    /// The family of `block`: [`Self::KIND`], but for
+    /// [`AnyFamily`](crate::any::AnyFamily), whose blocks are each of their own family.
+    fn block_family(&self, block: &Self::LightBlock) -> FamilyKind {
+        let _ = block;
+        Self::KIND
+    }
 
     /// Hash of the block's header, as its commit signs it.
     fn block_hash(&self, block: &Self::LightBlock) -> Hash32;

@@ -18,6 +18,8 @@
 //! - [`bisection`]: a sans-IO planner that says which height to fetch next.
 //! - [`family`]: the [`family::Family`] trait each chain family implements for the generic
 //!   client: block identity, signers, leaf proofs against a verified header.
+//! - [`any`]: [`any::AnyFamily`], every family as one, for a relay whose channels join
+//!   chains of different families.
 //! - [`client`]: the generic [`client::LightClient`]: trust root, a bounded window of
 //!   trusted blocks, bisection, freezing on proven misbehaviour.
 //! - [`bundle`]: proof bundles and [`bundle::verify_bundle`], which every receiver calls.
@@ -44,6 +46,7 @@
     )
 )]
 
+pub mod any;
 pub mod bisection;
 pub mod bundle;
 pub mod client;

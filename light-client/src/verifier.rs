@@ -258,6 +258,17 @@ pub enum VerificationError {
         /// Which rule.
         source: Box<crate::evm::EvmError>,
     },
+    /// A block of one family checked against a trusted state of another
+    /// ([`AnyFamily`](crate::any::AnyFamily)).
+    #[error("light block at height {height} is of family {got}, the trusted state of {expected}")]
+    FamilyMismatch {
+        /// Height of the block.
+        height: Height,
+        /// The trusted state's family.
+        expected: crate::family::FamilyKind,
+        /// The block's family.
+        got: crate::family::FamilyKind,
+    },
     /// Trusting period or time arithmetic would overflow.
     #[error("time arithmetic overflowed at height {height} (trusting period {trusting_period:?})")]
     TimeOverflow {

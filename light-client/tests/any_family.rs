@@ -1,0 +1,449 @@
+//! `AnyFamily`: every family as one. Each rule is the family's own (the same verdicts as
+//! the family alone), and data of one family is refused against data of another, by its
+//! reason, before any signature is checked.
+
+mod common;
+
+use corridor_light_client::any::{AnyBatchProof, AnyFamily, AnyLeafProof, AnyLightBlock};
+use corridor_light_client::bundle::{verify_bundle, BundleError, ProofBundle};
+use corridor_light_client::client::{ClientError, LightClient, TrustRoot, UpdateOutcome};
+use corridor_light_client::envelope::{DocumentKind, TradeMessage};
+use corridor_light_client::evm::{
+    Address, AttestorKey, CorridorContracts, EvmBlock, EvmLogProof, Header,
+    ReceiptProof as EvmReceiptProof, WeakTrustAttestationQuorum, EMPTY_OMMERS_HASH,
+    EMPTY_TRIE_ROOT, U256,
+};
+use corridor_light_client::family::{
+    CometProof, CommitmentRoot, Family, FamilyKind, LeafProofError,
+};
+use corridor_light_client::merkle::MerkleTree;
+use corridor_light_client::native::{LightBlock, NativeVerifier};
+use corridor_light_client::signature::SigningKey;
+use corridor_light_client::testgen::{self, BlockContents, ChainSpec};
+use corridor_light_client::verifier::{Verdict, Verifier};
+use corridor_light_client::{codec, ChainId, Hash32, Height, Options, Time, VerificationError};
+
+const CHAIN: &str = "cn-shanghai";
+
+fn message(sequence: u64) -> TradeMessage {
+    common::trade_message(CHAIN, DocumentKind::BillOfLading, 3, sequence, sequence, 1)
+}
+
+/// Six native blocks; block 4 commits three messages.
+struct Native {
+    blocks: Vec<LightBlock>,
+    messages: Vec<TradeMessage>,
+    tree: MerkleTree,
+    now: Time,
+}
+
+fn native() -> Native {
+    let spec = ChainSpec::simple(CHAIN, 4);
+    let messages: Vec<TradeMessage> = (1..=3).map(message).collect();
+    let leaves: Vec<Vec<u8>> = messages.iter().map(|m| m.leaf().unwrap()).collect();
+    let tree = MerkleTree::from_leaves(&leaves);
+    let mut blocks = Vec::new();
+    let mut parent = Hash32::ZERO;
+    for h in 1..=6u64 {
+        let contents = BlockContents {
+            messages_root: if h == 4 { tree.root() } else { Hash32::ZERO },
+            ..BlockContents::default()
+        };
+        let b = testgen::block(&spec, Height(h), parent, contents);
+        parent = b.header().hash();
+        blocks.push(b);
+    }
+    Native {
+        now: spec.time_at(Height(10)),
+        blocks,
+        messages,
+        tree,
+    }
+}
+
+fn any(block: &LightBlock) -> AnyLightBlock {
+    AnyLightBlock::from(block.clone())
+}
+
+fn root_of(block: &LightBlock) -> TrustRoot {
+    TrustRoot {
+        chain_id: ChainId::new(CHAIN).unwrap(),
+        height: block.header().height,
+        header_hash: block.header().hash(),
+    }
+}
+
+/// An attested EVM block of the same chain id and height as `like`.
+fn evm_block(like: &LightBlock) -> AnyLightBlock {
+    let header = Header {
+        parent_hash: Hash32::ZERO,
+        ommers_hash: EMPTY_OMMERS_HASH,
+        beneficiary: Address::ZERO,
+        state_root: Hash32([1; 32]),
+        transactions_root: EMPTY_TRIE_ROOT,
+        receipts_root: EMPTY_TRIE_ROOT,
+        logs_bloom: Box::new([0; 256]),
+        difficulty: U256::from_u64(0),
+        number: like.header().height.0,
+        gas_limit: 8_000_000,
+        gas_used: 0,
+        timestamp: like.header().time.unix_nanos() / 1_000_000_000,
+        extra_data: vec![],
+        mix_hash: Hash32::ZERO,
+        nonce: [0; 8],
+        base_fee_per_gas: Some(U256::from_u64(7)),
+        withdrawals_root: None,
+        blob_gas_used: None,
+        excess_blob_gas: None,
+        parent_beacon_block_root: None,
+        requests_hash: None,
+    };
+    let quorum = WeakTrustAttestationQuorum::new(
+        31_337,
+        &[AttestorKey::Ed25519(
+            SigningKey::from_seed([7; 32]).public_key(),
+        )],
+        1,
+    )
+    .unwrap();
+    let contracts = CorridorContracts {
+        outbox: Address([0x0b; 20]),
+        inbox: Address([0x1b; 20]),
+    };
+    AnyLightBlock::from(EvmBlock::attested_root(
+        ChainId::new(CHAIN).unwrap(),
+        contracts,
+        quorum,
+        header,
+        vec![],
+    ))
+}
+
+#[test]
+fn a_native_chain_verifies_as_it_does_alone() {
+    let w = native();
+    let options = Options::default();
+    let mut alone: LightClient<NativeVerifier> =
+        LightClient::trusting(w.blocks[0].clone(), options).unwrap();
+    let mut mixed: LightClient<AnyFamily> =
+        LightClient::for_family(FamilyKind::Corridor, root_of(&w.blocks[0]), options).unwrap();
+    assert_eq!(mixed.family(), FamilyKind::Corridor);
+    assert!(matches!(
+        mixed.update(any_of(&w, 0), w.now),
+        Ok(UpdateOutcome::Trusted(Height(1)))
+    ));
+    // Adjacent, then skipping: the same outcome each time.
+    for i in [1, 3, 5] {
+        let a = alone
+            .update(w.blocks[i].clone(), w.now)
+            .map(|o| height_of(&o));
+        let b = mixed.update(any_of(&w, i), w.now).map(|o| height_of(&o));
+        assert_eq!(a, b, "block {}", i + 1);
+    }
+    assert_eq!(mixed.latest_height(), Height(6));
+    // A forged signature: refused by both, for the same reason.
+    let mut forged = w.blocks[2].clone();
+    forged = testgen::with_bad_signature(forged, 0);
+    let mut fresh: LightClient<AnyFamily> =
+        LightClient::for_family(FamilyKind::Corridor, root_of(&w.blocks[0]), options).unwrap();
+    fresh.update(any_of(&w, 0), w.now).unwrap();
+    fresh.update(any_of(&w, 1), w.now).unwrap();
+    let mut lone: LightClient<NativeVerifier> =
+        LightClient::trusting(w.blocks[0].clone(), options).unwrap();
+    lone.update(w.blocks[1].clone(), w.now).unwrap();
+    let e_any = fresh.update(any(&forged), w.now).unwrap_err();
+    let e_alone = lone.update(forged, w.now).unwrap_err();
+    assert!(matches!(
+        e_any,
+        ClientError::Invalid(VerificationError::InvalidSignature { .. })
+    ));
+    assert_eq!(e_any, e_alone);
+}
+
+fn any_of(w: &Native, i: usize) -> AnyLightBlock {
+    any(&w.blocks[i])
+}
+
+/// The height an update outcome names (none for misbehaviour, which these tests never make).
+fn height_of<B>(outcome: &UpdateOutcome<B>) -> Option<Height> {
+    match outcome {
+        UpdateOutcome::Trusted(h)
+        | UpdateOutcome::AlreadyTrusted(h)
+        | UpdateOutcome::NotEnoughTrust(h, _) => Some(*h),
+        UpdateOutcome::Misbehaviour(_) => None,
+    }
+}
+
+#[test]
+fn a_block_of_another_family_is_refused_by_the_client_before_any_check() {
+    let w = native();
+    let options = Options::default();
+    // As the root: an evm block where a corridor chain's root is expected.
+    let mut c: LightClient<AnyFamily> =
+        LightClient::for_family(FamilyKind::Corridor, root_of(&w.blocks[0]), options).unwrap();
+    let e = c.update(evm_block(&w.blocks[0]), w.now).unwrap_err();
+    assert_eq!(
+        e,
+        ClientError::WrongFamily {
+            chain: ChainId::new(CHAIN).unwrap(),
+            height: Height(1),
+            expected: FamilyKind::Corridor,
+            got: FamilyKind::Evm,
+        }
+    );
+    assert_eq!(e.reason(), "wrong-family");
+    assert_eq!(c.revision(), 0, "nothing taken");
+    // Later: the same, with the client's trusted blocks unchanged.
+    c.update(any_of(&w, 0), w.now).unwrap();
+    let before = c.revision();
+    let e = c.update(evm_block(&w.blocks[1]), w.now).unwrap_err();
+    assert_eq!(e.reason(), "wrong-family");
+    assert_eq!(c.revision(), before);
+    assert_eq!(c.latest_height(), Height(1));
+    // A client made for evm refuses native blocks, even the root's.
+    let mut e_client: LightClient<AnyFamily> =
+        LightClient::for_family(FamilyKind::Evm, root_of(&w.blocks[0]), options).unwrap();
+    assert!(matches!(
+        e_client.update(any_of(&w, 0), w.now),
+        Err(ClientError::WrongFamily {
+            expected: FamilyKind::Evm,
+            got: FamilyKind::Corridor,
+            ..
+        })
+    ));
+    // A single-family client type is of its family only.
+    assert!(LightClient::<NativeVerifier>::for_family(
+        FamilyKind::Evm,
+        root_of(&w.blocks[0]),
+        options
+    )
+    .is_none());
+    assert!(LightClient::<NativeVerifier>::for_family(
+        FamilyKind::Corridor,
+        root_of(&w.blocks[0]),
+        options
+    )
+    .is_some());
+}
+
+#[test]
+fn a_block_against_a_trusted_state_of_another_family_is_invalid() {
+    let w = native();
+    let trusted = AnyFamily.trusted_state(&any_of(&w, 0));
+    assert_eq!(AnyFamily.trusted_height(&trusted), Height(1));
+    let verdict = AnyFamily.verify_update(
+        &evm_block(&w.blocks[1]),
+        &trusted,
+        &Options::default(),
+        w.now,
+    );
+    assert_eq!(
+        verdict,
+        Verdict::Invalid(VerificationError::FamilyMismatch {
+            height: Height(2),
+            expected: FamilyKind::Corridor,
+            got: FamilyKind::Evm,
+        })
+    );
+    // The same family: the family's own verdict.
+    assert_eq!(
+        AnyFamily.verify_update(&any_of(&w, 1), &trusted, &Options::default(), w.now),
+        NativeVerifier.verify_update(
+            &w.blocks[1],
+            &NativeVerifier.trusted_state(&w.blocks[0]),
+            &Options::default(),
+            w.now
+        )
+    );
+    // After a state of another family, a state is made fresh from the block.
+    let after = AnyFamily.trusted_state_after(&evm_block(&w.blocks[1]), &trusted);
+    assert_eq!(after.family(), FamilyKind::Evm);
+    assert_eq!(AnyFamily.trusted_height(&after), Height(2));
+    let after = AnyFamily.trusted_state_after(&any_of(&w, 1), &trusted);
+    assert_eq!(after.family(), FamilyKind::Corridor);
+    assert_eq!(AnyFamily.trusted_height(&after), Height(2));
+}
+
+#[test]
+fn block_identity_is_the_familys_own() {
+    let w = native();
+    let b = &w.blocks[3];
+    let a = any(b);
+    assert_eq!(AnyFamily.block_hash(&a), NativeVerifier.block_hash(b));
+    assert_eq!(AnyFamily.block_time(&a), NativeVerifier.block_time(b));
+    assert_eq!(AnyFamily.block_chain(&a), NativeVerifier.block_chain(b));
+    assert_eq!(AnyFamily.block_height(&a), Height(4));
+    assert_eq!(AnyFamily.signing_power(&a), NativeVerifier.signing_power(b));
+    assert_eq!(AnyFamily.signers(&a), NativeVerifier.signers(b));
+    assert!(!AnyFamily.signers(&a).unwrap().is_empty());
+    assert_eq!(
+        AnyFamily.claimed_signers(&a),
+        NativeVerifier.claimed_signers(b)
+    );
+    assert_eq!(AnyFamily.block_family(&a), FamilyKind::Corridor);
+    assert_eq!(AnyFamily.block_family(&evm_block(b)), FamilyKind::Evm);
+    // The evm block's identity is the evm family's.
+    let e = evm_block(b);
+    let AnyLightBlock::Evm(inner) = &e else {
+        panic!("an evm block")
+    };
+    assert_eq!(AnyFamily.block_hash(&e), inner.header.hash());
+    assert_ne!(AnyFamily.block_hash(&e), AnyFamily.block_hash(&a));
+}
+
+fn leaves(w: &Native, which: &[usize]) -> Vec<(Vec<u8>, Vec<u8>)> {
+    which
+        .iter()
+        .map(|&i| (vec![], w.messages[i].leaf().unwrap()))
+        .collect()
+}
+
+fn evm_proof() -> EvmLogProof {
+    EvmLogProof {
+        receipt: EvmReceiptProof {
+            index: 0,
+            nodes: vec![vec![0x80]],
+        },
+        log_index: 0,
+    }
+}
+
+#[test]
+fn leaves_are_proven_by_their_familys_proofs_and_refused_across_families() {
+    let w = native();
+    let block = any_of(&w, 3);
+    let proofs: Vec<AnyLeafProof> = (0..3)
+        .map(|i| AnyLeafProof::from(w.tree.prove(i).unwrap()))
+        .collect();
+    let leaf = w.messages[1].leaf().unwrap();
+    AnyFamily
+        .verify_leaf(&block, CommitmentRoot::Messages, &[], &leaf, &proofs[1])
+        .unwrap();
+    // The wrong leaf: the native family's own refusal.
+    assert!(matches!(
+        AnyFamily.verify_leaf(&block, CommitmentRoot::Messages, &[], &leaf, &proofs[0]),
+        Err(LeafProofError::Merkle(_))
+    ));
+    // Proofs of other families: refused by family before any hashing.
+    let comet = AnyLeafProof::from(CometProof { layers: vec![] });
+    assert_eq!(
+        AnyFamily.verify_leaf(&block, CommitmentRoot::Messages, &[], &leaf, &comet),
+        Err(LeafProofError::FamilyMismatch {
+            block: FamilyKind::Corridor,
+            proof: FamilyKind::Cometbft,
+        })
+    );
+    let evm = AnyLeafProof::from(evm_proof());
+    assert_eq!(evm.family(), FamilyKind::Evm);
+    assert_eq!(
+        AnyFamily.verify_leaf(
+            &evm_block(&w.blocks[3]),
+            CommitmentRoot::Messages,
+            &[],
+            &leaf,
+            &proofs[1]
+        ),
+        Err(LeafProofError::FamilyMismatch {
+            block: FamilyKind::Evm,
+            proof: FamilyKind::Corridor,
+        })
+    );
+
+    // Joined: the native multiproof, proving all three at once.
+    let joined = AnyFamily.join_proofs(&proofs).unwrap();
+    assert!(matches!(joined, AnyBatchProof::Corridor(_)));
+    let all = leaves(&w, &[0, 1, 2]);
+    let each = AnyFamily
+        .verify_leaves(&block, CommitmentRoot::Messages, &all, &joined)
+        .unwrap();
+    assert_eq!(each, proofs, "each leaf's own proof back");
+    AnyFamily
+        .check_leaves(&block, CommitmentRoot::Messages, &all, &joined)
+        .unwrap();
+    let swapped = leaves(&w, &[0, 2, 1]);
+    assert!(matches!(
+        AnyFamily.check_leaves(&block, CommitmentRoot::Messages, &swapped, &joined),
+        Err(LeafProofError::Merkle(_))
+    ));
+    assert!(AnyFamily
+        .verify_leaves(&block, CommitmentRoot::Messages, &swapped, &joined)
+        .is_err());
+    // Proofs of several families do not join; a batch of another family is refused.
+    assert_eq!(
+        AnyFamily.join_proofs(&[proofs[0].clone(), comet.clone()]),
+        None
+    );
+    assert_eq!(AnyFamily.join_proofs(&[]), None);
+    let comet_batch = AnyFamily.join_proofs(&[comet.clone(), comet]).unwrap();
+    assert!(matches!(&comet_batch, AnyBatchProof::Cometbft(p) if p.len() == 2));
+    let two = leaves(&w, &[0, 1]);
+    assert_eq!(
+        AnyFamily.check_leaves(&block, CommitmentRoot::Messages, &two, &comet_batch),
+        Err(LeafProofError::FamilyMismatch {
+            block: FamilyKind::Corridor,
+            proof: FamilyKind::Cometbft,
+        })
+    );
+    assert_eq!(
+        AnyFamily.verify_leaves(&block, CommitmentRoot::Messages, &two, &comet_batch),
+        Err(LeafProofError::FamilyMismatch {
+            block: FamilyKind::Corridor,
+            proof: FamilyKind::Cometbft,
+        })
+    );
+    let evm_batch = AnyFamily.join_proofs(&[evm.clone(), evm]).unwrap();
+    assert!(matches!(&evm_batch, AnyBatchProof::Evm(p) if p.len() == 2));
+}
+
+#[test]
+fn a_bundle_verifies_through_any_family_and_refuses_a_proof_of_another() {
+    let w = native();
+    let bundle = ProofBundle::<AnyFamily> {
+        message: w.messages[1].clone(),
+        proof: AnyLeafProof::from(w.tree.prove(1).unwrap()),
+        height: Height(4),
+        light_blocks: (1..4).map(|i| any_of(&w, i)).collect(),
+    };
+    let fresh = || {
+        let mut c: LightClient<AnyFamily> = LightClient::for_family(
+            FamilyKind::Corridor,
+            root_of(&w.blocks[0]),
+            Options::default(),
+        )
+        .unwrap();
+        c.update(any_of(&w, 0), w.now).unwrap();
+        c
+    };
+    let mut c = fresh();
+    let verified = verify_bundle(&mut c, &bundle, w.now).unwrap();
+    assert_eq!(verified.header_hash, w.blocks[3].header().hash());
+    assert_eq!(c.latest_height(), Height(4));
+
+    let mut wrong = bundle.clone();
+    wrong.proof = AnyLeafProof::from(evm_proof());
+    let mut c = fresh();
+    let e = verify_bundle(&mut c, &wrong, w.now).unwrap_err();
+    assert!(
+        matches!(
+            &e,
+            BundleError::InvalidProof {
+                sequence: 2,
+                height: Height(4),
+                source: LeafProofError::FamilyMismatch {
+                    block: FamilyKind::Corridor,
+                    proof: FamilyKind::Evm,
+                },
+            }
+        ),
+        "{e:?}"
+    );
+
+    // Tagged on the wire: a round trip keeps each variant.
+    let bytes = codec::encode("bundle", &bundle).unwrap();
+    let back: ProofBundle<AnyFamily> = codec::decode("bundle", &bytes).unwrap();
+    assert_eq!(back, bundle);
+    let evm = evm_block(&w.blocks[0]);
+    let back: AnyLightBlock =
+        codec::decode("block", &codec::encode("block", &evm).unwrap()).unwrap();
+    assert_eq!(back, evm);
+}
