@@ -7,6 +7,8 @@
 //! Layout:
 //! - [`adapter`]: the async [`ChainAdapter`] trait (and what each method promises about
 //!   cancellation).
+//! - [`any`]: [`any::AnyAdapter`], an adapter of one family as one of the sum family
+//!   `AnyFamily`, for a relay core that follows chains of several families.
 //! - [`types`]: what crosses the adapter boundary: [`ChainStatus`], [`OutboundMessage`],
 //!   [`ProofBundle`], [`Receipt`], [`ReceiptProof`], [`DeliveryAck`].
 //! - [`error`]: the typed [`AdapterError`] (unreachable, unavailable, not found, invalid
@@ -31,6 +33,7 @@
 )]
 
 pub mod adapter;
+pub mod any;
 pub mod bundle;
 pub mod cometbft;
 pub mod devnet;

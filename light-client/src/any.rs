@@ -19,11 +19,13 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::bundle::ProofBundle;
 use crate::cometbft::{self, CometVerifier};
 use crate::evm::{EvmBlock, EvmFamily, EvmLogProof, EvmTrusted};
 use crate::family::{CometProof, CommitmentRoot, Family, FamilyKind, LeafProofError, Signer};
 use crate::merkle::{InclusionProof, MultiProof};
 use crate::native::{self, NativeVerifier};
+use crate::receipt::ReceiptProof;
 use crate::types::{ChainId, Hash32, Height, Options, Time};
 use crate::verifier::{Verdict, VerificationError, Verifier};
 
@@ -413,5 +415,96 @@ impl Family for AnyFamily {
             }
             _ => Err(proof_mismatch(block, proof.family())),
         }
+    }
+}
+
+/// A family [`AnyFamily`] holds: how its blocks and proofs go into the sum and come back
+/// out. Out of the sum, data of another family is refused with the family it is of.
+pub trait Member: Family {
+    /// `block` in the sum.
+    fn block_into_any(block: Self::LightBlock) -> AnyLightBlock;
+    /// The family's own block, or the family `block` is of.
+    fn block_from_any(block: AnyLightBlock) -> Result<Self::LightBlock, FamilyKind>;
+    /// `proof` in the sum.
+    fn proof_into_any(proof: Self::LeafProof) -> AnyLeafProof;
+    /// The family's own proof, or the family `proof` is of.
+    fn proof_from_any(proof: AnyLeafProof) -> Result<Self::LeafProof, FamilyKind>;
+    /// `proof` in the sum.
+    fn batch_into_any(proof: Self::BatchProof) -> AnyBatchProof;
+}
+
+macro_rules! member {
+    ($family:ty, $variant:ident, |$b:ident| $unbox_block:expr, |$p:ident| $unbox_proof:expr) => {
+        impl Member for $family {
+            fn block_into_any(block: Self::LightBlock) -> AnyLightBlock {
+                AnyLightBlock::from(block)
+            }
+
+            fn block_from_any(block: AnyLightBlock) -> Result<Self::LightBlock, FamilyKind> {
+                match block {
+                    AnyLightBlock::$variant($b) => Ok($unbox_block),
+                    other => Err(other.family()),
+                }
+            }
+
+            fn proof_into_any(proof: Self::LeafProof) -> AnyLeafProof {
+                AnyLeafProof::from(proof)
+            }
+
+            fn proof_from_any(proof: AnyLeafProof) -> Result<Self::LeafProof, FamilyKind> {
+                match proof {
+                    AnyLeafProof::$variant($p) => Ok($unbox_proof),
+                    other => Err(other.family()),
+                }
+            }
+
+            fn batch_into_any(proof: Self::BatchProof) -> AnyBatchProof {
+                AnyBatchProof::$variant(proof)
+            }
+        }
+    };
+}
+
+member!(NativeVerifier, Corridor, |b| *b, |p| p);
+member!(CometVerifier, Cometbft, |b| *b, |p| p);
+member!(EvmFamily, Evm, |b| *b, |p| *p);
+
+/// `bundle` of family `F` as a bundle of [`AnyFamily`].
+pub fn bundle_into_any<F: Member>(bundle: ProofBundle<F>) -> ProofBundle<AnyFamily> {
+    ProofBundle {
+        message: bundle.message,
+        proof: F::proof_into_any(bundle.proof),
+        height: bundle.height,
+        light_blocks: bundle
+            .light_blocks
+            .into_iter()
+            .map(F::block_into_any)
+            .collect(),
+    }
+}
+
+/// A bundle of [`AnyFamily`] as one of family `F`, or the family of the first part (proof,
+/// then blocks in order) that is of another.
+pub fn bundle_from_any<F: Member>(
+    bundle: ProofBundle<AnyFamily>,
+) -> Result<ProofBundle<F>, FamilyKind> {
+    Ok(ProofBundle {
+        message: bundle.message,
+        proof: F::proof_from_any(bundle.proof)?,
+        height: bundle.height,
+        light_blocks: bundle
+            .light_blocks
+            .into_iter()
+            .map(F::block_from_any)
+            .collect::<Result<_, _>>()?,
+    })
+}
+
+/// A receipt's proof of family `F` as one of [`AnyFamily`].
+pub fn receipt_into_any<F: Member>(receipt: ReceiptProof<F>) -> ReceiptProof<AnyFamily> {
+    ReceiptProof {
+        height: receipt.height,
+        receipt: receipt.receipt,
+        proof: F::proof_into_any(receipt.proof),
     }
 }

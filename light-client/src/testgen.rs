@@ -566,6 +566,48 @@ fn commit_height(mut block: LightBlock, height: u64) -> LightBlock {
     block
 }
 
+/// An EVM block of `chain` at `height` and `time` (whole seconds), unsealed, trusted through
+/// a one-of-one attestation quorum of an ed25519 key and carrying no attestation: a block
+/// of another family than the native one, for tests of what refuses a family's data
+/// elsewhere (as a root block it verifies; any later one needs its attestation).
+pub fn evm_block(chain: &ChainId, height: Height, time: Time) -> crate::evm::EvmBlock {
+    use crate::evm::{
+        Address, AttestorKey, CorridorContracts, EvmBlock, Header as EvmHeader,
+        WeakTrustAttestationQuorum, EMPTY_OMMERS_HASH, EMPTY_TRIE_ROOT, U256,
+    };
+    let header = EvmHeader {
+        parent_hash: Hash32::ZERO,
+        ommers_hash: EMPTY_OMMERS_HASH,
+        beneficiary: Address::ZERO,
+        state_root: Hash32([1; 32]),
+        transactions_root: EMPTY_TRIE_ROOT,
+        receipts_root: EMPTY_TRIE_ROOT,
+        logs_bloom: Box::new([0; 256]),
+        difficulty: U256::from_u64(0),
+        number: height.0,
+        gas_limit: 8_000_000,
+        gas_used: 0,
+        timestamp: time.unix_nanos() / 1_000_000_000,
+        extra_data: Vec::new(),
+        mix_hash: Hash32::ZERO,
+        nonce: [0; 8],
+        base_fee_per_gas: Some(U256::from_u64(7)),
+        withdrawals_root: None,
+        blob_gas_used: None,
+        excess_blob_gas: None,
+        parent_beacon_block_root: None,
+        requests_hash: None,
+    };
+    let attestor = AttestorKey::Ed25519(SigningKey::from_seed([7; 32]).public_key());
+    let quorum = WeakTrustAttestationQuorum::new(31_337, &[attestor], 1)
+        .unwrap_or_else(|_| unreachable!("a one-of-one quorum is valid"));
+    let contracts = CorridorContracts {
+        outbox: Address([0x0b; 20]),
+        inbox: Address([0x1b; 20]),
+    };
+    EvmBlock::attested_root(chain.clone(), contracts, quorum, header, Vec::new())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

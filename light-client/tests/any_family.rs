@@ -8,17 +8,12 @@ use corridor_light_client::any::{AnyBatchProof, AnyFamily, AnyLeafProof, AnyLigh
 use corridor_light_client::bundle::{verify_bundle, BundleError, ProofBundle};
 use corridor_light_client::client::{ClientError, LightClient, TrustRoot, UpdateOutcome};
 use corridor_light_client::envelope::{DocumentKind, TradeMessage};
-use corridor_light_client::evm::{
-    Address, AttestorKey, CorridorContracts, EvmBlock, EvmLogProof, Header,
-    ReceiptProof as EvmReceiptProof, WeakTrustAttestationQuorum, EMPTY_OMMERS_HASH,
-    EMPTY_TRIE_ROOT, U256,
-};
+use corridor_light_client::evm::{EvmLogProof, ReceiptProof as EvmReceiptProof};
 use corridor_light_client::family::{
     CometProof, CommitmentRoot, Family, FamilyKind, LeafProofError,
 };
 use corridor_light_client::merkle::MerkleTree;
 use corridor_light_client::native::{LightBlock, NativeVerifier};
-use corridor_light_client::signature::SigningKey;
 use corridor_light_client::testgen::{self, BlockContents, ChainSpec};
 use corridor_light_client::verifier::{Verdict, Verifier};
 use corridor_light_client::{codec, ChainId, Hash32, Height, Options, Time, VerificationError};
@@ -73,49 +68,12 @@ fn root_of(block: &LightBlock) -> TrustRoot {
     }
 }
 
-/// An attested EVM block of the same chain id and height as `like`.
+/// An EVM block of the same chain id, height and time as `like`.
 fn evm_block(like: &LightBlock) -> AnyLightBlock {
-    let header = Header {
-        parent_hash: Hash32::ZERO,
-        ommers_hash: EMPTY_OMMERS_HASH,
-        beneficiary: Address::ZERO,
-        state_root: Hash32([1; 32]),
-        transactions_root: EMPTY_TRIE_ROOT,
-        receipts_root: EMPTY_TRIE_ROOT,
-        logs_bloom: Box::new([0; 256]),
-        difficulty: U256::from_u64(0),
-        number: like.header().height.0,
-        gas_limit: 8_000_000,
-        gas_used: 0,
-        timestamp: like.header().time.unix_nanos() / 1_000_000_000,
-        extra_data: vec![],
-        mix_hash: Hash32::ZERO,
-        nonce: [0; 8],
-        base_fee_per_gas: Some(U256::from_u64(7)),
-        withdrawals_root: None,
-        blob_gas_used: None,
-        excess_blob_gas: None,
-        parent_beacon_block_root: None,
-        requests_hash: None,
-    };
-    let quorum = WeakTrustAttestationQuorum::new(
-        31_337,
-        &[AttestorKey::Ed25519(
-            SigningKey::from_seed([7; 32]).public_key(),
-        )],
-        1,
-    )
-    .unwrap();
-    let contracts = CorridorContracts {
-        outbox: Address([0x0b; 20]),
-        inbox: Address([0x1b; 20]),
-    };
-    AnyLightBlock::from(EvmBlock::attested_root(
-        ChainId::new(CHAIN).unwrap(),
-        contracts,
-        quorum,
-        header,
-        vec![],
+    AnyLightBlock::from(testgen::evm_block(
+        &like.header().chain_id,
+        like.header().height,
+        like.header().time,
     ))
 }
 
@@ -446,4 +404,104 @@ fn a_bundle_verifies_through_any_family_and_refuses_a_proof_of_another() {
     let back: AnyLightBlock =
         codec::decode("block", &codec::encode("block", &evm).unwrap()).unwrap();
     assert_eq!(back, evm);
+}
+
+#[test]
+fn a_familys_data_goes_into_the_sum_and_back_and_no_other_comes_out() {
+    use corridor_light_client::any::{bundle_from_any, bundle_into_any, receipt_into_any, Member};
+    use corridor_light_client::cometbft::CometVerifier;
+    use corridor_light_client::evm::EvmFamily;
+    use corridor_light_client::receipt::{Receipt, ReceiptProof, ReceiptResult};
+
+    let w = native();
+    let bundle = ProofBundle::<NativeVerifier> {
+        message: w.messages[1].clone(),
+        proof: w.tree.prove(1).unwrap(),
+        height: Height(4),
+        light_blocks: w.blocks[1..4].to_vec(),
+    };
+    let any = bundle_into_any(bundle.clone());
+    assert!(matches!(any.proof, AnyLeafProof::Corridor(_)));
+    assert!(any
+        .light_blocks
+        .iter()
+        .all(|b| b.family() == FamilyKind::Corridor));
+    assert_eq!(bundle_from_any::<NativeVerifier>(any.clone()), Ok(bundle));
+    // Out as another family: refused with the family the data is of.
+    assert_eq!(
+        bundle_from_any::<EvmFamily>(any.clone()).map(|_| ()),
+        Err(FamilyKind::Corridor)
+    );
+    assert_eq!(
+        bundle_from_any::<CometVerifier>(any.clone()).map(|_| ()),
+        Err(FamilyKind::Corridor)
+    );
+    // A native proof with an evm block among the light blocks: refused at the block.
+    let mut mixed = any;
+    mixed.light_blocks[1] = evm_block(&w.blocks[2]);
+    assert_eq!(
+        bundle_from_any::<NativeVerifier>(mixed).map(|_| ()),
+        Err(FamilyKind::Evm)
+    );
+    // Blocks and proofs one by one.
+    let e = evm_block(&w.blocks[0]);
+    let inner = EvmFamily::block_from_any(e.clone()).unwrap();
+    assert_eq!(EvmFamily::block_into_any(inner), e);
+    assert_eq!(
+        NativeVerifier::block_from_any(e).map(|_| ()),
+        Err(FamilyKind::Evm)
+    );
+    let p = evm_proof();
+    assert_eq!(
+        EvmFamily::proof_from_any(EvmFamily::proof_into_any(p.clone())),
+        Ok(p.clone())
+    );
+    assert_eq!(
+        NativeVerifier::proof_from_any(AnyLeafProof::from(p)).map(|_| ()),
+        Err(FamilyKind::Evm)
+    );
+    let c = CometProof {
+        layers: vec![vec![1]],
+    };
+    assert_eq!(
+        CometVerifier::proof_from_any(CometVerifier::proof_into_any(c.clone())),
+        Ok(c.clone())
+    );
+    assert_eq!(
+        EvmFamily::proof_from_any(AnyLeafProof::from(c)).map(|_| ()),
+        Err(FamilyKind::Cometbft)
+    );
+    assert!(matches!(
+        NativeVerifier::batch_into_any(
+            NativeVerifier
+                .join_proofs(&[w.tree.prove(0).unwrap()])
+                .unwrap()
+        ),
+        AnyBatchProof::Corridor(_)
+    ));
+    assert!(matches!(
+        EvmFamily::batch_into_any(vec![evm_proof()]),
+        AnyBatchProof::Evm(p) if p.len() == 1
+    ));
+    assert!(matches!(
+        CometVerifier::batch_into_any(vec![]),
+        AnyBatchProof::Cometbft(p) if p.is_empty()
+    ));
+    // A receipt's proof keeps its receipt and height.
+    let receipt = ReceiptProof::<NativeVerifier> {
+        height: Height(9),
+        receipt: Receipt {
+            source_chain: ChainId::new(CHAIN).unwrap(),
+            destination_chain: ChainId::new("kz-astana").unwrap(),
+            channel: 3,
+            sequence: 2,
+            message_commitment: w.messages[1].commitment().unwrap(),
+            result: ReceiptResult::Delivered,
+        },
+        proof: w.tree.prove(2).unwrap(),
+    };
+    let any = receipt_into_any(receipt.clone());
+    assert_eq!(any.height, Height(9));
+    assert_eq!(any.receipt, receipt.receipt);
+    assert_eq!(any.proof, AnyLeafProof::from(receipt.proof));
 }

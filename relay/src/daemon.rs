@@ -21,12 +21,13 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
+use corridor_adapters::any::AnyAdapter;
 use corridor_adapters::bundle::sync_client;
 use corridor_adapters::devnet::{Cursor, DevnetAdapter};
-use corridor_adapters::types::NativeClient;
 use corridor_adapters::ChainAdapter;
+use corridor_light_client::any::{receipt_into_any, AnyFamily, AnyLeafProof};
 use corridor_light_client::client::LightClient;
-use corridor_light_client::native::NativeVerifier;
+use corridor_light_client::verifier::Verifier;
 use corridor_light_client::{ChainId, Height};
 use corridor_quic::{Backoff, Endpoint, Hello, Link, TransportConfig};
 use corridor_relay_core::core::{Action, Core, CoreConfig, Event, PeerId};
@@ -41,7 +42,9 @@ use crate::observe::Observer;
 use crate::rocks::RocksStore;
 use crate::settings::Settings;
 
-type F = NativeVerifier;
+/// The core holds light clients of every family; each chain's client is made for its
+/// configured family and refuses blocks of any other.
+type F = AnyFamily;
 
 /// Why the daemon stopped with an error.
 #[derive(Debug, thiserror::Error)]
@@ -59,6 +62,15 @@ pub enum DaemonError {
     /// An adapter could not be built.
     #[error(transparent)]
     Adapter(#[from] corridor_adapters::AdapterError),
+    /// A chain of a family the relay's light clients cannot be (none today: the core's
+    /// family takes every one).
+    #[error("chain {chain}: no light client of family {family}")]
+    Family {
+        /// The chain.
+        chain: ChainId,
+        /// Its configured family.
+        family: corridor_light_client::family::FamilyKind,
+    },
     /// A peer's configured key is not an ed25519 key.
     #[error("peer {0}: not an ed25519 public key")]
     PeerKey(String),
@@ -161,8 +173,15 @@ pub async fn run(
     let clients = settings
         .chains
         .values()
-        .map(|c| LightClient::<F>::new(c.root.clone(), c.options))
-        .collect();
+        .map(|c| {
+            LightClient::<F>::for_family(c.family, c.root.clone(), c.options).ok_or_else(|| {
+                DaemonError::Family {
+                    chain: c.root.chain_id.clone(),
+                    family: c.family,
+                }
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
     let core = Core::restore(config, clients, &*store)?;
 
     let registry = prometheus::Registry::new();
@@ -298,7 +317,7 @@ pub async fn run(
     for (chain, adapter) in &adapters {
         tasks.spawn(watcher(Watcher {
             chain: chain.clone(),
-            adapter: adapter.clone(),
+            adapter: AnyAdapter(adapter.clone()),
             remote: remote.clone(),
             interval: settings.limits.poll_interval,
             cmd: cmd_tx.clone(),
@@ -529,6 +548,7 @@ fn perform(
             let Some(adapter) = adapters.get(&chain).cloned() else {
                 return;
             };
+            let adapter = AnyAdapter(adapter);
             let tx = tx.clone();
             let metrics = metrics.clone();
             tokio::spawn(async move {
@@ -558,7 +578,7 @@ fn perform(
                 );
                 warn!(%lane, sequence = refused_at, first, taken, error = %reason, "delivery failed; retried later");
                 let source = lane.source.clone();
-                if let Ok(status) = adapter.client_status(&source).await {
+                if let Ok(status) = adapter.inner().client_status(&source).await {
                     let _ = tx
                         .send(Cmd::Event(Event::InboxTrust {
                             chain: chain.clone(),
@@ -629,7 +649,7 @@ const ROUND_HEIGHTS: u64 = 256;
 
 struct Watcher {
     chain: ChainId,
-    adapter: Arc<DevnetAdapter>,
+    adapter: AnyAdapter<DevnetAdapter>,
     remote: Vec<ChainId>,
     interval: Duration,
     cmd: mpsc::Sender<Cmd>,
@@ -661,7 +681,7 @@ async fn watch_round(
     handed: Option<Height>,
 ) -> Result<Option<Height>, corridor_adapters::bundle::BundleError> {
     let (chain, adapter, remote, cmd, metrics) =
-        (&w.chain, &*w.adapter, &w.remote, &w.cmd, &w.metrics);
+        (&w.chain, &w.adapter, &w.remote, &w.cmd, &w.metrics);
     let tip = metrics
         .adapter(chain, adapter.status())
         .await?
@@ -691,7 +711,7 @@ async fn watch_round(
     // already and verifies the rest again.
     let blocks: Vec<_> = client
         .trusted_range(..)
-        .filter(|b| before.is_none_or(|l| b.header().height > l))
+        .filter(|b| before.is_none_or(|l| AnyFamily.block_height(b) > l))
         .cloned()
         .collect();
     if !blocks.is_empty() {
@@ -718,7 +738,7 @@ async fn watch_round(
             by_height
                 .entry(m.height)
                 .or_default()
-                .push((m.message, m.proof));
+                .push((m.message, AnyLeafProof::from(m.proof)));
         }
         hand_blocks(adapter, &mut client, chain, by_height.keys(), cmd).await?;
         for (height, messages) in by_height {
@@ -738,7 +758,10 @@ async fn watch_round(
         cursor = page.next;
         let mut by_height: BTreeMap<Height, Vec<_>> = BTreeMap::new();
         for r in page.items {
-            by_height.entry(r.height).or_default().push(r);
+            by_height
+                .entry(r.height)
+                .or_default()
+                .push(receipt_into_any(r));
         }
         hand_blocks(adapter, &mut client, chain, by_height.keys(), cmd).await?;
         for (height, receipts) in by_height {
@@ -756,7 +779,10 @@ async fn watch_round(
     })
     .await;
     for source in remote {
-        if let Ok(s) = metrics.adapter(chain, adapter.client_status(source)).await {
+        if let Ok(s) = metrics
+            .adapter(chain, adapter.inner().client_status(source))
+            .await
+        {
             let _ = send(Event::InboxTrust {
                 chain: chain.clone(),
                 source: source.clone(),
@@ -774,15 +800,15 @@ async fn watch_round(
 /// way (the core verifies them again from its own client, so it needs the whole path). The
 /// core takes a block it already trusts for the price of a hash comparison.
 async fn hand_blocks<'a>(
-    adapter: &DevnetAdapter,
-    client: &mut NativeClient,
+    adapter: &AnyAdapter<DevnetAdapter>,
+    client: &mut LightClient<F>,
     chain: &ChainId,
     heights: impl Iterator<Item = &'a Height> + Clone,
     cmd: &mpsc::Sender<Cmd>,
 ) -> Result<(), corridor_adapters::bundle::BundleError> {
     let known: BTreeSet<Height> = client
         .trusted_range(..)
-        .map(|b| b.header().height)
+        .map(|b| AnyFamily.block_height(b))
         .collect();
     for h in heights.clone() {
         if client.trusted_at(*h).is_none() {
@@ -793,7 +819,7 @@ async fn hand_blocks<'a>(
     let blocks: Vec<_> = client
         .trusted_range(..)
         .filter(|b| {
-            let h = b.header().height;
+            let h = AnyFamily.block_height(b);
             !known.contains(&h) || wanted.contains(&h)
         })
         .cloned()

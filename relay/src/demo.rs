@@ -1452,8 +1452,11 @@ fn rogue_task(
         let garbage: [&[u8]; 3] = [b"\xff\x00 not a frame", b"\x00", b"\xa1\x63bad\xf6"];
         let forgeries: BTreeMap<&str, Vec<Vec<u8>>> = BTreeMap::from([
             ("bad-frame", garbage.iter().map(|g| g.to_vec()).collect()),
-            ("invalid-proof", vec![Frame::Batch(forged).encode()?]),
-            ("duplicate", vec![Frame::Batch(replay).encode()?]),
+            (
+                "invalid-proof",
+                vec![Frame::Batch(forged.into_any()).encode()?],
+            ),
+            ("duplicate", vec![Frame::Batch(replay.into_any()).encode()?]),
         ]);
         let judged = |text: &str| -> Verdicts {
             INJECTED

@@ -49,6 +49,7 @@ pub const REJECTION_REASONS: &[&str] = &[
     "not-enough-trust",
     "untrusted-height",
     "client-frozen",
+    "wrong-family",
     "below-trust-root",
     "not-the-trust-root",
     "unproven-conflict",
@@ -77,6 +78,7 @@ pub const HEADER_FAILURE_REASONS: &[&str] = &[
     "not-the-trust-root",
     "unproven-conflict",
     "client-frozen",
+    "wrong-family",
     "misbehaviour",
     "other",
 ];

@@ -19,7 +19,7 @@ use corridor_relay_core::wire::{Frame, Lane};
 use crate::api::{ChainStatus, StageEvent};
 use crate::metrics::{reason_label, Metrics, Readiness, HEADER_FAILURE_REASONS, REJECTION_REASONS};
 
-type F = corridor_light_client::native::NativeVerifier;
+type F = corridor_light_client::any::AnyFamily;
 
 /// How often the gauges are read off the core.
 const REFRESH: Duration = Duration::from_secs(1);

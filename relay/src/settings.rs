@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use corridor_light_client::client::TrustRoot;
+use corridor_light_client::family::FamilyKind;
 use corridor_light_client::{ChainId, Hash32, Height, Options};
 use serde::Deserialize;
 
@@ -146,6 +147,8 @@ pub struct RawLimits {
 /// A chain the relay knows.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChainSettings {
+    /// The chain's family: its light client is made for it and refuses blocks of any other.
+    pub family: FamilyKind,
     /// Trust root.
     pub root: TrustRoot,
     /// Light-client options (trusting period).
@@ -326,15 +329,26 @@ impl Settings {
         for (i, c) in raw.chains.iter().enumerate() {
             let key = |k: &str| format!("chains[{i}].{k}");
             let id = ChainId::new(&c.chain_id).map_err(|e| err(key("chain_id"), e.to_string()))?;
-            if c.family != "corridor" {
-                return Err(err(
-                    key("family"),
-                    format!(
-                        "{:?}: the relay runs `corridor` chains today (cometbft and evm light clients exist; their adapters in the relay do not yet)",
-                        c.family
-                    ),
-                ));
-            }
+            // The core holds clients of every family (AnyFamily); the chain drivers (the
+            // watcher and delivery of a home chain) exist for native chains only so far.
+            let family = match c.family.as_str() {
+                "corridor" => FamilyKind::Corridor,
+                "cometbft" | "evm" => {
+                    return Err(err(
+                        key("family"),
+                        format!(
+                            "{:?}: the relay runs `corridor` chains today (its core and light clients take cometbft and evm chains; the relay's drivers of those chains' endpoints do not exist yet)",
+                            c.family
+                        ),
+                    ))
+                }
+                other => {
+                    return Err(err(
+                        key("family"),
+                        format!("{other:?} is not a chain family: corridor, cometbft or evm"),
+                    ))
+                }
+            };
             let hash = hex::decode(&c.trust_root.header_hash)
                 .ok()
                 .and_then(|b| <[u8; 32]>::try_from(b).ok())
@@ -356,6 +370,7 @@ impl Settings {
                 ..Options::default()
             };
             let settings = ChainSettings {
+                family,
                 root: TrustRoot {
                     chain_id: id.clone(),
                     height: Height(height),

@@ -20,19 +20,21 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use corridor_adapters::any::AnyAdapter;
 use corridor_adapters::bundle::sync_client;
 use corridor_adapters::devnet::{AdminToken, DevnetAdapter};
 use corridor_adapters::{AdapterError, ChainAdapter};
 use corridor_devnet::{devnet_trader_key, genesis_block, DevnetChain, DevnetConfig, DevnetHandle};
+use corridor_light_client::any::{receipt_into_any, AnyFamily, AnyLeafProof};
 use corridor_light_client::client::{LightClient, TrustRoot};
 use corridor_light_client::documents::examples::example;
 use corridor_light_client::envelope::{
     payload_from_json, Deadline, DocumentKind, MessageBody, SignedMessage, TradeMessage, VERSION,
 };
 use corridor_light_client::merkle::InclusionProof;
-use corridor_light_client::native::NativeVerifier;
 use corridor_light_client::signature::SigningKey;
 use corridor_light_client::testkit::TempDir;
+use corridor_light_client::verifier::Verifier;
 use corridor_light_client::{hash, ChainId, Hash32, Height, Options, Time};
 use corridor_relay::api::auth::token_request_bytes;
 use corridor_relay::api::error::PROBLEMS;
@@ -49,7 +51,7 @@ use corridor_relay_core::wire::{Frame, Lane, Limits};
 use serde_json::{json, Value};
 use tokio::sync::{broadcast, watch};
 
-type F = NativeVerifier;
+type F = AnyFamily;
 
 const EXPORTER: &str = "shanghai-exporter";
 const IMPORTER: &str = "astana-importer";
@@ -112,7 +114,7 @@ struct Node {
     core: Core<F>,
     store: Arc<dyn Store>,
     events: broadcast::Sender<StageEvent>,
-    home: DevnetAdapter,
+    home: AnyAdapter<DevnetAdapter>,
     remote: ChainId,
     handed: Option<Height>,
     frames: Vec<Frame<F>>,
@@ -157,7 +159,7 @@ impl Node {
             core,
             store,
             events,
-            home: home.adapter.clone(),
+            home: AnyAdapter(Arc::new(home.adapter.clone())),
             remote: remote.id.clone(),
             handed: None,
             frames: Vec::new(),
@@ -247,7 +249,7 @@ impl Node {
         let blocks: Vec<_> = client
             .trusted_range(..)
             .filter(|b| {
-                let h = b.header().height;
+                let h = AnyFamily.block_height(b);
                 before.is_none_or(|l| h > l) || heights.contains(&h)
             })
             .cloned()
@@ -263,7 +265,7 @@ impl Node {
             by_height
                 .entry(m.height)
                 .or_default()
-                .push((m.message, m.proof));
+                .push((m.message, AnyLeafProof::from(m.proof)));
         }
         for (height, messages) in by_height {
             self.handle(Event::Committed {
@@ -274,7 +276,10 @@ impl Node {
         }
         let mut receipts_by: BTreeMap<Height, Vec<_>> = BTreeMap::new();
         for r in receipts {
-            receipts_by.entry(r.height).or_default().push(r);
+            receipts_by
+                .entry(r.height)
+                .or_default()
+                .push(receipt_into_any(r));
         }
         for (height, receipts) in receipts_by {
             self.handle(Event::ReceiptsCommitted {
@@ -287,7 +292,7 @@ impl Node {
             chain: chain.clone(),
             height: tip,
         });
-        if let Ok(s) = self.home.client_status(&self.remote).await {
+        if let Ok(s) = self.home.inner().client_status(&self.remote).await {
             self.handle(Event::InboxTrust {
                 chain: chain.clone(),
                 source: self.remote.clone(),
@@ -769,13 +774,15 @@ async fn a_message_goes_from_post_to_acknowledged_and_both_relays_show_its_timel
     assert!(times.windows(2).all(|w| w[0] <= w[1]), "{times:?}");
 
     // The destination relay knows it from its core alone: received, proven at the source
-    // height (with the proof), and delivered into the destination chain.
+    // height (with the proof), and delivered into the destination chain. (A view shows a
+    // stage once the relay's API has taken it, so the source side may have shown its
+    // `acknowledged` a round after the destination took the source's receipt ack.)
     let view_b = until("the destination relay to deliver", 30, async || {
         let v = get(&api_b, t, &path, Some(&t_importer_b)).await.body;
-        (v["status"] == "delivered").then_some(v)
+        (v["status"] == "delivered" || v["status"] == "acknowledged").then_some(v)
     })
     .await;
-    assert_eq!(stages(&view_b), ["received", "delivered"]);
+    assert_eq!(stages(&view_b)[..2], ["received", "delivered"]);
     let received = &view_b["timeline"][0];
     assert_eq!(received["chain"], cn.id.as_str());
     assert_eq!(received["height"], location.height.unwrap().0);
@@ -1749,7 +1756,7 @@ async fn chains_show_their_light_client_status() {
     // What the core loop publishes, from its light clients.
     let text = CONFIGS.iter().find(|(n, _)| *n == "cn-shanghai").unwrap().1;
     let genesis = genesis_block(&DevnetConfig::from_toml(text).unwrap().spec);
-    let client = LightClient::<F>::trusting(genesis.clone(), options()).unwrap();
+    let client = LightClient::<F>::trusting(genesis.clone().into(), options()).unwrap();
     let status = ChainStatus::of(&client, true, Some(Height(4)), None);
     let time = genesis.header().time;
     assert_eq!(status.chain, cn.id);
@@ -2248,16 +2255,16 @@ async fn a_message_the_core_closed_before_the_indexer_ran_is_indexed_from_its_ev
     let mut batch = corridor_relay_core::store::WriteBatch::default();
     batch.put(Column::Audit, audit.key(), bytes);
     store.write(&batch).unwrap();
-    let entry = StoredEntry::<NativeVerifier> {
+    let entry = StoredEntry::<AnyFamily> {
         message: TradeMessage {
             sequence: 1,
             message: m,
         },
-        proof: InclusionProof {
+        proof: AnyLeafProof::from(InclusionProof {
             index: 0,
             tree_size: 1,
             path: Vec::new(),
-        },
+        }),
         height: Height(7),
         receipt: None,
     };

@@ -357,8 +357,7 @@ fn assert_all_acknowledged(relay: &Relay, home: &ChainId, remote: &ChainId, expe
         max_delivery_batch: corridor_relay_core::DEFAULT_DELIVERY_BATCH,
     };
     let core =
-        Core::<corridor_light_client::native::NativeVerifier>::restore(config, Vec::new(), &store)
-            .unwrap();
+        Core::<corridor_light_client::any::AnyFamily>::restore(config, Vec::new(), &store).unwrap();
     let lane = Lane {
         source: home.clone(),
         destination: remote.clone(),
@@ -626,13 +625,13 @@ async fn forgeries_replays_and_strangers_are_refused_while_honest_traffic_flows(
     let mut foreign = valid.clone();
     foreign.lane.destination = ChainId::new("pk-karachi").unwrap();
 
-    let send = |f: Frame<NativeVerifier>| f.encode().unwrap();
+    let send = |b: MessageBatch<NativeVerifier>| Frame::Batch(b.into_any()).encode().unwrap();
     link.send(b"\xff\x00 not a frame").await.unwrap();
-    link.send(&send(Frame::Batch(foreign))).await.unwrap();
-    link.send(&send(Frame::Batch(forged))).await.unwrap();
-    link.send(&send(Frame::Batch(valid.clone()))).await.unwrap();
+    link.send(&send(foreign)).await.unwrap();
+    link.send(&send(forged)).await.unwrap();
+    link.send(&send(valid.clone())).await.unwrap();
     tokio::time::sleep(Duration::from_millis(500)).await;
-    link.send(&send(Frame::Batch(valid))).await.unwrap();
+    link.send(&send(valid)).await.unwrap();
     // Keep sending garbage until relay-kz hangs up on the rogue.
     let closed = tokio::time::timeout(Duration::from_secs(20), async {
         loop {
@@ -825,7 +824,7 @@ async fn a_double_signed_header_freezes_the_light_client_and_stops_its_lanes() {
     let mut first = batch(0, &real3, true);
     first.light_blocks.push(at_message[0].clone());
     first.light_blocks.dedup_by_key(|b| b.header().height);
-    link.send(&Frame::Batch(first).encode().unwrap())
+    link.send(&Frame::Batch(first.into_any()).encode().unwrap())
         .await
         .unwrap();
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -833,7 +832,7 @@ async fn a_double_signed_header_freezes_the_light_client_and_stops_its_lanes() {
     let mut second = batch(1, &conflicting3, true);
     second.light_blocks.push(at_message[1].clone());
     second.light_blocks.dedup_by_key(|b| b.header().height);
-    link.send(&Frame::Batch(second.clone()).encode().unwrap())
+    link.send(&Frame::Batch(second.clone().into_any()).encode().unwrap())
         .await
         .unwrap();
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -871,7 +870,7 @@ async fn a_double_signed_header_freezes_the_light_client_and_stops_its_lanes() {
     b.start();
     let link = connect(b.listen.unwrap()).await;
     let honest = batch(1, &real3, false);
-    link.send(&Frame::Batch(honest).encode().unwrap())
+    link.send(&Frame::Batch(honest.into_any()).encode().unwrap())
         .await
         .unwrap();
     let deadline = Instant::now() + Duration::from_secs(20);

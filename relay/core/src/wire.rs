@@ -18,6 +18,7 @@
 //! - [`TrustStatus`]: what the sender's light clients of the receiver's chains trust (root
 //!   height and latest height), so the receiver can plan light blocks for them.
 
+use corridor_light_client::any::{AnyFamily, Member};
 use corridor_light_client::envelope::TradeMessage;
 use corridor_light_client::family::Family;
 use corridor_light_client::receipt::Receipt;
@@ -78,6 +79,24 @@ pub struct MessageBatch<F: Family> {
     /// One proof of all of them against the messages commitment of the header at
     /// `height` ([`Family::verify_leaves`]); `None` exactly when there are no messages.
     pub proof: Option<F::BatchProof>,
+}
+
+impl<F: Member> MessageBatch<F> {
+    /// The batch as a relay of every family ([`AnyFamily`]) carries it: the same blocks and
+    /// proof, tagged with their family.
+    pub fn into_any(self) -> MessageBatch<AnyFamily> {
+        MessageBatch {
+            lane: self.lane,
+            height: self.height,
+            light_blocks: self
+                .light_blocks
+                .into_iter()
+                .map(F::block_into_any)
+                .collect(),
+            messages: self.messages,
+            proof: self.proof.map(F::batch_into_any),
+        }
+    }
 }
 
 /// The receiver persisted these sequences of `lane`.

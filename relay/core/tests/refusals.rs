@@ -373,3 +373,91 @@ fn a_store_with_another_trust_root_is_refused() {
     let err = Core::<F>::restore(w.config.clone(), clients, &w.store).unwrap_err();
     assert!(err.to_string().contains("another trust root"), "{err}");
 }
+
+/// A core of every family (as the daemon runs it): a peer's batch whose light blocks or
+/// proof are of another family than the source chain's is refused by family before any
+/// signature is checked, nothing is written, and the real batch is then taken.
+#[test]
+fn data_of_another_family_than_the_chains_is_refused_by_family() {
+    use corridor_light_client::any::{AnyBatchProof, AnyFamily, AnyLightBlock};
+    use corridor_light_client::evm::EvmLogProof;
+    use corridor_light_client::family::FamilyKind;
+
+    let w = world();
+    let clients = vec![
+        LightClient::<AnyFamily>::for_family(FamilyKind::Corridor, w.cn.root(), options()).unwrap(),
+        LightClient::<AnyFamily>::for_family(FamilyKind::Corridor, w.kz.root(), options()).unwrap(),
+    ];
+    let mut core = Core::<AnyFamily>::new(w.config.clone(), clients);
+    let now = w.now();
+    core.handle(
+        Event::HomeBlocks {
+            chain: w.kz.id().clone(),
+            blocks: w
+                .kz
+                .blocks
+                .iter()
+                .cloned()
+                .map(AnyLightBlock::from)
+                .collect(),
+        },
+        now,
+    );
+    let real = w.batch().into_any();
+    let refused = |core: &mut Core<AnyFamily>, batch: MessageBatch<AnyFamily>| {
+        let out = core.handle(
+            Event::Frame {
+                peer: PEER,
+                frame: Frame::Batch(batch),
+            },
+            now,
+        );
+        let reasons: Vec<&str> = out
+            .actions
+            .iter()
+            .filter_map(|a| match a {
+                Action::Rejected { reason, .. } => Some(*reason),
+                _ => None,
+            })
+            .collect();
+        let held = out
+            .writes
+            .writes
+            .iter()
+            .filter(|w| w.column == Column::Inbound)
+            .count();
+        (reasons, held)
+    };
+
+    // The root block of cn-shanghai as an EVM block (same chain id, height and time).
+    let root = &w.cn.blocks[0];
+    let mut evm_root = real.clone();
+    evm_root.light_blocks[0] = AnyLightBlock::from(testgen::evm_block(
+        w.cn.id(),
+        root.header().height,
+        root.header().time,
+    ));
+    assert_eq!(refused(&mut core, evm_root), (vec!["wrong-family"], 0));
+    assert_eq!(
+        core.client(w.cn.id()).unwrap().revision(),
+        0,
+        "the client took nothing"
+    );
+
+    // The real blocks with a proof of another family: refused at the proof.
+    let mut evm_proof = real.clone();
+    evm_proof.proof = Some(AnyBatchProof::Evm(vec![
+        EvmLogProof {
+            receipt: corridor_light_client::evm::ReceiptProof {
+                index: 0,
+                nodes: vec![vec![0x80]],
+            },
+            log_index: 0,
+        };
+        3
+    ]));
+    assert_eq!(refused(&mut core, evm_proof), (vec!["invalid-proof"], 0));
+
+    // The real batch: taken, every message held.
+    assert_eq!(refused(&mut core, real), (Vec::new(), 3));
+}

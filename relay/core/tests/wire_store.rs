@@ -268,3 +268,48 @@ fn a_bounded_scan_goes_in_steps_after_a_key_within_its_prefix() {
     assert_eq!(keys(Some("a"), 5), ["a/1", "a/2", "a/3"]);
     assert_eq!(keys(None, 0), Vec::<String>::new());
 }
+
+#[test]
+fn a_batch_goes_on_the_wire_of_every_family_tagged_with_its_own() {
+    use corridor_light_client::any::{AnyBatchProof, AnyFamily, AnyLightBlock};
+
+    let mut cn = SimChain::new("cn-shanghai");
+    let kz = SimChain::new("kz-astana");
+    cn.submit(kz.id(), 7, 1);
+    cn.produce();
+    let (message, proof) = cn.committed[&Height(2)][0].clone();
+    let batch = MessageBatch::<F> {
+        lane: lane(),
+        height: Height(2),
+        light_blocks: cn.blocks[..2].to_vec(),
+        messages: vec![message],
+        proof: MultiProof::join(std::slice::from_ref(&proof)),
+    };
+    let any = batch.clone().into_any();
+    assert_eq!(any.lane, batch.lane);
+    assert_eq!(any.height, batch.height);
+    assert_eq!(any.messages, batch.messages);
+    assert_eq!(
+        any.light_blocks,
+        batch
+            .light_blocks
+            .iter()
+            .cloned()
+            .map(AnyLightBlock::from)
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(any.proof, batch.proof.clone().map(AnyBatchProof::Corridor));
+    // Through the wire and back: the same batch, each part tagged.
+    let frame = Frame::<AnyFamily>::Batch(any.clone());
+    let bytes = frame.encode().unwrap();
+    let Frame::Batch(back) = Frame::<AnyFamily>::decode(&bytes, &Limits::default()).unwrap() else {
+        panic!("a batch")
+    };
+    assert_eq!(back, any);
+    // An untagged (single-family) frame is not a frame of every family.
+    let plain = Frame::<F>::Batch(batch).encode().unwrap();
+    assert!(matches!(
+        Frame::<AnyFamily>::decode(&plain, &Limits::default()),
+        Err(FrameError::Decode(_))
+    ));
+}

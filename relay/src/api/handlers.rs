@@ -314,8 +314,7 @@ pub(super) async fn message(
 fn view(api: &Api, record: &MessageRecord) -> Result<MessageView, ApiError> {
     let m = &record.message;
     let b = &m.message.body;
-    let lane = corridor_relay_core::wire::Lane::of(m);
-    let audit = api.records.audit(&lane, m.sequence)?;
+    let audit = api.records.taken_audit(record)?;
     let proof = |p: &str| serde_json::from_str::<serde_json::Value>(p).ok();
     let mut timeline = Vec::new();
     if let Some(at) = record.submitted_at {

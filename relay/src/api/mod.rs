@@ -51,8 +51,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use corridor_adapters::devnet::DevnetAdapter;
+use corridor_light_client::any::AnyFamily;
 use corridor_light_client::envelope::Limits;
-use corridor_light_client::native::NativeVerifier;
 use corridor_light_client::ChainId;
 use corridor_relay_core::core::{AuditRecord, StoredEntry};
 use corridor_relay_core::store::Store;
@@ -77,7 +77,7 @@ pub struct StageEvent {
     pub audit: AuditRecord,
     /// The entry on the stage's side (outbound when the lane's source is a home chain),
     /// boxed: the channel's slots stay small however many it has.
-    pub entry: Option<Box<StoredEntry<NativeVerifier>>>,
+    pub entry: Option<Box<StoredEntry<AnyFamily>>>,
 }
 
 /// Stage events the broadcast to the indexer holds before it lags (then the indexer

@@ -32,8 +32,8 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use corridor_light_client::any::{AnyFamily, AnyLeafProof};
 use corridor_light_client::envelope::{SignedMessage, TradeMessage};
-use corridor_light_client::native::NativeVerifier;
 use corridor_light_client::receipt::ReceiptResult;
 use corridor_light_client::signature::PublicKey;
 use corridor_light_client::{Hash32, Height, Time};
@@ -250,11 +250,21 @@ impl Records {
         Ok(out)
     }
 
-    /// The message's status from its audit records.
-    pub fn status(&self, record: &MessageRecord) -> Result<Status, ApiError> {
+    /// The message's audit records whose stages its record has taken, in lifecycle order:
+    /// what the API shows of a message. The core writes an audit record before the indexer
+    /// takes its stage (and copies what the stage brings, such as the receipt's block and
+    /// proof, into the record), so a stage is shown only once the record has it: a view
+    /// never says `acknowledged` before it can show the receipt that came with it.
+    pub fn taken_audit(&self, record: &MessageRecord) -> Result<Vec<AuditRecord>, ApiError> {
         let lane = Lane::of(&record.message);
-        let audit = self.audit(&lane, record.message.sequence)?;
-        Ok(status_of(&audit))
+        let mut audit = self.audit(&lane, record.message.sequence)?;
+        audit.retain(|a| record.stages.contains(&stage_byte(&a.stage)));
+        Ok(audit)
+    }
+
+    /// The message's status from the audit records its record has taken.
+    pub fn status(&self, record: &MessageRecord) -> Result<Status, ApiError> {
+        Ok(status_of(&self.taken_audit(record)?))
     }
 
     /// Events after `after`, oldest first, at most `limit`.
@@ -547,7 +557,7 @@ impl Writer {
     /// if the stage is new to the API.
     pub fn stages<'a>(
         &mut self,
-        stages: impl IntoIterator<Item = (&'a AuditRecord, Option<&'a StoredEntry<NativeVerifier>>)>,
+        stages: impl IntoIterator<Item = (&'a AuditRecord, Option<&'a StoredEntry<AnyFamily>>)>,
     ) -> Result<(), ApiError> {
         let mut pending = Pending::default();
         for (audit, entry) in stages {
@@ -656,7 +666,7 @@ impl Writer {
         &mut self,
         pending: &mut Pending,
         audit: &AuditRecord,
-        entry: Option<&StoredEntry<NativeVerifier>>,
+        entry: Option<&StoredEntry<AnyFamily>>,
     ) -> Result<(), ApiError> {
         let lane = &audit.lane;
         let sequence = audit.sequence;
@@ -680,17 +690,17 @@ impl Writer {
             Some(_) => (None, None),
             None => (
                 if lacks_commit {
-                    stored_outbound::<NativeVerifier>(&*self.store, lane, sequence).map_err(
-                        |e| ApiError::Corrupt {
+                    stored_outbound::<AnyFamily>(&*self.store, lane, sequence).map_err(|e| {
+                        ApiError::Corrupt {
                             key: format!("outbound {lane} #{sequence}"),
                             reason: e.to_string(),
-                        },
-                    )?
+                        }
+                    })?
                 } else {
                     None
                 },
                 if lacks_commit || lacks_receipt {
-                    stored_inbound::<NativeVerifier>(&*self.store, lane, sequence).map_err(|e| {
+                    stored_inbound::<AnyFamily>(&*self.store, lane, sequence).map_err(|e| {
                         ApiError::Corrupt {
                             key: format!("inbound {lane} #{sequence}"),
                             reason: e.to_string(),
@@ -882,9 +892,15 @@ fn list_position(record: &MessageRecord) -> Vec<u8> {
     t
 }
 
-/// A proof as JSON text (proofs are plain data: they always serialise).
-fn proof_json<T: Serialize>(proof: &T) -> String {
-    serde_json::to_string(proof).unwrap_or_default()
+/// A proof as JSON text, in its family's own shape (the family is the chain's, which the
+/// API names elsewhere). Proofs are plain data: they always serialise.
+fn proof_json(proof: &AnyLeafProof) -> String {
+    match proof {
+        AnyLeafProof::Corridor(p) => serde_json::to_string(p),
+        AnyLeafProof::Cometbft(p) => serde_json::to_string(p),
+        AnyLeafProof::Evm(p) => serde_json::to_string(p),
+    }
+    .unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -909,7 +925,7 @@ mod tests {
         }
     }
 
-    fn entry(sequence: u64) -> StoredEntry<NativeVerifier> {
+    fn entry(sequence: u64) -> StoredEntry<AnyFamily> {
         let sender = SigningKey::from_seed([1; 32]);
         let receiver = SigningKey::from_seed([2; 32]);
         let payload = payload_from_json(&example(DocumentKind::CommercialInvoice)).unwrap();
@@ -931,11 +947,11 @@ mod tests {
         .unwrap();
         StoredEntry {
             message: TradeMessage { sequence, message },
-            proof: InclusionProof {
+            proof: AnyLeafProof::from(InclusionProof {
                 index: 0,
                 tree_size: 1,
                 path: Vec::new(),
-            },
+            }),
             height: Height(7),
             receipt: None,
         }
@@ -1148,6 +1164,35 @@ mod tests {
     }
 
     #[test]
+    fn a_stage_is_shown_once_the_record_has_taken_it() {
+        let store: Arc<dyn Store> = Arc::new(MemStore::new());
+        let (feed, _told) = broadcast::channel(64);
+        let mut writer = Writer::new(store.clone(), 100, feed).unwrap();
+        let records = Records::new(store.clone());
+        let one = entry(1);
+        let id = one.message.message.id().unwrap();
+        let a = audit(&*store, 1, Stage::Committed, 10);
+        writer.stages([(&a, Some(&one))]).unwrap();
+        // The core wrote two more stages; the indexer has not taken them yet.
+        let b = audit(&*store, 1, Stage::Forwarded, 11);
+        let c = audit(
+            &*store,
+            1,
+            Stage::Acknowledged(ReceiptResult::Delivered),
+            12,
+        );
+        let record = records.message(&id).unwrap().unwrap();
+        assert_eq!(records.audit(&lane(), 1).unwrap().len(), 3);
+        assert_eq!(records.taken_audit(&record).unwrap(), vec![a.clone()]);
+        assert_eq!(records.status(&record).unwrap(), Status::Committed);
+        // Taken: shown, with the status it gives.
+        writer.stages([(&b, Some(&one)), (&c, Some(&one))]).unwrap();
+        let record = records.message(&id).unwrap().unwrap();
+        assert_eq!(records.taken_audit(&record).unwrap(), vec![a, b, c]);
+        assert_eq!(records.status(&record).unwrap(), Status::Acknowledged);
+    }
+
+    #[test]
     fn the_record_cache_keeps_the_last_records_up_to_its_bound() {
         let record = |sequence: u64| {
             let e = entry(sequence);
@@ -1281,11 +1326,11 @@ mod tests {
                 message_commitment: one.message.commitment().unwrap(),
                 result: ReceiptResult::Expired,
             },
-            proof: InclusionProof {
+            proof: AnyLeafProof::from(InclusionProof {
                 index: 0,
                 tree_size: 1,
                 path: Vec::new(),
-            },
+            }),
         });
         let d = audit(&*store, 1, Stage::Acknowledged(ReceiptResult::Expired), 13);
         writer.stages([(&d, Some(&proven))]).unwrap();
@@ -1334,11 +1379,11 @@ mod tests {
     }
 
     /// Writes the core's open outbound entry of `entry`, as the core stores it.
-    fn put_outbound(store: &dyn Store, entry: &StoredEntry<NativeVerifier>) {
+    fn put_outbound(store: &dyn Store, entry: &StoredEntry<AnyFamily>) {
         #[derive(Serialize)]
         struct Out<'a> {
             message: &'a TradeMessage,
-            proof: &'a InclusionProof,
+            proof: &'a AnyLeafProof,
             height: Height,
             forwarded: bool,
             done: Option<ReceiptResult>,

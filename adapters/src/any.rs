@@ -1,0 +1,146 @@
+//! [`AnyAdapter`]: an adapter of one family seen as an adapter of
+//! [`AnyFamily`](corridor_light_client::any::AnyFamily), for a relay whose one core follows
+//! chains of several families.
+//!
+//! Its light blocks come tagged with the chain's family. The bundles it is given to deliver
+//! are taken out of the sum first: a bundle carries its *source* chain's blocks and proof,
+//! and the inner adapter's family is also the family of the bundles its chain's inbox
+//! verifies (a devnet inbox runs native light clients). A bundle of another family is
+//! refused (`wrong-family`) without a call to the chain. Everything else is the inner
+//! adapter's own answer.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use corridor_light_client::any::{bundle_from_any, AnyFamily, AnyLightBlock, Member};
+use corridor_light_client::bundle::ProofBundle;
+use corridor_light_client::{ChainId, Height};
+
+use crate::adapter::ChainAdapter;
+use crate::devnet::{Cursor, Page};
+use crate::error::AdapterError;
+use crate::types::{ChainStatus, DeliveryAck, DeliveryBatchAck, OutboundMessage, ReceiptProof};
+
+/// An adapter of family `A::Family`, as one of [`AnyFamily`].
+pub struct AnyAdapter<A>(pub Arc<A>);
+
+impl<A> Clone for AnyAdapter<A> {
+    fn clone(&self) -> Self {
+        Self(self.0.clone())
+    }
+}
+
+impl<A> AnyAdapter<A>
+where
+    A: ChainAdapter,
+    A::Family: Member,
+{
+    /// The inner adapter.
+    pub fn inner(&self) -> &Arc<A> {
+        &self.0
+    }
+
+    /// The bundles in the chain's family, or the refusal of the first that is not.
+    fn own(
+        &self,
+        bundles: &[ProofBundle<AnyFamily>],
+    ) -> Result<Vec<ProofBundle<A::Family>>, AdapterError> {
+        bundles
+            .iter()
+            .map(|b| {
+                bundle_from_any(b.clone()).map_err(|got| AdapterError::Rejected {
+                    chain: self.0.chain_id().to_string(),
+                    problem: "wrong-family".into(),
+                    status: 400,
+                    detail: format!(
+                        "sequence {} from {} carries {got} blocks or proofs; this chain's \
+                         inbox verifies {} bundles only",
+                        b.message.sequence,
+                        b.message.message.body.source_chain,
+                        <A::Family as corridor_light_client::family::Family>::KIND
+                    ),
+                })
+            })
+            .collect()
+    }
+}
+
+#[async_trait]
+impl<A> ChainAdapter for AnyAdapter<A>
+where
+    A: ChainAdapter,
+    A::Family: Member,
+{
+    type Family = AnyFamily;
+
+    fn chain_id(&self) -> &ChainId {
+        self.0.chain_id()
+    }
+
+    async fn status(&self) -> Result<ChainStatus, AdapterError> {
+        self.0.status().await
+    }
+
+    async fn light_block(&self, height: Height) -> Result<AnyLightBlock, AdapterError> {
+        Ok(A::Family::block_into_any(self.0.light_block(height).await?))
+    }
+
+    async fn latest_light_block(&self) -> Result<AnyLightBlock, AdapterError> {
+        Ok(A::Family::block_into_any(
+            self.0.latest_light_block().await?,
+        ))
+    }
+
+    async fn outbound_messages(
+        &self,
+        from: Height,
+        to: Height,
+    ) -> Result<Vec<OutboundMessage>, AdapterError> {
+        self.0.outbound_messages(from, to).await
+    }
+
+    async fn outbound_page(
+        &self,
+        cursor: Cursor,
+        to: Height,
+    ) -> Result<Page<OutboundMessage>, AdapterError> {
+        self.0.outbound_page(cursor, to).await
+    }
+
+    async fn receipts_page(
+        &self,
+        cursor: Cursor,
+        to: Height,
+    ) -> Result<Page<ReceiptProof>, AdapterError> {
+        self.0.receipts_page(cursor, to).await
+    }
+
+    async fn submit_delivery(
+        &self,
+        bundle: &ProofBundle<AnyFamily>,
+    ) -> Result<DeliveryAck, AdapterError> {
+        let own = self.own(std::slice::from_ref(bundle))?;
+        match own.first() {
+            Some(b) => self.0.submit_delivery(b).await,
+            None => Err(AdapterError::Rejected {
+                chain: self.0.chain_id().to_string(),
+                problem: "empty-batch".into(),
+                status: 400,
+                detail: "no bundle".into(),
+            }),
+        }
+    }
+
+    /// The inner adapter's batch delivery, so the chain still takes the batch in one call.
+    async fn submit_deliveries(
+        &self,
+        bundles: &[ProofBundle<AnyFamily>],
+    ) -> Result<DeliveryBatchAck, AdapterError> {
+        let own = self.own(bundles)?;
+        self.0.submit_deliveries(&own).await
+    }
+
+    async fn receipts(&self, from: Height, to: Height) -> Result<Vec<ReceiptProof>, AdapterError> {
+        self.0.receipts(from, to).await
+    }
+}
