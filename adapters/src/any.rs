@@ -40,23 +40,37 @@ where
         &self.0
     }
 
+    /// [`ChainAdapter::submit_deliveries`] of bundles the caller gives away: each is taken
+    /// out of the sum without a copy.
+    pub async fn submit_owned(
+        &self,
+        bundles: Vec<ProofBundle<AnyFamily>>,
+    ) -> Result<DeliveryBatchAck, AdapterError> {
+        let own = self.own(bundles)?;
+        self.0.submit_deliveries(&own).await
+    }
+
     /// The bundles in the chain's family, or the refusal of the first that is not.
     fn own(
         &self,
-        bundles: &[ProofBundle<AnyFamily>],
+        bundles: Vec<ProofBundle<AnyFamily>>,
     ) -> Result<Vec<ProofBundle<A::Family>>, AdapterError> {
         bundles
-            .iter()
+            .into_iter()
             .map(|b| {
-                bundle_from_any(b.clone()).map_err(|got| AdapterError::Rejected {
+                let (sequence, source) = (
+                    b.message.sequence,
+                    b.message.message.body.source_chain.clone(),
+                );
+                bundle_from_any(b).map_err(|got| AdapterError::Rejected {
                     chain: self.0.chain_id().to_string(),
                     problem: "wrong-family".into(),
                     status: 400,
                     detail: format!(
                         "sequence {} from {} carries {got} blocks or proofs; this chain's \
                          inbox verifies {} bundles only",
-                        b.message.sequence,
-                        b.message.message.body.source_chain,
+                        sequence,
+                        source,
                         <A::Family as corridor_light_client::family::Family>::KIND
                     ),
                 })
@@ -119,7 +133,7 @@ where
         &self,
         bundle: &ProofBundle<AnyFamily>,
     ) -> Result<DeliveryAck, AdapterError> {
-        let own = self.own(std::slice::from_ref(bundle))?;
+        let own = self.own(vec![bundle.clone()])?;
         match own.first() {
             Some(b) => self.0.submit_delivery(b).await,
             None => Err(AdapterError::Rejected {
@@ -136,8 +150,7 @@ where
         &self,
         bundles: &[ProofBundle<AnyFamily>],
     ) -> Result<DeliveryBatchAck, AdapterError> {
-        let own = self.own(bundles)?;
-        self.0.submit_deliveries(&own).await
+        self.submit_owned(bundles.to_vec()).await
     }
 
     async fn receipts(&self, from: Height, to: Height) -> Result<Vec<ReceiptProof>, AdapterError> {

@@ -553,13 +553,12 @@ fn perform(
             let metrics = metrics.clone();
             tokio::spawn(async move {
                 let first = bundles.first().map_or(0, |b| b.message.sequence);
-                let (acks, refused) = match metrics
-                    .adapter(&chain, adapter.submit_deliveries(&bundles))
-                    .await
-                {
-                    Ok(batch) => (batch.acks, batch.refused),
-                    Err(e) => (Vec::new(), Some(e)),
-                };
+                let sequences: Vec<u64> = bundles.iter().map(|b| b.message.sequence).collect();
+                let (acks, refused) =
+                    match metrics.adapter(&chain, adapter.submit_owned(bundles)).await {
+                        Ok(batch) => (batch.acks, batch.refused),
+                        Err(e) => (Vec::new(), Some(e)),
+                    };
                 let taken = acks.len();
                 for ack in acks {
                     let event = Event::Delivered {
@@ -569,7 +568,7 @@ fn perform(
                     };
                     let _ = tx.send(Cmd::Event(event)).await;
                 }
-                let Some(refused_at) = bundles.get(taken).map(|b| b.message.sequence) else {
+                let Some(&refused_at) = sequences.get(taken) else {
                     return;
                 };
                 let reason = refused.map_or_else(
