@@ -632,6 +632,40 @@ mod tests {
         }
     }
 
+    /// A chain's family is one of the three, held in the typed settings; the two the
+    /// relay cannot drive yet are refused by name, anything else as no family at all.
+    #[test]
+    fn a_chains_family_is_named_and_checked() {
+        let (_dir, path) = file(PEER);
+        let s = load(Some(&path), &Overrides::default()).unwrap();
+        let cn = &s.chains[&ChainId::new("cn-shanghai").unwrap()];
+        assert_eq!(cn.family, FamilyKind::Corridor);
+        let text = std::fs::read_to_string(&path).unwrap();
+        for (family, problem) in [
+            ("evm", "drivers of those chains' endpoints do not exist yet"),
+            (
+                "cometbft",
+                "drivers of those chains' endpoints do not exist yet",
+            ),
+            ("solana", "is not a chain family: corridor, cometbft or evm"),
+        ] {
+            // The second chain (a partner chain, no endpoint).
+            let (_other, bad) = file("");
+            std::fs::write(
+                &bad,
+                text.replacen(
+                    "family = \"corridor\"\ntrusting",
+                    &format!("family = \"{family}\"\ntrusting"),
+                    1,
+                ),
+            )
+            .unwrap();
+            let e = load(Some(&bad), &Overrides::default()).unwrap_err();
+            assert_eq!(e.key, "chains[1].family", "{family}: {e}");
+            assert!(e.problem.contains(problem), "{family}: {e}");
+        }
+    }
+
     /// Each new key's bad value is refused naming that key.
     #[test]
     fn bad_listen_addresses_rates_and_evidence_endpoints_name_their_key() {

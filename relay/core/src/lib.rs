@@ -5,6 +5,11 @@
 //! - [`core`]: every lane's outbound and inbound state machines: events in, writes and
 //!   actions out, the time an argument.
 //!
+//! The core is generic over the light client's `Family`. The daemon runs it over
+//! `AnyFamily` (every family as one: a channel may join chains of different families, and
+//! one core holds the light clients of both ends); the simulator and most tests run it over
+//! the native family alone, which is the same code with the same rules.
+//!
 //! This crate does no IO: no tokio, no sockets, no RocksDB, no clock. That is why it is a
 //! crate of its own (a departure from DESIGN.md's single `relay/` crate): the compiler then
 //! guarantees that the simulator exercises exactly the logic the daemon runs, and the core
