@@ -1,5 +1,5 @@
 //! [`AnyAdapter`]: an adapter of one family seen as an adapter of
-//! [`AnyFamily`](corridor_light_client::any::AnyFamily), for a relay whose one core follows
+//! [`AnyFamily`], for a relay whose one core follows
 //! chains of several families.
 //!
 //! Its light blocks come tagged with the chain's family. The bundles it is given to deliver
