@@ -392,4 +392,188 @@ mod tests {
         };
         assert_eq!(response.verify(&root, &limits), Ok(false));
     }
+
+    /// An account with two storage slots and some code, in a state of a few accounts.
+    struct World {
+        state: TrieBuilder,
+        storage: TrieBuilder,
+        address: Address,
+        account: Account,
+        code: Vec<u8>,
+    }
+
+    fn world() -> World {
+        let code = b"\x60\x00\x60\x00\xf3".to_vec();
+        let mut storage = TrieBuilder::new();
+        for (slot, value) in [(1u64, 0x2au64), (2, 0x1234_5678)] {
+            let slot = U256::from_u64(slot).0;
+            let value = rlp::bytes(U256::from_u64(value).to_minimal_be());
+            storage.insert(&keccak256(&slot).0, &value).unwrap();
+        }
+        let address = Address([0x42; 20]);
+        let account = Account {
+            nonce: 3,
+            balance: U256::from_u64(10),
+            storage_root: storage.root(),
+            code_hash: keccak256(&code),
+        };
+        let mut state = TrieBuilder::new();
+        state
+            .insert(&keccak256(&address.0).0, &account.encode())
+            .unwrap();
+        for i in 0u8..8 {
+            let other = Account {
+                nonce: u64::from(i),
+                ..Account::EMPTY
+            };
+            state
+                .insert(&keccak256(&[i; 20]).0, &other.encode())
+                .unwrap();
+        }
+        World {
+            state,
+            storage,
+            address,
+            account,
+            code,
+        }
+    }
+
+    impl World {
+        fn slot(&self, slot: u64, value: u64) -> StorageProof {
+            let slot = Hash32(U256::from_u64(slot).0);
+            StorageProof {
+                slot,
+                value: U256::from_u64(value),
+                proof: build_proof(&self.storage, &keccak256(&slot.0).0),
+            }
+        }
+
+        fn response(&self, storage: Vec<StorageProof>, code: Option<Vec<u8>>) -> AccountProof {
+            AccountProof {
+                address: self.address,
+                account: self.account,
+                account_proof: build_proof(&self.state, &keccak256(&self.address.0).0),
+                storage,
+                code,
+            }
+        }
+    }
+
+    #[test]
+    fn storage_values_and_code_are_proven_against_the_account() {
+        let limits = ProofLimits::default();
+        let w = world();
+        let root = w.state.root();
+        let response = w.response(
+            vec![w.slot(1, 0x2a), w.slot(2, 0x1234_5678), w.slot(3, 0)],
+            Some(w.code.clone()),
+        );
+        assert_eq!(response.verify(&root, &limits), Ok(true));
+        assert_eq!(
+            verify_storage(
+                &w.address,
+                &w.account.storage_root,
+                &response.storage[1].slot,
+                &response.storage[1].proof,
+                &limits
+            ),
+            Ok(U256::from_u64(0x1234_5678))
+        );
+
+        // A wrong value, a value claimed for an empty slot, a broken storage proof.
+        for (entry, proven) in [(w.slot(1, 0x2b), 0x2a), (w.slot(3, 7), 0)] {
+            let slot = entry.slot;
+            let claimed = entry.value;
+            assert_eq!(
+                w.response(vec![entry], None).verify(&root, &limits),
+                Err(AccountError::StorageMismatch {
+                    address: w.address,
+                    slot,
+                    proven: U256::from_u64(proven),
+                    claimed,
+                })
+            );
+        }
+        let mut broken = w.slot(2, 0x1234_5678);
+        broken.proof.push(broken.proof[0].clone());
+        assert!(matches!(
+            w.response(vec![broken], None).verify(&root, &limits),
+            Err(AccountError::StorageProof { address, source, .. })
+                if address == w.address && matches!(*source, ProofError::UnusedNodes { .. })
+        ));
+
+        // Code that is not the account's.
+        let other = b"\x00".to_vec();
+        assert_eq!(
+            w.response(vec![], Some(other.clone()))
+                .verify(&root, &limits),
+            Err(AccountError::CodeMismatch {
+                address: w.address,
+                computed: keccak256(&other),
+                proven: w.account.code_hash,
+            })
+        );
+    }
+
+    /// `response` as `eth_getProof` returns it.
+    fn to_json(response: &AccountProof) -> Json {
+        let hx = |b: &[u8]| format!("0x{}", hex::encode(b));
+        let nodes = |n: &[Vec<u8>]| n.iter().map(|x| hx(x)).collect::<Vec<_>>();
+        let a = &response.account;
+        let mut obj = serde_json::json!({
+            "address": hx(&response.address.0),
+            "nonce": format!("{:#x}", a.nonce),
+            "balance": hx(a.balance.to_minimal_be()),
+            "storageHash": hx(&a.storage_root.0),
+            "codeHash": hx(&a.code_hash.0),
+            "accountProof": nodes(&response.account_proof),
+            "storageProof": response.storage.iter().map(|s| serde_json::json!({
+                "key": hx(&s.slot.0),
+                "value": hx(s.value.to_minimal_be()),
+                "proof": nodes(&s.proof),
+            })).collect::<Vec<_>>(),
+        });
+        if let Some(code) = &response.code {
+            obj["code"] = Json::from(hx(code));
+        }
+        obj
+    }
+
+    #[test]
+    fn json_node_and_entry_counts_at_their_limits() {
+        let w = world();
+        let response = w.response(vec![w.slot(1, 0x2a)], Some(w.code.clone()));
+        assert_eq!(
+            AccountProof::from_json(&to_json(&response), None),
+            Ok(response.clone())
+        );
+
+        let mut obj = to_json(&response);
+        obj["accountProof"] = Json::from(vec!["0x80"; 4096]);
+        let read = AccountProof::from_json(&obj, None).unwrap();
+        assert_eq!(read.account_proof, vec![vec![0x80]; 4096]);
+        obj["accountProof"] = Json::from(vec!["0x80"; 4097]);
+        assert_eq!(
+            AccountProof::from_json(&obj, None),
+            Err(AccountError::Json(JsonError {
+                field: "accountProof",
+                reason: "too many nodes"
+            }))
+        );
+
+        let mut obj = to_json(&response);
+        let entry = obj["storageProof"][0].clone();
+        obj["storageProof"] = Json::from(vec![entry.clone(); MAX_STORAGE_PROOFS]);
+        let read = AccountProof::from_json(&obj, None).unwrap();
+        assert_eq!(read.storage.len(), MAX_STORAGE_PROOFS);
+        obj["storageProof"] = Json::from(vec![entry; MAX_STORAGE_PROOFS + 1]);
+        assert_eq!(
+            AccountProof::from_json(&obj, None),
+            Err(AccountError::Json(JsonError {
+                field: "storageProof",
+                reason: "too many entries"
+            }))
+        );
+    }
 }

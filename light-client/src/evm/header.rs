@@ -679,4 +679,227 @@ mod tests {
             Err(HeaderError::BrokenLink { number: 8, .. })
         ));
     }
+
+    /// `h` as a JSON-RPC block object (`eth_getBlockByNumber` without transactions).
+    fn to_json(h: &Header) -> Json {
+        let hx = |b: &[u8]| format!("0x{}", hex::encode(b));
+        let q = |v: u64| format!("{v:#x}");
+        let mut obj = serde_json::json!({
+            "parentHash": hx(&h.parent_hash.0),
+            "sha3Uncles": hx(&h.ommers_hash.0),
+            "miner": hx(&h.beneficiary.0),
+            "stateRoot": hx(&h.state_root.0),
+            "transactionsRoot": hx(&h.transactions_root.0),
+            "receiptsRoot": hx(&h.receipts_root.0),
+            "logsBloom": hx(&h.logs_bloom[..]),
+            "difficulty": hx(h.difficulty.to_minimal_be()),
+            "number": q(h.number),
+            "gasLimit": q(h.gas_limit),
+            "gasUsed": q(h.gas_used),
+            "timestamp": q(h.timestamp),
+            "extraData": hx(&h.extra_data),
+            "mixHash": hx(&h.mix_hash.0),
+            "nonce": hx(&h.nonce),
+        });
+        if let Some(fee) = h.base_fee_per_gas {
+            obj["baseFeePerGas"] = Json::from(hx(fee.to_minimal_be()));
+        }
+        if let Some(root) = h.withdrawals_root {
+            obj["withdrawalsRoot"] = Json::from(hx(&root.0));
+        }
+        if let Some(gas) = h.blob_gas_used {
+            obj["blobGasUsed"] = Json::from(q(gas));
+        }
+        if let Some(gas) = h.excess_blob_gas {
+            obj["excessBlobGas"] = Json::from(q(gas));
+        }
+        if let Some(root) = h.parent_beacon_block_root {
+            obj["parentBeaconBlockRoot"] = Json::from(hx(&root.0));
+        }
+        if let Some(hash) = h.requests_hash {
+            obj["requestsHash"] = Json::from(hx(&hash.0));
+        }
+        obj["hash"] = Json::from(hx(&h.hash().0));
+        obj
+    }
+
+    fn prague() -> Header {
+        Header {
+            base_fee_per_gas: Some(U256::from_u64(7)),
+            withdrawals_root: Some(Hash32([9; 32])),
+            blob_gas_used: Some(131_072),
+            excess_blob_gas: Some(0),
+            parent_beacon_block_root: Some(Hash32([8; 32])),
+            requests_hash: Some(Hash32([10; 32])),
+            ..sample()
+        }
+    }
+
+    #[test]
+    fn extra_data_and_encoding_at_their_limits() {
+        let mut h = sample();
+        h.extra_data = vec![0xab; MAX_EXTRA_DATA];
+        let enc = h.encode();
+        assert_eq!(Header::decode(&enc).map(|(back, _)| back), Ok(h.clone()));
+        assert_eq!(Header::from_json(&to_json(&h)), Ok(h.clone()));
+
+        h.extra_data.push(0xab);
+        let too_long = Err(HeaderError::ExtraDataTooLong {
+            number: 7,
+            len: MAX_EXTRA_DATA + 1,
+            max: 64 * 1024,
+        });
+        assert_eq!(Header::decode(&h.encode()).map(|(back, _)| back), too_long);
+        assert_eq!(Header::from_json(&to_json(&h)), too_long);
+
+        // An encoding of exactly MAX_HEADER_BYTES is read (and refused for its extraData,
+        // which such a size needs); one byte more is refused before it is decoded.
+        let short = MAX_HEADER_BYTES - h.encode().len();
+        h.extra_data.extend(vec![0xab; short]);
+        let enc = h.encode();
+        assert_eq!(enc.len(), 72 * 1024);
+        assert!(matches!(
+            Header::decode(&enc),
+            Err(HeaderError::ExtraDataTooLong { number: 7, .. })
+        ));
+        let mut over = enc.clone();
+        over.push(0);
+        assert_eq!(
+            Header::decode(&over),
+            Err(HeaderError::TooLarge {
+                len: MAX_HEADER_BYTES + 1,
+                max: MAX_HEADER_BYTES,
+            })
+        );
+    }
+
+    #[test]
+    fn json_headers_of_every_fork_and_their_gaps() {
+        let full = prague();
+        assert_eq!(Header::from_json(&to_json(&full)), Ok(full.clone()));
+        let mut obj = to_json(&sample());
+        assert_eq!(Header::from_json(&obj), Ok(sample()));
+        // A wrong claimed hash.
+        obj["hash"] = Json::from(format!("0x{}", hex::encode([0xee; 32])));
+        assert!(matches!(
+            Header::from_json(&obj),
+            Err(HeaderError::HashMismatch { number: 7, .. })
+        ));
+        // Each fork field present while an earlier one is missing.
+        let names = [
+            "baseFeePerGas",
+            "withdrawalsRoot",
+            "blobGasUsed",
+            "excessBlobGas",
+            "parentBeaconBlockRoot",
+            "requestsHash",
+        ];
+        for (i, gap) in names.iter().enumerate() {
+            let Some(next) = names.get(i + 1) else {
+                break;
+            };
+            let mut obj = to_json(&full);
+            let obj_map = obj.as_object_mut().unwrap();
+            obj_map.remove("hash");
+            obj_map.remove(*gap);
+            assert_eq!(
+                Header::from_json(&obj),
+                Err(HeaderError::ForkFieldGap {
+                    field: next,
+                    missing: gap,
+                }),
+                "{gap}"
+            );
+        }
+    }
+
+    #[test]
+    fn json_quantities_data_and_fixed_widths() {
+        let q = |s: &str| json_quantity("q", &Json::from(s));
+        assert_eq!(q("0x"), Ok(vec![]));
+        assert_eq!(q("0x0"), Ok(vec![]));
+        assert_eq!(q("0x1"), Ok(vec![1]));
+        assert_eq!(q("0x123"), Ok(vec![0x01, 0x23]));
+        assert_eq!(q("0x1234"), Ok(vec![0x12, 0x34]));
+        assert_eq!(q("0x0001234"), Ok(vec![0x12, 0x34]));
+        let max = format!("0x{}", "ff".repeat(32));
+        assert_eq!(q(&max), Ok(vec![0xff; 32]));
+        let refused = |reason| Err(JsonError { field: "q", reason });
+        assert_eq!(
+            q(&format!("0x1{}", "00".repeat(32))),
+            refused("quantity exceeds 256 bits")
+        );
+        assert_eq!(q(&format!("0x00{}", "ff".repeat(32))), Ok(vec![0xff; 32]));
+        assert_eq!(q("0xg"), refused("not hex"));
+        assert_eq!(q("12"), refused("no 0x prefix"));
+        assert_eq!(json_quantity("q", &Json::from(1)), refused("not a string"));
+
+        let d = |s: &str| json_data("q", &Json::from(s));
+        assert_eq!(d("0x"), Ok(vec![]));
+        assert_eq!(d("0x00ab"), Ok(vec![0x00, 0xab]));
+        assert_eq!(d("0xabc"), refused("not an even number of hex digits"));
+        assert_eq!(d("ab"), refused("no 0x prefix"));
+        assert_eq!(
+            json_fixed::<2>("q", &Json::from("0x00ab")),
+            Ok([0x00, 0xab])
+        );
+        assert_eq!(
+            json_fixed::<2>("q", &Json::from("0xab")),
+            Err(JsonError {
+                field: "q",
+                reason: "wrong width"
+            })
+        );
+    }
+
+    #[test]
+    fn linkage_needs_consecutive_numbers() {
+        let a = sample();
+        let mut b = sample();
+        b.number = 9;
+        b.parent_hash = a.hash();
+        assert_eq!(
+            check_linkage(None, &[a.clone(), b.clone()]),
+            Err(HeaderError::NonConsecutive {
+                number: 9,
+                previous: 7
+            })
+        );
+        b.number = 8;
+        assert_eq!(
+            check_linkage(None, &[a.clone(), b.clone()]),
+            Ok(Some(b.hash()))
+        );
+        // The first header builds on the trusted parent; nothing to check builds on nothing.
+        assert!(matches!(
+            check_linkage(Some(Hash32([0xee; 32])), std::slice::from_ref(&a)),
+            Err(HeaderError::BrokenLink { number: 7, .. })
+        ));
+        assert_eq!(
+            check_linkage(Some(a.parent_hash), &[]),
+            Ok(Some(a.parent_hash))
+        );
+        assert_eq!(check_linkage(None, &[]), Ok(None));
+        let mut last = sample();
+        last.number = u64::MAX;
+        let mut after = sample();
+        after.parent_hash = last.hash();
+        after.number = 0;
+        assert_eq!(
+            check_linkage(None, &[last, after]),
+            Err(HeaderError::NonConsecutive {
+                number: 0,
+                previous: u64::MAX
+            })
+        );
+    }
+
+    #[test]
+    fn a_header_travels_as_its_encoding() {
+        let h = prague();
+        let json = serde_json::to_value(&h).unwrap();
+        assert_eq!(json, Json::from(hex::encode(h.encode())));
+        let back: Header = serde_json::from_value(json).unwrap();
+        assert_eq!(back, h);
+    }
 }

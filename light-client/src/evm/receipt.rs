@@ -525,4 +525,224 @@ mod tests {
             Err(ReceiptError::Absent { index: 140 })
         ));
     }
+
+    /// A receipt's JSON-RPC form, as `eth_getTransactionReceipt` gives it.
+    fn to_json(r: &Receipt) -> Json {
+        let hx = |b: &[u8]| format!("0x{}", hex::encode(b));
+        let logs: Vec<Json> = r
+            .logs
+            .iter()
+            .map(|l| {
+                serde_json::json!({
+                    "address": hx(&l.address.0),
+                    "topics": l.topics.iter().map(|t| hx(&t.0)).collect::<Vec<_>>(),
+                    "data": hx(&l.data),
+                })
+            })
+            .collect();
+        let mut obj = serde_json::json!({
+            "type": format!("{:#x}", r.tx_type),
+            "cumulativeGasUsed": format!("{:#x}", r.cumulative_gas_used),
+            "logsBloom": hx(&r.logs_bloom[..]),
+            "logs": logs,
+        });
+        match r.outcome {
+            Outcome::Status(s) => obj["status"] = Json::from(format!("{:#x}", u8::from(s))),
+            Outcome::PostState(root) => obj["root"] = Json::from(hx(&root.0)),
+        }
+        obj
+    }
+
+    /// The receipt encoding with its first field replaced by `status` (raw RLP string).
+    fn with_status(tx_type: u8, status: &[u8]) -> Vec<u8> {
+        let mut p = Vec::new();
+        rlp::put_bytes(&mut p, status);
+        rlp::put_u64(&mut p, 21_000);
+        rlp::put_bytes(&mut p, &[0; 256]);
+        rlp::put_list(&mut p, &[]);
+        let mut out = Vec::new();
+        if tx_type != 0 {
+            out.push(tx_type);
+        }
+        rlp::put_list(&mut out, &p);
+        out
+    }
+
+    #[test]
+    fn status_and_post_state_by_shape_and_type() {
+        let decoded = |tx_type, status: &[u8]| Receipt::decode(&with_status(tx_type, status));
+        assert_eq!(
+            decoded(0, &[]).map(|r| r.outcome),
+            Ok(Outcome::Status(false))
+        );
+        assert_eq!(
+            decoded(2, &[1]).map(|r| r.outcome),
+            Ok(Outcome::Status(true))
+        );
+        // Before Byzantium: a legacy receipt's 32-byte state root.
+        let legacy = decoded(0, &[0x5a; 32]).unwrap();
+        assert_eq!(legacy.outcome, Outcome::PostState(Hash32([0x5a; 32])));
+        assert_eq!(legacy.succeeded(), None);
+        assert_eq!(legacy.encode(), with_status(0, &[0x5a; 32]));
+        let bad_status = ReceiptError::Malformed {
+            reason: "status is neither 0, 1 nor a 32-byte state root",
+        };
+        // Typed receipts came after Byzantium: no state root in them.
+        assert_eq!(decoded(1, &[0x5a; 32]), Err(bad_status.clone()));
+        assert_eq!(decoded(0, &[2]), Err(bad_status.clone()));
+        assert_eq!(decoded(0, &[0x5a; 31]), Err(bad_status.clone()));
+        assert_eq!(decoded(0, &[0x5a; 33]), Err(bad_status));
+        assert_eq!(
+            Receipt::decode(&[]),
+            Err(ReceiptError::Malformed {
+                reason: "empty receipt"
+            })
+        );
+        assert_eq!(
+            Receipt::decode(&[0x00, 0xc0]),
+            Err(ReceiptError::BadType { byte: 0x00 })
+        );
+        let mut r = receipt(3, 0x7f);
+        assert_eq!(Receipt::decode(&r.encode()), Ok(r.clone()));
+        r.tx_type = 0;
+        assert_eq!(r.encode().first(), Some(&0xf9));
+    }
+
+    #[test]
+    fn log_and_topic_counts_at_their_limits() {
+        let full = Log {
+            address: Address([7; 20]),
+            topics: vec![Hash32([9; 32]); MAX_TOPICS],
+            data: vec![],
+        };
+        let mut r = receipt(1, 2);
+        r.logs = vec![full.clone(); MAX_LOGS];
+        assert_eq!(Receipt::decode(&r.encode()), Ok(r.clone()));
+        assert_eq!(Receipt::from_json(&to_json(&r)), Ok(r.clone()));
+        r.logs.push(full);
+        let too_many = Err(ReceiptError::Malformed {
+            reason: "too many logs",
+        });
+        assert_eq!(Receipt::decode(&r.encode()), too_many);
+        assert_eq!(Receipt::from_json(&to_json(&r)), too_many);
+
+        let mut r = receipt(1, 2);
+        r.logs[0].topics = vec![Hash32([9; 32]); MAX_TOPICS + 1];
+        let five = Err(ReceiptError::Malformed {
+            reason: "more than 4 topics",
+        });
+        assert_eq!(Receipt::decode(&r.encode()), five);
+        assert_eq!(Receipt::from_json(&to_json(&r)), five);
+    }
+
+    #[test]
+    fn json_receipts_read_type_status_and_root() {
+        for r in [receipt(3, 0), receipt(4, 2), receipt(3, 0x7f)] {
+            assert_eq!(Receipt::from_json(&to_json(&r)), Ok(r));
+        }
+        let pre_byzantium = Receipt {
+            outcome: Outcome::PostState(Hash32([0x5a; 32])),
+            ..receipt(3, 0)
+        };
+        let mut obj = to_json(&pre_byzantium);
+        obj.as_object_mut().unwrap().remove("type");
+        assert_eq!(Receipt::from_json(&obj), Ok(pre_byzantium));
+        let json_error = |field, reason| Err(ReceiptError::Json(JsonError { field, reason }));
+        let mut obj = to_json(&receipt(3, 2));
+        obj["type"] = Json::from("0x80");
+        assert_eq!(
+            Receipt::from_json(&obj),
+            Err(ReceiptError::BadType { byte: 0x80 })
+        );
+        obj["type"] = Json::from("0x100");
+        assert_eq!(Receipt::from_json(&obj), json_error("type", "above 0x7f"));
+        let mut obj = to_json(&receipt(3, 2));
+        obj["status"] = Json::from("0x2");
+        assert_eq!(
+            Receipt::from_json(&obj),
+            json_error("status", "neither 0x0 nor 0x1")
+        );
+        obj.as_object_mut().unwrap().remove("status");
+        assert_eq!(
+            Receipt::from_json(&obj),
+            json_error("status", "missing (and no root)")
+        );
+    }
+
+    #[test]
+    fn expected_log_is_compared_field_by_field() {
+        let limits = ProofLimits::default();
+        let r = receipt(3, 2);
+        let mut t = TrieBuilder::new();
+        t.insert(&rlp::u64_bytes(0), &r.encode()).unwrap();
+        let root = t.root();
+        let proof = ReceiptProof {
+            index: 0,
+            nodes: build_proof(&t, &rlp::u64_bytes(0)),
+        };
+        let expected = &r.logs[0];
+        assert_eq!(
+            proof.verify_expected_log(&root, 0, expected, &limits),
+            Ok(expected.clone())
+        );
+        let mismatch = |field| {
+            Err(ReceiptError::LogMismatch {
+                index: 0,
+                log_index: 0,
+                field,
+            })
+        };
+        let other = Log {
+            address: Address([0xee; 20]),
+            ..expected.clone()
+        };
+        assert_eq!(
+            proof.verify_expected_log(&root, 0, &other, &limits),
+            mismatch("address")
+        );
+        let other = Log {
+            topics: vec![Hash32([1; 32])],
+            ..expected.clone()
+        };
+        assert_eq!(
+            proof.verify_expected_log(&root, 0, &other, &limits),
+            mismatch("topics")
+        );
+    }
+
+    #[test]
+    fn a_pre_byzantium_receipt_gives_its_logs_and_absence_is_proven_both_ways() {
+        let limits = ProofLimits::default();
+        let r = Receipt {
+            outcome: Outcome::PostState(Hash32([0x5a; 32])),
+            ..receipt(4, 0)
+        };
+        let mut t = TrieBuilder::new();
+        t.insert(&rlp::u64_bytes(0), &r.encode()).unwrap();
+        t.insert(&rlp::u64_bytes(1), &receipt(2, 0).encode())
+            .unwrap();
+        let root = t.root();
+        let nodes = build_proof(&t, &rlp::u64_bytes(0));
+        let proof = ReceiptProof {
+            index: 0,
+            nodes: nodes.clone(),
+        };
+        assert_eq!(proof.verify_log(&root, 0, &limits), Ok(r.logs[0].clone()));
+        // A receipt that is there is not absent; a broken proof proves nothing.
+        assert_eq!(
+            verify_receipt_absent(&root, 0, &nodes, &limits),
+            Err(ReceiptError::Present { index: 0 })
+        );
+        assert!(matches!(
+            verify_receipt_absent(&root, 0, &nodes[..nodes.len() - 1], &limits),
+            Err(ReceiptError::Proof {
+                index: 0,
+                source: ProofError::MissingNode { .. }
+            })
+        ));
+        assert_eq!(
+            verify_receipt_absent(&root, 2, &build_proof(&t, &rlp::u64_bytes(2)), &limits),
+            Ok(())
+        );
+    }
 }

@@ -353,6 +353,8 @@ pub fn verify_proof<N: AsRef<[u8]>>(
 
 /// Hex-prefix encoding of a nibble path (Yellow Paper, Appendix C).
 fn hex_prefix(path: &[u8], leaf: bool) -> Vec<u8> {
+    // `|` joins nibbles whose bits do not overlap (the flag is 0 or 2, so `flag | 1` adds
+    // bit 0; a high nibble shifted left has a zero low nibble), so `^` would give the same.
     let flag: u8 = if leaf { 2 } else { 0 };
     let mut out = Vec::with_capacity((path.len() / 2).saturating_add(1));
     let rest = if path.len() % 2 == 1 {
@@ -576,6 +578,8 @@ pub fn build_proof(builder: &TrieBuilder, key: &[u8]) -> Vec<Vec<u8>> {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeMap;
+
     use super::*;
 
     fn sample() -> TrieBuilder {
@@ -681,6 +685,181 @@ mod tests {
             decode_hex_prefix(&[0x01], 0),
             Err(ProofError::MalformedNode { .. })
         ));
+    }
+
+    /// Forty 32-byte keys with 40-byte values (every node hashed), the proof of key 7.
+    fn forty() -> (Hash32, [u8; 32], Vec<Vec<u8>>) {
+        let mut t = TrieBuilder::new();
+        for i in 0u64..40 {
+            t.insert(&keccak256(&i.to_be_bytes()).0, &[0xaa; 40])
+                .unwrap();
+        }
+        let key = keccak256(&7u64.to_be_bytes()).0;
+        let proof = build_proof(&t, &key);
+        (t.root(), key, proof)
+    }
+
+    #[test]
+    fn size_limits_at_their_bound_and_one_over() {
+        let (root, key, proof) = forty();
+        let value = Ok(Some(vec![0xaa; 40]));
+        let largest = proof.iter().map(Vec::len).max().unwrap();
+        let total: usize = proof.iter().map(Vec::len).sum();
+        let exact = ProofLimits {
+            max_nodes: proof.len(),
+            max_node_bytes: largest,
+            max_total_bytes: total,
+            max_key_bytes: 32,
+        };
+        assert_eq!(verify_proof(&root, &key, &proof, &exact), value);
+        let at = |limits| verify_proof(&root, &key, &proof, &limits);
+        assert_eq!(
+            at(ProofLimits {
+                max_nodes: proof.len() - 1,
+                ..exact
+            }),
+            Err(ProofError::TooManyNodes {
+                count: proof.len(),
+                max: proof.len() - 1
+            })
+        );
+        let index = proof.iter().position(|n| n.len() == largest).unwrap();
+        assert_eq!(
+            at(ProofLimits {
+                max_node_bytes: largest - 1,
+                ..exact
+            }),
+            Err(ProofError::NodeTooLarge {
+                index,
+                len: largest,
+                max: largest - 1
+            })
+        );
+        assert_eq!(
+            at(ProofLimits {
+                max_total_bytes: total - 1,
+                ..exact
+            }),
+            Err(ProofError::ProofTooLarge {
+                len: total,
+                max: total - 1
+            })
+        );
+        assert_eq!(
+            at(ProofLimits {
+                max_key_bytes: 31,
+                ..exact
+            }),
+            Err(ProofError::KeyTooLong { len: 32, max: 31 })
+        );
+        // The default bound on keys is 32 bytes.
+        let long = [key.as_slice(), &[0]].concat();
+        assert_eq!(
+            verify_proof(&root, &long, &proof, &ProofLimits::default()),
+            Err(ProofError::KeyTooLong { len: 33, max: 32 })
+        );
+    }
+
+    #[test]
+    fn the_empty_trie_and_proofs_that_are_not_the_path() {
+        let limits = ProofLimits::default();
+        let key = [0x12; 32];
+        // The empty trie: no node, or its one node 0x80.
+        assert_eq!(
+            verify_proof::<Vec<u8>>(&EMPTY_TRIE_ROOT, &key, &[], &limits),
+            Ok(None)
+        );
+        assert_eq!(
+            verify_proof(&EMPTY_TRIE_ROOT, &key, &[vec![0x80]], &limits),
+            Ok(None)
+        );
+        assert_eq!(
+            verify_proof(&EMPTY_TRIE_ROOT, &key, &[vec![0x80], vec![0x80]], &limits),
+            Err(ProofError::UnusedNodes {
+                last_used: 0,
+                count: 1
+            })
+        );
+        // No proof is no proof of a trie that is not empty.
+        let (root, key, _) = forty();
+        assert_eq!(
+            verify_proof::<Vec<u8>>(&root, &key, &[], &limits),
+            Err(ProofError::MissingNode { index: 0 })
+        );
+        // 0x80 below the root is an empty string where a node must be.
+        let empty = rlp::bytes(&[]);
+        let mut payload = Vec::new();
+        rlp::put_bytes(&mut payload, &keccak256(&empty).0);
+        for _ in 1..17 {
+            rlp::put_bytes(&mut payload, &[]);
+        }
+        let branch = rlp::list(&payload);
+        assert_eq!(
+            verify_proof(&keccak256(&branch), &[0x0f], &[branch, empty], &limits),
+            Err(ProofError::MalformedNode {
+                index: 1,
+                reason: "node is not a list"
+            })
+        );
+    }
+
+    /// The root of `entries` by alloy's trie builder (keys of one length: no branch values).
+    fn alloy_root(entries: &BTreeMap<Vec<u8>, Vec<u8>>) -> Hash32 {
+        let mut hb = alloy_trie::HashBuilder::default();
+        for (k, v) in entries {
+            hb.add_leaf(alloy_trie::Nibbles::unpack(k), v);
+        }
+        Hash32(hb.root().0)
+    }
+
+    #[test]
+    fn a_node_of_31_bytes_is_embedded_and_one_of_32_is_hashed() {
+        let limits = ProofLimits::default();
+        // Keys 0x00 and 0x10: a branch over two leaves of path [0], each of 3 + len bytes.
+        for len in [28, 29] {
+            let mut t = TrieBuilder::new();
+            let mut entries = BTreeMap::new();
+            for key in [[0x00], [0x10]] {
+                t.insert(&key, &vec![0x77; len]).unwrap();
+                entries.insert(key.to_vec(), vec![0x77; len]);
+            }
+            let root = t.root();
+            assert_eq!(root, alloy_root(&entries), "{len}");
+            let proof = build_proof(&t, &[0x10]);
+            let leaf_len = len + 3;
+            assert_eq!(proof.len(), if leaf_len < 32 { 1 } else { 2 }, "{len}");
+            assert_eq!(
+                verify_proof(&root, &[0x10], &proof, &limits),
+                Ok(Some(vec![0x77; len]))
+            );
+        }
+    }
+
+    #[test]
+    fn keys_up_to_the_builder_bound_and_removal() {
+        let mut t = sample();
+        let before = t.root();
+        assert_eq!(
+            t.insert(&[0x5a; TrieBuilder::MAX_KEY_BYTES], b"long"),
+            Ok(())
+        );
+        let with_long = t.root();
+        assert_ne!(with_long, before);
+        assert_eq!(
+            t.insert(&[0x5a; TrieBuilder::MAX_KEY_BYTES + 1], b"longer"),
+            Err(TrieBuildError::KeyTooLong { len: 257, max: 256 })
+        );
+        assert_eq!(t.root(), with_long);
+        t.remove(&[0x5a; TrieBuilder::MAX_KEY_BYTES]);
+        assert_eq!(t.root(), before);
+        // An empty value deletes its key.
+        t.insert(b"dog", b"").unwrap();
+        t.remove(b"doge");
+        let mut fewer = TrieBuilder::new();
+        for (k, v) in [("do", "verb"), ("horse", "stallion")] {
+            fewer.insert(k.as_bytes(), v.as_bytes()).unwrap();
+        }
+        assert_eq!(t.root(), fewer.root());
     }
 
     /// Deterministic property tests: fixed seed, so CI never fails at random.

@@ -354,12 +354,13 @@ impl EvmVerifier {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::evm::account::Account;
     use crate::evm::attest::{attestation_digest, AttestorKey};
     use crate::evm::clique::testkit::{child, genesis, seal, signer};
     use crate::evm::receipt::{receipts_root, Outcome, Receipt};
     use crate::evm::rlp;
     use crate::evm::trie::{build_proof, TrieBuilder};
-    use crate::evm::Address;
+    use crate::evm::{keccak256, Address};
     use crate::signature::SigningKey;
 
     fn now() -> Time {
@@ -491,6 +492,154 @@ mod tests {
                 &Hash32::ZERO
             ),
             Err(EvmError::Header(HeaderError::HashMismatch { .. }))
+        ));
+    }
+
+    /// A verifier under one Ed25519 attestor, its key and a trusted genesis.
+    fn attested_setup() -> (EvmVerifier, SigningKey, EvmTrustedState) {
+        let ed = SigningKey::from_seed([4; 32]);
+        let quorum =
+            WeakTrustAttestationQuorum::new(1, &[AttestorKey::Ed25519(ed.public_key())], 1)
+                .unwrap();
+        let rule = TrustRule::WeakTrustAttestations(quorum);
+        let g = genesis(&[Address([1; 20])]);
+        let trusted = EvmTrustedState::from_checkpoint(&rule, g.clone(), &g.hash()).unwrap();
+        (EvmVerifier::new(rule), ed, trusted)
+    }
+
+    fn attested(h: &Header, ed: &SigningKey) -> EvmLightBlock {
+        let digest = attestation_digest(1, h.number, &h.hash());
+        EvmLightBlock::Attested {
+            header: Box::new(h.clone()),
+            attestations: vec![Attestation::Ed25519 {
+                key: ed.public_key(),
+                signature: ed.sign(&digest.0),
+            }],
+        }
+    }
+
+    #[test]
+    fn clock_drift_at_its_bound_and_one_second_over() {
+        let (verifier, ed, trusted) = attested_setup();
+        assert_eq!(verifier.max_clock_drift_secs, 15);
+        assert!(trusted.clique().is_none());
+        assert!(matches!(
+            verifier.rule(),
+            TrustRule::WeakTrustAttestations(q) if q.threshold() == 1
+        ));
+        let mut h = child(trusted.verified().header(), 2);
+        h.number = 100;
+        // `now` is read in whole seconds: 999 ms past a second is still that second.
+        let now = Time::from_unix_nanos(h.timestamp * 1_000_000_000 - 15_000_000_000 + 999_999_999);
+        let state = verifier.verify(&trusted, &attested(&h, &ed), now).unwrap();
+        assert_eq!(state.verified().header(), &h);
+        assert_eq!(state.verified().number(), 100);
+        h.timestamp += 1;
+        assert_eq!(
+            verifier.verify(&trusted, &attested(&h, &ed), now),
+            Err(EvmError::FromTheFuture {
+                number: 100,
+                timestamp: h.timestamp,
+                now: h.timestamp - 16,
+            })
+        );
+        // Not above the trusted height.
+        let mut same = child(trusted.verified().header(), 2);
+        same.number = 0;
+        assert_eq!(
+            verifier.verify(&trusted, &attested(&same, &ed), now),
+            Err(EvmError::NotNewer {
+                number: 0,
+                trusted: 0
+            })
+        );
+    }
+
+    #[test]
+    fn header_count_from_one_to_the_bound() {
+        let mut keys: Vec<_> = (1u8..=3).map(signer).collect();
+        keys.sort_by_key(|(_, a)| *a);
+        let addrs: Vec<Address> = keys.iter().map(|(_, a)| *a).collect();
+        let g = genesis(&addrs);
+        let rule = TrustRule::Clique(CliqueConfig {
+            epoch: 30_000,
+            period: 15,
+        });
+        let trusted = EvmTrustedState::from_checkpoint(&rule, g.clone(), &g.hash()).unwrap();
+        assert_eq!(trusted.clique().map(CliqueSnapshot::number), Some(0));
+        let mut verifier = EvmVerifier::new(rule);
+        verifier.max_headers = 3;
+        let mut headers = Vec::new();
+        let mut parent = g;
+        for number in 1u64..=4 {
+            let mut h = child(&parent, 2);
+            seal(&mut h, &keys[(number % 3) as usize].0);
+            headers.push(h.clone());
+            parent = h;
+        }
+        let state = verifier
+            .verify(
+                &trusted,
+                &EvmLightBlock::CliqueHeaders(headers[..3].to_vec()),
+                now(),
+            )
+            .unwrap();
+        assert_eq!(state.verified().number(), 3);
+        assert_eq!(state.clique().map(CliqueSnapshot::number), Some(3));
+        assert_eq!(
+            verifier.verify(&trusted, &EvmLightBlock::CliqueHeaders(headers), now()),
+            Err(EvmError::HeaderCount { count: 4, max: 3 })
+        );
+        assert_eq!(
+            verifier.verify(&trusted, &EvmLightBlock::CliqueHeaders(vec![]), now()),
+            Err(EvmError::HeaderCount { count: 0, max: 3 })
+        );
+    }
+
+    #[test]
+    fn accounts_are_proven_against_the_verified_state_root() {
+        let (verifier, ed, trusted) = attested_setup();
+        let address = Address([0x42; 20]);
+        let account = Account {
+            nonce: 1,
+            ..Account::EMPTY
+        };
+        let mut state = TrieBuilder::new();
+        state
+            .insert(&keccak256(&address.0).0, &account.encode())
+            .unwrap();
+        let mut h = child(trusted.verified().header(), 2);
+        h.number = 100;
+        h.state_root = state.root();
+        let verified = verifier
+            .verify(&trusted, &attested(&h, &ed), now())
+            .unwrap();
+        let proof = |address: Address, account| AccountProof {
+            address,
+            account,
+            account_proof: build_proof(&state, &keccak256(&address.0).0),
+            storage: vec![],
+            code: None,
+        };
+        let limits = &verifier.limits;
+        assert_eq!(
+            verified
+                .verified()
+                .verify_account(&proof(address, account), limits),
+            Ok(true)
+        );
+        let absent = Address([0x43; 20]);
+        assert_eq!(
+            verified
+                .verified()
+                .verify_account(&proof(absent, Account::EMPTY), limits),
+            Ok(false)
+        );
+        assert!(matches!(
+            verified
+                .verified()
+                .verify_account(&proof(absent, account), limits),
+            Err(EvmError::Account(AccountError::AccountMismatch { .. }))
         ));
     }
 }
