@@ -24,7 +24,9 @@ use corridor_light_client::evm::{
 };
 use corridor_light_client::family::{CommitmentRoot, Family, FamilyKind, LeafProofError};
 use corridor_light_client::signature::SigningKey;
-use corridor_light_client::{ChainId, Hash32, Height, Options, Time, VerificationError};
+use corridor_light_client::{
+    ChainId, Hash32, Height, Options, Time, Verdict, VerificationError, Verifier,
+};
 use k256::ecdsa::SigningKey as EcdsaKey;
 
 const CHAIN: &str = "bank-evm-clique";
@@ -1078,5 +1080,161 @@ fn shared_vectors_a_real_receipt_proof_reaches_its_log() {
             expected: Address([0x0b; 20]),
             got: emitter
         }))
+    );
+}
+
+/// Keys and leaves are bounded inclusively: exactly 256 bytes of key and 128 KiB of leaf
+/// make a corridor log, one byte more of either is refused by its length.
+#[test]
+fn corridor_logs_take_keys_and_leaves_up_to_their_limits() {
+    use corridor_light_client::evm::family::MAX_EVM_KEY_BYTES;
+    assert_eq!(MAX_EVM_KEY_BYTES, 256);
+    assert_eq!(MAX_EVM_LEAF_BYTES, 128 * 1024);
+    let outbox = contracts().outbox;
+    let key = vec![7; MAX_EVM_KEY_BYTES];
+    let leaf = vec![9; MAX_EVM_LEAF_BYTES];
+    let log = corridor_log(outbox, CommitmentRoot::Messages, &key, &leaf).unwrap();
+    // Offset and length words, then the leaf, already a multiple of 32 bytes.
+    assert_eq!(log.data.len(), 64 + MAX_EVM_LEAF_BYTES);
+    assert_eq!(
+        corridor_log(outbox, CommitmentRoot::Messages, &[7; 257], &leaf),
+        Err(EvmLeafError::KeyTooLong { len: 257, max: 256 })
+    );
+    assert_eq!(
+        corridor_log(
+            outbox,
+            CommitmentRoot::Messages,
+            &key,
+            &vec![9; MAX_EVM_LEAF_BYTES + 1]
+        ),
+        Err(EvmLeafError::LeafTooLarge {
+            len: 128 * 1024 + 1,
+            max: 128 * 1024
+        })
+    );
+}
+
+/// A log index is refused by its bound from `MAX_LOGS` up, before the receipt is read;
+/// below it, a receipt without that many logs is refused by its count.
+#[test]
+fn a_log_index_is_bounded_by_the_most_logs_a_receipt_holds() {
+    use corridor_light_client::evm::receipt::MAX_LOGS;
+    let w = clique();
+    let m = &w.messages[1];
+    let (key, leaf) = (message_key(m), m.leaf().unwrap());
+    let check = |log_index: u64| {
+        let mut proof = log_proof(&w.trie, 1, 1);
+        proof.log_index = log_index;
+        EvmFamily.verify_leaf(&w.blocks[4], CommitmentRoot::Messages, &key, &leaf, &proof)
+    };
+    let max = MAX_LOGS as u64;
+    assert_eq!(
+        check(max),
+        Err(LeafProofError::Evm(EvmLeafError::LogIndexTooLarge {
+            log_index: max,
+            max: MAX_LOGS
+        }))
+    );
+    assert!(matches!(
+        check(max - 1),
+        Err(LeafProofError::Evm(EvmLeafError::Receipt(
+            ReceiptError::NoSuchLog { .. }
+        )))
+    ));
+    assert_eq!(check(1), Ok(()));
+}
+
+/// A seal of another rule than the trusted chain's is refused naming both rules.
+#[test]
+fn a_seal_of_another_rule_names_the_rule_and_the_seal() {
+    let w = clique();
+    let a = attested();
+    let now = Time::from_unix_secs(GENESIS_TIME + 12 * 200).unwrap();
+    let mismatch = |trusted: &EvmBlock, block: EvmBlock| {
+        let state = EvmFamily.trusted_state(trusted);
+        match EvmFamily.verify_update(&block, &state, &options(), now) {
+            Verdict::Invalid(VerificationError::Evm { source, .. }) => *source,
+            other => panic!("not an evm refusal: {other:?}"),
+        }
+    };
+    // Attestations on a Clique chain.
+    let mut block = w.blocks[1].clone();
+    block.seal = EvmSeal::Attested {
+        quorum: a.quorum.clone(),
+        attestations: vec![],
+    };
+    assert_eq!(
+        mismatch(&w.blocks[0], block),
+        EvmError::RuleMismatch {
+            configured: "clique",
+            given: "weak-trust-attestations"
+        }
+    );
+    // A Clique header and a Clique checkpoint on an attested chain.
+    let header = far_header(&a, 5, EMPTY_TRIE_ROOT, 1);
+    let mut block = a.block(header, &[0, 1]);
+    block.seal = w.blocks[1].seal.clone();
+    assert_eq!(
+        mismatch(&a.root, block.clone()),
+        EvmError::RuleMismatch {
+            configured: "weak-trust-attestations",
+            given: "clique"
+        }
+    );
+    block.seal = EvmSeal::CliqueCheckpoint(CONFIG);
+    assert_eq!(
+        mismatch(&a.root, block),
+        EvmError::RuleMismatch {
+            configured: "weak-trust-attestations",
+            given: "clique-checkpoint"
+        }
+    );
+}
+
+/// The trusted state of a block is at its height, with its hash and contracts.
+#[test]
+fn a_trusted_state_keeps_the_height_hash_and_contracts_of_its_block() {
+    let w = clique();
+    for block in &w.blocks[..3] {
+        let state = EvmFamily.trusted_state(block);
+        assert_eq!(state.height(), Height(block.header.number));
+        assert_eq!(state.hash(), block.header.hash());
+        assert_eq!(state.contracts(), contracts());
+        assert_eq!(EvmFamily.trusted_height(&state), state.height());
+        assert_eq!(
+            EvmFamily.block_time(block),
+            Time::from_unix_secs(block.header.timestamp).unwrap()
+        );
+    }
+    // A timestamp past what nanoseconds hold is as late as a time can be.
+    let mut late = w.blocks[1].clone();
+    late.header.timestamp = u64::MAX;
+    assert_eq!(EvmFamily.block_time(&late), Time::from_unix_nanos(u64::MAX));
+}
+
+/// An attested header right after the trusted one must name it as its parent; one further
+/// ahead cannot (the headers between are unknown), as the skipping test shows.
+#[test]
+fn an_adjacent_attested_header_must_name_its_parent() {
+    let a = attested();
+    let now = Time::from_unix_secs(GENESIS_TIME + 12 * 200).unwrap();
+    let mut h = far_header(&a, 1, EMPTY_TRIE_ROOT, 1);
+    h.parent_hash = a.root.header.hash();
+    let mut c = a.client();
+    assert_eq!(
+        c.update(a.block(h.clone(), &[0, 1]), now),
+        Ok(UpdateOutcome::Trusted(Height(1)))
+    );
+    h.parent_hash = Hash32([9; 32]);
+    let mut c = a.client();
+    assert_eq!(
+        c.update(a.block(h, &[0, 1]), now),
+        Err(ClientError::Invalid(
+            VerificationError::ParentHashMismatch {
+                height: Height(1),
+                expected: a.root.header.hash(),
+                got: Hash32([9; 32])
+            }
+        ))
     );
 }

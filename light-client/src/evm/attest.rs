@@ -378,4 +378,221 @@ mod tests {
             Err(AttestError::BadThreshold { .. })
         ));
     }
+
+    /// `n` distinct secp256k1 attestors by address (no key behind them: enough to
+    /// configure a quorum).
+    fn addresses(n: usize) -> Vec<AttestorKey> {
+        (0..n)
+            .map(|i| {
+                let mut a = [0u8; 20];
+                a[..8].copy_from_slice(&(i as u64).to_be_bytes());
+                AttestorKey::Secp256k1(Address(a))
+            })
+            .collect()
+    }
+
+    /// Three secp256k1 attestors with their keys, sorted by address, and a quorum of `k`
+    /// of them on chain 5.
+    fn three_of(k: usize) -> (Vec<k256::ecdsa::SigningKey>, WeakTrustAttestationQuorum) {
+        let mut keys: Vec<_> = (1u8..=3).map(signer).collect();
+        keys.sort_by_key(|(_, a)| *a);
+        let attestors: Vec<_> = keys
+            .iter()
+            .map(|(_, a)| AttestorKey::Secp256k1(*a))
+            .collect();
+        let q = WeakTrustAttestationQuorum::new(5, &attestors, k).unwrap();
+        (keys.into_iter().map(|(k, _)| k).collect(), q)
+    }
+
+    #[test]
+    fn attestor_sets_hold_one_to_the_maximum_distinct_keys() {
+        let q = WeakTrustAttestationQuorum::new(1, &addresses(1), 1).unwrap();
+        assert_eq!(q.attestor_count(), 1);
+        let all = addresses(MAX_ATTESTORS);
+        let q = WeakTrustAttestationQuorum::new(1, &all, MAX_ATTESTORS).unwrap();
+        assert_eq!(q.attestor_count(), MAX_ATTESTORS);
+        assert_eq!(q.threshold(), MAX_ATTESTORS);
+        assert_eq!(
+            WeakTrustAttestationQuorum::new(1, &addresses(MAX_ATTESTORS + 1), 1),
+            Err(AttestError::BadAttestorSet {
+                attestors: MAX_ATTESTORS + 1,
+                max: MAX_ATTESTORS
+            })
+        );
+        assert_eq!(
+            WeakTrustAttestationQuorum::new(1, &[], 1),
+            Err(AttestError::BadAttestorSet {
+                attestors: 0,
+                max: MAX_ATTESTORS
+            })
+        );
+        // One attestor listed twice is refused, not silently merged.
+        let mut twice = addresses(3);
+        twice.push(twice[1]);
+        assert_eq!(
+            WeakTrustAttestationQuorum::new(1, &twice, 2),
+            Err(AttestError::BadAttestorSet {
+                attestors: 4,
+                max: MAX_ATTESTORS
+            })
+        );
+    }
+
+    #[test]
+    fn thresholds_run_from_one_to_the_number_of_attestors() {
+        let keys = addresses(3);
+        for k in 1..=3 {
+            let q = WeakTrustAttestationQuorum::new(7, &keys, k).unwrap();
+            assert_eq!(q.threshold(), k);
+            assert_eq!(q.chain_id(), 7);
+            assert_eq!(q.attestors().copied().collect::<Vec<_>>(), keys);
+        }
+        for k in [0, 4] {
+            assert_eq!(
+                WeakTrustAttestationQuorum::new(7, &keys, k),
+                Err(AttestError::BadThreshold {
+                    threshold: k,
+                    attestors: 3
+                })
+            );
+        }
+    }
+
+    #[test]
+    fn k_minus_one_of_n_is_refused_and_k_accepted() {
+        let (keys, q) = three_of(3);
+        let hash = Hash32([4; 32]);
+        let digest = attestation_digest(5, 20, &hash);
+        let all: Vec<_> = keys.iter().map(|k| secp_attest(k, &digest)).collect();
+        let mut expected: Vec<_> = q.attestors().copied().collect();
+        expected.sort();
+        assert_eq!(q.attestors_of(20, &hash, &all), Ok(expected));
+        assert_eq!(
+            q.verify(20, &hash, &all[..2]),
+            Err(AttestError::BelowThreshold {
+                number: 20,
+                valid: 2,
+                threshold: 3
+            })
+        );
+        assert_eq!(
+            q.verify(20, &hash, &[]),
+            Err(AttestError::BelowThreshold {
+                number: 20,
+                valid: 0,
+                threshold: 3
+            })
+        );
+        // One attestor twice counts once, and is refused as a repeat: k - 1 distinct
+        // attestors with a repeat do not make k.
+        let (_, q2) = three_of(2);
+        assert_eq!(
+            q2.verify(20, &hash, &[all[0].clone(), all[0].clone()]),
+            Err(AttestError::DuplicateAttestor {
+                number: 20,
+                index: 1
+            })
+        );
+        assert_eq!(q2.verify(20, &hash, &all[1..]), Ok(()));
+    }
+
+    #[test]
+    fn at_most_one_attestation_per_attestor_is_read() {
+        let (keys, q) = three_of(2);
+        let hash = Hash32([4; 32]);
+        let digest = attestation_digest(5, 20, &hash);
+        let mut list: Vec<_> = keys.iter().map(|k| secp_attest(k, &digest)).collect();
+        assert_eq!(q.verify(20, &hash, &list), Ok(()));
+        list.push(list[0].clone());
+        assert_eq!(
+            q.verify(20, &hash, &list),
+            Err(AttestError::TooManyAttestations {
+                number: 20,
+                count: 4,
+                attestors: 3
+            })
+        );
+    }
+
+    #[test]
+    fn the_digest_binds_chain_height_and_hash() {
+        let hash = Hash32([4; 32]);
+        // The documented layout, which an inbox contract rebuilds with abi.encodePacked.
+        let mut packed = ATTESTATION_TAG.to_vec();
+        packed.extend_from_slice(&5u64.to_be_bytes());
+        packed.extend_from_slice(&20u64.to_be_bytes());
+        packed.extend_from_slice(&[4; 32]);
+        assert_eq!(attestation_digest(5, 20, &hash), keccak256(&packed));
+        let (keys, q) = three_of(1);
+        // Signed for another chain, height or hash: not an attestation of this header.
+        for digest in [
+            attestation_digest(6, 20, &hash),
+            attestation_digest(5, 21, &hash),
+            attestation_digest(5, 20, &Hash32([5; 32])),
+        ] {
+            assert_eq!(
+                q.verify(20, &hash, &[secp_attest(&keys[0], &digest)]),
+                Err(AttestError::InvalidAttestation {
+                    number: 20,
+                    index: 0
+                })
+            );
+        }
+    }
+
+    #[test]
+    fn secp256k1_attestations_take_v_0_1_27_28_and_low_s_only() {
+        let (keys, q) = three_of(1);
+        let hash = Hash32([4; 32]);
+        let digest = attestation_digest(5, 20, &hash);
+        let Attestation::Secp256k1(sig) = secp_attest(&keys[0], &digest) else {
+            unreachable!()
+        };
+        let with_v = |v: u8| {
+            let mut s = sig;
+            s[64] = v;
+            Attestation::Secp256k1(s)
+        };
+        let recid = sig[64] - 27;
+        assert_eq!(q.verify(20, &hash, &[with_v(recid)]), Ok(()));
+        assert_eq!(q.verify(20, &hash, &[with_v(recid + 27)]), Ok(()));
+        let refused = Err(AttestError::InvalidAttestation {
+            number: 20,
+            index: 0,
+        });
+        // The other parity recovers another key; 2, 3 and 29 are no `v` ecrecover takes.
+        for v in [1 - recid, 28 - recid, 2, 3, 29, 255] {
+            assert_eq!(q.verify(20, &hash, &[with_v(v)]), refused, "v = {v}");
+        }
+        // The same signature with a high `s` (and the parity flipped, so that it still
+        // recovers the signer) is refused, as OpenZeppelin's ECDSA.recover refuses it.
+        let low = EcdsaSignature::from_slice(&sig[..64]).unwrap();
+        let (r, s) = low.split_scalars();
+        let high = EcdsaSignature::from_scalars(r.to_bytes(), (-*s).to_bytes()).unwrap();
+        let mut high_sig = [0u8; 65];
+        high_sig[..64].copy_from_slice(&high.to_bytes());
+        high_sig[64] = (1 - recid) + 27;
+        assert_eq!(
+            q.verify(20, &hash, &[Attestation::Secp256k1(high_sig)]),
+            refused
+        );
+    }
+
+    #[test]
+    fn quorums_round_trip_and_are_checked_when_read() {
+        let (_, q) = three_of(2);
+        let json = serde_json::to_string(&q).unwrap();
+        assert_eq!(
+            serde_json::from_str::<WeakTrustAttestationQuorum>(&json).unwrap(),
+            q
+        );
+        let mut cbor = Vec::new();
+        ciborium::into_writer(&q, &mut cbor).unwrap();
+        assert_eq!(
+            ciborium::from_reader::<WeakTrustAttestationQuorum, _>(cbor.as_slice()).unwrap(),
+            q
+        );
+        let over = json.replace("\"threshold\":2", "\"threshold\":4");
+        assert!(serde_json::from_str::<WeakTrustAttestationQuorum>(&over).is_err());
+    }
 }

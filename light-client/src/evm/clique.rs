@@ -628,6 +628,9 @@ impl CliqueSnapshot {
             return false;
         }
         match self.tally.get_mut(address) {
+            // Never taken (kept as geth has it): a tally's direction is the one the check
+            // above lets through, and the signer set changes for `address` only when its
+            // tally is settled and removed.
             Some(t) if t.authorize != authorize => false,
             Some(t) => {
                 t.votes = t.votes.saturating_add(1);
@@ -935,5 +938,681 @@ mod tests {
                 epoch: 2
             })
         );
+    }
+
+    type Key = k256::ecdsa::SigningKey;
+
+    /// A sealed child of `parent` by `key`, after `edit`.
+    fn sealed(
+        parent: &Header,
+        key: &Key,
+        difficulty: u64,
+        edit: impl FnOnce(&mut Header),
+    ) -> Header {
+        let mut h = child(parent, difficulty);
+        edit(&mut h);
+        seal(&mut h, key);
+        h
+    }
+
+    /// `n` ascending addresses (no key behind them).
+    fn addresses(n: usize) -> Vec<Address> {
+        (1..=n)
+            .map(|i| {
+                let mut a = [0u8; 20];
+                a[..8].copy_from_slice(&(i as u64).to_be_bytes());
+                Address(a)
+            })
+            .collect()
+    }
+
+    /// A genesis header whose signer list is the raw bytes `list`.
+    fn with_list(list: &[u8]) -> Header {
+        let mut g = genesis(&[]);
+        g.extra_data = [&[0; EXTRA_VANITY][..], list, &[0; EXTRA_SEAL][..]].concat();
+        g
+    }
+
+    #[test]
+    fn extra_data_holds_vanity_and_seal_at_least() {
+        let (keys, g, snap) = setup();
+        // Exactly vanity and seal: no list, a seal.
+        let h = sealed(&g, &keys[1].0, 2, |_| {});
+        assert_eq!(h.extra_data.len(), EXTRA_VANITY + EXTRA_SEAL);
+        assert_eq!(snap.apply(&h).unwrap().number(), 1);
+        let mut short = child(&g, 2);
+        short.extra_data = vec![0; EXTRA_VANITY + EXTRA_SEAL - 1];
+        assert_eq!(
+            snap.apply(&short),
+            Err(CliqueError::MissingSeal { number: 1, len: 96 })
+        );
+        assert_eq!(
+            seal_signer(&short),
+            Err(CliqueError::MissingSeal { number: 1, len: 96 })
+        );
+        // The seal hash needs the seal only.
+        short.extra_data = vec![0; EXTRA_SEAL];
+        assert!(seal_hash(&short).is_ok());
+        short.extra_data = vec![0; EXTRA_SEAL - 1];
+        assert_eq!(
+            seal_hash(&short),
+            Err(CliqueError::MissingSeal { number: 1, len: 64 })
+        );
+    }
+
+    #[test]
+    fn checkpoint_lists_are_one_to_1024_ascending_addresses() {
+        let flat = |a: &[Address]| a.iter().flat_map(|a| a.0).collect::<Vec<u8>>();
+        let all = addresses(MAX_SIGNERS + 1);
+        assert_eq!(
+            checkpoint_signers(&with_list(&flat(&all[..1]))),
+            Ok(all[..1].to_vec())
+        );
+        assert_eq!(
+            checkpoint_signers(&with_list(&flat(&all[..MAX_SIGNERS]))),
+            Ok(all[..MAX_SIGNERS].to_vec())
+        );
+        let unsorted = CliqueError::UnsortedSigners { number: 0 };
+        for list in [
+            flat(&all),
+            vec![],
+            flat(&[all[1], all[0]]),
+            flat(&[all[0], all[0]]),
+            flat(&[all[0], all[2], all[1]]),
+        ] {
+            assert_eq!(
+                checkpoint_signers(&with_list(&list)),
+                Err(unsorted.clone()),
+                "{} bytes",
+                list.len()
+            );
+        }
+        for len in [19, 21, 39, 41] {
+            assert_eq!(
+                CliqueSnapshot::from_checkpoint(CONFIG, &with_list(&vec![1; len])),
+                Err(CliqueError::BadSignerList {
+                    number: 0,
+                    len,
+                    checkpoint: true
+                })
+            );
+        }
+    }
+
+    #[test]
+    fn a_snapshot_starts_at_a_checkpoint_of_a_nonzero_epoch() {
+        let (keys, g, _) = setup();
+        let zero = CliqueConfig {
+            epoch: 0,
+            period: 15,
+        };
+        assert_eq!(
+            CliqueSnapshot::from_checkpoint(zero, &g),
+            Err(CliqueError::ZeroEpoch)
+        );
+        let config = CliqueConfig {
+            epoch: 3,
+            period: 5,
+        };
+        let mut h = g.clone();
+        h.number = 6;
+        let snap = CliqueSnapshot::from_checkpoint(config, &h).unwrap();
+        assert_eq!(snap.number(), 6);
+        assert_eq!(snap.hash(), h.hash());
+        assert_eq!(snap.config(), config);
+        assert_eq!(snap.signer_count(), 3);
+        let addrs: Vec<Address> = keys.iter().map(|(_, a)| *a).collect();
+        assert_eq!(snap.signers().copied().collect::<Vec<_>>(), addrs);
+        h.number = 7;
+        assert_eq!(
+            CliqueSnapshot::from_checkpoint(config, &h),
+            Err(CliqueError::NotCheckpoint {
+                number: 7,
+                epoch: 3
+            })
+        );
+    }
+
+    #[test]
+    fn header_rules_name_each_refusal() {
+        let (keys, g, snap) = setup();
+        let k1 = &keys[1].0;
+        let refused = |edit: &dyn Fn(&mut Header), difficulty: u64| {
+            snap.apply(&sealed(&g, k1, difficulty, edit)).unwrap_err()
+        };
+        assert_eq!(
+            refused(&|h| h.number = 2, 2),
+            CliqueError::NotNext {
+                number: 2,
+                previous: 0,
+                reason: "number"
+            }
+        );
+        assert_eq!(
+            refused(&|h| h.nonce = [1; 8], 2),
+            CliqueError::InvalidVote { number: 1 }
+        );
+        assert_eq!(
+            refused(&|h| h.mix_hash = Hash32([1; 32]), 2),
+            CliqueError::NonZeroMixDigest { number: 1 }
+        );
+        assert_eq!(
+            refused(&|h| h.ommers_hash = Hash32([1; 32]), 2),
+            CliqueError::HasUncles { number: 1 }
+        );
+        for difficulty in [0, 3] {
+            assert_eq!(
+                refused(&|_| {}, difficulty),
+                CliqueError::InvalidDifficulty {
+                    number: 1,
+                    difficulty: U256::from_u64(difficulty)
+                }
+            );
+        }
+        // One second short of the period.
+        assert_eq!(
+            refused(&|h| h.timestamp = g.timestamp + 14, 2),
+            CliqueError::TooSoon {
+                number: 1,
+                timestamp: g.timestamp + 14,
+                parent: g.timestamp,
+                period: 15
+            }
+        );
+        // An out-of-turn signer claiming the in-turn difficulty.
+        assert_eq!(
+            snap.apply(&sealed(&g, &keys[0].0, 2, |_| {})),
+            Err(CliqueError::WrongDifficulty {
+                number: 1,
+                difficulty: U256::from_u64(2),
+                in_turn: false
+            })
+        );
+        // At a checkpoint (epoch 2, block 2): no add vote, a list of whole addresses.
+        let config = CliqueConfig {
+            epoch: 2,
+            period: 15,
+        };
+        let snap = CliqueSnapshot::from_checkpoint(config, &g).unwrap();
+        let h1 = sealed(&g, k1, 2, |_| {});
+        let s1 = snap.apply(&h1).unwrap();
+        let list = g.extra_data.clone();
+        let h2 = sealed(&h1, &keys[2].0, 2, |h| {
+            h.extra_data = list.clone();
+            h.nonce = NONCE_AUTH_VOTE;
+        });
+        assert_eq!(
+            s1.apply(&h2),
+            Err(CliqueError::CheckpointVote { number: 2 })
+        );
+        let mut long = list.clone();
+        long.insert(EXTRA_VANITY, 0);
+        let h2 = sealed(&h1, &keys[2].0, 2, |h| h.extra_data = long.clone());
+        assert_eq!(
+            s1.apply(&h2),
+            Err(CliqueError::BadSignerList {
+                number: 2,
+                len: 61,
+                checkpoint: true
+            })
+        );
+    }
+
+    #[test]
+    fn turns_go_round_the_sorted_signers() {
+        let (keys, _, snap) = setup();
+        for number in 0..6u64 {
+            for (i, (_, a)) in keys.iter().enumerate() {
+                assert_eq!(snap.in_turn(number, a), number % 3 == i as u64);
+            }
+        }
+        let (_, outsider) = signer(9);
+        assert!((0..6).all(|n| !snap.in_turn(n, &outsider)));
+    }
+
+    /// With four signers, a signer may seal at most one of any three blocks in a row
+    /// (`floor(4/2) + 1`): block 1's signer is refused at block 3 and taken at block 4.
+    #[test]
+    fn a_signer_waits_out_the_last_half_of_the_signers() {
+        let mut keys: Vec<_> = (1u8..=4).map(signer).collect();
+        keys.sort_by_key(|(_, a)| *a);
+        let addrs: Vec<Address> = keys.iter().map(|(_, a)| *a).collect();
+        let g = genesis(&addrs);
+        let snap = CliqueSnapshot::from_checkpoint(CONFIG, &g).unwrap();
+        let h1 = sealed(&g, &keys[1].0, 2, |_| {});
+        let s1 = snap.apply(&h1).unwrap();
+        assert_eq!(s1.recent_signer(1), Some(keys[1].1));
+        let h2 = sealed(&h1, &keys[2].0, 2, |_| {});
+        let s2 = s1.apply(&h2).unwrap();
+        let early = sealed(&h2, &keys[1].0, 1, |_| {});
+        assert_eq!(
+            s2.apply(&early),
+            Err(CliqueError::RecentlySigned {
+                number: 3,
+                signer: keys[1].1,
+                last: 1
+            })
+        );
+        let h3 = sealed(&h2, &keys[3].0, 2, |_| {});
+        let s3 = s2.apply(&h3).unwrap();
+        let h4 = sealed(&h3, &keys[1].0, 1, |_| {});
+        let s4 = s3.apply(&h4).unwrap();
+        assert_eq!(s4.recent_signer(4), Some(keys[1].1));
+        assert_eq!(s4.recent_signer(3), Some(keys[3].1));
+        assert_eq!(s4.recent_signer(2), Some(keys[2].1));
+        // Block 1 left the window when block 4 came.
+        assert_eq!(s4.recent_signer(1), None);
+        assert_eq!(s4.number(), 4);
+        assert_eq!(s4.hash(), h4.hash());
+
+        // With three signers (floor(3/2) + 1 = 2), block 1's signer may seal block 3.
+        let (keys, g, snap) = setup();
+        let h1 = sealed(&g, &keys[1].0, 2, |_| {});
+        let h2 = sealed(&h1, &keys[2].0, 2, |_| {});
+        let h3 = sealed(&h2, &keys[1].0, 1, |_| {});
+        let s = snap.apply(&h1).unwrap().apply(&h2).unwrap();
+        assert_eq!(s.apply(&h3).unwrap().recent_signer(3), Some(keys[1].1));
+    }
+
+    /// Applies `votes` (signer index, target, add?) as consecutive blocks after `g`, each
+    /// by the given signer with the difficulty of its turn.
+    fn vote_chain(
+        keys: &[(Key, Address)],
+        g: &Header,
+        snap: &CliqueSnapshot,
+        votes: &[(usize, Address, bool)],
+    ) -> Result<(Header, CliqueSnapshot), CliqueError> {
+        let mut parent = g.clone();
+        let mut snap = snap.clone();
+        for &(who, target, add) in votes {
+            let (key, address) = &keys[who];
+            let number = parent.number + 1;
+            let difficulty = if snap.in_turn(number, address) { 2 } else { 1 };
+            let h = sealed(&parent, key, difficulty, |h| {
+                h.beneficiary = target;
+                h.nonce = if add {
+                    NONCE_AUTH_VOTE
+                } else {
+                    NONCE_DROP_VOTE
+                };
+            });
+            snap = snap.apply(&h)?;
+            parent = h;
+        }
+        Ok((parent, snap))
+    }
+
+    #[test]
+    fn a_signer_is_added_by_more_than_half_and_one_signer_counts_once() {
+        let (keys, g, snap) = setup();
+        let (_, x) = signer(7);
+        // One vote of three is not enough.
+        let (_, s) = vote_chain(&keys, &g, &snap, &[(1, x, true)]).unwrap();
+        assert_eq!(s.signer_count(), 3);
+        assert_eq!(s.tally.get(&x).map(|t| t.votes), Some(1));
+        // Signer 1 votes again at block 3: still one vote.
+        let (_, s) = vote_chain(
+            &keys,
+            &g,
+            &snap,
+            &[(1, x, true), (2, Address::ZERO, false), (1, x, true)],
+        )
+        .unwrap();
+        assert_eq!(s.signer_count(), 3);
+        assert_eq!(s.tally.get(&x).map(|t| t.votes), Some(1));
+        assert_eq!(s.votes.len(), 1);
+        // A second signer makes two of three: added, and its votes settled.
+        let (_, s) = vote_chain(
+            &keys,
+            &g,
+            &snap,
+            &[
+                (1, x, true),
+                (2, Address::ZERO, false),
+                (1, x, true),
+                (0, x, true),
+            ],
+        )
+        .unwrap();
+        assert!(s.signers().any(|a| *a == x));
+        assert!(s.votes.is_empty());
+        assert!(s.tally.is_empty());
+        // Votes that would change nothing are not counted: adding a signer, dropping a
+        // stranger.
+        let (_, s) = vote_chain(&keys, &g, &snap, &[(1, keys[0].1, true), (2, x, false)]).unwrap();
+        assert!(s.votes.is_empty());
+        assert!(s.tally.is_empty());
+    }
+
+    #[test]
+    fn votes_about_several_addresses_are_tallied_apart() {
+        let (keys, g, snap) = setup();
+        let (_, x) = signer(7);
+        let (_, y) = signer(8);
+        // Signer 1 votes for x, signer 2 for y: one vote each.
+        let (_, s) = vote_chain(&keys, &g, &snap, &[(1, x, true), (2, y, true)]).unwrap();
+        assert_eq!(s.tally.get(&x).map(|t| t.votes), Some(1));
+        assert_eq!(s.tally.get(&y).map(|t| t.votes), Some(1));
+        assert_eq!(s.votes.len(), 2);
+        assert_eq!(s.signer_count(), 3);
+        // Signer 1 votes for y at block 3: y has two of three and is added; signer 1's
+        // vote for x stays pending.
+        let (_, s) = vote_chain(
+            &keys,
+            &g,
+            &snap,
+            &[(1, x, true), (2, y, true), (1, y, true)],
+        )
+        .unwrap();
+        assert!(s.signers().any(|a| *a == y));
+        assert!(!s.signers().any(|a| *a == x));
+        assert_eq!(s.tally.get(&x).map(|t| t.votes), Some(1));
+        assert_eq!(s.tally.get(&y), None);
+        assert_eq!(s.votes.len(), 1);
+    }
+
+    #[test]
+    fn a_dropped_signer_loses_its_pending_votes() {
+        let (keys, g, snap) = setup();
+        let (_, x) = signer(7);
+        let dropped = keys[0].1;
+        // Signer 0 votes for x; signers 1 and 2 then drop signer 0.
+        let (parent, s) = vote_chain(
+            &keys,
+            &g,
+            &snap,
+            &[(0, x, true), (1, dropped, false), (2, dropped, false)],
+        )
+        .unwrap();
+        assert_eq!(s.signer_count(), 2);
+        assert!(!s.signers().any(|a| *a == dropped));
+        assert!(s.tally.is_empty(), "{:?}", s.tally);
+        assert!(s.votes.is_empty());
+        // Two signers now (floor(2/2) + 1 = 2): they take turns.
+        assert_eq!(s.recent_signer(3), Some(keys[2].1));
+        assert_eq!(s.recent_signer(2), Some(keys[1].1));
+        let difficulty = |who: usize| if s.in_turn(4, &keys[who].1) { 2 } else { 1 };
+        let again = sealed(&parent, &keys[2].0, difficulty(2), |_| {});
+        assert_eq!(
+            s.apply(&again),
+            Err(CliqueError::RecentlySigned {
+                number: 4,
+                signer: keys[2].1,
+                last: 3
+            })
+        );
+        let h4 = sealed(&parent, &keys[1].0, difficulty(1), |_| {});
+        assert_eq!(s.apply(&h4).unwrap().recent_signer(4), Some(keys[1].1));
+        // The dropped signer is refused.
+        let h4 = sealed(&parent, &keys[0].0, 1, |_| {});
+        assert_eq!(
+            s.apply(&h4),
+            Err(CliqueError::Unauthorized {
+                number: 4,
+                signer: dropped
+            })
+        );
+    }
+
+    #[test]
+    fn a_checkpoint_clears_pending_votes() {
+        let (keys, g, _) = setup();
+        let config = CliqueConfig {
+            epoch: 2,
+            period: 15,
+        };
+        let snap = CliqueSnapshot::from_checkpoint(config, &g).unwrap();
+        let (_, x) = signer(7);
+        let (h1, s1) = vote_chain(&keys, &g, &snap, &[(1, x, true)]).unwrap();
+        assert_eq!(s1.votes.len(), 1);
+        let list = g.extra_data.clone();
+        let h2 = sealed(&h1, &keys[2].0, 2, |h| h.extra_data = list);
+        let s2 = s1.apply(&h2).unwrap();
+        assert!(s2.votes.is_empty());
+        assert!(s2.tally.is_empty());
+    }
+
+    #[test]
+    fn a_peers_snapshot_agrees_only_when_equal_but_for_more_recent_signers() {
+        let (keys, g, snap) = setup();
+        // Blocks 1 to 5, each in turn; the trusted snapshot after 5 knows 4 and 5.
+        let mut parent = g;
+        let mut s = snap;
+        for n in 1..=5u64 {
+            let h = sealed(&parent, &keys[(n % 3) as usize].0, 2, |_| {});
+            s = s.apply(&h).unwrap();
+            parent = h;
+        }
+        let trusted = s;
+        assert!(trusted.agrees_with(&trusted));
+        let differs = |edit: &dyn Fn(&mut CliqueSnapshot)| {
+            let mut peer = trusted.clone();
+            edit(&mut peer);
+            peer.agrees_with(&trusted)
+        };
+        assert!(!differs(&|p| p.config.period = 16));
+        assert!(!differs(&|p| p.number = 6));
+        assert!(!differs(&|p| p.hash = Hash32([1; 32])));
+        assert!(!differs(&|p| p.timestamp += 1));
+        assert!(!differs(&|p| {
+            p.signers.insert(Address([1; 20]));
+        }));
+        assert!(!differs(&|p| p.votes.push(Vote {
+            signer: keys[0].1,
+            address: Address([1; 20]),
+            authorize: true
+        })));
+        assert!(!differs(&|p| {
+            p.tally.insert(
+                Address([1; 20]),
+                Tally {
+                    authorize: true,
+                    votes: 1,
+                },
+            );
+        }));
+        // A recent signer the trusted one knows, forgotten or changed.
+        assert!(!differs(&|p| {
+            p.recents.remove(&5);
+        }));
+        assert!(!differs(&|p| {
+            p.recents.insert(5, keys[0].1);
+        }));
+        // Window of floor(3/2) + 1 = 2 blocks: 4 and 5, not 3 nor 6.
+        let mut fewer = trusted.clone();
+        fewer.recents.remove(&4);
+        assert!(trusted.agrees_with(&fewer));
+        assert!(!fewer.agrees_with(&trusted));
+        assert!(!differs(&|p| {
+            p.recents.insert(3, keys[0].1);
+        }));
+        assert!(!differs(&|p| {
+            p.recents.insert(6, keys[0].1);
+        }));
+
+        // Four signers: a window of floor(4/2) + 1 = 3 blocks, 3 to 5 after block 5.
+        let mut keys: Vec<_> = (1u8..=4).map(signer).collect();
+        keys.sort_by_key(|(_, a)| *a);
+        let addrs: Vec<Address> = keys.iter().map(|(_, a)| *a).collect();
+        let mut parent = genesis(&addrs);
+        let mut s = CliqueSnapshot::from_checkpoint(CONFIG, &parent).unwrap();
+        for n in 1..=5u64 {
+            let h = sealed(&parent, &keys[(n % 4) as usize].0, 2, |_| {});
+            s = s.apply(&h).unwrap();
+            parent = h;
+        }
+        assert_eq!(s.recents.keys().copied().collect::<Vec<_>>(), [3, 4, 5]);
+        assert!(s.agrees_with(&s));
+        let mut older = s.clone();
+        older.recents.insert(2, keys[2].1);
+        assert!(!older.agrees_with(&s));
+    }
+
+    #[test]
+    fn a_checkpoints_own_seal_is_checked_against_its_own_list() {
+        let (keys, g, _) = setup();
+        let config = CliqueConfig {
+            epoch: 2,
+            period: 15,
+        };
+        let h1 = sealed(&g, &keys[1].0, 2, |_| {});
+        let list = g.extra_data.clone();
+        let checkpoint = |key: &Key, difficulty: u64, edit: &dyn Fn(&mut Header)| {
+            let h2 = sealed(&h1, key, difficulty, |h| {
+                h.extra_data = list.clone();
+                edit(h);
+            });
+            let snap = CliqueSnapshot::from_checkpoint(config, &h2).unwrap();
+            (snap.checkpoint_sealer(&h2), snap, h2)
+        };
+        // Block 2 is signer 2's turn.
+        let (sealer, snap, h2) = checkpoint(&keys[2].0, 2, &|_| {});
+        assert_eq!(sealer, Ok(keys[2].1));
+        assert_eq!(checkpoint(&keys[0].0, 1, &|_| {}).0, Ok(keys[0].1));
+        // Another header than the snapshot's.
+        assert_eq!(
+            snap.checkpoint_sealer(&h1),
+            Err(CliqueError::NotNext {
+                number: 1,
+                previous: 2,
+                reason: "not this checkpoint"
+            })
+        );
+        let mut other = h2.clone();
+        other.gas_used += 1;
+        assert!(matches!(
+            snap.checkpoint_sealer(&other),
+            Err(CliqueError::NotNext { number: 2, .. })
+        ));
+        let k2 = &keys[2].0;
+        assert_eq!(
+            checkpoint(k2, 2, &|h| h.beneficiary = Address([5; 20])).0,
+            Err(CliqueError::CheckpointVote { number: 2 })
+        );
+        assert_eq!(
+            checkpoint(k2, 2, &|h| h.nonce = NONCE_AUTH_VOTE).0,
+            Err(CliqueError::CheckpointVote { number: 2 })
+        );
+        assert_eq!(
+            checkpoint(k2, 2, &|h| h.mix_hash = Hash32([1; 32])).0,
+            Err(CliqueError::NonZeroMixDigest { number: 2 })
+        );
+        assert_eq!(
+            checkpoint(k2, 2, &|h| h.ommers_hash = Hash32([1; 32])).0,
+            Err(CliqueError::HasUncles { number: 2 })
+        );
+        let (outsider, addr) = signer(9);
+        assert_eq!(
+            checkpoint(&outsider, 2, &|_| {}).0,
+            Err(CliqueError::Unauthorized {
+                number: 2,
+                signer: addr
+            })
+        );
+        assert_eq!(
+            checkpoint(k2, 1, &|_| {}).0,
+            Err(CliqueError::WrongDifficulty {
+                number: 2,
+                difficulty: U256::from_u64(1),
+                in_turn: true
+            })
+        );
+        assert_eq!(
+            checkpoint(&keys[0].0, 2, &|_| {}).0,
+            Err(CliqueError::WrongDifficulty {
+                number: 2,
+                difficulty: U256::from_u64(2),
+                in_turn: false
+            })
+        );
+    }
+
+    #[test]
+    fn snapshots_round_trip_through_json_and_cbor() {
+        let (keys, g, snap) = setup();
+        let (_, x) = signer(7);
+        let (_, s) =
+            vote_chain(&keys, &g, &snap, &[(1, x, true), (2, Address::ZERO, false)]).unwrap();
+        let json = serde_json::to_string(&s).unwrap();
+        assert_eq!(serde_json::from_str::<CliqueSnapshot>(&json).unwrap(), s);
+        let mut cbor = Vec::new();
+        ciborium::into_writer(&s, &mut cbor).unwrap();
+        assert_eq!(
+            ciborium::from_reader::<CliqueSnapshot, _>(cbor.as_slice()).unwrap(),
+            s
+        );
+    }
+
+    /// Four sorted signers and the snapshot of their genesis checkpoint.
+    fn four() -> (Vec<(Key, Address)>, Header, CliqueSnapshot) {
+        let mut keys: Vec<_> = (1u8..=4).map(signer).collect();
+        keys.sort_by_key(|(_, a)| *a);
+        let addrs: Vec<Address> = keys.iter().map(|(_, a)| *a).collect();
+        let g = genesis(&addrs);
+        let snap = CliqueSnapshot::from_checkpoint(CONFIG, &g).unwrap();
+        (keys, g, snap)
+    }
+
+    /// Of four signers, three must vote (more than 4/2); a signer that votes again
+    /// replaces its vote, so the tally stays at two until a third signer votes.
+    #[test]
+    fn four_signers_add_by_three_votes() {
+        let (keys, g, snap) = four();
+        let (_, x) = signer(7);
+        let none = Address::ZERO;
+        let votes = [
+            (0, x, true),
+            (1, x, true),
+            (3, none, false),
+            (0, x, true),
+            (2, x, true),
+        ];
+        for n in 1..votes.len() {
+            let (_, s) = vote_chain(&keys, &g, &snap, &votes[..n]).unwrap();
+            assert_eq!(s.signer_count(), 4, "after {n} blocks");
+            let expected = if n == 1 { 1 } else { 2 };
+            assert_eq!(
+                s.tally.get(&x).map(|t| t.votes),
+                Some(expected),
+                "after {n}"
+            );
+        }
+        let (_, s) = vote_chain(&keys, &g, &snap, &votes).unwrap();
+        assert_eq!(s.signer_count(), 5);
+        assert!(s.tally.is_empty());
+    }
+
+    /// Dropping one of four signers shrinks the recent-signer window from three blocks to
+    /// two at once: block 1's signer may seal block 4 right after the drop at block 3.
+    #[test]
+    fn a_drop_shrinks_the_recent_signer_window() {
+        let (keys, g, snap) = four();
+        let dropped = keys[3].1;
+        let (_, s) = vote_chain(
+            &keys,
+            &g,
+            &snap,
+            &[
+                (0, dropped, false),
+                (1, dropped, false),
+                (2, dropped, false),
+            ],
+        )
+        .unwrap();
+        assert_eq!(s.signer_count(), 3);
+        assert_eq!(s.recent_signer(1), None);
+        let (_, s) = vote_chain(
+            &keys,
+            &g,
+            &snap,
+            &[
+                (0, dropped, false),
+                (1, dropped, false),
+                (2, dropped, false),
+                (0, Address::ZERO, false),
+            ],
+        )
+        .unwrap();
+        assert_eq!(s.recent_signer(4), Some(keys[0].1));
     }
 }

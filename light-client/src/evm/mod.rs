@@ -260,6 +260,7 @@ impl U256 {
         if high.iter().any(|&b| b != 0) {
             return None;
         }
+        // `|` adds the byte: the low byte of `acc << 8` is zero (so `^` would do the same).
         Some(low.iter().fold(0u64, |acc, &b| (acc << 8) | u64::from(b)))
     }
 
@@ -312,5 +313,123 @@ mod tests {
         assert_eq!(v.to_string(), "0x1234");
         assert_eq!(U256::ZERO.to_string(), "0x0");
         assert!(U256([1; 32]).to_u64().is_none());
+    }
+
+    #[test]
+    fn addresses_read_hex_with_or_without_prefix_and_print_it_back() {
+        let text = "0x7e5f4552091a69125d5dfcb7b8c2659029395bdf";
+        let a = Address::from_hex(text).unwrap();
+        assert_eq!(a.0[0], 0x7e);
+        assert_eq!(a.0[19], 0xdf);
+        assert_eq!(Address::from_hex(&text[2..]).unwrap(), a);
+        assert_eq!(a.to_string(), text);
+        assert_eq!(format!("{a:?}"), text);
+        assert!(Address::from_hex("0x7e5f").is_err());
+        assert!(Address::from_hex(&format!("{text}00")).is_err());
+    }
+
+    #[test]
+    fn the_address_of_a_public_key_is_its_hash_tail() {
+        // Private key 1: its public key is the generator, its address a well-known one.
+        let xy: [u8; 64] = hex::decode(
+            "79be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798\
+             483ada7726a3c4655da4fbfc0e1108a8fd17b448a68554199c47d08ffb10d4b8",
+        )
+        .unwrap()
+        .try_into()
+        .unwrap();
+        assert_eq!(
+            Address::from_public_key(&xy),
+            Address::from_hex("7e5f4552091a69125d5dfcb7b8c2659029395bdf").unwrap()
+        );
+    }
+
+    #[test]
+    fn addresses_are_hex_in_json_and_bytes_in_cbor() {
+        let a = Address([0xab; 20]);
+        let json = serde_json::to_string(&a).unwrap();
+        assert_eq!(json, format!("\"{}\"", "ab".repeat(20)));
+        assert_eq!(serde_json::from_str::<Address>(&json).unwrap(), a);
+        let mut cbor = Vec::new();
+        ciborium::into_writer(&a, &mut cbor).unwrap();
+        // A CBOR byte string of 20 (0x54), then the bytes.
+        assert_eq!(cbor[0], 0x54);
+        assert_eq!(&cbor[1..], &[0xab; 20]);
+        assert_eq!(
+            ciborium::from_reader::<Address, _>(cbor.as_slice()).unwrap(),
+            a
+        );
+        assert!(serde_json::from_str::<Address>("\"abab\"").is_err());
+    }
+
+    #[derive(Debug, PartialEq, Serialize, Deserialize)]
+    struct Bytes(#[serde(with = "serde_bytes")] Vec<u8>);
+
+    #[derive(Debug, PartialEq, Serialize, Deserialize)]
+    struct Nodes(#[serde(with = "serde_bytes::list")] Vec<Vec<u8>>);
+
+    #[test]
+    fn byte_strings_are_hex_in_json_and_bytes_in_cbor() {
+        let b = Bytes(vec![1, 2, 0xff]);
+        let json = serde_json::to_string(&b).unwrap();
+        assert_eq!(json, "\"0102ff\"");
+        assert_eq!(serde_json::from_str::<Bytes>(&json).unwrap(), b);
+        assert_eq!(serde_json::from_str::<Bytes>("\"0x0102ff\"").unwrap(), b);
+        assert_eq!(
+            serde_json::from_str::<Bytes>("\"\"").unwrap(),
+            Bytes(vec![])
+        );
+        let e = serde_json::from_str::<Bytes>("\"0x0g\"").unwrap_err();
+        assert!(e.to_string().contains("bad hex"), "{e}");
+        let e = serde_json::from_str::<Bytes>("12").unwrap_err();
+        assert!(e.to_string().contains("bytes or hex digits"), "{e}");
+        let mut cbor = Vec::new();
+        ciborium::into_writer(&b, &mut cbor).unwrap();
+        assert_eq!(cbor, [0x43, 1, 2, 0xff]);
+        assert_eq!(
+            ciborium::from_reader::<Bytes, _>(cbor.as_slice()).unwrap(),
+            b
+        );
+        // A deserializer that lends its bytes (serde's own value deserializer).
+        let lent = serde::de::value::BytesDeserializer::<serde::de::value::Error>::new(&[7, 8]);
+        assert_eq!(serde_bytes::deserialize(lent), Ok(vec![7, 8]));
+
+        let nodes = Nodes(vec![vec![0xaa], vec![], vec![1, 2]]);
+        let json = serde_json::to_string(&nodes).unwrap();
+        assert_eq!(json, "[\"aa\",\"\",\"0102\"]");
+        assert_eq!(serde_json::from_str::<Nodes>(&json).unwrap(), nodes);
+        let mut cbor = Vec::new();
+        ciborium::into_writer(&nodes, &mut cbor).unwrap();
+        assert_eq!(
+            ciborium::from_reader::<Nodes, _>(cbor.as_slice()).unwrap(),
+            nodes
+        );
+    }
+
+    #[test]
+    fn u256_reads_big_endian_and_keeps_the_low_32_bytes() {
+        let mut be = vec![0x99; 3];
+        be.extend_from_slice(&[0; 31]);
+        be.push(5);
+        let v = U256::from_be_slice(&be);
+        assert_eq!(v.to_u64(), Some(5));
+        assert_eq!(U256::from_be_slice(&[1, 0]).0[30..], [1, 0]);
+        assert_eq!(U256::from_be_slice(&[]), U256::ZERO);
+        assert_eq!(U256::from_u64(u64::MAX).to_u64(), Some(u64::MAX));
+        assert_eq!(
+            U256::from_u64(0x0102_0304_0506_0708).to_u64(),
+            Some(0x0102_0304_0506_0708)
+        );
+        let mut over = U256::from_u64(1);
+        over.0[23] = 1;
+        assert_eq!(over.to_u64(), None);
+        assert!(U256::ZERO.is_zero());
+        assert!(!U256::from_u64(1).is_zero());
+        assert!(!over.is_zero());
+        assert_eq!(U256::ZERO.to_minimal_be(), &[] as &[u8]);
+        assert_eq!(U256([0xff; 32]).to_minimal_be(), &[0xff; 32]);
+        // Leading zero nibbles are not printed either.
+        assert_eq!(U256::from_u64(0x0abc).to_string(), "0xabc");
+        assert_eq!(format!("{:?}", U256::from_u64(0x10)), "0x10");
     }
 }
