@@ -246,6 +246,9 @@ impl Verifier for AnyFamily {
             (AnyLightBlock::Cometbft(b), AnyTrusted::Cometbft(p)) => {
                 AnyTrusted::Cometbft(Box::new(CometVerifier.trusted_state_after(b, p)))
             }
+            // Equivalent to the fallback below today (the evm family prepares nothing, so
+            // its `trusted_state_after` is its `trusted_state`); kept so that the sum
+            // passes on whatever the family prepares once it does.
             (AnyLightBlock::Evm(b), AnyTrusted::Evm(p)) => {
                 AnyTrusted::Evm(Box::new(EvmFamily.trusted_state_after(b, p)))
             }

@@ -4,7 +4,9 @@
 
 mod common;
 
-use corridor_light_client::any::{AnyBatchProof, AnyFamily, AnyLeafProof, AnyLightBlock};
+use corridor_light_client::any::{
+    AnyBatchProof, AnyFamily, AnyLeafProof, AnyLightBlock, AnyTrusted,
+};
 use corridor_light_client::bundle::{verify_bundle, BundleError, ProofBundle};
 use corridor_light_client::client::{ClientError, LightClient, TrustRoot, UpdateOutcome};
 use corridor_light_client::envelope::{DocumentKind, TradeMessage};
@@ -504,4 +506,166 @@ fn a_familys_data_goes_into_the_sum_and_back_and_no_other_comes_out() {
     assert_eq!(any.height, Height(9));
     assert_eq!(any.receipt, receipt.receipt);
     assert_eq!(any.proof, AnyLeafProof::from(receipt.proof));
+}
+
+/// Two adjacent CometBFT blocks signed by all of four equal validators.
+fn comet_pair() -> (
+    corridor_light_client::cometbft::LightBlock,
+    corridor_light_client::cometbft::LightBlock,
+    Time,
+) {
+    use common::comet::{light_block, members, BlockSpec};
+    let set = members(5, 4, |_| 10);
+    let t0 = Time::from_unix_secs(1_700_000_000).unwrap();
+    let t1 = Time::from_unix_secs(1_700_000_005).unwrap();
+    let spec = |height, time| BlockSpec {
+        chain_id: "cosmos-hub",
+        height,
+        time,
+        validators: &set,
+        next_validators: &set,
+        signs: &|_| true,
+    };
+    let b1 = light_block(&spec(1, t0));
+    let b2 = light_block(&spec(2, t1));
+    (b1, b2, Time::from_unix_secs(1_700_000_060).unwrap())
+}
+
+/// Every family's blocks verify through the sum exactly as through the family, and a state
+/// made from a previous one of the same family carries its prepared set.
+#[test]
+fn each_familys_blocks_verify_through_the_sum_as_alone() {
+    use corridor_light_client::cometbft::CometVerifier;
+    use corridor_light_client::evm::attest::attestation_digest;
+    use corridor_light_client::evm::{Attestation, EvmFamily, EvmSeal};
+    use corridor_light_client::signature::SigningKey;
+
+    let options = Options::default();
+    // CometBFT.
+    let (b1, b2, now) = comet_pair();
+    let own = CometVerifier.verify_update(&b2, &CometVerifier.trusted_state(&b1), &options, now);
+    assert_eq!(own, Verdict::Success);
+    let (a1, a2) = (AnyLightBlock::from(b1), AnyLightBlock::from(b2));
+    let trusted = AnyFamily.trusted_state(&a1);
+    assert_eq!(
+        AnyFamily.verify_update(&a2, &trusted, &options, now),
+        Verdict::Success
+    );
+    let AnyTrusted::Cometbft(after) = AnyFamily.trusted_state_after(&a2, &trusted) else {
+        panic!("a cometbft state")
+    };
+    assert!(after.cache.prepared().is_some(), "the next set prepared");
+    let AnyTrusted::Cometbft(fresh) = AnyFamily.trusted_state(&a2) else {
+        panic!("a cometbft state")
+    };
+    assert!(fresh.cache.prepared().is_none());
+
+    // Native: the same carry.
+    let w = native();
+    let trusted = AnyFamily.trusted_state(&any_of(&w, 0));
+    let AnyTrusted::Corridor(after) = AnyFamily.trusted_state_after(&any_of(&w, 1), &trusted)
+    else {
+        panic!("a native state")
+    };
+    assert!(after.cache.prepared().is_some(), "the next set prepared");
+
+    // EVM: an attested block after the root, attested by the quorum's one key.
+    let root = testgen::evm_block(
+        &ChainId::new(CHAIN).unwrap(),
+        Height(1),
+        Time::from_unix_secs(1_700_000_000).unwrap(),
+    );
+    let mut next = root.clone();
+    next.header.number = 2;
+    next.header.timestamp += 12;
+    next.header.parent_hash = root.header.hash();
+    let key = SigningKey::from_seed([7; 32]);
+    let digest = attestation_digest(31_337, 2, &next.header.hash());
+    let EvmSeal::Attested { attestations, .. } = &mut next.seal else {
+        panic!("an attested block")
+    };
+    attestations.push(Attestation::Ed25519 {
+        key: key.public_key(),
+        signature: key.sign(&digest.0),
+    });
+    let now = Time::from_unix_secs(1_700_000_060).unwrap();
+    let own = EvmFamily.verify_update(&next, &EvmFamily.trusted_state(&root), &options, now);
+    assert_eq!(own, Verdict::Success);
+    let trusted = AnyFamily.trusted_state(&AnyLightBlock::from(root));
+    assert_eq!(
+        AnyFamily.verify_update(&AnyLightBlock::from(next), &trusted, &options, now),
+        Verdict::Success
+    );
+}
+
+/// A proof of a block's own family gets the family's own verdict through the sum, not a
+/// family mismatch: each family's refusal of a bad proof, by its reason.
+#[test]
+fn each_familys_proofs_get_the_familys_own_verdict_through_the_sum() {
+    use corridor_light_client::cometbft::CometVerifier;
+    use corridor_light_client::evm::EvmFamily;
+
+    let (b1, _, _) = comet_pair();
+    let comet = CometProof {
+        layers: vec![vec![1]],
+    };
+    let leaf = b"leaf".to_vec();
+    let key = b"outbox/key".to_vec();
+    let own = CometVerifier.verify_leaf(&b1, CommitmentRoot::Messages, &key, &leaf, &comet);
+    assert!(matches!(own, Err(LeafProofError::Layers { .. })), "{own:?}");
+    let block = AnyLightBlock::from(b1.clone());
+    assert_eq!(
+        AnyFamily.verify_leaf(
+            &block,
+            CommitmentRoot::Messages,
+            &key,
+            &leaf,
+            &AnyLeafProof::from(comet.clone())
+        ),
+        own
+    );
+    let leaves = vec![(key.clone(), leaf.clone())];
+    let batch = AnyBatchProof::Cometbft(vec![comet.clone()]);
+    assert_eq!(
+        AnyFamily
+            .verify_leaves(&block, CommitmentRoot::Messages, &leaves, &batch)
+            .map(|_| ()),
+        own
+    );
+    assert_eq!(
+        AnyFamily.check_leaves(&block, CommitmentRoot::Messages, &leaves, &batch),
+        own
+    );
+
+    let w = native();
+    let evm = testgen::evm_block(
+        &ChainId::new(CHAIN).unwrap(),
+        Height(1),
+        w.blocks[0].header().time,
+    );
+    let proof = evm_proof();
+    let own = EvmFamily.verify_leaf(&evm, CommitmentRoot::Messages, &key, &leaf, &proof);
+    assert!(matches!(own, Err(LeafProofError::Evm(_))), "{own:?}");
+    let block = AnyLightBlock::from(evm);
+    assert_eq!(
+        AnyFamily.verify_leaf(
+            &block,
+            CommitmentRoot::Messages,
+            &key,
+            &leaf,
+            &AnyLeafProof::from(proof.clone())
+        ),
+        own
+    );
+    let batch = AnyBatchProof::Evm(vec![proof]);
+    assert_eq!(
+        AnyFamily
+            .verify_leaves(&block, CommitmentRoot::Messages, &leaves, &batch)
+            .map(|_| ()),
+        own
+    );
+    assert_eq!(
+        AnyFamily.check_leaves(&block, CommitmentRoot::Messages, &leaves, &batch),
+        own
+    );
 }
