@@ -18,15 +18,22 @@
 use async_trait::async_trait;
 use corridor_light_client::bundle::ProofBundle;
 use corridor_light_client::family::Family;
+use corridor_light_client::receipt::ReceiptProof;
 use corridor_light_client::verifier::Verifier;
 use corridor_light_client::{ChainId, Height};
 
 use crate::devnet::{Cursor, Page};
 use crate::error::AdapterError;
-use crate::types::{ChainStatus, DeliveryAck, DeliveryBatchAck, OutboundMessage, ReceiptProof};
+use crate::types::{ChainStatus, DeliveryAck, DeliveryBatchAck, OutboundMessage};
 
 /// The light block of an adapter's chain family.
 pub type LightBlockOf<A> = <<A as ChainAdapter>::Family as Verifier>::LightBlock;
+
+/// An outbound message of an adapter's chain, with its family's proof.
+pub type OutboundOf<A> = OutboundMessage<<<A as ChainAdapter>::Family as Family>::LeafProof>;
+
+/// A receipt of an adapter's chain, with its family's proof.
+pub type ReceiptOf<A> = ReceiptProof<<A as ChainAdapter>::Family>;
 
 /// Most heights one range query may span; longer ranges are refused, so pages stay bounded.
 pub const MAX_RANGE: u64 = 256;
@@ -50,30 +57,28 @@ pub trait ChainAdapter: Send + Sync {
     async fn latest_light_block(&self) -> Result<LightBlockOf<Self>, AdapterError>;
 
     /// Outbound messages committed in blocks `from..=to` (at most [`MAX_RANGE`] heights),
-    /// each with its proof, in (height, position) order.
+    /// each with its family's proof, in (height, position) order.
     async fn outbound_messages(
         &self,
         from: Height,
         to: Height,
-    ) -> Result<Vec<OutboundMessage>, AdapterError>;
+    ) -> Result<Vec<OutboundOf<Self>>, AdapterError>;
 
-    /// One page of [`Self::outbound_messages`] over `cursor..=to` (from the leaf
-    /// `cursor.index` of block `cursor.height` to the end of block `to`): as many as the
-    /// endpoint answers in one response, and where the next page starts. A range's
-    /// messages are then held a page at a time, however large its blocks. By default, the
-    /// whole range in one page.
+    /// One page of [`Self::outbound_messages`] over `cursor..=to` (from the item at
+    /// position `cursor.index` of block `cursor.height`, counted from 0 in the block's
+    /// order, to the end of block `to`): as many as the endpoint answers in one response,
+    /// and where the next page starts. A range's messages are then held a page at a time,
+    /// however large its blocks. By default, the whole range in one page.
     async fn outbound_page(
         &self,
         cursor: Cursor,
         to: Height,
-    ) -> Result<Page<OutboundMessage>, AdapterError> {
-        let items = self
-            .outbound_messages(cursor.height, to)
-            .await?
-            .into_iter()
-            .filter(|m| (m.height, m.proof.index) >= (cursor.height, cursor.index))
-            .collect();
-        Ok(Page { items, next: None })
+    ) -> Result<Page<OutboundOf<Self>>, AdapterError> {
+        let items = self.outbound_messages(cursor.height, to).await?;
+        Ok(Page {
+            items: from_cursor(items, cursor, |m| m.height),
+            next: None,
+        })
     }
 
     /// One page of [`Self::receipts`], the way [`Self::outbound_page`] pages messages.
@@ -81,14 +86,12 @@ pub trait ChainAdapter: Send + Sync {
         &self,
         cursor: Cursor,
         to: Height,
-    ) -> Result<Page<ReceiptProof>, AdapterError> {
-        let items = self
-            .receipts(cursor.height, to)
-            .await?
-            .into_iter()
-            .filter(|r| (r.height, r.proof.index) >= (cursor.height, cursor.index))
-            .collect();
-        Ok(Page { items, next: None })
+    ) -> Result<Page<ReceiptOf<Self>>, AdapterError> {
+        let items = self.receipts(cursor.height, to).await?;
+        Ok(Page {
+            items: from_cursor(items, cursor, |r| r.height),
+            next: None,
+        })
     }
 
     /// Hands a delivery to the chain's inbox. `Ok` means the chain verified and persisted it
@@ -127,8 +130,31 @@ pub trait ChainAdapter: Send + Sync {
     }
 
     /// Receipts committed in blocks `from..=to` (at most [`MAX_RANGE`] heights), each with
-    /// its proof.
-    async fn receipts(&self, from: Height, to: Height) -> Result<Vec<ReceiptProof>, AdapterError>;
+    /// its family's proof, in (height, position) order.
+    async fn receipts(
+        &self,
+        from: Height,
+        to: Height,
+    ) -> Result<Vec<ReceiptOf<Self>>, AdapterError>;
+}
+
+/// The items of `items` (in (height, position) order, from `cursor.height` on) at or after
+/// `cursor`: those of later blocks, and those of block `cursor.height` from position
+/// `cursor.index` on.
+pub fn from_cursor<T>(items: Vec<T>, cursor: Cursor, height: impl Fn(&T) -> Height) -> Vec<T> {
+    let mut position = 0u64;
+    items
+        .into_iter()
+        .filter(|item| match height(item).cmp(&cursor.height) {
+            core::cmp::Ordering::Less => false,
+            core::cmp::Ordering::Greater => true,
+            core::cmp::Ordering::Equal => {
+                let keep = position >= cursor.index;
+                position = position.saturating_add(1);
+                keep
+            }
+        })
+        .collect()
 }
 
 /// Checks a `from..=to` range: non-empty, starting at 1 or above, at most [`MAX_RANGE`].
@@ -144,5 +170,38 @@ pub fn check_range(chain: &str, from: Height, to: Height) -> Result<(), AdapterE
                 "height range {from}..={to} must start at 1 or above and span 1 to {MAX_RANGE} heights"
             ),
         }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cursor_skips_the_earlier_blocks_and_the_earlier_items_of_its_block() {
+        // (height, name) in (height, position) order: block 3 holds three, block 5 two.
+        let items = vec![(3, "a"), (3, "b"), (3, "c"), (5, "d"), (5, "e")];
+        let at = |height, index| {
+            from_cursor(
+                items.clone(),
+                Cursor {
+                    height: Height(height),
+                    index,
+                },
+                |i| Height(i.0),
+            )
+            .into_iter()
+            .map(|i| i.1)
+            .collect::<Vec<_>>()
+        };
+        assert_eq!(at(1, 0), ["a", "b", "c", "d", "e"]);
+        assert_eq!(at(3, 0), ["a", "b", "c", "d", "e"]);
+        assert_eq!(at(3, 2), ["c", "d", "e"]);
+        assert_eq!(at(3, 3), ["d", "e"]);
+        // The index counts in the cursor's block only: later blocks are whole.
+        assert_eq!(at(3, 9), ["d", "e"]);
+        assert_eq!(at(4, 1), ["d", "e"]);
+        assert_eq!(at(5, 1), ["e"]);
+        assert_eq!(at(6, 0), Vec::<&str>::new());
     }
 }

@@ -12,14 +12,34 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use corridor_light_client::any::{bundle_from_any, AnyFamily, AnyLightBlock, Member};
+use corridor_light_client::any::{
+    bundle_from_any, receipt_into_any, AnyFamily, AnyLeafProof, AnyLightBlock, Member,
+};
 use corridor_light_client::bundle::ProofBundle;
+use corridor_light_client::receipt::ReceiptProof;
 use corridor_light_client::{ChainId, Height};
 
-use crate::adapter::ChainAdapter;
+use crate::adapter::{ChainAdapter, OutboundOf};
 use crate::devnet::{Cursor, Page};
 use crate::error::AdapterError;
-use crate::types::{ChainStatus, DeliveryAck, DeliveryBatchAck, OutboundMessage, ReceiptProof};
+use crate::types::{ChainStatus, DeliveryAck, DeliveryBatchAck, OutboundMessage};
+
+/// A message of a chain of family `F` with its proof in the sum.
+fn message_into_any<F: Member>(m: OutboundMessage<F::LeafProof>) -> OutboundMessage<AnyLeafProof> {
+    OutboundMessage {
+        height: m.height,
+        message: m.message,
+        proof: F::proof_into_any(m.proof),
+    }
+}
+
+/// A page of items of one family, each taken into the sum by `into`.
+fn page_into_any<T, U>(page: Page<T>, into: impl Fn(T) -> U) -> Page<U> {
+    Page {
+        items: page.items.into_iter().map(into).collect(),
+        next: page.next,
+    }
+}
 
 /// An adapter of family `A::Family`, as one of [`AnyFamily`].
 pub struct AnyAdapter<A>(pub Arc<A>);
@@ -109,24 +129,30 @@ where
         &self,
         from: Height,
         to: Height,
-    ) -> Result<Vec<OutboundMessage>, AdapterError> {
-        self.0.outbound_messages(from, to).await
+    ) -> Result<Vec<OutboundOf<Self>>, AdapterError> {
+        let messages = self.0.outbound_messages(from, to).await?;
+        Ok(messages
+            .into_iter()
+            .map(message_into_any::<A::Family>)
+            .collect())
     }
 
     async fn outbound_page(
         &self,
         cursor: Cursor,
         to: Height,
-    ) -> Result<Page<OutboundMessage>, AdapterError> {
-        self.0.outbound_page(cursor, to).await
+    ) -> Result<Page<OutboundOf<Self>>, AdapterError> {
+        let page = self.0.outbound_page(cursor, to).await?;
+        Ok(page_into_any(page, message_into_any::<A::Family>))
     }
 
     async fn receipts_page(
         &self,
         cursor: Cursor,
         to: Height,
-    ) -> Result<Page<ReceiptProof>, AdapterError> {
-        self.0.receipts_page(cursor, to).await
+    ) -> Result<Page<ReceiptProof<AnyFamily>>, AdapterError> {
+        let page = self.0.receipts_page(cursor, to).await?;
+        Ok(page_into_any(page, receipt_into_any::<A::Family>))
     }
 
     async fn submit_delivery(
@@ -153,7 +179,15 @@ where
         self.submit_owned(bundles.to_vec()).await
     }
 
-    async fn receipts(&self, from: Height, to: Height) -> Result<Vec<ReceiptProof>, AdapterError> {
-        self.0.receipts(from, to).await
+    async fn receipts(
+        &self,
+        from: Height,
+        to: Height,
+    ) -> Result<Vec<ReceiptProof<AnyFamily>>, AdapterError> {
+        let receipts = self.0.receipts(from, to).await?;
+        Ok(receipts
+            .into_iter()
+            .map(receipt_into_any::<A::Family>)
+            .collect())
     }
 }

@@ -1,8 +1,9 @@
 //! What crosses the adapter boundary.
 //!
 //! - [`ChainStatus`]: a chain's latest published block.
-//! - [`OutboundMessage`]: a trade message a source chain committed, with its inclusion proof
-//!   against the messages root of the block at `height`.
+//! - [`OutboundMessage`]: a trade message a source chain committed, with its proof in the
+//!   chain family's own form (a native inclusion proof by default) against the messages
+//!   commitment of the block at `height`.
 //! - [`ProofBundle`]: what a destination chain's inbox takes (DESIGN.md "proof bundle"): the
 //!   message, its inclusion proof, the height of the header whose messages root the proof is
 //!   against, and the source light blocks the receiver needs to reach that height from what
@@ -16,6 +17,7 @@
 //! it is hashed or stored).
 
 use corridor_light_client::envelope::TradeMessage;
+use corridor_light_client::family::Family;
 use corridor_light_client::merkle::InclusionProof;
 use corridor_light_client::native::NativeVerifier;
 use corridor_light_client::{ChainId, Hash32, Height, Time};
@@ -36,15 +38,32 @@ pub struct ChainStatus {
     pub latest_time: Time,
 }
 
-/// A committed outbound trade message and its proof.
+/// A committed outbound trade message and its proof `P`: the leaf proof of the source
+/// chain's family (`F::LeafProof`), a native [`InclusionProof`] unless said otherwise.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct OutboundMessage {
-    /// Height of the block whose messages root commits the message.
+pub struct OutboundMessage<P = InclusionProof> {
+    /// Height of the block whose messages commitment holds the message.
     pub height: Height,
     /// The message with its channel sequence.
     pub message: TradeMessage,
-    /// Inclusion of [`TradeMessage::leaf`] under that block's messages root.
-    pub proof: InclusionProof,
+    /// Proof of [`TradeMessage::leaf`] under that block's messages commitment.
+    pub proof: P,
+}
+
+impl<P> OutboundMessage<P> {
+    /// The bundle of this message with `light_blocks` (the source blocks the receiver
+    /// needs, the block at [`OutboundMessage::height`] last).
+    pub fn into_bundle<F: Family<LeafProof = P>>(
+        self,
+        light_blocks: Vec<F::LightBlock>,
+    ) -> corridor_light_client::bundle::ProofBundle<F> {
+        corridor_light_client::bundle::ProofBundle {
+            message: self.message,
+            proof: self.proof,
+            height: self.height,
+            light_blocks,
+        }
+    }
 }
 
 /// A delivery for a native destination chain's inbox (see

@@ -16,13 +16,17 @@ use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
+use std::sync::Arc;
 use std::time::Duration;
 
+use corridor_adapters::any::AnyAdapter;
+use corridor_adapters::devnet::Cursor;
 use corridor_adapters::evm::{
     delivery_digest, tx::address_of, tx::call_data, tx::encode, EvmAdapter, EvmOutbound, Sender,
     Token,
 };
 use corridor_adapters::{AdapterError, ChainAdapter};
+use corridor_light_client::any::{AnyFamily, AnyLeafProof, AnyLightBlock};
 use corridor_light_client::bundle::{message_key, verify_bundle, BundleError};
 use corridor_light_client::client::LightClient;
 use corridor_light_client::envelope::{DocumentKind, TradeMessage};
@@ -33,6 +37,7 @@ use corridor_light_client::evm::{
     EvmSeal, ProofLimits, ReceiptError, WeakTrustAttestationQuorum,
 };
 use corridor_light_client::family::CommitmentRoot;
+use corridor_light_client::family::FamilyKind;
 use corridor_light_client::receipt::verify_receipt;
 use corridor_light_client::testkit;
 use corridor_light_client::{ChainId, Height, Options};
@@ -237,6 +242,16 @@ fn signatures(adapter: &EvmAdapter, m: &TradeMessage, keys: &[SigningKey]) -> Ve
         .collect();
     signed.sort_by_key(|(a, _)| *a);
     signed.into_iter().map(|(_, s)| s).collect()
+}
+
+/// The one message the sum adapter finds at `height`.
+async fn page_message(
+    any: &AnyAdapter<EvmAdapter>,
+    height: Height,
+) -> corridor_adapters::OutboundMessage<AnyLeafProof> {
+    let mut items = any.outbound_messages(height, height).await.unwrap();
+    assert_eq!(items.len(), 1);
+    items.remove(0)
 }
 
 fn problem(e: &AdapterError) -> &str {
@@ -594,9 +609,57 @@ async fn anvil_messages_are_proven_and_deliveries_land_once() {
     bad.proof.receipt.nodes.last_mut().unwrap()[50] ^= 1;
     assert!(verify_receipt(&client, &bad).is_err());
 
-    // The trait's native-typed message operations point to the EVM ones.
+    // Through the trait, as a relay that follows chains of every family sees the chain: the
+    // same messages and receipts, each proof tagged EVM. A page from the second message of
+    // the block that holds three starts at that message.
+    let any = AnyAdapter(Arc::new(adapter.clone()));
+    let page = any
+        .outbound_page(
+            Cursor {
+                height: found[0].height,
+                index: 1,
+            },
+            head,
+        )
+        .await
+        .unwrap();
+    assert_eq!(page.next, None);
+    assert_eq!(page.items.len(), 3);
+    for (got, want) in page.items.iter().zip(&found[1..]) {
+        assert_eq!((got.height, &got.message), (want.height, &want.message));
+        assert_eq!(got.proof, AnyLeafProof::Evm(Box::new(want.proof.clone())));
+    }
+    let page = any
+        .receipts_page(
+            Cursor {
+                height: receipts[1].height,
+                index: 0,
+            },
+            second.tx.height,
+        )
+        .await
+        .unwrap();
+    assert_eq!(page.items.len(), 1);
+    assert_eq!(page.items[0].receipt, second.receipt);
+    assert_eq!(page.items[0].proof.family(), FamilyKind::Evm);
+    // A message from the sum verifies on a client of the sum made for an EVM chain.
+    let mut sum = LightClient::<AnyFamily>::trusting(
+        AnyLightBlock::from(adapter.light_block(root_height).await.unwrap()),
+        Options::default(),
+    )
+    .unwrap();
+    let o = &page_message(&any, found[3].height).await;
+    let block = attest(&adapter.light_block(o.height).await.unwrap(), &relays[..2]);
+    let bundle = o.clone().into_bundle(vec![AnyLightBlock::from(block)]);
+    assert_eq!(
+        verify_bundle(&mut sum, &bundle, testkit::now())
+            .unwrap()
+            .message,
+        found[3].message
+    );
+    // The inbox takes attestations, not bundles: the trait's delivery points to `deliver`.
     let e = adapter
-        .outbound_messages(Height(1), head)
+        .submit_delivery(&found[3].clone().into_bundle(vec![]))
         .await
         .unwrap_err();
     assert!(matches!(e, AdapterError::Unsupported { .. }), "{e}");

@@ -232,13 +232,15 @@ impl<F: Family> LightClient<F> {
         }
     }
 
-    /// A client whose root block is known already (it must be the root's).
+    /// A client whose root block is known already (it must be the root's). The client is
+    /// made for the block's family (for a family type that takes several).
     pub fn with_root_block(
         root: TrustRoot,
         options: Options,
         block: F::LightBlock,
     ) -> Result<Self, ClientError> {
-        let mut client = Self::new(root, options);
+        let kind = F::default().block_family(&block);
+        let mut client = Self::with_kind(kind, root, options);
         client.update(block, Time::from_unix_nanos(0))?;
         Ok(client)
     }

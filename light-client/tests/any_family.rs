@@ -669,3 +669,29 @@ fn each_familys_proofs_get_the_familys_own_verdict_through_the_sum() {
         own
     );
 }
+
+/// A client of the sum made from a root block is made for the block's family: it takes the
+/// root, and refuses a block of any other family afterwards.
+#[test]
+fn a_client_made_from_a_root_block_is_of_the_blocks_family() {
+    let w = native();
+    let evm = evm_block(&w.blocks[0]);
+    for (root, other, kind) in [
+        (evm.clone(), any_of(&w, 1), FamilyKind::Evm),
+        (any_of(&w, 0), evm_block(&w.blocks[1]), FamilyKind::Corridor),
+    ] {
+        let mut client = LightClient::<AnyFamily>::trusting(root, Options::default()).unwrap();
+        assert_eq!(client.family(), kind);
+        assert_eq!(client.trusted_len(), 1);
+        let e = client.update(other, w.now).unwrap_err();
+        assert!(
+            matches!(e, ClientError::WrongFamily { expected, .. } if expected == kind),
+            "{e}"
+        );
+    }
+    // A root block that is not the configured root's is refused, whatever its family.
+    let e =
+        LightClient::<AnyFamily>::with_root_block(root_of(&w.blocks[0]), Options::default(), evm)
+            .unwrap_err();
+    assert!(matches!(e, ClientError::NotTheRoot { .. }), "{e}");
+}

@@ -25,7 +25,7 @@ use corridor_adapters::any::AnyAdapter;
 use corridor_adapters::bundle::sync_client;
 use corridor_adapters::devnet::{Cursor, DevnetAdapter};
 use corridor_adapters::ChainAdapter;
-use corridor_light_client::any::{receipt_into_any, AnyFamily, AnyLeafProof};
+use corridor_light_client::any::AnyFamily;
 use corridor_light_client::client::LightClient;
 use corridor_light_client::verifier::Verifier;
 use corridor_light_client::{ChainId, Height};
@@ -737,7 +737,7 @@ async fn watch_round(
             by_height
                 .entry(m.height)
                 .or_default()
-                .push((m.message, AnyLeafProof::from(m.proof)));
+                .push((m.message, m.proof));
         }
         hand_blocks(adapter, &mut client, chain, by_height.keys(), cmd).await?;
         for (height, messages) in by_height {
@@ -757,10 +757,7 @@ async fn watch_round(
         cursor = page.next;
         let mut by_height: BTreeMap<Height, Vec<_>> = BTreeMap::new();
         for r in page.items {
-            by_height
-                .entry(r.height)
-                .or_default()
-                .push(receipt_into_any(r));
+            by_height.entry(r.height).or_default().push(r);
         }
         hand_blocks(adapter, &mut client, chain, by_height.keys(), cmd).await?;
         for (height, receipts) in by_height {

@@ -25,7 +25,7 @@ use corridor_adapters::bundle::sync_client;
 use corridor_adapters::devnet::{AdminToken, DevnetAdapter};
 use corridor_adapters::{AdapterError, ChainAdapter};
 use corridor_devnet::{devnet_trader_key, genesis_block, DevnetChain, DevnetConfig, DevnetHandle};
-use corridor_light_client::any::{receipt_into_any, AnyFamily, AnyLeafProof};
+use corridor_light_client::any::{AnyFamily, AnyLeafProof};
 use corridor_light_client::client::{LightClient, TrustRoot};
 use corridor_light_client::documents::examples::example;
 use corridor_light_client::envelope::{
@@ -265,7 +265,7 @@ impl Node {
             by_height
                 .entry(m.height)
                 .or_default()
-                .push((m.message, AnyLeafProof::from(m.proof)));
+                .push((m.message, m.proof));
         }
         for (height, messages) in by_height {
             self.handle(Event::Committed {
@@ -276,10 +276,7 @@ impl Node {
         }
         let mut receipts_by: BTreeMap<Height, Vec<_>> = BTreeMap::new();
         for r in receipts {
-            receipts_by
-                .entry(r.height)
-                .or_default()
-                .push(receipt_into_any(r));
+            receipts_by.entry(r.height).or_default().push(r);
         }
         for (height, receipts) in receipts_by {
             self.handle(Event::ReceiptsCommitted {

@@ -36,10 +36,11 @@ use corridor_light_client::{ChainId, Hash32, Height};
 use serde::de::DeserializeOwned;
 
 use crate::adapter::ChainAdapter;
+use crate::adapter::{OutboundOf, ReceiptOf};
 use crate::error::AdapterError;
 use crate::http::Http;
 use crate::retry::{retry, RetryPolicy};
-use crate::types::{ChainStatus, DeliveryAck, OutboundMessage, ReceiptProof};
+use crate::types::{ChainStatus, DeliveryAck};
 use json::{AbciQueryResult, CommitResult, Envelope, StatusResult, ValidatorsResult};
 
 /// Validators asked for per page (CometBFT's maximum).
@@ -352,7 +353,7 @@ impl ChainAdapter for CometBftAdapter {
         &self,
         _from: Height,
         _to: Height,
-    ) -> Result<Vec<OutboundMessage>, AdapterError> {
+    ) -> Result<Vec<OutboundOf<Self>>, AdapterError> {
         Err(self.unsupported("outbound_messages"))
     }
 
@@ -367,7 +368,7 @@ impl ChainAdapter for CometBftAdapter {
         &self,
         _from: Height,
         _to: Height,
-    ) -> Result<Vec<ReceiptProof>, AdapterError> {
+    ) -> Result<Vec<ReceiptOf<Self>>, AdapterError> {
         Err(self.unsupported("receipts"))
     }
 }

@@ -27,13 +27,12 @@
 //! verified by the light client from their seals; this adapter does not build Clique
 //! snapshots yet ([`EvmAdapter::header`] serves their headers).
 //!
-//! ## The trait's native types
-//! [`ChainAdapter::outbound_messages`], [`ChainAdapter::receipts`] and
-//! [`ChainAdapter::submit_delivery`] are typed for native chains (a Merkle
-//! `InclusionProof`, a native receipt proof, a bundle verified by a light client on the
-//! chain): an EVM chain's proofs are receipt proofs and its inbox takes attestations. They
-//! answer [`AdapterError::Unsupported`] and name the method to use instead
-//! ([`EvmAdapter::outbound`], [`EvmAdapter::inbox_receipts`], [`EvmAdapter::deliver`]).
+//! ## The trait
+//! [`ChainAdapter::outbound_messages`] and [`ChainAdapter::receipts`] are
+//! [`EvmAdapter::outbound`] and [`EvmAdapter::inbox_receipts`] (each range's items in one
+//! page). [`ChainAdapter::submit_delivery`] answers [`AdapterError::Unsupported`]: an EVM
+//! inbox does not run a light client of the source chain, it takes k-of-n relay
+//! attestations, which the trait's bundle does not carry ([`EvmAdapter::deliver`]).
 //!
 //! Every read is retried under the adapter's [`RetryPolicy`] when transient; a transaction
 //! is sent once. Every answer is bounded by [`crate::MAX_RESPONSE_BYTES`].
@@ -66,11 +65,11 @@ use corridor_light_client::receipt::{receipt_key, Receipt as CorridorReceipt, Re
 use corridor_light_client::{codec, ChainId, Hash32, Height, Time};
 use serde_json::{json, Value as Json};
 
-use crate::adapter::{check_range, ChainAdapter};
+use crate::adapter::{check_range, ChainAdapter, ReceiptOf};
 use crate::error::AdapterError;
 use crate::http::Http;
 use crate::retry::RetryPolicy;
-use crate::types::{ChainStatus, DeliveryAck, OutboundMessage, ReceiptProof};
+use crate::types::{ChainStatus, DeliveryAck, OutboundMessage};
 use rpc::Rpc;
 pub use trie::ReceiptsTrie;
 pub use tx::{sign_digest, LegacyTx, Sender, Token};
@@ -90,28 +89,7 @@ pub const DEFAULT_CONFIRM_TIMEOUT: Duration = Duration::from_secs(30);
 /// An outbound trade message of an EVM chain with its proof: the receipt of the
 /// transaction that published it, against the receipts root of the block at `height`, and
 /// the log's index in that receipt.
-#[derive(Clone, Debug, PartialEq)]
-pub struct EvmOutbound {
-    /// Height of the block whose receipts root commits the message.
-    pub height: Height,
-    /// The message with its channel sequence.
-    pub message: TradeMessage,
-    /// The receipt proof and log index.
-    pub proof: EvmLogProof,
-}
-
-impl EvmOutbound {
-    /// The bundle of this message with `light_blocks` (the source blocks the receiver
-    /// needs, the block at [`EvmOutbound::height`] last, with their attestations).
-    pub fn into_bundle(self, light_blocks: Vec<EvmBlock>) -> ProofBundle<EvmFamily> {
-        ProofBundle {
-            message: self.message,
-            proof: self.proof,
-            height: self.height,
-            light_blocks,
-        }
-    }
-}
+pub type EvmOutbound = OutboundMessage<EvmLogProof>;
 
 /// A mined transaction.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -903,13 +881,10 @@ impl ChainAdapter for EvmAdapter {
 
     async fn outbound_messages(
         &self,
-        _from: Height,
-        _to: Height,
-    ) -> Result<Vec<OutboundMessage>, AdapterError> {
-        Err(self.unsupported(
-            "outbound_messages",
-            "an EVM chain's proofs are receipt proofs, not native inclusion proofs: use EvmAdapter::outbound",
-        ))
+        from: Height,
+        to: Height,
+    ) -> Result<Vec<EvmOutbound>, AdapterError> {
+        self.outbound(from, to).await
     }
 
     async fn submit_delivery(
@@ -924,12 +899,9 @@ impl ChainAdapter for EvmAdapter {
 
     async fn receipts(
         &self,
-        _from: Height,
-        _to: Height,
-    ) -> Result<Vec<ReceiptProof>, AdapterError> {
-        Err(self.unsupported(
-            "receipts",
-            "an EVM chain's proofs are receipt proofs, not native inclusion proofs: use EvmAdapter::inbox_receipts",
-        ))
+        from: Height,
+        to: Height,
+    ) -> Result<Vec<ReceiptOf<Self>>, AdapterError> {
+        self.inbox_receipts(from, to).await
     }
 }
