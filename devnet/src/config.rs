@@ -388,6 +388,7 @@ impl DevnetConfig {
                 chain_id: self.spec.chain_id.clone(),
                 height: genesis.height(),
                 header_hash: genesis.header().hash(),
+                pin: None,
             },
             options: Options {
                 trusting_period,
@@ -768,6 +769,7 @@ impl TryFrom<RawConfig> for DevnetConfig {
                         chain_id,
                         height,
                         header_hash,
+                        pin: None,
                     },
                     options: Options {
                         trusting_period,
@@ -851,6 +853,7 @@ header_hash = "0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b"
                 chain_id: ChainId::new("test-b").unwrap(),
                 height: Height(1),
                 header_hash: Hash32([0x0b; 32]),
+                pin: None,
             }
         );
         // The peer's client trusts nothing until the root block arrives.

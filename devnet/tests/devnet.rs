@@ -98,6 +98,7 @@ async fn blocks_verify_with_the_light_client_across_rotations() {
             chain_id: id("rot-a"),
             height: Height(1),
             header_hash: root.header().hash(),
+            pin: None,
         },
         Options::default(),
     );

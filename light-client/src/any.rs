@@ -289,6 +289,10 @@ impl Family for AnyFamily {
         each!(block, |family, b| family.block_hash(b))
     }
 
+    fn root_pin(&self, block: &AnyLightBlock) -> Option<Hash32> {
+        each!(block, |family, b| family.root_pin(b))
+    }
+
     fn block_time(&self, block: &AnyLightBlock) -> Time {
         each!(block, |family, b| family.block_time(b))
     }

@@ -2,7 +2,9 @@
 //! detection, freezing.
 //!
 //! A client starts from a [`TrustRoot`], public data from the operator's config: the chain,
-//! a height and the hash of the header at that height. The root block itself comes from
+//! a height and the hash of the header at that height (and, for a family whose header hash
+//! does not commit all a block trusts, its pin: an EVM chain's contracts and quorum,
+//! [`Family::root_pin`]). The root block itself comes from
 //! anywhere (a node, a peer, a bundle): [`LightClient::update`] takes it when its hash is the
 //! root's and it is validly signed by more than 2/3 of its own set. A trust root is never a
 //! key or a seed: whoever reads a config learns nothing that lets them sign.
@@ -54,6 +56,24 @@ pub struct TrustRoot {
     pub height: Height,
     /// Hash of the trusted header (which commits its validator sets).
     pub header_hash: Hash32,
+    /// The family's pin of what the root block trusts that its header hash does not commit
+    /// ([`Family::root_pin`]: an EVM chain's contracts and quorum or Clique parameters);
+    /// `None` for the families whose header hash commits everything.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pin: Option<Hash32>,
+}
+
+/// A root pin as an error shows it: the digest, or `nothing`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PinText(pub Option<Hash32>);
+
+impl core::fmt::Display for PinText {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self.0 {
+            Some(pin) => write!(f, "{pin}"),
+            None => f.write_str("nothing"),
+        }
+    }
 }
 
 /// Proof that a chain's validators signed two different blocks at one height.
@@ -151,6 +171,22 @@ pub enum ClientError {
         /// Hash of the block given.
         got: Hash32,
     },
+    /// The block is the root's header, but what it trusts beyond its header (its pin) is
+    /// not what the trust root names.
+    #[error(
+        "the trust root of {chain} at height {height} pins {expected}; the root block given \
+         pins {got}"
+    )]
+    RootPinMismatch {
+        /// The chain.
+        chain: ChainId,
+        /// The root's height.
+        height: Height,
+        /// The trust root's pin.
+        expected: PinText,
+        /// The block's pin.
+        got: PinText,
+    },
     /// A block at a trusted height with another hash, which neither double signing by the
     /// trusted set nor verification from trusted state proves: refused, nothing changes.
     #[error(
@@ -178,7 +214,7 @@ impl ClientError {
             Self::WrongFamily { .. } => "wrong-family",
             Self::Invalid(_) => "invalid-light-block",
             Self::BelowRoot { .. } => "below-trust-root",
-            Self::NotTheRoot { .. } => "not-the-trust-root",
+            Self::NotTheRoot { .. } | Self::RootPinMismatch { .. } => "not-the-trust-root",
             Self::UnprovenConflict { .. } => "unproven-conflict",
         }
     }
@@ -253,6 +289,7 @@ impl<F: Family> LightClient<F> {
             chain_id: family.block_chain(&block).clone(),
             height: family.block_height(&block),
             header_hash: family.block_hash(&block),
+            pin: family.root_pin(&block),
         };
         Self::with_root_block(root, options, block)
     }
@@ -471,6 +508,15 @@ impl<F: Family> LightClient<F> {
                 expected: self.root.header_hash,
                 height,
                 got,
+            });
+        }
+        let pin = self.family.root_pin(&block);
+        if pin != self.root.pin {
+            return Err(ClientError::RootPinMismatch {
+                chain: self.root.chain_id.clone(),
+                height,
+                expected: PinText(self.root.pin),
+                got: PinText(pin),
             });
         }
         self.family.signers(&block)?;

@@ -175,6 +175,16 @@ pub trait Family: Verifier + Clone + Copy + Default + Debug + Send + Sync + 'sta
     /// Hash of the block's header, as its commit signs it.
     fn block_hash(&self, block: &Self::LightBlock) -> Hash32;
 
+    /// A digest of what a block trusts beyond its header that its header hash does not
+    /// commit: an EVM block's corridor contracts and its quorum or Clique parameters.
+    /// A [`TrustRoot`](crate::client::TrustRoot) names it beside the root's hash, so whoever
+    /// hands a client its root block cannot choose them. `None` (the default) for families
+    /// whose header hash commits all they trust.
+    fn root_pin(&self, block: &Self::LightBlock) -> Option<Hash32> {
+        let _ = block;
+        None
+    }
+
     /// Time of the block's header.
     fn block_time(&self, block: &Self::LightBlock) -> Time;
 

@@ -10,7 +10,7 @@ use corridor_light_client::any::{
 use corridor_light_client::bundle::{verify_bundle, BundleError, ProofBundle};
 use corridor_light_client::client::{ClientError, LightClient, TrustRoot, UpdateOutcome};
 use corridor_light_client::envelope::{DocumentKind, TradeMessage};
-use corridor_light_client::evm::{EvmLogProof, ReceiptProof as EvmReceiptProof};
+use corridor_light_client::evm::{EvmFamily, EvmLogProof, ReceiptProof as EvmReceiptProof};
 use corridor_light_client::family::{
     CometProof, CommitmentRoot, Family, FamilyKind, LeafProofError,
 };
@@ -67,6 +67,7 @@ fn root_of(block: &LightBlock) -> TrustRoot {
         chain_id: ChainId::new(CHAIN).unwrap(),
         height: block.header().height,
         header_hash: block.header().hash(),
+        pin: None,
     }
 }
 
@@ -680,7 +681,19 @@ fn a_client_made_from_a_root_block_is_of_the_blocks_family() {
         (evm.clone(), any_of(&w, 1), FamilyKind::Evm),
         (any_of(&w, 0), evm_block(&w.blocks[1]), FamilyKind::Corridor),
     ] {
+        // The root pins the block's terms where its family has any (an EVM block's
+        // contracts and quorum), through the sum as alone.
+        let pin = match &root {
+            AnyLightBlock::Evm(b) => {
+                let pin = EvmFamily.root_pin(b);
+                assert!(pin.is_some());
+                pin
+            }
+            _ => None,
+        };
+        assert_eq!(AnyFamily.root_pin(&root), pin);
         let mut client = LightClient::<AnyFamily>::trusting(root, Options::default()).unwrap();
+        assert_eq!(client.root().pin, pin);
         assert_eq!(client.family(), kind);
         assert_eq!(client.trusted_len(), 1);
         let e = client.update(other, w.now).unwrap_err();

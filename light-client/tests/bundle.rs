@@ -277,6 +277,7 @@ fn a_client_without_its_root_takes_it_from_the_bundle_only_if_it_is_the_root() {
         chain_id: ChainId::new(CHAIN).unwrap(),
         height: Height(1),
         header_hash: w.blocks[0].header().hash(),
+        pin: None,
     };
     let mut c = LightClient::<NativeVerifier>::new(root, Options::default());
     let err = verify_bundle(&mut c, &w.bundle, w.now).unwrap_err();

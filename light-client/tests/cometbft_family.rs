@@ -337,6 +337,7 @@ fn a_root_header_with_a_strangers_set_and_commit_is_refused() {
         chain_id: root.header().chain_id.clone(),
         height: Height(100),
         header_hash: root.header().hash(),
+        pin: None,
     };
     let mut client = LightClient::<CometVerifier>::new(trust_root, options());
     let err = client.update(forged, t(10)).unwrap_err();

@@ -13,7 +13,7 @@ use corridor_light_client::client::{
 use corridor_light_client::envelope::{DocumentKind, TradeMessage};
 use corridor_light_client::evm::attest::attestation_digest;
 use corridor_light_client::evm::clique::{seal_hash, EXTRA_SEAL, EXTRA_VANITY, NONCE_DROP_VOTE};
-use corridor_light_client::evm::family::{address_key, corridor_log, MAX_EVM_LEAF_BYTES};
+use corridor_light_client::evm::family::{address_key, corridor_log, root_pin, MAX_EVM_LEAF_BYTES};
 use corridor_light_client::evm::receipt::{Outcome, Receipt};
 use corridor_light_client::evm::trie::{build_proof, ProofError, TrieBuilder};
 use corridor_light_client::evm::{
@@ -239,6 +239,7 @@ fn client(w: &Clique) -> LightClient<EvmFamily> {
         chain_id: chain_id(),
         height: Height(0),
         header_hash: w.blocks[0].header.hash(),
+        pin: root_pin(&contracts(), &EvmSeal::CliqueCheckpoint(CONFIG)),
     };
     LightClient::with_root_block(root, options(), w.blocks[0].clone()).unwrap()
 }
@@ -753,6 +754,7 @@ fn a_receiver_rooted_at_a_later_checkpoint_takes_a_fuller_snapshot() {
         chain_id: chain_id(),
         height: Height(4),
         header_hash: checkpoint.header.hash(),
+        pin: root_pin(&contracts(), &EvmSeal::CliqueCheckpoint(config)),
     };
     let mut c = LightClient::<EvmFamily>::with_root_block(root, options(), checkpoint).unwrap();
     let now = Time::from_unix_secs(GENESIS_TIME + 15 * 10).unwrap();
@@ -1236,5 +1238,101 @@ fn an_adjacent_attested_header_must_name_its_parent() {
                 got: Hash32([9; 32])
             }
         ))
+    );
+}
+
+/// A root block is the root's header with the terms the trust root pins: its contracts and
+/// its Clique parameters or attestation quorum, which the header hash does not commit. A
+/// root block of the right header with other terms is refused before any signature, and
+/// the client stays empty; the attestations are not part of the terms.
+#[test]
+fn a_root_block_must_carry_the_terms_its_trust_root_pins() {
+    let w = clique();
+    let a = attested();
+    let root_of = |block: &EvmBlock, pin: Option<Hash32>| TrustRoot {
+        chain_id: chain_id(),
+        height: Height(block.header.number),
+        header_hash: block.header.hash(),
+        pin,
+    };
+    let clique_pin = root_pin(&contracts(), &EvmSeal::CliqueCheckpoint(CONFIG));
+    let quorum_pin = root_pin(
+        &contracts(),
+        &EvmSeal::Attested {
+            quorum: a.quorum.clone(),
+            attestations: vec![],
+        },
+    );
+    assert!(clique_pin.is_some() && quorum_pin.is_some() && clique_pin != quorum_pin);
+    assert_eq!(EvmFamily.root_pin(&w.blocks[0]), clique_pin);
+    assert_eq!(EvmFamily.root_pin(&a.root), quorum_pin);
+
+    let other_contracts = CorridorContracts {
+        inbox: Address([0x2b; 20]),
+        ..contracts()
+    };
+    let mut moved = w.blocks[0].clone();
+    moved.contracts = other_contracts;
+    let mut epoch = w.blocks[0].clone();
+    epoch.seal = EvmSeal::CliqueCheckpoint(CliqueConfig {
+        epoch: CONFIG.epoch + 1,
+        ..CONFIG
+    });
+    let lone = WeakTrustAttestationQuorum::new(
+        EVM_CHAIN_ID,
+        &[AttestorKey::Ed25519(a.ed.public_key())],
+        1,
+    )
+    .unwrap();
+    let mut weaker = a.root.clone();
+    weaker.seal = EvmSeal::Attested {
+        quorum: lone,
+        attestations: vec![],
+    };
+    for (name, block, pin) in [
+        ("other contracts", moved, clique_pin),
+        ("another epoch", epoch, clique_pin),
+        ("a weaker quorum", weaker, quorum_pin),
+        ("no pin named", w.blocks[0].clone(), None),
+    ] {
+        let got = EvmFamily.root_pin(&block);
+        let mut client = LightClient::<EvmFamily>::new(root_of(&block, pin), options());
+        let e = client.update(block, w.now).unwrap_err();
+        match &e {
+            ClientError::RootPinMismatch {
+                height,
+                expected,
+                got: shown,
+                ..
+            } => {
+                assert_eq!((height.0, expected.0, shown.0), (0, pin, got), "{name}");
+                assert_ne!(expected.0, shown.0, "{name}");
+            }
+            e => panic!("{name}: {e}"),
+        }
+        assert_eq!(e.reason(), "not-the-trust-root");
+        assert_eq!(client.trusted_len(), 0, "{name}");
+    }
+    // Attestations on the root are not terms: the same quorum with some still matches.
+    let mut signed = a.root.clone();
+    if let EvmSeal::Attested { attestations, .. } = &mut signed.seal {
+        *attestations = a.attest(&a.root.header, &[0, 2]);
+    }
+    assert_eq!(EvmFamily.root_pin(&signed), quorum_pin);
+    let mut client = LightClient::<EvmFamily>::new(root_of(&signed, quorum_pin), options());
+    assert_eq!(
+        client.update(signed, w.now),
+        Ok(UpdateOutcome::Trusted(Height(0)))
+    );
+    // The error names both pins, or "nothing".
+    let e = LightClient::<EvmFamily>::new(root_of(&w.blocks[0], None), options())
+        .update(w.blocks[0].clone(), w.now)
+        .unwrap_err();
+    assert!(
+        e.to_string().ends_with(&format!(
+            "pins nothing; the root block given pins {}",
+            clique_pin.unwrap()
+        )),
+        "{e}"
     );
 }

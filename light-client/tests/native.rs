@@ -137,6 +137,7 @@ fn client_from(root: &LightBlock) -> LightClient<NativeVerifier> {
         chain_id: root.header().chain_id.clone(),
         height: root.height(),
         header_hash: root.header().hash(),
+        pin: None,
     };
     LightClient::with_root_block(trust_root, Options::default(), root.clone()).unwrap()
 }
@@ -150,6 +151,7 @@ fn client_takes_only_the_root_block_named_in_its_trust_root() {
         chain_id: blocks[0].header().chain_id.clone(),
         height: Height(1),
         header_hash: blocks[0].header().hash(),
+        pin: None,
     };
     let mut client = LightClient::<NativeVerifier>::new(root, Options::default());
     assert_eq!(client.latest(), None);

@@ -375,6 +375,7 @@ impl Settings {
                     chain_id: id.clone(),
                     height: Height(height),
                     header_hash: Hash32(hash),
+                    pin: None,
                 },
                 options,
                 endpoint: c.endpoint.clone(),

@@ -100,6 +100,7 @@ async fn start_chain(name: &str, dir: &Path) -> Chain {
             chain_id: id.clone(),
             height: genesis.height(),
             header_hash: genesis.header().hash(),
+            pin: None,
         },
         id,
     }

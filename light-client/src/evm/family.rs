@@ -175,6 +175,28 @@ impl EvmSeal {
     }
 }
 
+/// Domain tag of [`root_pin`].
+pub const ROOT_PIN_TAG: &[u8] = b"corridor/evm-root-pin/v1";
+
+/// The pin of an EVM chain's root terms ([`Family::root_pin`]): Keccak-256 of the tag and
+/// the canonical CBOR of the contracts and the seal, the seal's attestations left out (they
+/// vouch for the header; the terms are what they count against). An operator's config
+/// names the contracts and the quorum or Clique parameters; the relay computes the pin from
+/// them. `None` when they do not encode (never for a seal within the family's bounds): no
+/// configured pin matches that.
+pub fn root_pin(contracts: &CorridorContracts, seal: &EvmSeal) -> Option<Hash32> {
+    let terms = match seal {
+        EvmSeal::Attested { quorum, .. } => EvmSeal::Attested {
+            quorum: quorum.clone(),
+            attestations: Vec::new(),
+        },
+        other => other.clone(),
+    };
+    let mut msg = ROOT_PIN_TAG.to_vec();
+    msg.extend(crate::codec::encode("evm root terms", &(contracts, &terms)).ok()?);
+    Some(keccak256(&msg))
+}
+
 /// The `evm` family's light block: one header and what vouches for it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EvmBlock {
@@ -623,6 +645,10 @@ impl Family for EvmFamily {
 
     fn block_hash(&self, block: &EvmBlock) -> Hash32 {
         block.header.hash()
+    }
+
+    fn root_pin(&self, block: &EvmBlock) -> Option<Hash32> {
+        root_pin(&block.contracts, &block.seal)
     }
 
     fn block_time(&self, block: &EvmBlock) -> Time {

@@ -201,6 +201,7 @@ pub fn load_trust_roots(dir: &Path) -> Result<TrustRoots, EvidenceError> {
             chain_id: file.chain_id.clone(),
             height: file.height,
             header_hash: file.header_hash,
+            pin: None,
         };
         if roots
             .insert(file.chain_id.clone(), (root, options))

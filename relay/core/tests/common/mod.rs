@@ -68,6 +68,7 @@ impl SimChain {
             chain_id: self.id().clone(),
             height: Height(1),
             header_hash: self.blocks[0].header().hash(),
+            pin: None,
         }
     }
 
