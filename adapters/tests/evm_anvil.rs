@@ -12,22 +12,17 @@
 //! `~/.cache/corridor-npm`. When a tool is missing it says so and skips, unless `CI=true`,
 //! where it fails.
 
-use std::io::{BufRead, BufReader, Write};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
 use std::sync::Arc;
-use std::time::Duration;
 
 use corridor_adapters::any::AnyAdapter;
 use corridor_adapters::devnet::Cursor;
+use corridor_adapters::evm::devchain::{compile, deploy, Anvil, Tools, DEV_KEY};
 use corridor_adapters::evm::{
-    delivery_digest, tx::address_of, tx::call_data, tx::encode, EvmAdapter, EvmOutbound, Sender,
-    Token,
+    delivery_digest, tx::address_of, tx::call_data, EvmAdapter, EvmHome, EvmOutbound, Sender,
 };
 use corridor_adapters::{AdapterError, ChainAdapter};
 use corridor_light_client::any::{AnyFamily, AnyLeafProof, AnyLightBlock};
-use corridor_light_client::bundle::{message_key, verify_bundle, BundleError};
+use corridor_light_client::bundle::{message_key, verify_bundle, BundleError, ProofBundle};
 use corridor_light_client::client::LightClient;
 use corridor_light_client::envelope::{DocumentKind, TradeMessage};
 use corridor_light_client::evm::attest::attestation_digest;
@@ -47,131 +42,34 @@ use serde_json::{json, Value as Json};
 const EVM_CHAIN: &str = "evm-anvil";
 const SOURCE_CHAIN: &str = "cn-shanghai-trade";
 const EVM_CHAIN_ID: u64 = 31337;
-/// Anvil's first development key (funded at genesis).
-const DEV_KEY: &str = "ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
 
 fn ci() -> bool {
     std::env::var("CI").is_ok_and(|v| v == "true")
 }
 
-/// The tool at `$var`, else under `~/.cache/corridor-npm`; `None` (after saying so) when
-/// absent and not under CI.
-fn tool(var: &str, default: &str) -> Option<PathBuf> {
-    let path = std::env::var_os(var).map(PathBuf::from).unwrap_or_else(|| {
-        PathBuf::from(std::env::var_os("HOME").unwrap_or_default())
-            .join(".cache/corridor-npm")
-            .join(default)
-    });
-    if path.is_file() {
-        return Some(path);
-    }
-    assert!(
-        !ci(),
-        "{} is missing and CI=true (scripts/env.sh ensure_npm_tools)",
-        path.display()
-    );
-    eprintln!(
-        "evm_anvil: skipped, {} is missing (run scripts/test.sh, or source scripts/env.sh and ensure_npm_tools)",
-        path.display()
-    );
-    None
-}
-
-/// A running anvil, killed on drop.
-struct Anvil {
-    child: Child,
-    url: String,
-}
-
-impl Anvil {
-    /// Starts anvil with its genesis an hour ago: with one second between blocks (set
-    /// below), every block has a later time than its parent, as the attested trust model
-    /// requires, and none is in the future.
-    fn start(bin: &PathBuf) -> Self {
-        let genesis = testkit::now().unix_nanos() / 1_000_000_000 - 3600;
-        let mut child = Command::new(bin)
-            .args(["--host", "127.0.0.1", "--port", "0", "--chain-id"])
-            .arg(EVM_CHAIN_ID.to_string())
-            .arg("--timestamp")
-            .arg(genesis.to_string())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("starting {}: {e}", bin.display()));
-        let stdout = child.stdout.take().unwrap();
-        let (tx, rx) = mpsc::sync_channel(1);
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if let Some(addr) = line.trim().strip_prefix("Listening on ") {
-                    let _ = tx.try_send(addr.to_owned());
-                }
-            }
-        });
-        let mut anvil = Self {
-            child,
-            url: String::new(),
-        };
-        let addr = rx
-            .recv_timeout(Duration::from_secs(30))
-            .expect("anvil did not say where it listens within 30 s");
-        anvil.url = format!("http://{addr}");
-        anvil
-    }
-}
-
-impl Drop for Anvil {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Compiles `adapters/evm-contracts/Corridor.sol` with solcjs; returns the creation code
-/// of the outbox and the inbox.
-fn compile(solcjs: &PathBuf) -> (Vec<u8>, Vec<u8>) {
-    let source = std::fs::read_to_string(
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("evm-contracts/Corridor.sol"),
-    )
-    .unwrap();
-    let input = json!({
-        "language": "Solidity",
-        "sources": {"Corridor.sol": {"content": source}},
-        "settings": {
-            "optimizer": {"enabled": true, "runs": 200},
-            "outputSelection": {"*": {"*": ["evm.bytecode.object"]}}
+/// The dev chain's tools; `None` (after saying so) when absent and not under CI.
+fn tools() -> Option<Tools> {
+    match Tools::find() {
+        Ok(tools) => Some(tools),
+        Err(path) => {
+            assert!(
+                !ci(),
+                "{} is missing and CI=true (scripts/env.sh ensure_npm_tools)",
+                path.display()
+            );
+            eprintln!(
+                "evm_anvil: skipped, {} is missing (run scripts/test.sh, or source scripts/env.sh and ensure_npm_tools)",
+                path.display()
+            );
+            None
         }
-    });
-    let mut child = Command::new(solcjs)
-        .arg("--standard-json")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.to_string().as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    let text = String::from_utf8(out.stdout).unwrap();
-    // solcjs may print a notice line before the JSON.
-    let json_start = text.find('{').expect("no JSON from solcjs");
-    let output: Json = serde_json::from_str(&text[json_start..]).unwrap();
-    for e in output["errors"].as_array().into_iter().flatten() {
-        assert_ne!(e["severity"], "error", "solc: {}", e["formattedMessage"]);
     }
-    let code = |name: &str| {
-        hex::decode(
-            output["contracts"]["Corridor.sol"][name]["evm"]["bytecode"]["object"]
-                .as_str()
-                .unwrap(),
-        )
-        .unwrap()
-    };
-    (code("CorridorOutbox"), code("CorridorInbox"))
+}
+
+/// Anvil with its genesis an hour ago.
+fn start_anvil(tools: &Tools) -> Anvil {
+    let genesis = testkit::now().unix_nanos() / 1_000_000_000 - 3600;
+    Anvil::start(&tools.anvil, EVM_CHAIN_ID, genesis).unwrap()
 }
 
 fn message(
@@ -296,17 +194,11 @@ async fn lying_proxy(upstream: String) -> String {
 
 #[tokio::test]
 async fn anvil_messages_are_proven_and_deliveries_land_once() {
-    let (Some(anvil_bin), Some(solcjs)) = (
-        tool(
-            "CORRIDOR_ANVIL",
-            "node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil",
-        ),
-        tool("CORRIDOR_SOLCJS", "node_modules/.bin/solcjs"),
-    ) else {
+    let Some(tools) = tools() else {
         return;
     };
-    let (outbox_code, inbox_code) = compile(&solcjs);
-    let anvil = Anvil::start(&anvil_bin);
+    let code = compile(&tools.solcjs).unwrap();
+    let anvil = start_anvil(&tools);
 
     let relays = relay_keys();
     let relay_addresses: Vec<Address> = relays.iter().map(address_of).collect();
@@ -333,26 +225,10 @@ async fn anvil_messages_are_proven_and_deliveries_land_once() {
         .with_sender(sender.clone());
 
     // Deploy: the outbox publishes for the development account; the inbox takes 2 of 3.
-    let mut init = outbox_code;
-    init.extend(encode(&[Token::address(&sender.address())]));
-    let outbox = adapter
-        .transact(None, &init)
+    let contracts = deploy(&adapter, &code, sender.address(), &relay_addresses, 2)
         .await
-        .unwrap()
-        .contract_address
         .unwrap();
-    let mut init = inbox_code;
-    init.extend(encode(&[
-        Token::AddressArray(relay_addresses.clone()),
-        Token::uint(2),
-    ]));
-    let inbox = adapter
-        .transact(None, &init)
-        .await
-        .unwrap()
-        .contract_address
-        .unwrap();
-    let contracts = CorridorContracts { outbox, inbox };
+    let outbox = contracts.outbox;
     let adapter = adapter.with_contracts(contracts);
     adapter
         .request("anvil_setBlockTimestampInterval", json!([1]))
@@ -664,4 +540,180 @@ async fn anvil_messages_are_proven_and_deliveries_land_once() {
         .unwrap_err();
     assert!(matches!(e, AdapterError::Unsupported { .. }), "{e}");
     let _ = call_data; // re-exported for callers building their own calls
+}
+
+/// A relay's home EVM chain: every light block it reads carries the relay's ed25519
+/// attestation, which a partner's client (with the relay's key as the chain's quorum)
+/// verifies; the relay delivers messages to the inbox with its own secp256k1 attestation,
+/// a replay is an acknowledgement, and a quorum the relay cannot meet alone is refused by
+/// name.
+#[tokio::test]
+async fn a_home_chain_is_attested_and_delivered_to_by_its_relay() {
+    use corridor_light_client::any::bundle_into_any;
+    use corridor_light_client::receipt::ReceiptResult;
+    use corridor_light_client::signature::SigningKey as EdKey;
+
+    let Some(tools) = tools() else {
+        return;
+    };
+    let code = compile(&tools.solcjs).unwrap();
+    let anvil = start_anvil(&tools);
+    let chain = ChainId::new(EVM_CHAIN).unwrap();
+    // The relay: an ed25519 identity (the header attestor) and the development account
+    // (the inbox's one relay key, paying for its transactions).
+    let relay = EdKey::from_seed([21; 32]);
+    let quorum = WeakTrustAttestationQuorum::new(
+        EVM_CHAIN_ID,
+        &[AttestorKey::Ed25519(relay.public_key())],
+        1,
+    )
+    .unwrap();
+    let sender = Sender::new(
+        SigningKey::from_slice(&hex::decode(DEV_KEY).unwrap()).unwrap(),
+        EVM_CHAIN_ID,
+    );
+    let placeholder = CorridorContracts {
+        outbox: Address::ZERO,
+        inbox: Address::ZERO,
+    };
+    let adapter = EvmAdapter::new(chain.clone(), &anvil.url, placeholder, quorum.clone())
+        .unwrap()
+        .with_sender(sender.clone());
+    let contracts = deploy(&adapter, &code, sender.address(), &[sender.address()], 1)
+        .await
+        .unwrap();
+    let adapter = adapter.with_contracts(contracts);
+    adapter
+        .request("anvil_setBlockTimestampInterval", json!([1]))
+        .await
+        .unwrap();
+
+    // A quorum without the relay's key, or one it cannot meet alone, is refused by name.
+    let stranger = EdKey::from_seed([22; 32]);
+    let e = EvmHome::new(adapter.clone(), stranger).unwrap_err();
+    assert_eq!(problem(&e), "bad-quorum");
+    assert!(
+        e.to_string().contains("does not list this relay's key"),
+        "{e}"
+    );
+    let two = WeakTrustAttestationQuorum::new(
+        EVM_CHAIN_ID,
+        &[
+            AttestorKey::Ed25519(relay.public_key()),
+            AttestorKey::Ed25519(EdKey::from_seed([22; 32]).public_key()),
+        ],
+        2,
+    )
+    .unwrap();
+    let e = EvmHome::new(
+        EvmAdapter::new(chain.clone(), &anvil.url, contracts, two)
+            .unwrap()
+            .with_sender(sender.clone()),
+        EdKey::from_seed([21; 32]),
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("needs 2 of 2 attestors"), "{e}");
+    // Without a sending account the relay could not deliver.
+    let e = EvmHome::new(
+        EvmAdapter::new(chain.clone(), &anvil.url, contracts, quorum.clone()).unwrap(),
+        EdKey::from_seed([21; 32]),
+    )
+    .unwrap_err();
+    assert!(matches!(e, AdapterError::Unsupported { .. }), "{e}");
+
+    let home = EvmHome::new(adapter.clone(), relay).unwrap();
+    // The partner's client: the root from config (its hash and pinned terms), the blocks
+    // from the relay.
+    let root_height = adapter.block_number().await.unwrap();
+    let root = home.light_block(root_height).await.unwrap();
+    let mut partner = LightClient::<EvmFamily>::new(
+        corridor_light_client::client::TrustRoot {
+            chain_id: chain.clone(),
+            height: root_height,
+            header_hash: root.header.hash(),
+            pin: corridor_light_client::evm::family::root_pin(
+                &contracts,
+                &EvmSeal::Attested {
+                    quorum: quorum.clone(),
+                    attestations: vec![],
+                },
+            ),
+        },
+        Options::default(),
+    );
+    partner.update(root, testkit::now()).unwrap();
+    adapter.request("evm_mine", json!([])).await.unwrap();
+    let next = home.latest_light_block().await.unwrap();
+    assert!(next.header.number > root_height.0);
+    partner.update(next.clone(), testkit::now()).unwrap();
+    // The same block without the relay's attestation is not enough.
+    let bare = adapter.latest_light_block().await.unwrap();
+    let mut fresh = LightClient::<EvmFamily>::trusting(
+        home.light_block(root_height).await.unwrap(),
+        Options::default(),
+    )
+    .unwrap();
+    let e = fresh.update(bare, testkit::now()).unwrap_err();
+    assert!(
+        e.to_string().contains("0 valid attestations, 1 required"),
+        "{e}"
+    );
+
+    // Deliveries: two messages of one lane, attested by the relay; then the first again.
+    let inbound: Vec<TradeMessage> = (1..=2)
+        .map(|s| message(SOURCE_CHAIN, EVM_CHAIN, 4, s, 200 + s))
+        .collect();
+    let bundles = |ms: &[TradeMessage]| {
+        ms.iter()
+            .map(|m| {
+                bundle_into_any(ProofBundle::<EvmFamily> {
+                    message: m.clone(),
+                    // The inbox takes the relay's attestation; the proof stays with the
+                    // relay, which verified it.
+                    proof: corridor_light_client::evm::EvmLogProof {
+                        receipt: corridor_light_client::evm::ReceiptProof {
+                            index: 0,
+                            nodes: vec![],
+                        },
+                        log_index: 0,
+                    },
+                    height: Height(1),
+                    light_blocks: vec![],
+                })
+            })
+            .collect::<Vec<_>>()
+    };
+    let from = adapter.block_number().await.unwrap();
+    let batch = home.deliver_all(bundles(&inbound)).await.unwrap();
+    assert_eq!(batch.refused, None);
+    assert_eq!(
+        batch.acks.iter().map(|a| a.sequence).collect::<Vec<_>>(),
+        [1, 2]
+    );
+    assert!(batch
+        .acks
+        .iter()
+        .all(|a| a.result == ReceiptResult::Delivered && a.channel == 4));
+    let again = home.deliver_all(bundles(&inbound[..1])).await.unwrap();
+    assert_eq!(again.acks, batch.acks[..1]);
+    // Each delivery is one receipt in the inbox, proven by the partner's client.
+    let to = adapter.block_number().await.unwrap();
+    let receipts = home.receipts(Height(from.0 + 1), to).await.unwrap();
+    assert_eq!(
+        receipts
+            .iter()
+            .map(|r| r.receipt.sequence)
+            .collect::<Vec<_>>(),
+        [1, 2]
+    );
+    for r in &receipts {
+        partner
+            .update(home.light_block(r.height).await.unwrap(), testkit::now())
+            .unwrap();
+        assert_eq!(verify_receipt(&partner, r).unwrap(), &r.receipt);
+    }
+    // A message for another chain is refused before any transaction.
+    let elsewhere = message(SOURCE_CHAIN, "somewhere-else", 4, 3, 203);
+    let e = home.deliver_all(bundles(&[elsewhere])).await.unwrap_err();
+    assert_eq!(problem(&e), "wrong-destination");
 }

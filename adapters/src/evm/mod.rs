@@ -43,6 +43,8 @@
 //! not have sent its transaction; delivering the same message again is safe (the inbox
 //! answers a replay with `duplicate`), publishing it again is refused (`key-used`).
 
+pub mod devchain;
+pub mod home;
 pub mod trie;
 pub mod tx;
 
@@ -70,6 +72,7 @@ use crate::error::AdapterError;
 use crate::http::Http;
 use crate::retry::RetryPolicy;
 use crate::types::{ChainStatus, DeliveryAck, OutboundMessage};
+pub use home::EvmHome;
 use rpc::Rpc;
 pub use trie::ReceiptsTrie;
 pub use tx::{sign_digest, LegacyTx, Sender, Token};
@@ -540,7 +543,13 @@ impl EvmAdapter {
         Ok(out)
     }
 
-    fn sender(&self, operation: &'static str) -> Result<&Sender, AdapterError> {
+    /// The attestation quorum its headers are trusted through.
+    pub fn quorum(&self) -> &WeakTrustAttestationQuorum {
+        &self.quorum
+    }
+
+    /// The sending account, or why `operation` cannot run without one.
+    pub fn sender(&self, operation: &'static str) -> Result<&Sender, AdapterError> {
         self.sender.as_ref().ok_or(AdapterError::Unsupported {
             chain: self.chain_id.to_string(),
             family: "evm",
