@@ -3,7 +3,8 @@
 //! - **The core loop** owns the [`Core`] and the store. It takes commands one at a time,
 //!   applies each step's writes in one synced batch, and only then performs its actions:
 //!   frames go to peer tasks, deliveries to delivery tasks.
-//! - **A watcher per followed chain** polls the chain's adapter: it brings a copy of the
+//! - **A watcher per followed chain** polls the chain's adapter (a devnet chain's, or an
+//!   EVM chain's through [`EvmHome`], which attests each header with the relay's key): it brings a copy of the
 //!   core's light client to the tip (skipping verification and bisection through
 //!   [`sync_client`], and to every height that commits something), hands the verified
 //!   blocks to the core (which verifies them again), then the messages and receipts of each
@@ -16,6 +17,8 @@
 //!   backs the peer off before it may talk again.
 //! - **Shutdown:** Ctrl-C or SIGTERM stops the tasks and closes the links; nothing is lost
 //!   since every state change was durable before anyone heard of it (SIGKILL included).
+//! - **Deliveries** go to a devnet chain's inbox as bundles its light clients verify, or to
+//!   an EVM chain's inbox attested by the relay ([`EvmHome::deliver_all`]).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -24,8 +27,10 @@ use std::time::Duration;
 use corridor_adapters::any::AnyAdapter;
 use corridor_adapters::bundle::sync_client;
 use corridor_adapters::devnet::{Cursor, DevnetAdapter};
+use corridor_adapters::evm::{EvmAdapter, EvmHome, Sender};
 use corridor_adapters::ChainAdapter;
-use corridor_light_client::any::AnyFamily;
+use corridor_light_client::any::{AnyFamily, Member};
+use corridor_light_client::bundle::ProofBundle;
 use corridor_light_client::client::LightClient;
 use corridor_light_client::verifier::Verifier;
 use corridor_light_client::{ChainId, Height};
@@ -71,6 +76,14 @@ pub enum DaemonError {
         /// Its configured family.
         family: corridor_light_client::family::FamilyKind,
     },
+    /// The relay's delivery key of an EVM chain could not be read.
+    #[error("chains {chain}: evm.delivery_key_file: {source}")]
+    DeliveryKey {
+        /// The chain.
+        chain: ChainId,
+        /// Why.
+        source: crate::keys::KeyError,
+    },
     /// A peer's configured key is not an ed25519 key.
     #[error("peer {0}: not an ed25519 public key")]
     PeerKey(String),
@@ -114,6 +127,64 @@ struct PeerSlot {
 }
 
 type Peers = Arc<std::sync::Mutex<BTreeMap<PeerId, PeerSlot>>>;
+
+/// A chain the relay follows itself: the driver of its endpoint and inbox.
+#[derive(Clone)]
+enum Home {
+    /// A devnet chain: its inbox runs light clients of the source chains.
+    Devnet(Arc<DevnetAdapter>),
+    /// An EVM chain: its headers and deliveries attested by this relay.
+    Evm(Arc<EvmHome>),
+}
+
+impl Home {
+    /// The driver of `chain` (`settings` with an endpoint) for the relay of `key`.
+    fn new(
+        chain: &ChainId,
+        settings: &crate::settings::ChainSettings,
+        key: &SigningKey,
+    ) -> Result<Self, DaemonError> {
+        let endpoint = settings.endpoint.clone().unwrap_or_default();
+        let Some(evm) = &settings.evm else {
+            return Ok(Self::Devnet(Arc::new(DevnetAdapter::new(
+                chain.clone(),
+                &endpoint,
+            )?)));
+        };
+        let key_error = |source| DaemonError::DeliveryKey {
+            chain: chain.clone(),
+            source,
+        };
+        let file = evm.delivery_key_file.clone().unwrap_or_default();
+        let seed = crate::keys::load(&file).map_err(key_error)?.to_bytes();
+        let sender = Sender::from_seed(seed, evm.evm_chain_id)
+            .map_err(|_| key_error(crate::keys::KeyError::Malformed(file.clone())))?;
+        let adapter = EvmAdapter::new(chain.clone(), &endpoint, evm.contracts, evm.quorum.clone())?
+            .with_sender(sender);
+        let attestor = corridor_light_client::signature::SigningKey::from_seed(key.to_bytes());
+        Ok(Self::Evm(Arc::new(EvmHome::new(adapter, attestor)?)))
+    }
+
+    /// The devnet adapter, for what only a devnet chain has (its trader gateway, its
+    /// inbox's light clients).
+    fn devnet(&self) -> Option<&Arc<DevnetAdapter>> {
+        match self {
+            Self::Devnet(a) => Some(a),
+            Self::Evm(_) => None,
+        }
+    }
+
+    /// Hands a lane's consecutive deliveries to the chain's inbox.
+    async fn deliver(
+        &self,
+        bundles: Vec<ProofBundle<F>>,
+    ) -> Result<corridor_adapters::DeliveryBatchAck, corridor_adapters::AdapterError> {
+        match self {
+            Self::Devnet(a) => AnyAdapter(a.clone()).submit_owned(bundles).await,
+            Self::Evm(h) => h.deliver_all(bundles).await,
+        }
+    }
+}
 
 use crate::now;
 
@@ -252,14 +323,14 @@ pub async fn run(
     let (cmd_tx, cmd_rx) = mpsc::channel::<Cmd>(4096);
     let (stop_tx, stop_rx) = watch::channel(false);
     let peers: Peers = Arc::default();
-    let mut adapters: BTreeMap<ChainId, Arc<DevnetAdapter>> = BTreeMap::new();
+    let mut adapters: BTreeMap<ChainId, Home> = BTreeMap::new();
     for id in &home {
-        let endpoint_url = settings.chains[id].endpoint.clone().unwrap_or_default();
-        adapters.insert(
-            id.clone(),
-            Arc::new(DevnetAdapter::new(id.clone(), &endpoint_url)?),
-        );
+        adapters.insert(id.clone(), Home::new(id, &settings.chains[id], &key)?);
     }
+    let devnets: BTreeMap<ChainId, Arc<DevnetAdapter>> = adapters
+        .iter()
+        .filter_map(|(id, h)| Some((id.clone(), h.devnet()?.clone())))
+        .collect();
     let remote: Vec<ChainId> = settings
         .chains
         .iter()
@@ -267,16 +338,16 @@ pub async fn run(
         .map(|(id, _)| id.clone())
         .collect();
 
-    let mut readers = adapters.clone();
+    let mut readers = devnets.clone();
     for (id, c) in &settings.chains {
-        if let (None, Some(url)) = (&c.endpoint, &c.evidence_endpoint) {
+        if let (None, Some(url), None) = (&c.endpoint, &c.evidence_endpoint, &c.evm) {
             readers.insert(id.clone(), Arc::new(DevnetAdapter::new(id.clone(), url)?));
         }
     }
     let mut tasks = tokio::task::JoinSet::new();
     let api = crate::api::router(crate::api::ApiContext {
         store: store.clone(),
-        submitters: adapters.clone(),
+        submitters: devnets.clone(),
         // Evidence files need both chains' RPC: the home chains' and the partner chains'
         // public RPCs the operator configured.
         readers,
@@ -314,16 +385,33 @@ pub async fn run(
         },
         stop_rx.clone(),
     ));
-    for (chain, adapter) in &adapters {
-        tasks.spawn(watcher(Watcher {
-            chain: chain.clone(),
-            adapter: AnyAdapter(adapter.clone()),
-            remote: remote.clone(),
-            interval: settings.limits.poll_interval,
-            cmd: cmd_tx.clone(),
-            stop: stop_rx.clone(),
-            metrics: metrics.clone(),
-        }));
+    for (chain, home) in &adapters {
+        let (interval, cmd, stop, metrics) = (
+            settings.limits.poll_interval,
+            cmd_tx.clone(),
+            stop_rx.clone(),
+            metrics.clone(),
+        );
+        match home {
+            Home::Devnet(adapter) => tasks.spawn(watcher(Watcher {
+                chain: chain.clone(),
+                adapter: AnyAdapter(adapter.clone()),
+                inbox: Some((adapter.clone(), remote.clone())),
+                interval,
+                cmd,
+                stop,
+                metrics,
+            })),
+            Home::Evm(adapter) => tasks.spawn(watcher(Watcher {
+                chain: chain.clone(),
+                adapter: AnyAdapter(adapter.clone()),
+                inbox: None,
+                interval,
+                cmd,
+                stop,
+                metrics,
+            })),
+        };
     }
     let mut incoming_tx: BTreeMap<PeerId, mpsc::Sender<Link>> = BTreeMap::new();
     for p in &settings.peers {
@@ -438,7 +526,7 @@ async fn core_loop(
     store: Arc<dyn Store>,
     mut rx: mpsc::Receiver<Cmd>,
     tx: mpsc::Sender<Cmd>,
-    adapters: BTreeMap<ChainId, Arc<DevnetAdapter>>,
+    adapters: BTreeMap<ChainId, Home>,
     peers: Peers,
     mut observer: Observer,
 ) -> Result<(), corridor_relay_core::store::StoreError> {
@@ -519,7 +607,7 @@ const INDEXER_WAIT: Duration = Duration::from_secs(2);
 
 fn perform(
     action: Action<F>,
-    adapters: &BTreeMap<ChainId, Arc<DevnetAdapter>>,
+    adapters: &BTreeMap<ChainId, Home>,
     peers: &Peers,
     tx: &mpsc::Sender<Cmd>,
     metrics: &Arc<Metrics>,
@@ -545,20 +633,18 @@ fn perform(
             lane,
             bundles,
         } => {
-            let Some(adapter) = adapters.get(&chain).cloned() else {
+            let Some(home) = adapters.get(&chain).cloned() else {
                 return;
             };
-            let adapter = AnyAdapter(adapter);
             let tx = tx.clone();
             let metrics = metrics.clone();
             tokio::spawn(async move {
                 let first = bundles.first().map_or(0, |b| b.message.sequence);
                 let sequences: Vec<u64> = bundles.iter().map(|b| b.message.sequence).collect();
-                let (acks, refused) =
-                    match metrics.adapter(&chain, adapter.submit_owned(bundles)).await {
-                        Ok(batch) => (batch.acks, batch.refused),
-                        Err(e) => (Vec::new(), Some(e)),
-                    };
+                let (acks, refused) = match metrics.adapter(&chain, home.deliver(bundles)).await {
+                    Ok(batch) => (batch.acks, batch.refused),
+                    Err(e) => (Vec::new(), Some(e)),
+                };
                 let taken = acks.len();
                 for ack in acks {
                     let event = Event::Delivered {
@@ -577,7 +663,11 @@ fn perform(
                 );
                 warn!(%lane, sequence = refused_at, first, taken, error = %reason, "delivery failed; retried later");
                 let source = lane.source.clone();
-                if let Ok(status) = adapter.inner().client_status(&source).await {
+                let inbox = match home.devnet() {
+                    Some(devnet) => devnet.client_status(&source).await.ok(),
+                    None => None,
+                };
+                if let Some(status) = inbox {
                     let _ = tx
                         .send(Cmd::Event(Event::InboxTrust {
                             chain: chain.clone(),
@@ -646,17 +736,22 @@ async fn ask_watch(cmd: &mpsc::Sender<Cmd>, chain: &ChainId) -> Option<(LightCli
 /// Most heights a watcher takes in one round (bounds the work per round).
 const ROUND_HEIGHTS: u64 = 256;
 
-struct Watcher {
+struct Watcher<A> {
     chain: ChainId,
-    adapter: AnyAdapter<DevnetAdapter>,
-    remote: Vec<ChainId>,
+    adapter: AnyAdapter<A>,
+    /// A devnet chain's inbox, whose light clients of the `remote` chains it reports.
+    inbox: Option<(Arc<DevnetAdapter>, Vec<ChainId>)>,
     interval: Duration,
     cmd: mpsc::Sender<Cmd>,
     stop: watch::Receiver<bool>,
     metrics: Arc<Metrics>,
 }
 
-async fn watcher(mut w: Watcher) {
+async fn watcher<A>(mut w: Watcher<A>)
+where
+    A: ChainAdapter + 'static,
+    A::Family: Member,
+{
     // The highest height handed to the core; a round with no newer block asks nothing of
     // the core (its light client is copied for a round, which is not free).
     let mut handed: Option<Height> = None;
@@ -675,12 +770,15 @@ async fn watcher(mut w: Watcher) {
     }
 }
 
-async fn watch_round(
-    w: &Watcher,
+async fn watch_round<A>(
+    w: &Watcher<A>,
     handed: Option<Height>,
-) -> Result<Option<Height>, corridor_adapters::bundle::BundleError> {
-    let (chain, adapter, remote, cmd, metrics) =
-        (&w.chain, &w.adapter, &w.remote, &w.cmd, &w.metrics);
+) -> Result<Option<Height>, corridor_adapters::bundle::BundleError>
+where
+    A: ChainAdapter + 'static,
+    A::Family: Member,
+{
+    let (chain, adapter, cmd, metrics) = (&w.chain, &w.adapter, &w.cmd, &w.metrics);
     let tip = metrics
         .adapter(chain, adapter.status())
         .await?
@@ -774,11 +872,12 @@ async fn watch_round(
         height: to,
     })
     .await;
-    for source in remote {
-        if let Ok(s) = metrics
-            .adapter(chain, adapter.inner().client_status(source))
-            .await
-        {
+    let (inbox, remote) = match &w.inbox {
+        Some((inbox, remote)) => (Some(inbox), remote.as_slice()),
+        None => (None, &[][..]),
+    };
+    for (inbox, source) in remote.iter().filter_map(|s| Some((inbox?, s))) {
+        if let Ok(s) = metrics.adapter(chain, inbox.client_status(source)).await {
             let _ = send(Event::InboxTrust {
                 chain: chain.clone(),
                 source: source.clone(),
@@ -795,13 +894,17 @@ async fn watch_round(
 /// proven at), bringing the client to each first, with every block the client took on the
 /// way (the core verifies them again from its own client, so it needs the whole path). The
 /// core takes a block it already trusts for the price of a hash comparison.
-async fn hand_blocks<'a>(
-    adapter: &AnyAdapter<DevnetAdapter>,
+async fn hand_blocks<'a, A>(
+    adapter: &AnyAdapter<A>,
     client: &mut LightClient<F>,
     chain: &ChainId,
     heights: impl Iterator<Item = &'a Height> + Clone,
     cmd: &mpsc::Sender<Cmd>,
-) -> Result<(), corridor_adapters::bundle::BundleError> {
+) -> Result<(), corridor_adapters::bundle::BundleError>
+where
+    A: ChainAdapter,
+    A::Family: Member,
+{
     let known: BTreeSet<Height> = client
         .trusted_range(..)
         .map(|b| AnyFamily.block_height(b))

@@ -9,7 +9,11 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use corridor_light_client::client::TrustRoot;
+use corridor_light_client::evm::{
+    Address, AttestError, AttestorKey, CorridorContracts, EvmSeal, WeakTrustAttestationQuorum,
+};
 use corridor_light_client::family::FamilyKind;
+use corridor_light_client::signature::PublicKey;
 use corridor_light_client::{ChainId, Hash32, Height, Options};
 use serde::Deserialize;
 
@@ -85,6 +89,30 @@ pub struct RawChain {
     pub trusting_period_secs: u64,
     /// Trust root.
     pub trust_root: RawTrustRoot,
+    /// An EVM chain's terms (family `evm` only).
+    #[serde(default)]
+    pub evm: Option<RawEvm>,
+}
+
+/// `[chains.evm]`: what an EVM chain's light client trusts beyond its headers.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawEvm {
+    /// The chain's EIP-155 id.
+    pub chain_id: u64,
+    /// The outbox contract's address (hex).
+    pub outbox: String,
+    /// The inbox contract's address (hex).
+    pub inbox: String,
+    /// The operators whose attestations of a header hash vouch for it (a WEAKER trust
+    /// model than a light client): `ed25519:<64 hex>` or `secp256k1:<address>`.
+    pub attestors: Vec<String>,
+    /// How many of them must attest each header.
+    pub threshold: u64,
+    /// The relay's secp256k1 key file (32-byte hex seed, mode 0600): its transactions to
+    /// the inbox and its attestation of each delivery. The relay's own chain only.
+    #[serde(default)]
+    pub delivery_key_file: Option<String>,
 }
 
 /// `[chains.trust_root]`.
@@ -158,6 +186,23 @@ pub struct ChainSettings {
     /// A partner chain's public RPC, read to assemble evidence files (what it serves is
     /// verified like everything else).
     pub evidence_endpoint: Option<String>,
+    /// An EVM chain's terms (`Some` exactly for family `evm`).
+    pub evm: Option<EvmSettings>,
+}
+
+/// An EVM chain's terms: its EIP-155 id, its corridor contracts, the quorum of operators
+/// that attest its headers, and for the relay's own chain its delivery key. The trust
+/// root's pin is computed from them, so a root block with other terms is refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EvmSettings {
+    /// The chain's EIP-155 id.
+    pub evm_chain_id: u64,
+    /// The outbox and inbox.
+    pub contracts: CorridorContracts,
+    /// Who attests its headers, and how many must.
+    pub quorum: WeakTrustAttestationQuorum,
+    /// The relay's secp256k1 key file, for its own chain.
+    pub delivery_key_file: Option<PathBuf>,
 }
 
 /// A pinned partner relay.
@@ -301,6 +346,79 @@ fn positive(key: &str, value: u64) -> Result<u64, SettingsError> {
     Ok(value)
 }
 
+/// `[chains.evm]` of a chain; `key` names a key of it, `home` says whether the relay
+/// follows the chain itself.
+fn evm_settings(
+    raw: &RawEvm,
+    key: &dyn Fn(&str) -> String,
+    home: bool,
+    path: &dyn Fn(&str) -> PathBuf,
+) -> Result<EvmSettings, SettingsError> {
+    let evm_chain_id = positive(&key("chain_id"), raw.chain_id)?;
+    let address = |name: &str, value: &str| {
+        Address::from_hex(value).map_err(|_| {
+            err(
+                key(name),
+                format!("{value:?} is not an address (40 hex characters, 0x optional)"),
+            )
+        })
+    };
+    let contracts = CorridorContracts {
+        outbox: address("outbox", &raw.outbox)?,
+        inbox: address("inbox", &raw.inbox)?,
+    };
+    let attestors = raw
+        .attestors
+        .iter()
+        .enumerate()
+        .map(|(j, a)| {
+            let bad = |why: &str| err(key(&format!("attestors[{j}]")), format!("{a:?}: {why}"));
+            match a.split_once(':') {
+                Some(("ed25519", k)) => hex::decode(k)
+                    .ok()
+                    .and_then(|b| <[u8; 32]>::try_from(b).ok())
+                    .filter(|b| ed25519_dalek::VerifyingKey::from_bytes(b).is_ok())
+                    .map(|b| AttestorKey::Ed25519(PublicKey(b)))
+                    .ok_or_else(|| bad("not an ed25519 public key (64 hex characters)")),
+                Some(("secp256k1", k)) => Address::from_hex(k)
+                    .map(AttestorKey::Secp256k1)
+                    .map_err(|_| bad("not an address (40 hex characters, 0x optional)")),
+                _ => Err(bad(
+                    "an attestor is `ed25519:<public key hex>` or `secp256k1:<address>`",
+                )),
+            }
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let threshold = usize::try_from(raw.threshold).unwrap_or(usize::MAX);
+    let quorum = WeakTrustAttestationQuorum::new(evm_chain_id, &attestors, threshold).map_err(
+        |e| match e {
+            AttestError::BadThreshold { .. } => err(key("threshold"), e.to_string()),
+            e => err(key("attestors"), e.to_string()),
+        },
+    )?;
+    let delivery_key_file =
+        match (&raw.delivery_key_file, home) {
+            (Some(f), true) => Some(path(f)),
+            (None, true) => return Err(err(
+                key("delivery_key_file"),
+                "the relay's own evm chain needs its secp256k1 key file (deliveries to the inbox)",
+            )),
+            (Some(_), false) => {
+                return Err(err(
+                    key("delivery_key_file"),
+                    "only for the relay's own chain (one with an endpoint)",
+                ))
+            }
+            (None, false) => None,
+        };
+    Ok(EvmSettings {
+        evm_chain_id,
+        contracts,
+        quorum,
+        delivery_key_file,
+    })
+}
+
 fn usize_of(key: &str, value: u64) -> Result<usize, SettingsError> {
     usize::try_from(positive(key, value)?).map_err(|_| err(key, "too large"))
 }
@@ -333,11 +451,12 @@ impl Settings {
             // watcher and delivery of a home chain) exist for native chains only so far.
             let family = match c.family.as_str() {
                 "corridor" => FamilyKind::Corridor,
-                "cometbft" | "evm" => {
+                "evm" => FamilyKind::Evm,
+                "cometbft" => {
                     return Err(err(
                         key("family"),
                         format!(
-                            "{:?}: the relay runs `corridor` chains today (its core and light clients take cometbft and evm chains; the relay's drivers of those chains' endpoints do not exist yet)",
+                            "{:?}: the relay runs `corridor` and `evm` chains today (its core and light clients take cometbft chains; the relay's driver of a cometbft chain's endpoint does not exist yet)",
                             c.family
                         ),
                     ))
@@ -369,17 +488,52 @@ impl Settings {
                 trusting_period: Duration::from_secs(period),
                 ..Options::default()
             };
+            let evm = match (&c.evm, family) {
+                (Some(e), FamilyKind::Evm) => Some(evm_settings(
+                    e,
+                    &|k: &str| key(&format!("evm.{k}")),
+                    c.endpoint.is_some(),
+                    &path,
+                )?),
+                (None, FamilyKind::Evm) => {
+                    return Err(err(
+                        key("evm"),
+                        "an evm chain names its terms in [chains.evm]: chain_id, outbox, inbox, attestors, threshold",
+                    ))
+                }
+                (Some(_), other) => {
+                    return Err(err(
+                        key("evm"),
+                        format!("[chains.evm] is for evm chains; this chain is {other}"),
+                    ))
+                }
+                (None, _) => None,
+            };
+            let pin = match &evm {
+                Some(e) => Some(
+                    corridor_light_client::evm::family::root_pin(
+                        &e.contracts,
+                        &EvmSeal::Attested {
+                            quorum: e.quorum.clone(),
+                            attestations: Vec::new(),
+                        },
+                    )
+                    .ok_or_else(|| err(key("evm"), "the terms do not encode"))?,
+                ),
+                None => None,
+            };
             let settings = ChainSettings {
                 family,
                 root: TrustRoot {
                     chain_id: id.clone(),
                     height: Height(height),
                     header_hash: Hash32(hash),
-                    pin: None,
+                    pin,
                 },
                 options,
                 endpoint: c.endpoint.clone(),
                 evidence_endpoint: c.evidence_endpoint.clone(),
+                evm,
             };
             if chains.insert(id.clone(), settings).is_some() {
                 return Err(err(key("chain_id"), format!("{id} is listed twice")));
@@ -643,10 +797,9 @@ mod tests {
         assert_eq!(cn.family, FamilyKind::Corridor);
         let text = std::fs::read_to_string(&path).unwrap();
         for (family, problem) in [
-            ("evm", "drivers of those chains' endpoints do not exist yet"),
             (
                 "cometbft",
-                "drivers of those chains' endpoints do not exist yet",
+                "driver of a cometbft chain's endpoint does not exist yet",
             ),
             ("solana", "is not a chain family: corridor, cometbft or evm"),
         ] {
@@ -665,6 +818,166 @@ mod tests {
             assert_eq!(e.key, "chains[1].family", "{family}: {e}");
             assert!(e.problem.contains(problem), "{family}: {e}");
         }
+    }
+
+    const EVM: &str = "[chains.evm]\nchain_id = 31337\noutbox = \"0x0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b\"\ninbox = \"1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b\"\nattestors = [\"ed25519:d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a\", \"secp256k1:0x2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b\"]\nthreshold = 2\n";
+
+    /// The file with its second chain (a partner's, no endpoint) made an evm chain with the
+    /// `[chains.evm]` table `evm` (edited by `edit`).
+    fn evm_file(evm: &str, extra: &str) -> (corridor_light_client::testkit::TempDir, PathBuf) {
+        let (dir, path) = file(extra);
+        let text = std::fs::read_to_string(&path).unwrap().replacen(
+            "family = \"corridor\"\ntrusting_period_secs = 100\n[chains.trust_root]\nheight = 3\nheader_hash = \"",
+            "family = \"evm\"\ntrusting_period_secs = 100\n[chains.trust_root]\nheight = 3\nheader_hash = \"",
+            1,
+        );
+        // The evm table goes right after the second chain's trust root.
+        let text = text.replacen(
+            &format!("height = 3\nheader_hash = \"{HASH}\"\n"),
+            &format!("height = 3\nheader_hash = \"{HASH}\"\n{evm}"),
+            1,
+        );
+        std::fs::write(&path, text).unwrap();
+        (dir, path)
+    }
+
+    /// An evm chain's terms are typed, and its trust root pins them: the contracts and the
+    /// quorum, as the light client computes them from a root block.
+    #[test]
+    fn an_evm_chains_terms_are_typed_and_pinned() {
+        let (_dir, path) = evm_file(EVM, PEER);
+        let s = load(Some(&path), &Overrides::default()).unwrap();
+        let kz = &s.chains[&ChainId::new("kz-astana").unwrap()];
+        assert_eq!(kz.family, FamilyKind::Evm);
+        let evm = kz.evm.as_ref().unwrap();
+        assert_eq!(evm.evm_chain_id, 31337);
+        assert_eq!(evm.contracts.outbox, Address([0x0b; 20]));
+        assert_eq!(evm.contracts.inbox, Address([0x1b; 20]));
+        assert_eq!(evm.quorum.threshold(), 2);
+        assert_eq!(evm.quorum.attestor_count(), 2);
+        assert_eq!(evm.quorum.chain_id(), 31337);
+        assert_eq!(evm.delivery_key_file, None);
+        let seal = EvmSeal::Attested {
+            quorum: evm.quorum.clone(),
+            attestations: Vec::new(),
+        };
+        assert_eq!(
+            kz.root.pin,
+            corridor_light_client::evm::family::root_pin(&evm.contracts, &seal)
+        );
+        assert!(kz.root.pin.is_some());
+        // A native chain pins nothing.
+        assert_eq!(
+            s.chains[&ChainId::new("cn-shanghai").unwrap()].root.pin,
+            None
+        );
+    }
+
+    /// Each bad or missing term of an evm chain is refused naming its key.
+    #[test]
+    fn an_evm_chains_bad_terms_name_their_key() {
+        let cases = [
+            (String::new(), "chains[1].evm", "[chains.evm]"),
+            (
+                EVM.replace("31337", "0"),
+                "chains[1].evm.chain_id",
+                "above 0",
+            ),
+            (
+                EVM.replace("0x0b0b", "0x0b"),
+                "chains[1].evm.outbox",
+                "not an address",
+            ),
+            (
+                EVM.replace("1b1b1b1b\"", "1b1b1bzz\""),
+                "chains[1].evm.inbox",
+                "not an address",
+            ),
+            (
+                EVM.replace("ed25519:d75a98", "ed25519:d75a"),
+                "chains[1].evm.attestors[0]",
+                "not an ed25519 public key",
+            ),
+            (
+                EVM.replace("secp256k1:", "secp256r1:"),
+                "chains[1].evm.attestors[1]",
+                "`ed25519:<public key hex>` or `secp256k1:<address>`",
+            ),
+            (
+                EVM.replace("threshold = 2", "threshold = 3"),
+                "chains[1].evm.threshold",
+                "threshold 3 of 2",
+            ),
+            (
+                EVM.replace("threshold = 2", "threshold = 0"),
+                "chains[1].evm.threshold",
+                "threshold 0 of 2",
+            ),
+            (
+                EVM.replace(
+                    "\"secp256k1:0x2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b\"",
+                    "\"ed25519:d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a\"",
+                ),
+                "chains[1].evm.attestors",
+                "no duplicates",
+            ),
+            (
+                format!("{EVM}delivery_key_file = \"evm.key\"\n"),
+                "chains[1].evm.delivery_key_file",
+                "only for the relay's own chain",
+            ),
+            (format!("{EVM}gas = 1\n"), "config", "gas"),
+        ];
+        for (evm, key, problem) in cases {
+            let (_dir, path) = evm_file(&evm, PEER);
+            let e = load(Some(&path), &Overrides::default()).unwrap_err();
+            assert_eq!(e.key, key, "{evm}: {e}");
+            assert!(e.problem.contains(problem), "{evm}: {e}");
+        }
+        // A chain of another family with evm terms.
+        let (_dir, path) = file(PEER);
+        let text = std::fs::read_to_string(&path).unwrap().replacen(
+            &format!("height = 3\nheader_hash = \"{HASH}\"\n"),
+            &format!("height = 3\nheader_hash = \"{HASH}\"\n{EVM}"),
+            1,
+        );
+        std::fs::write(&path, text).unwrap();
+        let e = load(Some(&path), &Overrides::default()).unwrap_err();
+        assert_eq!(e.key, "chains[1].evm", "{e}");
+        assert!(e.problem.contains("this chain is corridor"), "{e}");
+        // The relay's own evm chain needs its delivery key.
+        let (_dir, path) = file(PEER);
+        let text = std::fs::read_to_string(&path)
+            .unwrap()
+            .replacen(
+                "family = \"corridor\"\nendpoint",
+                "family = \"evm\"\nendpoint",
+                1,
+            )
+            .replacen(
+                &format!("height = 1\nheader_hash = \"{HASH}\"\n"),
+                &format!("height = 1\nheader_hash = \"{HASH}\"\n{EVM}"),
+                1,
+            );
+        std::fs::write(&path, &text).unwrap();
+        let e = load(Some(&path), &Overrides::default()).unwrap_err();
+        assert_eq!(e.key, "chains[0].evm.delivery_key_file", "{e}");
+        std::fs::write(
+            &path,
+            text.replacen(
+                "threshold = 2\n",
+                "threshold = 2\ndelivery_key_file = \"evm.key\"\n",
+                1,
+            ),
+        )
+        .unwrap();
+        let s = load(Some(&path), &Overrides::default()).unwrap();
+        let cn = &s.chains[&ChainId::new("cn-shanghai").unwrap()];
+        assert_eq!(
+            cn.evm.as_ref().unwrap().delivery_key_file,
+            Some(path.parent().unwrap().join("evm.key")),
+            "relative to the file"
+        );
     }
 
     /// Each new key's bad value is refused naming that key.

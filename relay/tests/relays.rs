@@ -1427,3 +1427,229 @@ async fn a_trader_sends_and_tracks_a_message_through_the_relay_processes() {
     cn.handle.shutdown().await.unwrap();
     kz.handle.shutdown().await.unwrap();
 }
+
+/// A devnet chain and an EVM chain (anvil, corridor's contracts compiled from source and
+/// deployed), each followed by its own relay process: messages from the devnet chain land
+/// in the EVM inbox exactly once, attested by the EVM chain's relay (which is killed with
+/// SIGKILL and restarted mid-run), and every receipt comes back proven from the inbox's
+/// logs under headers that relay attested, verified by the devnet relay's client of the
+/// EVM chain (its root's terms pinned by its config).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_devnet_chain_and_an_evm_chain_carry_messages_with_every_receipt_back() {
+    use corridor_adapters::evm::devchain::{compile, deploy, Anvil, Tools, DEV_KEY};
+    use corridor_adapters::evm::{EvmAdapter, Sender};
+    use corridor_light_client::evm::{AttestorKey, CorridorContracts, WeakTrustAttestationQuorum};
+
+    const COUNT: u64 = 12;
+    let tools = match Tools::find() {
+        Ok(tools) => tools,
+        Err(path) => {
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "{} is missing and CI=true (scripts/env.sh ensure_npm_tools)",
+                path.display()
+            );
+            eprintln!("skipped: {} is missing", path.display());
+            return;
+        }
+    };
+    let tmp = TempDir::new("relays-evm");
+    let code = compile(&tools.solcjs).unwrap();
+    let genesis = corridor_light_client::testkit::now().unix_nanos() / 1_000_000_000 - 3600;
+    let anvil = Anvil::start(&tools.anvil, 31337, genesis).unwrap();
+    let evm_id = ChainId::new("evm-anvil").unwrap();
+    let dev_seed = <[u8; 32]>::try_from(hex::decode(DEV_KEY).unwrap()).unwrap();
+    let sender = Sender::from_seed(dev_seed, 31337).unwrap();
+
+    let mut a = Relay::new("relay-cn", tmp.path());
+    let mut b = Relay::new("relay-evm", tmp.path());
+    // The EVM relay attests the chain's headers (its ed25519 key is the quorum) and is the
+    // inbox's one relay (the development account, which pays for its transactions).
+    let quorum = WeakTrustAttestationQuorum::new(
+        31337,
+        &[AttestorKey::Ed25519(
+            corridor_light_client::signature::PublicKey(b.public_key().to_bytes()),
+        )],
+        1,
+    )
+    .unwrap();
+    let placeholder = CorridorContracts {
+        outbox: corridor_light_client::evm::Address::ZERO,
+        inbox: corridor_light_client::evm::Address::ZERO,
+    };
+    let evm = EvmAdapter::new(evm_id.clone(), &anvil.url, placeholder, quorum.clone())
+        .unwrap()
+        .with_sender(sender.clone());
+    let contracts = deploy(&evm, &code, sender.address(), &[sender.address()], 1)
+        .await
+        .unwrap();
+    let evm = evm.with_contracts(contracts);
+    evm.request("anvil_setBlockTimestampInterval", serde_json::json!([1]))
+        .await
+        .unwrap();
+    let evm_root = evm.block_number().await.unwrap();
+    let evm_root_hash = evm.header(evm_root).await.unwrap().hash();
+    {
+        use std::io::Write;
+        use std::os::unix::fs::OpenOptionsExt;
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(b.dir.join("evm.key"))
+            .unwrap();
+        writeln!(f, "{DEV_KEY}").unwrap();
+    }
+
+    // The devnet chain knows the EVM chain as a destination.
+    let cn = start_chain_with("cn-shanghai", tmp.path(), |c| {
+        c.peers.push(corridor_devnet::config::Peer {
+            root: corridor_light_client::client::TrustRoot {
+                chain_id: evm_id.clone(),
+                height: evm_root,
+                header_hash: evm_root_hash,
+                pin: None,
+            },
+            options: corridor_light_client::Options::default(),
+        });
+    })
+    .await;
+
+    let evm_chain = |endpoint: bool| {
+        let (endpoint, key) = if endpoint {
+            (
+                format!("endpoint = \"{}\"\n", anvil.url),
+                "delivery_key_file = \"evm.key\"\n",
+            )
+        } else {
+            (String::new(), "")
+        };
+        format!(
+            "[[chains]]\nchain_id = \"{evm_id}\"\nfamily = \"evm\"\n{endpoint}trusting_period_secs = 315360000\n[chains.trust_root]\nheight = {}\nheader_hash = \"{evm_root_hash}\"\n[chains.evm]\nchain_id = 31337\noutbox = \"{}\"\ninbox = \"{}\"\nattestors = [\"ed25519:{}\"]\nthreshold = 1\n{key}\n",
+            evm_root.0, contracts.outbox, contracts.inbox, b.key
+        )
+    };
+    let cn_chain = |endpoint: bool| {
+        let endpoint = if endpoint {
+            format!("endpoint = \"{}\"\n", cn.url)
+        } else {
+            String::new()
+        };
+        format!(
+            "[[chains]]\nchain_id = \"{}\"\nfamily = \"corridor\"\n{endpoint}trusting_period_secs = 315360000\n[chains.trust_root]\nheight = 1\nheader_hash = \"{}\"\n\n",
+            cn.id, cn.root_hash
+        )
+    };
+    let write = |relay: &Relay,
+                 chains: String,
+                 peer: &Relay,
+                 serves: &ChainId,
+                 address: SocketAddr| {
+        let text = format!(
+            "[relay]\nkey_file = \"relay.key\"\ndata_dir = \"data\"\nlisten = \"127.0.0.1:0\"\nmetrics_listen = \"127.0.0.1:0\"\napi_listen = \"127.0.0.1:0\"\n\n{chains}[[peers]]\nname = \"{}\"\npublic_key = \"{}\"\naddress = \"{address}\"\nchains = [\"{serves}\"]\n\n[limits]\npoll_interval_ms = 50\nresend_after_ms = 1000\nreconnect_min_ms = 50\nreconnect_max_ms = 500\n",
+            peer.name, peer.key
+        );
+        std::fs::write(&relay.config, text).unwrap();
+    };
+    let a_chains = format!("{}{}", cn_chain(true), evm_chain(false));
+    let b_chains = format!("{}{}", evm_chain(true), cn_chain(false));
+    let dummy: SocketAddr = "127.0.0.1:9".parse().unwrap();
+    // The relay with the lower key dials: start the other first to learn its port.
+    if a.key < b.key {
+        write(&b, b_chains, &a, &cn.id, dummy);
+        b.start();
+        write(&a, a_chains, &b, &evm_id, b.listen.unwrap());
+        a.start();
+    } else {
+        write(&a, a_chains, &b, &evm_id, dummy);
+        a.start();
+        write(&b, b_chains, &a, &cn.id, a.listen.unwrap());
+        b.start();
+    }
+
+    submit(&cn, &evm_id, "shanghai-exporter", COUNT / 2, 1).await;
+    // The EVM relay dies once the first deliveries are in, and comes back on its store.
+    let inbox = |from: Height| {
+        let evm = evm.clone();
+        async move {
+            let tip = evm.block_number().await.unwrap();
+            let mut out: BTreeMap<u64, ReceiptResult> = BTreeMap::new();
+            let mut h = from.0;
+            while h <= tip.0 {
+                let to = (h + 255).min(tip.0);
+                for r in evm.inbox_receipts(Height(h), Height(to)).await.unwrap() {
+                    let seq = r.receipt.sequence;
+                    assert!(
+                        out.insert(seq, r.receipt.result.clone()).is_none(),
+                        "sequence {seq} delivered twice"
+                    );
+                }
+                h = to + 1;
+            }
+            out
+        }
+    };
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while inbox(evm_root).await.is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "nothing delivered:\n{}\n{}",
+            a.log(),
+            b.log()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    b.kill();
+    b.start();
+    submit(
+        &cn,
+        &evm_id,
+        "shanghai-exporter",
+        COUNT - COUNT / 2,
+        1 + COUNT / 2,
+    )
+    .await;
+    loop {
+        let got = inbox(evm_root).await;
+        if got.len() as u64 == COUNT {
+            assert_eq!(
+                got.keys().copied().collect::<Vec<_>>(),
+                (1..=COUNT).collect::<Vec<_>>()
+            );
+            assert!(got.values().all(|r| *r == ReceiptResult::Delivered));
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{} of {COUNT} delivered:\n{}\n{}",
+            got.len(),
+            a.log(),
+            b.log()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // Every receipt back at the devnet relay, proven under the EVM chain's rules.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        a.stop();
+        let done = std::panic::catch_unwind(|| assert_all_acknowledged(&a, &cn.id, &evm_id, COUNT));
+        if done.is_ok() {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "receipts did not all come back:\n{}\n{}",
+            a.log(),
+            b.log()
+        );
+        a.start();
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    }
+    b.stop();
+    assert!(
+        b.log().contains("relay started"),
+        "the EVM relay ran: {}",
+        b.log()
+    );
+    cn.handle.shutdown().await.unwrap();
+}

@@ -222,6 +222,12 @@ impl Sender {
         }
     }
 
+    /// The account of the secp256k1 key with the 32-byte secret `seed`; `Err` when the
+    /// seed is not a valid secret (zero, or not below the curve's order).
+    pub fn from_seed(seed: [u8; 32], chain_id: u64) -> Result<Self, k256::ecdsa::Error> {
+        Ok(Self::new(SigningKey::from_slice(&seed)?, chain_id))
+    }
+
     /// The account's address.
     pub fn address(&self) -> Address {
         self.address
