@@ -73,6 +73,16 @@ pub type ProofBundle = corridor_light_client::bundle::ProofBundle<NativeVerifier
 /// A light client of a native chain.
 pub type NativeClient = corridor_light_client::client::LightClient<NativeVerifier>;
 
+/// A devnet inbox's light client of a source chain, of the family the chain's config names
+/// (a native chain, or an EVM chain through its attestation quorum).
+pub type InboxClient =
+    corridor_light_client::client::LightClient<corridor_light_client::any::AnyFamily>;
+
+/// A delivery for a devnet inbox: a bundle of a source chain of any family, each block and
+/// proof tagged with it.
+pub type InboxBundle =
+    corridor_light_client::bundle::ProofBundle<corridor_light_client::any::AnyFamily>;
+
 pub use corridor_light_client::receipt::{Receipt, ReceiptResult, RejectReason};
 
 /// A native destination chain's receipt with its proof (see

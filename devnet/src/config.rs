@@ -38,9 +38,16 @@
 //! [[peers]]                          # chains this one takes deliveries from / sends to
 //! chain_id = "kz-astana"
 //! trusting_period_secs = 1209600      # optional, default two weeks
+//! family = "corridor"               # optional: `corridor` (default) or `evm`
 //! [peers.trust_root]                 # public data only: a height and its header's hash
 //! height = 1
 //! header_hash = "<64 hex digits>"    # from the peer's operator (or its `/blocks/1`)
+//! [peers.evm]                        # an `evm` peer's terms, pinned with its root: its
+//! chain_id = 31337                   #   EIP-155 id, contracts and header attestors (a
+//! outbox = "0x..."                   #   WEAKER trust model than a light client: k
+//! inbox = "0x..."                    #   colluding attestors vouch for any header)
+//! attestors = ["ed25519:<64 hex digits>"]
+//! threshold = 1
 //! [faults]                           # all optional, for tests
 //! fork_at_height = 12
 //! bad_signatures = false
@@ -67,6 +74,7 @@ use corridor_light_client::bundle::MAX_BUNDLE_LIGHT_BLOCKS;
 use corridor_light_client::client::TrustRoot;
 use corridor_light_client::codec::MAX_DECODE_LEN;
 use corridor_light_client::envelope::{Limits, DEFAULT_MAX_PAYLOAD};
+use corridor_light_client::family::FamilyKind;
 use corridor_light_client::hash;
 use corridor_light_client::native::{LightBlock, MAX_VALIDATORS};
 use corridor_light_client::signature::{PublicKey, SigningKey};
@@ -176,6 +184,10 @@ pub struct RawPeer {
     pub trusting_period_secs: Option<u64>,
     /// `[peers.trust_root]`.
     pub trust_root: Option<RawTrustRoot>,
+    /// `family`: `corridor` (default) or `evm`.
+    pub family: Option<String>,
+    /// `[peers.evm]`: an `evm` peer's terms.
+    pub evm: Option<corridor_adapters::evm::terms::RawEvmTerms>,
 }
 
 /// A `[peers.trust_root]` table.
@@ -200,7 +212,10 @@ pub struct Trader {
 /// A chain this one exchanges messages with, and how much this one trusts it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Peer {
-    /// The peer's trust root (its chain id, a height, that header's hash).
+    /// The peer's family: how the inbox verifies its bundles.
+    pub family: FamilyKind,
+    /// The peer's trust root (its chain id, a height, that header's hash, and for an EVM
+    /// chain the pin of its terms).
     pub root: TrustRoot,
     /// Options of this chain's light client of the peer.
     pub options: Options,
@@ -212,9 +227,18 @@ impl Peer {
         &self.root.chain_id
     }
 
-    /// A new light client of the peer: it trusts no block until the root block arrives.
-    pub fn new_client(&self) -> corridor_adapters::types::NativeClient {
-        corridor_adapters::types::NativeClient::new(self.root.clone(), self.options)
+    /// A new light client of the peer, of its family: it trusts no block until the root
+    /// block arrives.
+    pub fn new_client(&self) -> corridor_adapters::types::InboxClient {
+        // The sum family takes every family: `for_family` always makes the client.
+        corridor_adapters::types::InboxClient::for_family(
+            self.family,
+            self.root.clone(),
+            self.options,
+        )
+        .unwrap_or_else(|| {
+            corridor_adapters::types::InboxClient::new(self.root.clone(), self.options)
+        })
     }
 }
 
@@ -384,6 +408,7 @@ impl DevnetConfig {
     pub fn as_peer(&self, trusting_period: Duration) -> Peer {
         let genesis = genesis_block(&self.spec);
         Peer {
+            family: FamilyKind::Corridor,
             root: TrustRoot {
                 chain_id: self.spec.chain_id.clone(),
                 height: genesis.height(),
@@ -763,13 +788,47 @@ impl TryFrom<RawConfig> for DevnetConfig {
                 None => DEFAULT_TRUSTING_PERIOD,
             };
             let root = c.trust_root(&format!("{prefix}.trust_root"), p.trust_root);
-            if let (Some(chain_id), Some((height, header_hash))) = (id, root) {
+            let family = match p.family.as_deref() {
+                None | Some("corridor") => Some(FamilyKind::Corridor),
+                Some("evm") => Some(FamilyKind::Evm),
+                Some(other) => {
+                    c.fail(
+                        format!("{prefix}.family"),
+                        format!("{other:?}: a devnet inbox takes `corridor` or `evm` chains"),
+                    );
+                    None
+                }
+            };
+            let pin = match (family, p.evm) {
+                (Some(FamilyKind::Evm), Some(raw)) => match raw.check() {
+                    Ok(terms) => terms.pin(),
+                    Err(e) => {
+                        c.fail(format!("{prefix}.evm.{}", e.key), e.problem);
+                        None
+                    }
+                },
+                (Some(FamilyKind::Evm), None) => {
+                    c.fail(
+                        format!("{prefix}.evm"),
+                        "an evm peer names its terms: chain_id, outbox, inbox, attestors, threshold",
+                    );
+                    None
+                }
+                (Some(_), Some(_)) => {
+                    c.fail(format!("{prefix}.evm"), "only for a peer of family `evm`");
+                    None
+                }
+                _ => None,
+            };
+            if let (Some(chain_id), Some((height, header_hash)), Some(family)) = (id, root, family)
+            {
                 peers.push(Peer {
+                    family,
                     root: TrustRoot {
                         chain_id,
                         height,
                         header_hash,
-                        pin: None,
+                        pin,
                     },
                     options: Options {
                         trusting_period,
@@ -889,6 +948,76 @@ header_hash = "0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b"
             ),
         ] {
             let err = DevnetConfig::from_toml(&edit).unwrap_err();
+            let ConfigError::Invalid(errors) = &err else {
+                panic!("{err}")
+            };
+            assert!(
+                errors.iter().any(|e| e.key == key),
+                "{key} not named in {err}"
+            );
+        }
+    }
+
+    const EVM_TERMS: &str = "[peers.evm]\nchain_id = 31337\noutbox = \"0x0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b\"\ninbox = \"1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b\"\nattestors = [\"ed25519:d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a\"]\nthreshold = 1\n";
+
+    /// `GOOD` with its peer's `family` line and the `[peers.evm]` table `terms`.
+    fn evm_peer(family: &str, terms: &str) -> String {
+        let with_family = GOOD.replace(
+            "chain_id = \"test-b\"\n",
+            &format!("chain_id = \"test-b\"\n{family}"),
+        );
+        format!("{with_family}{terms}")
+    }
+
+    /// An EVM peer: its inbox client is an EVM client whose root pins the terms; each bad
+    /// or missing term, and a family the inbox does not take, is named by key.
+    #[test]
+    fn an_evm_peers_terms_are_pinned_and_each_bad_one_is_named() {
+        const EVM: &str = "family = \"evm\"\n";
+        let c = DevnetConfig::from_toml(&evm_peer(EVM, EVM_TERMS)).unwrap();
+        let peer = &c.peers[0];
+        assert_eq!(peer.family, FamilyKind::Evm);
+        let terms = corridor_adapters::evm::terms::RawEvmTerms {
+            chain_id: 31337,
+            outbox: "0b".repeat(20),
+            inbox: "1b".repeat(20),
+            attestors: vec![
+                "ed25519:d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a".into(),
+            ],
+            threshold: 1,
+        }
+        .check()
+        .unwrap();
+        assert_eq!(peer.root.pin, terms.pin());
+        assert!(peer.root.pin.is_some());
+        let client = peer.new_client();
+        assert_eq!(client.family(), FamilyKind::Evm);
+        assert_eq!(client.root(), &peer.root);
+        // A native peer pins nothing and gets a native client.
+        let native = &DevnetConfig::from_toml(GOOD).unwrap().peers[0];
+        assert_eq!(native.family, FamilyKind::Corridor);
+        assert_eq!(native.new_client().family(), FamilyKind::Corridor);
+        for (text, key) in [
+            (evm_peer(EVM, ""), "peers[0].evm"),
+            (evm_peer("", EVM_TERMS), "peers[0].evm"),
+            (
+                evm_peer("family = \"cometbft\"\n", EVM_TERMS),
+                "peers[0].family",
+            ),
+            (
+                evm_peer(EVM, &EVM_TERMS.replace("threshold = 1", "threshold = 2")),
+                "peers[0].evm.threshold",
+            ),
+            (
+                evm_peer(EVM, &EVM_TERMS.replace("0x0b0b", "0x0b")),
+                "peers[0].evm.outbox",
+            ),
+            (
+                evm_peer(EVM, &EVM_TERMS.replace("ed25519:", "rsa:")),
+                "peers[0].evm.attestors[0]",
+            ),
+        ] {
+            let err = DevnetConfig::from_toml(&text).unwrap_err();
             let ConfigError::Invalid(errors) = &err else {
                 panic!("{err}")
             };

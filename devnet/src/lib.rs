@@ -15,7 +15,9 @@
 //!   traders, assigns per-(destination, channel) sequence numbers, and commits each block's
 //!   messages in its messages root (a `MerkleTree` over `TradeMessage::leaf`).
 //! - The **inbox** takes deliveries at `POST /deliveries`: it checks each with its own light
-//!   client of the source chain (`NativeClient`, trust root from the config), the inclusion
+//!   client of the source chain (`InboxClient`, of the family the config names: a native
+//!   chain, or an EVM chain trusted through its attestation quorum, its terms pinned with
+//!   its trust root; trust root from the config), the inclusion (or receipt and log)
 //!   proof against the trusted messages root and the channel's next sequence (exactly once,
 //!   in order), then commits a [`Receipt`] in the next block's receipts root. A
 //!   proven message that this chain's own rules refuse (payload limit, document checks,

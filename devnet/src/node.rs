@@ -22,7 +22,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use corridor_adapters::devnet::{FaultState, MessageLocation, NodeStatus, TxAccepted};
 use corridor_adapters::types::{
-    DeliveryAck, NativeClient, ProofBundle, Receipt, ReceiptResult, RejectReason,
+    DeliveryAck, InboxBundle, InboxClient, Receipt, ReceiptResult, RejectReason,
 };
 use corridor_light_client::bundle::{verify_bundle, BundleError};
 use corridor_light_client::client::ClientError;
@@ -139,11 +139,11 @@ pub(crate) struct Delivery {
 /// client off this thread (`crate::rpc` explains the order of the checks).
 pub(crate) struct Deliveries {
     /// The bundles to take, in order.
-    pub(crate) bundles: Vec<ProofBundle>,
+    pub(crate) bundles: Vec<InboxBundle>,
     /// The client copy they verified on: the revision it was copied at, and the copy after.
     /// When the node's client is still at that revision, the copy replaces it, so the
     /// light blocks' signatures are not checked again here; otherwise they are.
-    pub(crate) verified: Option<(u64, NativeClient)>,
+    pub(crate) verified: Option<(u64, InboxClient)>,
     /// Why the bundle after `bundles` was refused before reaching the node, if one was.
     pub(crate) then_refused: Option<ChainError>,
 }
@@ -171,17 +171,17 @@ impl DeliveryOutcome {
 /// The inbox's light clients as last persisted, shared with the RPC so that deliveries'
 /// light blocks are verified on copies, off the node's thread.
 #[derive(Clone, Default)]
-pub(crate) struct ClientSnapshots(Arc<RwLock<BTreeMap<ChainId, Arc<NativeClient>>>>);
+pub(crate) struct ClientSnapshots(Arc<RwLock<BTreeMap<ChainId, Arc<InboxClient>>>>);
 
 impl ClientSnapshots {
     /// The client of `source`, as last persisted.
-    pub(crate) fn get(&self, source: &ChainId) -> Option<Arc<NativeClient>> {
+    pub(crate) fn get(&self, source: &ChainId) -> Option<Arc<InboxClient>> {
         // A poisoned lock only means a panic elsewhere between two whole-value writes.
         let map = self.0.read().unwrap_or_else(PoisonError::into_inner);
         map.get(source).cloned()
     }
 
-    fn set(&self, source: &ChainId, client: &NativeClient) {
+    fn set(&self, source: &ChainId, client: &InboxClient) {
         let client = Arc::new(client.clone());
         let mut map = self.0.write().unwrap_or_else(PoisonError::into_inner);
         map.insert(source.clone(), client);
@@ -240,7 +240,7 @@ pub(crate) struct Node {
     pending_out: VecDeque<PendingOut>,
     pending_in: VecDeque<PendingIn>,
     pending_counter: u64,
-    clients: BTreeMap<ChainId, NativeClient>,
+    clients: BTreeMap<ChainId, InboxClient>,
     snapshots: ClientSnapshots,
     faults: FaultState,
     ticks: u64,
@@ -309,7 +309,7 @@ impl Node {
         let mut clients = BTreeMap::new();
         for peer in &config.peers {
             let id = peer.chain_id().clone();
-            let client = match store.get::<NativeClient>(Cf::Clients, id.as_str().as_bytes())? {
+            let client = match store.get::<InboxClient>(Cf::Clients, id.as_str().as_bytes())? {
                 // A client stored under another trust root than the configured one is not
                 // silently kept or replaced: the operator decides.
                 Some(c) if c.root() != &peer.root => {
@@ -728,7 +728,7 @@ impl Node {
     fn deliver_with(
         &mut self,
         source: &ChainId,
-        client: &mut NativeClient,
+        client: &mut InboxClient,
         deliveries: Deliveries,
     ) -> Result<DeliveryOutcome, ChainError> {
         let now = system_now();
@@ -849,7 +849,7 @@ impl Node {
     /// this command moved so far and `queued` the receipts it queued (not yet in `self`).
     fn accept_delivery(
         &self,
-        bundle: &ProofBundle,
+        bundle: &InboxBundle,
         now: Time,
         moved: &BTreeMap<LaneKey, u64>,
         queued: usize,
@@ -974,7 +974,7 @@ fn pending_key(kind: u8, counter: u64) -> (Vec<u8>, u64) {
 }
 
 /// The inbox's answer to a refused bundle, by [`BundleError::reason`].
-pub(crate) fn bundle_error(source: &ChainId, bundle: &ProofBundle, e: BundleError) -> ChainError {
+pub(crate) fn bundle_error(source: &ChainId, bundle: &InboxBundle, e: BundleError) -> ChainError {
     match e {
         BundleError::WrongSourceChain { .. } => ChainError::UnknownSource(source.clone()),
         BundleError::TooManyLightBlocks { got, max } => ChainError::TooManyLightBlocks { got, max },

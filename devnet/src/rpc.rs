@@ -9,8 +9,8 @@
 //! | `GET /outbox?from=H&to=H&index=I` | a [`Page`] of [`OutboundMessage`]s with proofs, from leaf `I` (default 0) of block `from` to the end of block `to` (at most 256 heights), within the page budget |
 //! | `POST /tx` | submit a [`SignedMessage`]: 202 [`TxAccepted`] (200 when already known) |
 //! | `GET /tx/{id}` | where the outbox put a message ([`MessageLocation`]) |
-//! | `POST /deliveries` | submit a [`ProofBundle`]: 202 [`DeliveryAck`] (200 with the original acknowledgement when the same message was delivered before; 409 `duplicate` for another message at a consumed sequence) |
-//! | `POST /deliveries/batch` | submit up to 256 [`ProofBundle`]s of consecutive sequences of one lane: 200 [`DeliveryBatchAnswer`] (the acknowledgements of those taken, in order, and the problem of the first refused), or the problem when none was taken |
+//! | `POST /deliveries` | submit an [`InboxBundle`] (its light blocks and proof tagged with the source chain's family: `{"corridor": ...}` or `{"evm": ...}`): 202 [`DeliveryAck`] (200 with the original acknowledgement when the same message was delivered before; 409 `duplicate` for another message at a consumed sequence) |
+//! | `POST /deliveries/batch` | submit up to 256 [`InboxBundle`]s of consecutive sequences of one lane: 200 [`DeliveryBatchAnswer`] (the acknowledgements of those taken, in order, and the problem of the first refused), or the problem when none was taken |
 //! | `GET /receipts?from=H&to=H&index=I` | a [`Page`] of [`ReceiptProof`]s, the same way |
 //! | `GET /clients/{chain_id}` | the inbox's light client of a source chain ([`ClientStatus`]) |
 //!
@@ -76,13 +76,16 @@ use corridor_adapters::devnet::{
     Problem, TxAccepted,
 };
 use corridor_adapters::types::{
-    ChainStatus, DeliveryAck, NativeClient, OutboundMessage, ProofBundle, Receipt, ReceiptProof,
+    ChainStatus, DeliveryAck, InboxBundle, InboxClient, OutboundMessage, Receipt, ReceiptProof,
     MAX_DELIVERY_BATCH,
 };
+use corridor_light_client::any::AnyFamily;
 use corridor_light_client::bundle::{verify_bundle, BundleError, MAX_BUNDLE_LIGHT_BLOCKS};
 use corridor_light_client::envelope::{SignedMessage, TradeMessage};
+use corridor_light_client::family::Family;
 use corridor_light_client::merkle::MerkleTree;
 use corridor_light_client::native::LightBlock;
+use corridor_light_client::verifier::Verifier;
 use corridor_light_client::{ChainId, Hash32, Height};
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota};
@@ -578,7 +581,7 @@ async fn tx_location(
 async fn submit_delivery(
     State(state): State<RpcState>,
     ConnectInfo(from): ConnectInfo<SocketAddr>,
-    body: Result<Json<ProofBundle>, JsonRejection>,
+    body: Result<Json<InboxBundle>, JsonRejection>,
 ) -> ApiResult<(StatusCode, Json<DeliveryAck>)> {
     let Json(bundle) = body?;
     let mut outcome = deliver(&state, from.ip(), vec![bundle]).await;
@@ -598,7 +601,7 @@ async fn submit_delivery(
 async fn submit_deliveries(
     State(state): State<RpcState>,
     ConnectInfo(from): ConnectInfo<SocketAddr>,
-    body: Result<Json<Vec<ProofBundle>>, JsonRejection>,
+    body: Result<Json<Vec<InboxBundle>>, JsonRejection>,
 ) -> ApiResult<Json<DeliveryBatchAnswer>> {
     let Json(bundles) = body?;
     let outcome = deliver(&state, from.ip(), bundles).await;
@@ -612,7 +615,7 @@ async fn submit_deliveries(
 }
 
 /// Takes deliveries of one lane (see the module docs for the order of the checks).
-async fn deliver(state: &RpcState, from: IpAddr, bundles: Vec<ProofBundle>) -> DeliveryOutcome {
+async fn deliver(state: &RpcState, from: IpAddr, bundles: Vec<InboxBundle>) -> DeliveryOutcome {
     let (mut answered, rest) = match check_deliveries(state, bundles) {
         Ok(checked) => checked,
         Err(e) => return DeliveryOutcome::refused(e),
@@ -657,7 +660,7 @@ async fn deliver(state: &RpcState, from: IpAddr, bundles: Vec<ProofBundle>) -> D
 /// What is left of a batch after the cheap checks.
 enum Checked {
     /// Bundles from the lane's next sequence on.
-    Next(Vec<ProofBundle>),
+    Next(Vec<InboxBundle>),
     /// The first bundle not answered was refused.
     Refused(ChainError),
     /// Every bundle was answered (repeats).
@@ -668,7 +671,7 @@ enum Checked {
 /// store, then the lane's order.
 fn check_deliveries(
     state: &RpcState,
-    bundles: Vec<ProofBundle>,
+    bundles: Vec<InboxBundle>,
 ) -> Result<(DeliveryOutcome, Checked), ChainError> {
     let chain = state.config.chain_id();
     let Some(first) = bundles.first() else {
@@ -754,7 +757,7 @@ fn check_deliveries(
             }
         }
     }
-    let rest: Vec<ProofBundle> = bundles.collect();
+    let rest: Vec<InboxBundle> = bundles.collect();
     let checked = match rest.first() {
         None => Checked::Done,
         Some(b) if b.message.sequence > next => Checked::Refused(ChainError::OutOfOrder {
@@ -774,7 +777,7 @@ fn check_deliveries(
 async fn verify_off_node(
     state: &RpcState,
     from: IpAddr,
-    bundles: Vec<ProofBundle>,
+    bundles: Vec<InboxBundle>,
 ) -> Result<Deliveries, ChainError> {
     let source = bundles
         .first()
@@ -789,8 +792,8 @@ async fn verify_off_node(
         .flat_map(|b| &b.light_blocks)
         .filter(|block| {
             snapshot
-                .trusted_at(block.height())
-                .is_none_or(|t| t.header().hash() != block.header().hash())
+                .trusted_at(AnyFamily.block_height(block))
+                .is_none_or(|t| AnyFamily.block_hash(t) != AnyFamily.block_hash(block))
         })
         .count();
     if untrusted == 0 {
@@ -815,7 +818,7 @@ async fn verify_off_node(
 /// Verifies `bundles` in order on a copy of `client`, up to the first refusal. A bundle
 /// that shows misbehaviour goes on to the node unverified there, with no copy: the node
 /// finds the same conflict on its own client and freezes it.
-fn verify_copy(source: &ChainId, client: &NativeClient, bundles: Vec<ProofBundle>) -> Deliveries {
+fn verify_copy(source: &ChainId, client: &InboxClient, bundles: Vec<InboxBundle>) -> Deliveries {
     let now = crate::node::system_now();
     let mut copy = client.clone();
     let base = copy.revision();
@@ -852,9 +855,9 @@ async fn client_status(
         .map_err(|e| ChainError::Malformed(format!("chain id {chain:?}: {e}")))?;
     let store = state.store.clone();
     let key = chain_id.as_str().as_bytes().to_vec();
-    let client: NativeClient = blocking(move || {
+    let client: InboxClient = blocking(move || {
         store
-            .get::<NativeClient>(Cf::Clients, &key)?
+            .get::<InboxClient>(Cf::Clients, &key)?
             .ok_or_else(|| ChainError::NotFound(format!("light client of {chain}")))
     })
     .await?;

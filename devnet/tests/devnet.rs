@@ -12,6 +12,7 @@ use corridor_adapters::devnet::{AdminToken, Cursor, DevnetAdapter, FaultState};
 use corridor_adapters::types::NativeClient;
 use corridor_adapters::{AdapterError, ChainAdapter, ProofBundle, ReceiptResult, RejectReason};
 use corridor_devnet::{genesis_block, DevnetChain, DevnetHandle};
+use corridor_light_client::any::bundle_into_any;
 use corridor_light_client::bisection::{Bisection, Outcome};
 use corridor_light_client::client::{ClientError, ConflictProof, UpdateOutcome};
 use corridor_light_client::native::{NativeVerifier, TrustedState};
@@ -895,7 +896,7 @@ async fn a_retry_gets_the_original_ack_and_another_message_at_that_sequence_is_d
     // A lost reply and a retry: 200 with the original acknowledgement, nothing delivered twice.
     let resp = reqwest::Client::new()
         .post(format!("{}/deliveries", chain_b.url()))
-        .json(&b1)
+        .json(&bundle_into_any(b1.clone()))
         .send()
         .await
         .unwrap();
@@ -916,7 +917,7 @@ async fn a_retry_gets_the_original_ack_and_another_message_at_that_sequence_is_d
     let trusted = b.client_status(&id("id-a")).await.unwrap();
     chain_a2
         .wait_for(WAIT, |s| {
-            s.published_height.0 > trusted.latest.as_ref().unwrap().height().0 + 2
+            s.published_height.0 > trusted.latest_height().unwrap().0 + 2
         })
         .await
         .unwrap();
@@ -1183,7 +1184,7 @@ async fn forged_light_blocks_spend_their_senders_budget_and_then_are_refused_unv
     // The answer says when to come back.
     let raw = reqwest::Client::new()
         .post(format!("{}/deliveries", chain_b.url()))
-        .json(&forged)
+        .json(&bundle_into_any(forged.clone()))
         .send()
         .await
         .unwrap();
@@ -1206,7 +1207,7 @@ async fn forged_light_blocks_spend_their_senders_budget_and_then_are_refused_unv
         .unwrap();
     let taken = other
         .post(format!("{}/deliveries", chain_b.url()))
-        .json(&b2)
+        .json(&bundle_into_any(b2.clone()))
         .send()
         .await
         .unwrap();

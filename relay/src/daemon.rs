@@ -180,7 +180,7 @@ impl Home {
         bundles: Vec<ProofBundle<F>>,
     ) -> Result<corridor_adapters::DeliveryBatchAck, corridor_adapters::AdapterError> {
         match self {
-            Self::Devnet(a) => AnyAdapter(a.clone()).submit_owned(bundles).await,
+            Self::Devnet(a) => a.submit_any(&bundles).await,
             Self::Evm(h) => h.deliver_all(bundles).await,
         }
     }
@@ -673,7 +673,7 @@ fn perform(
                             chain: chain.clone(),
                             source,
                             root: status.root.height,
-                            latest: status.latest.as_ref().map(|b| b.header().height),
+                            latest: status.latest_height(),
                         }))
                         .await;
                 }
@@ -882,7 +882,7 @@ where
                 chain: chain.clone(),
                 source: source.clone(),
                 root: s.root.height,
-                latest: s.latest.as_ref().map(|b| b.header().height),
+                latest: s.latest_height(),
             })
             .await;
         }

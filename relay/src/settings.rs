@@ -8,12 +8,10 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use corridor_adapters::evm::terms::RawEvmTerms;
 use corridor_light_client::client::TrustRoot;
-use corridor_light_client::evm::{
-    Address, AttestError, AttestorKey, CorridorContracts, EvmSeal, WeakTrustAttestationQuorum,
-};
+use corridor_light_client::evm::{CorridorContracts, EvmSeal, WeakTrustAttestationQuorum};
 use corridor_light_client::family::FamilyKind;
-use corridor_light_client::signature::PublicKey;
 use corridor_light_client::{ChainId, Hash32, Height, Options};
 use serde::Deserialize;
 
@@ -354,48 +352,15 @@ fn evm_settings(
     home: bool,
     path: &dyn Fn(&str) -> PathBuf,
 ) -> Result<EvmSettings, SettingsError> {
-    let evm_chain_id = positive(&key("chain_id"), raw.chain_id)?;
-    let address = |name: &str, value: &str| {
-        Address::from_hex(value).map_err(|_| {
-            err(
-                key(name),
-                format!("{value:?} is not an address (40 hex characters, 0x optional)"),
-            )
-        })
-    };
-    let contracts = CorridorContracts {
-        outbox: address("outbox", &raw.outbox)?,
-        inbox: address("inbox", &raw.inbox)?,
-    };
-    let attestors = raw
-        .attestors
-        .iter()
-        .enumerate()
-        .map(|(j, a)| {
-            let bad = |why: &str| err(key(&format!("attestors[{j}]")), format!("{a:?}: {why}"));
-            match a.split_once(':') {
-                Some(("ed25519", k)) => hex::decode(k)
-                    .ok()
-                    .and_then(|b| <[u8; 32]>::try_from(b).ok())
-                    .filter(|b| ed25519_dalek::VerifyingKey::from_bytes(b).is_ok())
-                    .map(|b| AttestorKey::Ed25519(PublicKey(b)))
-                    .ok_or_else(|| bad("not an ed25519 public key (64 hex characters)")),
-                Some(("secp256k1", k)) => Address::from_hex(k)
-                    .map(AttestorKey::Secp256k1)
-                    .map_err(|_| bad("not an address (40 hex characters, 0x optional)")),
-                _ => Err(bad(
-                    "an attestor is `ed25519:<public key hex>` or `secp256k1:<address>`",
-                )),
-            }
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    let threshold = usize::try_from(raw.threshold).unwrap_or(usize::MAX);
-    let quorum = WeakTrustAttestationQuorum::new(evm_chain_id, &attestors, threshold).map_err(
-        |e| match e {
-            AttestError::BadThreshold { .. } => err(key("threshold"), e.to_string()),
-            e => err(key("attestors"), e.to_string()),
-        },
-    )?;
+    let terms = RawEvmTerms {
+        chain_id: raw.chain_id,
+        outbox: raw.outbox.clone(),
+        inbox: raw.inbox.clone(),
+        attestors: raw.attestors.clone(),
+        threshold: raw.threshold,
+    }
+    .check()
+    .map_err(|e| err(key(&e.key), e.problem))?;
     let delivery_key_file =
         match (&raw.delivery_key_file, home) {
             (Some(f), true) => Some(path(f)),
@@ -412,9 +377,9 @@ fn evm_settings(
             (None, false) => None,
         };
     Ok(EvmSettings {
-        evm_chain_id,
-        contracts,
-        quorum,
+        evm_chain_id: terms.evm_chain_id,
+        contracts: terms.contracts,
+        quorum: terms.quorum,
         delivery_key_file,
     })
 }
@@ -851,8 +816,14 @@ mod tests {
         assert_eq!(kz.family, FamilyKind::Evm);
         let evm = kz.evm.as_ref().unwrap();
         assert_eq!(evm.evm_chain_id, 31337);
-        assert_eq!(evm.contracts.outbox, Address([0x0b; 20]));
-        assert_eq!(evm.contracts.inbox, Address([0x1b; 20]));
+        assert_eq!(
+            evm.contracts.outbox,
+            corridor_light_client::evm::Address([0x0b; 20])
+        );
+        assert_eq!(
+            evm.contracts.inbox,
+            corridor_light_client::evm::Address([0x1b; 20])
+        );
         assert_eq!(evm.quorum.threshold(), 2);
         assert_eq!(evm.quorum.attestor_count(), 2);
         assert_eq!(evm.quorum.chain_id(), 31337);

@@ -295,7 +295,7 @@ impl Node {
                 chain: chain.clone(),
                 source: self.remote.clone(),
                 root: s.root.height,
-                latest: s.latest.as_ref().map(|b| b.header().height),
+                latest: s.latest_height(),
             });
         }
         self.handed = Some(tip);

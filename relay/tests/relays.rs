@@ -484,7 +484,11 @@ fn a_bad_config_names_its_key() {
             good_chain.replace("header_hash = \"e1a9", "header_hash = \"zz"),
             "chains[0].trust_root.header_hash",
         ),
-        (good_chain.replace("corridor\"", "evm\""), "chains[0].family"),
+        (
+            good_chain.replace("corridor\"", "cometbft\""),
+            "chains[0].family",
+        ),
+        (good_chain.replace("corridor\"", "evm\""), "chains[0].evm"),
         (format!("{good_chain}[limits]\nwindow = 0\n"), "limits.window"),
         (
             format!("{good_chain}[relay]\nlisten = \"nowhere\"\n"),
@@ -1429,13 +1433,17 @@ async fn a_trader_sends_and_tracks_a_message_through_the_relay_processes() {
 }
 
 /// A devnet chain and an EVM chain (anvil, corridor's contracts compiled from source and
-/// deployed), each followed by its own relay process: messages from the devnet chain land
-/// in the EVM inbox exactly once, attested by the EVM chain's relay (which is killed with
-/// SIGKILL and restarted mid-run), and every receipt comes back proven from the inbox's
-/// logs under headers that relay attested, verified by the devnet relay's client of the
-/// EVM chain (its root's terms pinned by its config).
+/// deployed), each followed by its own relay process, both ways:
+/// - messages from the devnet chain land in the EVM inbox exactly once, attested by the EVM
+///   chain's relay (which is killed with SIGKILL and restarted mid-run), and every receipt
+///   comes back proven from the inbox's logs under headers that relay attested, verified by
+///   the devnet relay's client of the EVM chain (its root's terms pinned by its config);
+/// - messages published on the EVM outbox are proven (receipt, then log) under attested
+///   headers, verified by the devnet relay and again by the devnet chain's inbox (its
+///   client of the EVM chain pinned by the chain's config), delivered once each, and their
+///   receipts come back to the EVM relay.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_devnet_chain_and_an_evm_chain_carry_messages_with_every_receipt_back() {
+async fn a_devnet_chain_and_an_evm_chain_carry_messages_both_ways_with_every_receipt_back() {
     use corridor_adapters::evm::devchain::{compile, deploy, Anvil, Tools, DEV_KEY};
     use corridor_adapters::evm::{EvmAdapter, Sender};
     use corridor_light_client::evm::{AttestorKey, CorridorContracts, WeakTrustAttestationQuorum};
@@ -1460,6 +1468,13 @@ async fn a_devnet_chain_and_an_evm_chain_carry_messages_with_every_receipt_back(
     let evm_id = ChainId::new("evm-anvil").unwrap();
     let dev_seed = <[u8; 32]>::try_from(hex::decode(DEV_KEY).unwrap()).unwrap();
     let sender = Sender::from_seed(dev_seed, 31337).unwrap();
+    // The EVM chain's trade gateway, the outbox's publisher: anvil's second development
+    // account (its transactions never race the relay's).
+    let gateway_seed = <[u8; 32]>::try_from(
+        hex::decode("59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d").unwrap(),
+    )
+    .unwrap();
+    let gateway = Sender::from_seed(gateway_seed, 31337).unwrap();
 
     let mut a = Relay::new("relay-cn", tmp.path());
     let mut b = Relay::new("relay-evm", tmp.path());
@@ -1480,7 +1495,7 @@ async fn a_devnet_chain_and_an_evm_chain_carry_messages_with_every_receipt_back(
     let evm = EvmAdapter::new(evm_id.clone(), &anvil.url, placeholder, quorum.clone())
         .unwrap()
         .with_sender(sender.clone());
-    let contracts = deploy(&evm, &code, sender.address(), &[sender.address()], 1)
+    let contracts = deploy(&evm, &code, gateway.address(), &[sender.address()], 1)
         .await
         .unwrap();
     let evm = evm.with_contracts(contracts);
@@ -1501,14 +1516,21 @@ async fn a_devnet_chain_and_an_evm_chain_carry_messages_with_every_receipt_back(
         writeln!(f, "{DEV_KEY}").unwrap();
     }
 
-    // The devnet chain knows the EVM chain as a destination.
+    // The devnet chain knows the EVM chain: its inbox's client of it is an EVM client,
+    // the root's terms pinned (the EVM relay's key as the attestor quorum).
+    let terms = corridor_adapters::evm::terms::EvmTerms {
+        evm_chain_id: 31337,
+        contracts,
+        quorum: quorum.clone(),
+    };
     let cn = start_chain_with("cn-shanghai", tmp.path(), |c| {
         c.peers.push(corridor_devnet::config::Peer {
+            family: corridor_light_client::family::FamilyKind::Evm,
             root: corridor_light_client::client::TrustRoot {
                 chain_id: evm_id.clone(),
                 height: evm_root,
                 header_hash: evm_root_hash,
-                pin: None,
+                pin: terms.pin(),
             },
             options: corridor_light_client::Options::default(),
         });
@@ -1628,11 +1650,72 @@ async fn a_devnet_chain_and_an_evm_chain_carry_messages_with_every_receipt_back(
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    // Every receipt back at the devnet relay, proven under the EVM chain's rules.
+    // The other way: the gateway publishes on the EVM outbox.
+    let publisher = EvmAdapter::new(evm_id.clone(), &anvil.url, contracts, quorum.clone())
+        .unwrap()
+        .with_sender(gateway);
+    let key = devnet_trader_key("evm-exporter");
+    for sequence in 1..=COUNT {
+        let kind = DocumentKind::ALL[(sequence % DocumentKind::ALL.len() as u64) as usize];
+        let payload = payload_from_json(&example(kind)).unwrap();
+        let body = MessageBody {
+            version: VERSION,
+            source_chain: evm_id.clone(),
+            destination_chain: cn.id.clone(),
+            channel: 0,
+            nonce: sequence,
+            sender: key.public_key(),
+            receiver: devnet_trader_key("receiver").public_key(),
+            kind,
+            payload_hash: hash::sha3(&payload.0),
+            payload,
+            deadline: Deadline::Height(Height(10_000_000)),
+        };
+        let message = corridor_light_client::envelope::TradeMessage {
+            sequence,
+            message: body.sign(&key).unwrap(),
+        };
+        publisher.publish(&message).await.unwrap();
+    }
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let got = receipts_on_chain(&cn, &evm_id).await;
+        if got.len() as u64 == COUNT {
+            assert_eq!(
+                got.keys().copied().collect::<Vec<_>>(),
+                (1..=COUNT).collect::<Vec<_>>()
+            );
+            assert!(
+                got.values().all(|r| *r == ReceiptResult::Delivered),
+                "{got:?}"
+            );
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{} of {COUNT} from the EVM chain delivered:\n{}\n{}",
+            got.len(),
+            a.log(),
+            b.log()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // The devnet inbox's client of the EVM chain follows the attested headers.
+    let inbox_client = cn.adapter.client_status(&evm_id).await.unwrap();
+    assert!(!inbox_client.frozen);
+    assert_eq!(inbox_client.root.pin, terms.pin());
+    assert!(inbox_client.latest_height().is_some_and(|h| h > evm_root));
+
+    // Every receipt back at both relays: at the devnet relay proven under the EVM chain's
+    // rules, at the EVM relay under the devnet chain's.
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         a.stop();
-        let done = std::panic::catch_unwind(|| assert_all_acknowledged(&a, &cn.id, &evm_id, COUNT));
+        b.stop();
+        let done = std::panic::catch_unwind(|| {
+            assert_all_acknowledged(&a, &cn.id, &evm_id, COUNT);
+            assert_all_acknowledged(&b, &evm_id, &cn.id, COUNT);
+        });
         if done.is_ok() {
             break;
         }
@@ -1643,9 +1726,9 @@ async fn a_devnet_chain_and_an_evm_chain_carry_messages_with_every_receipt_back(
             b.log()
         );
         a.start();
+        b.start();
         tokio::time::sleep(Duration::from_secs(2)).await;
     }
-    b.stop();
     assert!(
         b.log().contains("relay started"),
         "the EVM relay ran: {}",

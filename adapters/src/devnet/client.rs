@@ -9,6 +9,7 @@
 //! chain) become [`AdapterError::InvalidResponse`].
 
 use async_trait::async_trait;
+use corridor_light_client::any::bundle_into_any;
 use corridor_light_client::envelope::SignedMessage;
 use corridor_light_client::native::{LightBlock, NativeVerifier};
 use corridor_light_client::{ChainId, Hash32, Height};
@@ -24,8 +25,8 @@ use crate::error::AdapterError;
 use crate::http::{Answer, Http};
 use crate::retry::{retry, RetryPolicy};
 use crate::types::{
-    ChainStatus, DeliveryAck, DeliveryBatchAck, OutboundMessage, ProofBundle, ReceiptProof,
-    MAX_DELIVERY_BATCH,
+    ChainStatus, DeliveryAck, DeliveryBatchAck, InboxBundle, OutboundMessage, ProofBundle,
+    ReceiptProof, MAX_DELIVERY_BATCH,
 };
 
 /// A client of one devnet chain's RPC.
@@ -263,6 +264,75 @@ impl DevnetAdapter {
         self.get(&format!("/clients/{source}")).await
     }
 
+    /// One `POST /deliveries/batch` (at most [`MAX_DELIVERY_BATCH`] bundles per request; a
+    /// longer slice goes in several, stopping at the first refusal) of bundles of a source
+    /// chain of any family: the inbox verifies each with its client of the source chain,
+    /// of the family the chain's config names.
+    pub async fn submit_any(
+        &self,
+        bundles: &[InboxBundle],
+    ) -> Result<DeliveryBatchAck, AdapterError> {
+        const PATH: &str = "/deliveries/batch";
+        let mut acks = Vec::with_capacity(bundles.len());
+        for chunk in bundles.chunks(MAX_DELIVERY_BATCH) {
+            let answer: DeliveryBatchAnswer = match self.post(PATH, &chunk).await {
+                Ok(answer) => answer,
+                Err(e) if acks.is_empty() => return Err(e),
+                Err(e) => {
+                    return Ok(DeliveryBatchAck {
+                        acks,
+                        refused: Some(e),
+                    })
+                }
+            };
+            if answer.acks.len() > chunk.len()
+                || answer.acks.len() == chunk.len() && answer.refused.is_some()
+            {
+                return Err(self.invalid(
+                    PATH,
+                    format!(
+                        "{} acknowledgements{} for {} bundles",
+                        answer.acks.len(),
+                        if answer.refused.is_some() {
+                            " and a refusal"
+                        } else {
+                            ""
+                        },
+                        chunk.len()
+                    ),
+                ));
+            }
+            for (ack, bundle) in answer.acks.iter().zip(chunk) {
+                let body = &bundle.message.message.body;
+                if ack.source_chain != body.source_chain
+                    || ack.channel != body.channel
+                    || ack.sequence != bundle.message.sequence
+                {
+                    return Err(self.invalid(
+                        PATH,
+                        format!(
+                            "acknowledgement of {} channel {} sequence {} for the bundle of \
+                             sequence {}",
+                            ack.source_chain, ack.channel, ack.sequence, bundle.message.sequence
+                        ),
+                    ));
+                }
+            }
+            acks.extend(answer.acks);
+            if let Some(problem) = answer.refused {
+                let status = problem.status;
+                return Ok(DeliveryBatchAck {
+                    acks,
+                    refused: Some(self.problem_error(PATH, status, problem)),
+                });
+            }
+        }
+        Ok(DeliveryBatchAck {
+            acks,
+            refused: None,
+        })
+    }
+
     /// The node's own status (produced and published heights, faults), from the admin RPC.
     pub async fn node_status(&self) -> Result<NodeStatus, AdapterError> {
         self.get_on(self.admin()?, "/admin/status").await
@@ -343,74 +413,17 @@ impl ChainAdapter for DevnetAdapter {
     }
 
     async fn submit_delivery(&self, bundle: &ProofBundle) -> Result<DeliveryAck, AdapterError> {
-        self.post("/deliveries", bundle).await
+        self.post("/deliveries", &bundle_into_any(bundle.clone()))
+            .await
     }
 
-    /// One `POST /deliveries/batch` (at most [`MAX_DELIVERY_BATCH`] bundles per request;
-    /// a longer slice goes in several, stopping at the first refusal).
+    /// [`DevnetAdapter::submit_any`] of native bundles.
     async fn submit_deliveries(
         &self,
         bundles: &[ProofBundle],
     ) -> Result<DeliveryBatchAck, AdapterError> {
-        const PATH: &str = "/deliveries/batch";
-        let mut acks = Vec::with_capacity(bundles.len());
-        for chunk in bundles.chunks(MAX_DELIVERY_BATCH) {
-            let answer: DeliveryBatchAnswer = match self.post(PATH, &chunk).await {
-                Ok(answer) => answer,
-                Err(e) if acks.is_empty() => return Err(e),
-                Err(e) => {
-                    return Ok(DeliveryBatchAck {
-                        acks,
-                        refused: Some(e),
-                    })
-                }
-            };
-            if answer.acks.len() > chunk.len()
-                || answer.acks.len() == chunk.len() && answer.refused.is_some()
-            {
-                return Err(self.invalid(
-                    PATH,
-                    format!(
-                        "{} acknowledgements{} for {} bundles",
-                        answer.acks.len(),
-                        if answer.refused.is_some() {
-                            " and a refusal"
-                        } else {
-                            ""
-                        },
-                        chunk.len()
-                    ),
-                ));
-            }
-            for (ack, bundle) in answer.acks.iter().zip(chunk) {
-                let body = &bundle.message.message.body;
-                if ack.source_chain != body.source_chain
-                    || ack.channel != body.channel
-                    || ack.sequence != bundle.message.sequence
-                {
-                    return Err(self.invalid(
-                        PATH,
-                        format!(
-                            "acknowledgement of {} channel {} sequence {} for the bundle of \
-                             sequence {}",
-                            ack.source_chain, ack.channel, ack.sequence, bundle.message.sequence
-                        ),
-                    ));
-                }
-            }
-            acks.extend(answer.acks);
-            if let Some(problem) = answer.refused {
-                let status = problem.status;
-                return Ok(DeliveryBatchAck {
-                    acks,
-                    refused: Some(self.problem_error(PATH, status, problem)),
-                });
-            }
-        }
-        Ok(DeliveryBatchAck {
-            acks,
-            refused: None,
-        })
+        let any: Vec<InboxBundle> = bundles.iter().cloned().map(bundle_into_any).collect();
+        self.submit_any(&any).await
     }
 
     async fn receipts(&self, from: Height, to: Height) -> Result<Vec<ReceiptProof>, AdapterError> {

@@ -12,9 +12,11 @@
 //! [`OutboundMessage`]: crate::types::OutboundMessage
 //! [`Receipt`]: crate::types::Receipt
 
+use corridor_light_client::any::{AnyFamily, AnyLightBlock};
 use corridor_light_client::client::TrustRoot;
 use corridor_light_client::hash;
 use corridor_light_client::native::LightBlock;
+use corridor_light_client::verifier::Verifier;
 use corridor_light_client::{ChainId, Hash32, Height, Time};
 use serde::{Deserialize, Serialize};
 
@@ -81,24 +83,31 @@ pub struct NodeStatus {
 }
 
 /// The inbox's light client of one source chain.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ClientStatus {
     /// The source chain.
     pub chain_id: ChainId,
     /// The client's trust root (public: a height and that header's hash).
     pub root: TrustRoot,
-    /// Its latest trusted light block; `None` until a delivery brought the root block.
-    pub latest: Option<LightBlock>,
+    /// Its latest trusted light block, tagged with the source chain's family; `None` until
+    /// a delivery brought the root block.
+    pub latest: Option<AnyLightBlock>,
     /// Whether misbehaviour froze it.
     pub frozen: bool,
 }
 
 impl ClientStatus {
-    /// What a bundle for this client must start from.
+    /// The latest trusted height, if any.
+    pub fn latest_height(&self) -> Option<Height> {
+        self.latest.as_ref().map(|b| AnyFamily.block_height(b))
+    }
+
+    /// What a bundle of a native source chain for this client must start from (a block of
+    /// another family counts as none: [`crate::bundle::build_bundle`] builds native bundles).
     pub fn receiver_trust(&self) -> crate::bundle::ReceiverTrust<'_, LightBlock> {
         match &self.latest {
-            Some(block) => crate::bundle::ReceiverTrust::Latest(block),
-            None => crate::bundle::ReceiverTrust::RootOnly(self.root.height),
+            Some(AnyLightBlock::Corridor(block)) => crate::bundle::ReceiverTrust::Latest(block),
+            _ => crate::bundle::ReceiverTrust::RootOnly(self.root.height),
         }
     }
 }

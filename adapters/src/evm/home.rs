@@ -3,7 +3,7 @@
 //!
 //! ## Headers: attested by the relay
 //! An EVM chain without a usable seal is trusted through k-of-n operator attestations of
-//! its header hashes (the WEAKER trust model, [`WeakTrustAttestationQuorum`]). The home
+//! its header hashes (the WEAKER trust model, [`corridor_light_client::evm::WeakTrustAttestationQuorum`]). The home
 //! relay is such an operator: every light block it reads from its own endpoint leaves
 //! [`EvmHome`] with its ed25519 attestation. Its own light client and its partners' clients
 //! (whose configs name the relay's key in the chain's quorum) verify the attestation like

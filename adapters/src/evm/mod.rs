@@ -45,6 +45,7 @@
 
 pub mod devchain;
 pub mod home;
+pub mod terms;
 pub mod trie;
 pub mod tx;
 
