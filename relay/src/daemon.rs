@@ -260,6 +260,11 @@ pub async fn run(
     let layout = Layout {
         lanes: config_lanes(&home, &all),
         chains: all,
+        families: settings
+            .chains
+            .iter()
+            .map(|(id, c)| (id.clone(), c.family))
+            .collect(),
         peers: settings.peers.iter().map(|p| p.name.clone()).collect(),
     };
     let metrics = Arc::new(Metrics::new(&registry, &layout)?);

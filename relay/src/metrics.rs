@@ -20,6 +20,7 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
+use corridor_light_client::family::FamilyKind;
 use corridor_light_client::ChainId;
 use corridor_relay_core::wire::Lane;
 use prometheus::{
@@ -104,11 +105,23 @@ const FAST_BUCKETS: &[f64] = &[
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0,
 ];
 
+/// How the relay trusts the headers of a chain of `family`: its light client's rules, or,
+/// for an EVM chain (the relay drives attested ones only), k-of-n operator attestations,
+/// a WEAKER trust model than a light client.
+pub fn trust_model(family: FamilyKind) -> &'static str {
+    match family {
+        FamilyKind::Corridor | FamilyKind::Cometbft => "light-client",
+        FamilyKind::Evm => "weak-trust-attestations",
+    }
+}
+
 /// What the metrics are created for at startup.
 #[derive(Clone, Debug, Default)]
 pub struct Layout {
     /// Every chain the relay has a light client of.
     pub chains: Vec<ChainId>,
+    /// Each chain's family (a chain not listed shows as `corridor`).
+    pub families: BTreeMap<ChainId, FamilyKind>,
     /// The lanes the config implies (each home chain to every other chain and back).
     pub lanes: Vec<Lane>,
     /// The configured peers' names.
@@ -130,6 +143,8 @@ pub struct Metrics {
     pub chain_trusting_remaining: GaugeVec,
     /// `corridor_chain_frozen`.
     pub chain_frozen: IntGaugeVec,
+    /// `corridor_chain_trust_model`.
+    pub chain_trust_model: IntGaugeVec,
     /// `corridor_chain_header_verifications_total`.
     pub header_verifications: IntCounterVec,
     /// `corridor_chain_header_failures_total`.
@@ -305,6 +320,12 @@ impl Metrics {
                 "1 when the light client is frozen on misbehaviour evidence.",
                 &["chain"],
             )?,
+            chain_trust_model: int_gauge(
+                r,
+                "corridor_chain_trust_model",
+                "1 per chain, labelled with its family and how its headers are trusted: light-client, or weak-trust-attestations (k-of-n operator attestations, a WEAKER trust model than a light client).",
+                &["chain", "family", "trust"],
+            )?,
             header_verifications: counter(
                 r,
                 "corridor_chain_header_verifications_total",
@@ -459,6 +480,14 @@ impl Metrics {
             m.chain_lag_blocks.with_label_values(&[c]);
             m.chain_trusting_remaining.with_label_values(&[c]);
             m.chain_frozen.with_label_values(&[c]);
+            let family = layout
+                .families
+                .get(chain)
+                .copied()
+                .unwrap_or(FamilyKind::Corridor);
+            m.chain_trust_model
+                .with_label_values(&[c, family.as_str(), trust_model(family)])
+                .set(1);
             m.header_verifications.with_label_values(&[c]);
             for reason in HEADER_FAILURE_REASONS {
                 m.header_failures.with_label_values(&[c, reason]);

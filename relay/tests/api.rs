@@ -31,6 +31,7 @@ use corridor_light_client::documents::examples::example;
 use corridor_light_client::envelope::{
     payload_from_json, Deadline, DocumentKind, MessageBody, SignedMessage, TradeMessage, VERSION,
 };
+use corridor_light_client::family::FamilyKind;
 use corridor_light_client::merkle::InclusionProof;
 use corridor_light_client::signature::SigningKey;
 use corridor_light_client::testkit::TempDir;
@@ -360,6 +361,8 @@ fn chain_status(chain: &ChainId, home: bool) -> ChainStatus {
         head_height: None,
         trusted_until: None,
         frozen: None,
+        family: FamilyKind::Corridor,
+        trust: "light-client".into(),
     }
 }
 
@@ -1723,6 +1726,8 @@ async fn chains_show_their_light_client_status() {
             head_height: Some(Height(100)),
             trusted_until: Some(until),
             frozen: None,
+            family: FamilyKind::Corridor,
+            trust: "light-client".into(),
         },
         ChainStatus {
             chain: kz.clone(),
@@ -1732,6 +1737,8 @@ async fn chains_show_their_light_client_status() {
             head_height: None,
             trusted_until: Some(Time::from_unix_nanos(1)),
             frozen: Some("two valid headers at height 7".into()),
+            family: FamilyKind::Evm,
+            trust: "weak-trust-attestations".into(),
         },
     ]);
     let token = token_for(&served, &devnet_trader_key(IMPORTER)).await;
@@ -1745,7 +1752,16 @@ async fn chains_show_their_light_client_status() {
     let left = home["trust_expires_in_secs"].as_u64().unwrap();
     assert!((3590..=3600).contains(&left), "{left}");
     assert_eq!(home["frozen"], false);
+    assert_eq!(
+        (&home["family"], &home["trust"]),
+        (&Value::from("corridor"), &Value::from("light-client"))
+    );
     let remote = &a.body[1];
+    // An EVM chain's weaker trust model is labelled as such.
+    assert_eq!(
+        (&remote["family"], &remote["trust"]),
+        (&Value::from("evm"), &Value::from("weak-trust-attestations"))
+    );
     assert_eq!(remote["frozen"], true);
     assert_eq!(remote["frozen_reason"], "two valid headers at height 7");
     assert_eq!(remote["trust_expires_in_secs"], 0);
@@ -1758,6 +1774,10 @@ async fn chains_show_their_light_client_status() {
     let status = ChainStatus::of(&client, true, Some(Height(4)), None);
     let time = genesis.header().time;
     assert_eq!(status.chain, cn.id);
+    assert_eq!(
+        (status.family, status.trust.as_str()),
+        (FamilyKind::Corridor, "light-client")
+    );
     assert_eq!(status.trusted_height, Some(Height(1)));
     assert_eq!(status.trusted_time, Some(time));
     assert_eq!(
@@ -1771,6 +1791,13 @@ async fn chains_show_their_light_client_status() {
     let fresh = LightClient::<F>::new(cn.root.clone(), options());
     let status = ChainStatus::of(&fresh, false, None, Some("why".into()));
     assert_eq!(status.trusted_height, None);
+    // A client of an EVM chain is labelled with the weaker model before its root arrives.
+    let evm = LightClient::<F>::for_family(FamilyKind::Evm, cn.root.clone(), options()).unwrap();
+    let evm_status = ChainStatus::of(&evm, false, None, None);
+    assert_eq!(
+        (evm_status.family, evm_status.trust.as_str()),
+        (FamilyKind::Evm, "weak-trust-attestations")
+    );
     assert_eq!(status.trusted_until, None);
     assert_eq!(status.frozen.as_deref(), Some("why"));
     served.chains.send_replace(vec![status]);

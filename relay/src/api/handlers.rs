@@ -658,6 +658,8 @@ pub(super) async fn chains(
                 trusted_time: c.trusted_time.map(time_text),
                 chain: c.chain,
                 home: c.home,
+                family: c.family,
+                trust: c.trust,
                 trusted_height: c.trusted_height,
                 head_height: c.head_height,
             })

@@ -307,6 +307,10 @@ pub struct ChainStatus {
     pub trusted_until: Option<Time>,
     /// Why the light client froze, if it did.
     pub frozen: Option<String>,
+    /// The chain's family.
+    pub family: corridor_light_client::family::FamilyKind,
+    /// How its headers are trusted ([`crate::metrics::trust_model`]).
+    pub trust: String,
 }
 
 impl ChainStatus {
@@ -328,6 +332,8 @@ impl ChainStatus {
                 .and_then(|until| until.checked_sub(client.options().trusting_period)),
             head_height,
             trusted_until,
+            family: client.family(),
+            trust: crate::metrics::trust_model(client.family()).to_owned(),
             frozen: frozen.or_else(|| {
                 client
                     .is_frozen()
@@ -344,6 +350,12 @@ pub struct ChainView {
     pub chain: ChainId,
     /// Whether this relay follows it itself.
     pub home: bool,
+    /// Its family: `corridor`, `cometbft` or `evm`.
+    pub family: corridor_light_client::family::FamilyKind,
+    /// How its headers are trusted: `light-client`, or `weak-trust-attestations` (k-of-n
+    /// operator attestations of its header hashes, a WEAKER trust model than a light
+    /// client).
+    pub trust: String,
     /// Latest trusted height.
     pub trusted_height: Option<Height>,
     /// Its header time (RFC 3339).
