@@ -1161,3 +1161,34 @@ fn vector_runner_gives_every_expected_result() {
         ]
     );
 }
+
+/// The runner's `#` inputs are decimal big integers, read digit by digit into minimal
+/// big-endian bytes; any other character after the `#` is refused, the one just past '9'
+/// included.
+#[test]
+fn rlp_test_inputs_read_decimal_big_integers() {
+    use corridor_light_client::evm::vectors::rlp_value;
+    let cases: [(&str, Vec<u8>); 6] = [
+        ("#0", vec![]),
+        ("#9", vec![9]),
+        ("#255", vec![0xff]),
+        ("#256", vec![1, 0]),
+        ("#65536", vec![1, 0, 0]),
+        (
+            // 2^256 - 1
+            "#115792089237316195423570985008687907853269984665640564039457584007913129639935",
+            vec![0xff; 32],
+        ),
+    ];
+    for (input, bytes) in cases {
+        assert_eq!(
+            rlp_value(&Json::String(input.into())).unwrap(),
+            Value::Bytes(bytes),
+            "{input}"
+        );
+    }
+    for bad in ["#1:", "#:", "#1/", "#12a", "#1 "] {
+        let err = rlp_value(&Json::String(bad.into())).unwrap_err();
+        assert_eq!(err, format!("{bad}: not decimal"));
+    }
+}

@@ -232,6 +232,9 @@ pub fn rlp_value(v: &Json) -> R<Value> {
                     *b = (x & 0xff) as u8;
                     carry = x >> 8;
                 }
+                // `carry` is below 256 here (at most (255 * 10 + 9) >> 8 = 9), so the loop
+                // runs at most once; shifting it left instead (`<<=`) would only add
+                // leading zero bytes, which `minimal` drops.
                 while carry > 0 {
                     be.insert(0, (carry & 0xff) as u8);
                     carry >>= 8;
