@@ -1192,3 +1192,138 @@ fn rlp_test_inputs_read_decimal_big_integers() {
         assert_eq!(err, format!("{bad}: not decimal"));
     }
 }
+
+/// What the runner reports for each file of the shared folder (the lines of
+/// `corridor vectors evm DIR`): the counts each file expects and the ones it gave.
+#[test]
+fn vector_runner_reports_what_each_file_expected_and_gave() {
+    use corridor_light_client::evm::vectors::{run, Status};
+    let Some(dir) = evm_dir("vector_runner_reports_what_each_file_expected_and_gave") else {
+        return;
+    };
+    let outcomes = run(&dir).unwrap();
+    let report: BTreeMap<&str, (&str, &str)> = outcomes
+        .iter()
+        .map(|o| (o.name.as_str(), (o.expected.as_str(), o.got.as_str())))
+        .collect();
+    let one_present = ("1 account proofs", "1 verified (1 present, 0 absent)");
+    let one_absent = ("1 account proofs", "1 verified (0 present, 1 absent)");
+    let two_present = ("2 account proofs", "2 verified (2 present, 0 absent)");
+    let head = "d226371d0b1551adb03fb52b71f08e3e11247fe9b1af994768af8cdaa8e7dcd7";
+    let chain_expected = format!("54 linked blocks, head {head}");
+    let chain_got = format!("54 linked, head {head}");
+    let fcu = format!("head {head} = block 54");
+    let raw_header = "b8a651cb280e169015aef5235a141cb2d905058d1ff9bba788b7ad2c729c9837";
+    let raw_block = format!("hash {raw_header}, 3 transactions");
+    let root = "f883e1a2fb8df9d1d988dec80f13c8aca724590ac357e45e30e0d48b1fbd64ee";
+    let receipts = format!("receiptsRoot {root} of 202 receipts");
+    let receipts_got = format!("{root}, the header's");
+    let proof = format!("receipt 39 proven against {root}");
+    let raw = "3417d994b491ae828185aab9cedeaf66d8c658c3fb425ab6b5a0a04f32c0c82d";
+    let raw_receipts = format!("receiptsRoot {raw} of 3 receipts");
+    let raw_got = format!("{raw}, the header's");
+    let ethtests = ("1 block hashes and their genesis", "all equal");
+    let expected: [(&str, (&str, &str)); 28] = [
+        (
+            "getproof/helios_mainnet-21925176_deposit-contract.json",
+            one_present,
+        ),
+        (
+            "getproof/helios_mainnet-21925176_access-list-accounts.json",
+            one_present,
+        ),
+        (
+            "getproof/ethereumjs_ropsten_contractWithStorage.json",
+            one_present,
+        ),
+        (
+            "getproof/ethereumjs_ropsten_nonexistentAccount.json",
+            one_absent,
+        ),
+        ("getproof/ethereumjs_provider_0x580992b5.json", two_present),
+        ("getproof/ethereumjs_provider_0x00000000.json", two_present),
+        ("getproof/ethereumjs_provider_0xccafdd64.json", one_absent),
+        ("getproof/ethereumjs_provider_0xd8da6bf2.json", one_present),
+        (
+            "getproof/xapis_get-account-proof-with-storage.io",
+            one_present,
+        ),
+        (
+            "headers/ethereumjs_mainnet-1-to-5_blocks.json",
+            (
+                "5 blocks linked from the mainnet genesis",
+                "linked, hashes equal",
+            ),
+        ),
+        ("headers/xapis_chain.rlp", (&chain_expected, &chain_got)),
+        ("headers/xapis_headfcu.json", (&fcu, "equal")),
+        (
+            "headers/xapis_debug_getRawBlock_get-block-n.io",
+            (&raw_block, raw_header),
+        ),
+        (
+            "headers/ethtests_blockWithAllTransactionTypes.json",
+            ethtests,
+        ),
+        ("headers/ethtests_shanghaiExample.json", ethtests),
+        ("headers/ethtests_basefeeExample.json", ethtests),
+        (
+            "receipts_txs/helios_mainnet-21925176_receipts.json",
+            (&receipts, &receipts_got),
+        ),
+        (
+            "receipts_txs/helios_mainnet-21925176_receipt-proof.json",
+            (&proof, "proven with its 1 logs"),
+        ),
+        (
+            "receipts_txs/xapis_debug_getRawReceipts_get-block-n.io",
+            (&raw_receipts, &raw_got),
+        ),
+        ("trie/trietest.json", ("5 roots", "all equal")),
+        ("trie/trieanyorder.json", ("7 roots", "all equal")),
+        (
+            "trie/hex_encoded_securetrie_test.json",
+            ("3 roots", "all equal"),
+        ),
+        ("trie/trietest_secureTrie.json", ("3 roots", "all equal")),
+        ("rlp/rlptest.json", ("28 round trips", "all equal")),
+        (
+            "rlp/invalidRLPTest.json",
+            ("26 inputs refused", "all refused"),
+        ),
+        (
+            "headers/xapis_genesis.json",
+            (
+                "-",
+                "unsupported kind: a genesis or fork specification, with no header to hash",
+            ),
+        ),
+        (
+            "headers/xapis_forkenv.json",
+            (
+                "-",
+                "unsupported kind: a genesis or fork specification, with no header to hash",
+            ),
+        ),
+        (
+            "trie/trietestnextprev.json",
+            (
+                "-",
+                "unsupported kind: ordered iteration (next/previous key), which the trie does \
+                 not offer",
+            ),
+        ),
+    ];
+    for (name, want) in expected {
+        assert_eq!(report.get(name), Some(&want), "{name}");
+    }
+    // Each single header reports its hash as expected and as found.
+    for o in outcomes.iter().filter(|o| o.status == Status::Passed) {
+        if let Some(hash) = o.expected.strip_prefix("hash ") {
+            // A raw block adds its transaction count.
+            let hash = hash.split(',').next().unwrap();
+            assert_eq!(o.got, hash, "{}", o.name);
+            assert_eq!(hash.len(), 64, "{}", o.name);
+        }
+    }
+}
