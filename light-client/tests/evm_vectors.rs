@@ -1327,3 +1327,103 @@ fn vector_runner_reports_what_each_file_expected_and_gave() {
         }
     }
 }
+
+/// A folder holding only `files` (name, contents, and the `expect` object of those the
+/// manifest lists); the runner's outcome of each listed file, by name.
+fn run_folder(files: &[(&str, Vec<u8>, Option<Json>)]) -> BTreeMap<String, (String, String)> {
+    use corridor_light_client::evm::vectors::{run, Status};
+    let folder = corridor_light_client::testkit::TempDir::new("evm-runner");
+    let mut listed = vec![];
+    for (name, contents, expect) in files {
+        let path = folder.path().join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, contents).unwrap();
+        if let Some(expect) = expect {
+            listed.push(serde_json::json!({ "file": name, "expect": expect }));
+        }
+    }
+    let manifest = serde_json::json!({ "files": listed });
+    std::fs::write(folder.path().join("manifest.json"), manifest.to_string()).unwrap();
+    run(folder.path())
+        .unwrap()
+        .into_iter()
+        .map(|o| {
+            let status = match o.status {
+                Status::Passed => "passed",
+                Status::Failed => "failed",
+                Status::UnsupportedKind => "unsupported",
+            };
+            (o.name, (status.to_owned(), o.got))
+        })
+        .collect()
+}
+
+/// In a trie file, an empty value deletes its key, as a null one does, whatever the key's
+/// length: deleting a key longer than any the trie can hold changes nothing, while
+/// inserting one fails the file.
+#[test]
+fn vector_runner_deletes_a_key_given_an_empty_value_whatever_its_length() {
+    let mut one = TrieBuilder::new();
+    one.insert(b"do", b"verb").unwrap();
+    let root = format!("0x{}", hex::encode(one.root().0));
+    let long = format!("0x{}", "ab".repeat(TrieBuilder::MAX_KEY_BYTES + 1));
+    let case = |value: Json| {
+        serde_json::json!({
+            "case": { "in": [["do", "verb"], [long, value]], "root": root }
+        })
+        .to_string()
+        .into_bytes()
+    };
+    let expect = Some(serde_json::json!({ "cases": 1 }));
+    let outcomes = run_folder(&[
+        (
+            "trie/empty.json",
+            case(Json::String(String::new())),
+            expect.clone(),
+        ),
+        ("trie/null.json", case(Json::Null), expect.clone()),
+        ("trie/set.json", case(Json::String("x".into())), expect),
+    ]);
+    assert_eq!(outcomes["trie/empty.json"].0, "passed");
+    assert_eq!(outcomes["trie/null.json"].0, "passed");
+    let (status, got) = &outcomes["trie/set.json"];
+    assert_eq!(status, "failed");
+    assert!(got.starts_with("error: ") && got.contains("257"), "{got}");
+}
+
+/// A block of the hive chain's API files (`xapis_eth_getBlockByNumber_*`) must be that
+/// chain's block of its number: a block that hashes to what it claims but is another
+/// chain's block 3 fails there, and passes under another name.
+#[test]
+fn vector_runner_checks_hive_blocks_against_the_hive_chain() {
+    let Some(dir) = evm_dir("vector_runner_checks_hive_blocks_against_the_hive_chain") else {
+        return;
+    };
+    let chain = std::fs::read(dir.join("headers/xapis_chain.rlp")).unwrap();
+    // Block 3 of mainnet, in a JSON-RPC response as the API files hold their blocks.
+    let blocks = common::read_json(&dir.join("headers/ethereumjs_mainnet-1-to-5_blocks.json"));
+    let block = &blocks[2]["header"];
+    let hash = Header::from_json(block).unwrap().hash();
+    let io = format!(
+        ">> {{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"eth_getBlockByNumber\"}}\n<< {}\n",
+        serde_json::json!({ "jsonrpc": "2.0", "id": 1, "result": block })
+    )
+    .into_bytes();
+    let expect = Some(serde_json::json!({ "number": 3, "hash": hash.to_string() }));
+    let hive_name = "headers/xapis_eth_getBlockByNumber_get-block-3.io";
+    let other_name = "headers/mainnet_get-block-3.io";
+    // The hive chain is in the folder (the runner reads it from there) but not listed.
+    let outcomes = run_folder(&[
+        ("headers/xapis_chain.rlp", chain, None),
+        (hive_name, io.clone(), expect.clone()),
+        (other_name, io, expect),
+    ]);
+    let (status, got) = &outcomes[hive_name];
+    assert_eq!(status, "failed");
+    assert!(got.contains("the hive chain's block 3 is"), "{got}");
+    assert_eq!(
+        outcomes[other_name].0, "passed",
+        "{}",
+        outcomes[other_name].1
+    );
+}
