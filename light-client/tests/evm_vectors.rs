@@ -1427,3 +1427,60 @@ fn vector_runner_checks_hive_blocks_against_the_hive_chain() {
         outcomes[other_name].1
     );
 }
+
+/// A getproof entry's state root said to come from a header file is checked against that
+/// file: the right header passes, another header (another root) fails, and a file that is
+/// not a JSON header fails rather than leaving the root unchecked.
+#[test]
+fn vector_runner_checks_a_state_root_against_the_header_it_names() {
+    let Some(dir) = evm_dir("vector_runner_checks_a_state_root_against_the_header_it_names") else {
+        return;
+    };
+    let file = "getproof/ethereumjs_provider_0x580992b5.json";
+    let entry = manifest(&dir)
+        .into_iter()
+        .find(|e| e["file"] == file)
+        .unwrap();
+    let with_from = |from: &str| {
+        let mut expect = entry["expect"].clone();
+        for tag in expect["by_block_tag"].as_object_mut().unwrap().values_mut() {
+            let named = tag["state_root_from"].as_str().unwrap();
+            // The tag whose root is block 499999's.
+            if named.starts_with("headers/ethereumjs_mainnet-499999.json") {
+                tag["state_root_from"] = Json::String(from.to_owned());
+            }
+        }
+        Some(expect)
+    };
+    let read = |name: &str| std::fs::read(dir.join(name)).unwrap();
+    let proofs = read(file);
+    let mut files = vec![];
+    for header in [
+        "headers/ethereumjs_mainnet-499999.json",
+        "headers/ethereumjs_mainnet-500000.json",
+        "headers/xapis_chain.rlp",
+    ] {
+        files.push((header, read(header), None));
+    }
+    let names = [
+        "getproof/right.json",
+        "getproof/other_header.json",
+        "getproof/not_json.json",
+    ];
+    let froms = [
+        "headers/ethereumjs_mainnet-499999.json (stateRoot)",
+        "headers/ethereumjs_mainnet-500000.json (stateRoot)",
+        "headers/xapis_chain.rlp (block 1)",
+    ];
+    for (name, from) in names.iter().zip(froms) {
+        files.push((name, proofs.clone(), with_from(from)));
+    }
+    let outcomes = run_folder(&files);
+    assert_eq!(outcomes[names[0]].0, "passed", "{}", outcomes[names[0]].1);
+    let (status, got) = &outcomes[names[1]];
+    assert_eq!(status, "failed");
+    assert!(got.contains("500000.json (stateRoot): state root"), "{got}");
+    let (status, got) = &outcomes[names[2]];
+    assert_eq!(status, "failed");
+    assert!(got.contains("xapis_chain.rlp: "), "{got}");
+}
