@@ -1161,3 +1161,326 @@ fn vector_runner_gives_every_expected_result() {
         ]
     );
 }
+
+/// The runner's `#` inputs are decimal big integers, read digit by digit into minimal
+/// big-endian bytes; any other character after the `#` is refused, the one just past '9'
+/// included.
+#[test]
+fn rlp_test_inputs_read_decimal_big_integers() {
+    use corridor_light_client::evm::vectors::rlp_value;
+    let cases: [(&str, Vec<u8>); 6] = [
+        ("#0", vec![]),
+        ("#9", vec![9]),
+        ("#255", vec![0xff]),
+        ("#256", vec![1, 0]),
+        ("#65536", vec![1, 0, 0]),
+        (
+            // 2^256 - 1
+            "#115792089237316195423570985008687907853269984665640564039457584007913129639935",
+            vec![0xff; 32],
+        ),
+    ];
+    for (input, bytes) in cases {
+        assert_eq!(
+            rlp_value(&Json::String(input.into())).unwrap(),
+            Value::Bytes(bytes),
+            "{input}"
+        );
+    }
+    for bad in ["#1:", "#:", "#1/", "#12a", "#1 "] {
+        let err = rlp_value(&Json::String(bad.into())).unwrap_err();
+        assert_eq!(err, format!("{bad}: not decimal"));
+    }
+}
+
+/// What the runner reports for each file of the shared folder (the lines of
+/// `corridor vectors evm DIR`): the counts each file expects and the ones it gave.
+#[test]
+fn vector_runner_reports_what_each_file_expected_and_gave() {
+    use corridor_light_client::evm::vectors::{run, Status};
+    let Some(dir) = evm_dir("vector_runner_reports_what_each_file_expected_and_gave") else {
+        return;
+    };
+    let outcomes = run(&dir).unwrap();
+    let report: BTreeMap<&str, (&str, &str)> = outcomes
+        .iter()
+        .map(|o| (o.name.as_str(), (o.expected.as_str(), o.got.as_str())))
+        .collect();
+    let one_present = ("1 account proofs", "1 verified (1 present, 0 absent)");
+    let one_absent = ("1 account proofs", "1 verified (0 present, 1 absent)");
+    let two_present = ("2 account proofs", "2 verified (2 present, 0 absent)");
+    let head = "d226371d0b1551adb03fb52b71f08e3e11247fe9b1af994768af8cdaa8e7dcd7";
+    let chain_expected = format!("54 linked blocks, head {head}");
+    let chain_got = format!("54 linked, head {head}");
+    let fcu = format!("head {head} = block 54");
+    let raw_header = "b8a651cb280e169015aef5235a141cb2d905058d1ff9bba788b7ad2c729c9837";
+    let raw_block = format!("hash {raw_header}, 3 transactions");
+    let root = "f883e1a2fb8df9d1d988dec80f13c8aca724590ac357e45e30e0d48b1fbd64ee";
+    let receipts = format!("receiptsRoot {root} of 202 receipts");
+    let receipts_got = format!("{root}, the header's");
+    let proof = format!("receipt 39 proven against {root}");
+    let raw = "3417d994b491ae828185aab9cedeaf66d8c658c3fb425ab6b5a0a04f32c0c82d";
+    let raw_receipts = format!("receiptsRoot {raw} of 3 receipts");
+    let raw_got = format!("{raw}, the header's");
+    let ethtests = ("1 block hashes and their genesis", "all equal");
+    let expected: [(&str, (&str, &str)); 28] = [
+        (
+            "getproof/helios_mainnet-21925176_deposit-contract.json",
+            one_present,
+        ),
+        (
+            "getproof/helios_mainnet-21925176_access-list-accounts.json",
+            one_present,
+        ),
+        (
+            "getproof/ethereumjs_ropsten_contractWithStorage.json",
+            one_present,
+        ),
+        (
+            "getproof/ethereumjs_ropsten_nonexistentAccount.json",
+            one_absent,
+        ),
+        ("getproof/ethereumjs_provider_0x580992b5.json", two_present),
+        ("getproof/ethereumjs_provider_0x00000000.json", two_present),
+        ("getproof/ethereumjs_provider_0xccafdd64.json", one_absent),
+        ("getproof/ethereumjs_provider_0xd8da6bf2.json", one_present),
+        (
+            "getproof/xapis_get-account-proof-with-storage.io",
+            one_present,
+        ),
+        (
+            "headers/ethereumjs_mainnet-1-to-5_blocks.json",
+            (
+                "5 blocks linked from the mainnet genesis",
+                "linked, hashes equal",
+            ),
+        ),
+        ("headers/xapis_chain.rlp", (&chain_expected, &chain_got)),
+        ("headers/xapis_headfcu.json", (&fcu, "equal")),
+        (
+            "headers/xapis_debug_getRawBlock_get-block-n.io",
+            (&raw_block, raw_header),
+        ),
+        (
+            "headers/ethtests_blockWithAllTransactionTypes.json",
+            ethtests,
+        ),
+        ("headers/ethtests_shanghaiExample.json", ethtests),
+        ("headers/ethtests_basefeeExample.json", ethtests),
+        (
+            "receipts_txs/helios_mainnet-21925176_receipts.json",
+            (&receipts, &receipts_got),
+        ),
+        (
+            "receipts_txs/helios_mainnet-21925176_receipt-proof.json",
+            (&proof, "proven with its 1 logs"),
+        ),
+        (
+            "receipts_txs/xapis_debug_getRawReceipts_get-block-n.io",
+            (&raw_receipts, &raw_got),
+        ),
+        ("trie/trietest.json", ("5 roots", "all equal")),
+        ("trie/trieanyorder.json", ("7 roots", "all equal")),
+        (
+            "trie/hex_encoded_securetrie_test.json",
+            ("3 roots", "all equal"),
+        ),
+        ("trie/trietest_secureTrie.json", ("3 roots", "all equal")),
+        ("rlp/rlptest.json", ("28 round trips", "all equal")),
+        (
+            "rlp/invalidRLPTest.json",
+            ("26 inputs refused", "all refused"),
+        ),
+        (
+            "headers/xapis_genesis.json",
+            (
+                "-",
+                "unsupported kind: a genesis or fork specification, with no header to hash",
+            ),
+        ),
+        (
+            "headers/xapis_forkenv.json",
+            (
+                "-",
+                "unsupported kind: a genesis or fork specification, with no header to hash",
+            ),
+        ),
+        (
+            "trie/trietestnextprev.json",
+            (
+                "-",
+                "unsupported kind: ordered iteration (next/previous key), which the trie does \
+                 not offer",
+            ),
+        ),
+    ];
+    for (name, want) in expected {
+        assert_eq!(report.get(name), Some(&want), "{name}");
+    }
+    // Each single header reports its hash as expected and as found.
+    for o in outcomes.iter().filter(|o| o.status == Status::Passed) {
+        if let Some(hash) = o.expected.strip_prefix("hash ") {
+            // A raw block adds its transaction count.
+            let hash = hash.split(',').next().unwrap();
+            assert_eq!(o.got, hash, "{}", o.name);
+            assert_eq!(hash.len(), 64, "{}", o.name);
+        }
+    }
+}
+
+/// A folder holding only `files` (name, contents, and the `expect` object of those the
+/// manifest lists); the runner's outcome of each listed file, by name.
+fn run_folder(files: &[(&str, Vec<u8>, Option<Json>)]) -> BTreeMap<String, (String, String)> {
+    use corridor_light_client::evm::vectors::{run, Status};
+    let folder = corridor_light_client::testkit::TempDir::new("evm-runner");
+    let mut listed = vec![];
+    for (name, contents, expect) in files {
+        let path = folder.path().join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, contents).unwrap();
+        if let Some(expect) = expect {
+            listed.push(serde_json::json!({ "file": name, "expect": expect }));
+        }
+    }
+    let manifest = serde_json::json!({ "files": listed });
+    std::fs::write(folder.path().join("manifest.json"), manifest.to_string()).unwrap();
+    run(folder.path())
+        .unwrap()
+        .into_iter()
+        .map(|o| {
+            let status = match o.status {
+                Status::Passed => "passed",
+                Status::Failed => "failed",
+                Status::UnsupportedKind => "unsupported",
+            };
+            (o.name, (status.to_owned(), o.got))
+        })
+        .collect()
+}
+
+/// In a trie file, an empty value deletes its key, as a null one does, whatever the key's
+/// length: deleting a key longer than any the trie can hold changes nothing, while
+/// inserting one fails the file.
+#[test]
+fn vector_runner_deletes_a_key_given_an_empty_value_whatever_its_length() {
+    let mut one = TrieBuilder::new();
+    one.insert(b"do", b"verb").unwrap();
+    let root = format!("0x{}", hex::encode(one.root().0));
+    let long = format!("0x{}", "ab".repeat(TrieBuilder::MAX_KEY_BYTES + 1));
+    let case = |value: Json| {
+        serde_json::json!({
+            "case": { "in": [["do", "verb"], [long, value]], "root": root }
+        })
+        .to_string()
+        .into_bytes()
+    };
+    let expect = Some(serde_json::json!({ "cases": 1 }));
+    let outcomes = run_folder(&[
+        (
+            "trie/empty.json",
+            case(Json::String(String::new())),
+            expect.clone(),
+        ),
+        ("trie/null.json", case(Json::Null), expect.clone()),
+        ("trie/set.json", case(Json::String("x".into())), expect),
+    ]);
+    assert_eq!(outcomes["trie/empty.json"].0, "passed");
+    assert_eq!(outcomes["trie/null.json"].0, "passed");
+    let (status, got) = &outcomes["trie/set.json"];
+    assert_eq!(status, "failed");
+    assert!(got.starts_with("error: ") && got.contains("257"), "{got}");
+}
+
+/// A block of the hive chain's API files (`xapis_eth_getBlockByNumber_*`) must be that
+/// chain's block of its number: a block that hashes to what it claims but is another
+/// chain's block 3 fails there, and passes under another name.
+#[test]
+fn vector_runner_checks_hive_blocks_against_the_hive_chain() {
+    let Some(dir) = evm_dir("vector_runner_checks_hive_blocks_against_the_hive_chain") else {
+        return;
+    };
+    let chain = std::fs::read(dir.join("headers/xapis_chain.rlp")).unwrap();
+    // Block 3 of mainnet, in a JSON-RPC response as the API files hold their blocks.
+    let blocks = common::read_json(&dir.join("headers/ethereumjs_mainnet-1-to-5_blocks.json"));
+    let block = &blocks[2]["header"];
+    let hash = Header::from_json(block).unwrap().hash();
+    let io = format!(
+        ">> {{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"eth_getBlockByNumber\"}}\n<< {}\n",
+        serde_json::json!({ "jsonrpc": "2.0", "id": 1, "result": block })
+    )
+    .into_bytes();
+    let expect = Some(serde_json::json!({ "number": 3, "hash": hash.to_string() }));
+    let hive_name = "headers/xapis_eth_getBlockByNumber_get-block-3.io";
+    let other_name = "headers/mainnet_get-block-3.io";
+    // The hive chain is in the folder (the runner reads it from there) but not listed.
+    let outcomes = run_folder(&[
+        ("headers/xapis_chain.rlp", chain, None),
+        (hive_name, io.clone(), expect.clone()),
+        (other_name, io, expect),
+    ]);
+    let (status, got) = &outcomes[hive_name];
+    assert_eq!(status, "failed");
+    assert!(got.contains("the hive chain's block 3 is"), "{got}");
+    assert_eq!(
+        outcomes[other_name].0, "passed",
+        "{}",
+        outcomes[other_name].1
+    );
+}
+
+/// A getproof entry's state root said to come from a header file is checked against that
+/// file: the right header passes, another header (another root) fails, and a file that is
+/// not a JSON header fails rather than leaving the root unchecked.
+#[test]
+fn vector_runner_checks_a_state_root_against_the_header_it_names() {
+    let Some(dir) = evm_dir("vector_runner_checks_a_state_root_against_the_header_it_names") else {
+        return;
+    };
+    let file = "getproof/ethereumjs_provider_0x580992b5.json";
+    let entry = manifest(&dir)
+        .into_iter()
+        .find(|e| e["file"] == file)
+        .unwrap();
+    let with_from = |from: &str| {
+        let mut expect = entry["expect"].clone();
+        for tag in expect["by_block_tag"].as_object_mut().unwrap().values_mut() {
+            let named = tag["state_root_from"].as_str().unwrap();
+            // The tag whose root is block 499999's.
+            if named.starts_with("headers/ethereumjs_mainnet-499999.json") {
+                tag["state_root_from"] = Json::String(from.to_owned());
+            }
+        }
+        Some(expect)
+    };
+    let read = |name: &str| std::fs::read(dir.join(name)).unwrap();
+    let proofs = read(file);
+    let mut files = vec![];
+    for header in [
+        "headers/ethereumjs_mainnet-499999.json",
+        "headers/ethereumjs_mainnet-500000.json",
+        "headers/xapis_chain.rlp",
+    ] {
+        files.push((header, read(header), None));
+    }
+    let names = [
+        "getproof/right.json",
+        "getproof/other_header.json",
+        "getproof/not_json.json",
+    ];
+    let froms = [
+        "headers/ethereumjs_mainnet-499999.json (stateRoot)",
+        "headers/ethereumjs_mainnet-500000.json (stateRoot)",
+        "headers/xapis_chain.rlp (block 1)",
+    ];
+    for (name, from) in names.iter().zip(froms) {
+        files.push((name, proofs.clone(), with_from(from)));
+    }
+    let outcomes = run_folder(&files);
+    assert_eq!(outcomes[names[0]].0, "passed", "{}", outcomes[names[0]].1);
+    let (status, got) = &outcomes[names[1]];
+    assert_eq!(status, "failed");
+    assert!(got.contains("500000.json (stateRoot): state root"), "{got}");
+    let (status, got) = &outcomes[names[2]];
+    assert_eq!(status, "failed");
+    assert!(got.contains("xapis_chain.rlp: "), "{got}");
+}
