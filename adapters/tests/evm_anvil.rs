@@ -79,8 +79,20 @@ fn message(
     sequence: u64,
     nonce: u64,
 ) -> TradeMessage {
+    let deadline = corridor_light_client::envelope::Deadline::Height(Height(1000));
+    message_until(source, destination, channel, sequence, nonce, deadline)
+}
+
+fn message_until(
+    source: &str,
+    destination: &str,
+    channel: u32,
+    sequence: u64,
+    nonce: u64,
+    deadline: corridor_light_client::envelope::Deadline,
+) -> TradeMessage {
     use corridor_light_client::documents::examples::example;
-    use corridor_light_client::envelope::{payload_from_json, Deadline, MessageBody, VERSION};
+    use corridor_light_client::envelope::{payload_from_json, MessageBody, VERSION};
     use corridor_light_client::hash;
     use corridor_light_client::signature::SigningKey as EdKey;
     let key = EdKey::from_seed([7; 32]);
@@ -97,7 +109,7 @@ fn message(
         kind,
         payload_hash: hash::sha3(&payload.0),
         payload,
-        deadline: Deadline::Height(Height(1000)),
+        deadline,
     };
     TradeMessage {
         sequence,
@@ -712,8 +724,54 @@ async fn a_home_chain_is_attested_and_delivered_to_by_its_relay() {
             .unwrap();
         assert_eq!(verify_receipt(&partner, r).unwrap(), &r.receipt);
     }
+    // Deadlines, held against the block that takes the transaction (the head plus one): a
+    // message past its deadline consumes its sequence with an expired receipt; a message
+    // delivered just in time and replayed after its deadline is acknowledged with the
+    // result the inbox emitted then.
+    use corridor_light_client::envelope::Deadline;
+    let head = adapter.block_number().await.unwrap();
+    let late = message_until(SOURCE_CHAIN, EVM_CHAIN, 4, 3, 203, Deadline::Height(head));
+    let just = message_until(
+        SOURCE_CHAIN,
+        EVM_CHAIN,
+        4,
+        4,
+        204,
+        Deadline::Height(Height(head.0 + 2)),
+    );
+    let batch = home
+        .deliver_all(bundles(&[late.clone(), just.clone()]))
+        .await
+        .unwrap();
+    assert_eq!(batch.refused, None);
+    assert_eq!(
+        batch
+            .acks
+            .iter()
+            .map(|a| a.result.clone())
+            .collect::<Vec<_>>(),
+        [ReceiptResult::Expired, ReceiptResult::Delivered]
+    );
+    for _ in 0..3 {
+        adapter.request("evm_mine", json!([])).await.unwrap();
+    }
+    let again = home.deliver_all(bundles(&[just])).await.unwrap();
+    assert_eq!(again.acks, batch.acks[1..]);
+    let tip = adapter.block_number().await.unwrap();
+    let expired: Vec<_> = home
+        .receipts(Height(to.0 + 1), tip)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.receipt.sequence, r.receipt.result))
+        .collect();
+    assert_eq!(
+        expired,
+        [(3, ReceiptResult::Expired), (4, ReceiptResult::Delivered)]
+    );
+
     // A message for another chain is refused before any transaction.
-    let elsewhere = message(SOURCE_CHAIN, "somewhere-else", 4, 3, 203);
+    let elsewhere = message(SOURCE_CHAIN, "somewhere-else", 4, 5, 205);
     let e = home.deliver_all(bundles(&[elsewhere])).await.unwrap_err();
     assert_eq!(problem(&e), "wrong-destination");
 }

@@ -20,6 +20,13 @@
 //! light blocks stay with the relay. An inbox whose threshold is above one refuses with
 //! `below-threshold`, named in the refusal.
 //!
+//! The relay decides each receipt's result as a devnet inbox does on its own rules: a
+//! message past its deadline is `expired` and one that fails the envelope's checks
+//! (payload limit, document checks, signature) `rejected` with its reason; either consumes
+//! its sequence without delivering. The deadline is held against the block that will take
+//! the transaction: the head's height plus one, and the head's time (the chain's own clock;
+//! the block that takes it can be no earlier).
+//!
 //! A replay (the inbox consumed the message's sequence already) is an acknowledgement:
 //! the relay delivered it before (a restart after the transaction, before its
 //! acknowledgement was recorded), and the inbox takes a sequence only with the relays'
@@ -32,7 +39,7 @@ use corridor_light_client::any::AnyFamily;
 use corridor_light_client::bundle::ProofBundle;
 use corridor_light_client::evm::attest::attestation_digest;
 use corridor_light_client::evm::{Attestation, AttestorKey, EvmBlock, EvmFamily, EvmSeal};
-use corridor_light_client::receipt::ReceiptResult;
+use corridor_light_client::receipt::{receipt_key, ReceiptResult, RejectReason};
 use corridor_light_client::signature::SigningKey;
 use corridor_light_client::{ChainId, Height};
 
@@ -114,10 +121,37 @@ impl EvmHome {
     ) -> Result<DeliveryBatchAck, AdapterError> {
         let inbox = self.adapter.contracts().inbox;
         let sender = self.adapter.sender("deliver")?;
+        let head = self.adapter.status().await?;
+        let including = head.latest_height.increment().unwrap_or(head.latest_height);
+        let limits = corridor_light_client::envelope::Limits::default();
         let mut acks = Vec::with_capacity(bundles.len());
         for bundle in bundles {
             let message = &bundle.message;
-            let outcome = match self.adapter.delivered_receipt(message) {
+            let result = match message.message.validate(&limits) {
+                Ok(()) => match message.check_deadline(including, head.latest_time) {
+                    Ok(()) => ReceiptResult::Delivered,
+                    Err(_) => ReceiptResult::Expired,
+                },
+                Err(e) => match RejectReason::from_envelope(&e) {
+                    Some(reason) => ReceiptResult::Rejected { reason },
+                    None => {
+                        let e = AdapterError::Rejected {
+                            chain: self.adapter.chain_id().to_string(),
+                            problem: "invalid-message".into(),
+                            status: 400,
+                            detail: format!("sequence {}: {e}", message.sequence),
+                        };
+                        if acks.is_empty() {
+                            return Err(e);
+                        }
+                        return Ok(DeliveryBatchAck {
+                            acks,
+                            refused: Some(e),
+                        });
+                    }
+                },
+            };
+            let outcome = match self.adapter.receipt_for(message, result.clone()) {
                 Ok(receipt) => {
                     let digest = delivery_digest(self.adapter.evm_chain_id(), &inbox, &receipt)
                         .map_err(|e| AdapterError::InvalidResponse {
@@ -128,7 +162,7 @@ impl EvmHome {
                     match digest {
                         Ok(digest) => self
                             .adapter
-                            .deliver(message, &[sender.sign_digest(&digest)])
+                            .deliver_receipt(receipt, &[sender.sign_digest(&digest)])
                             .await
                             .map(|d| d.ack),
                         Err(e) => Err(e),
@@ -139,12 +173,32 @@ impl EvmHome {
             match outcome {
                 Ok(ack) => acks.push(ack),
                 Err(AdapterError::Rejected { problem, .. }) if problem == "duplicate" => {
-                    let body = &message.message.body;
+                    // The acknowledgement carries the result the inbox emitted then, not
+                    // the one decided now (a deadline may have passed since).
+                    let key = receipt_key(&self.adapter.receipt_for(message, result)?);
+                    let Some(original) = self.adapter.inbox_receipt_of(&key).await? else {
+                        let e = AdapterError::InvalidResponse {
+                            chain: self.adapter.chain_id().to_string(),
+                            endpoint: "eth_getLogs".into(),
+                            reason: format!(
+                                "the inbox refused sequence {} as a replay, and emitted no \
+                                 receipt of it",
+                                message.sequence
+                            ),
+                        };
+                        if acks.is_empty() {
+                            return Err(e);
+                        }
+                        return Ok(DeliveryBatchAck {
+                            acks,
+                            refused: Some(e),
+                        });
+                    };
                     acks.push(DeliveryAck {
-                        source_chain: body.source_chain.clone(),
-                        channel: body.channel,
-                        sequence: message.sequence,
-                        result: ReceiptResult::Delivered,
+                        source_chain: original.source_chain,
+                        channel: original.channel,
+                        sequence: original.sequence,
+                        result: original.result,
                     });
                 }
                 Err(e) if acks.is_empty() => return Err(e),

@@ -473,6 +473,42 @@ impl EvmAdapter {
         Ok(heights)
     }
 
+    /// The receipt the inbox emitted for `key` (a receipt key: source chain, channel,
+    /// sequence), if any, read from the endpoint's logs (unverified: what a relay shows as
+    /// the acknowledgement of a replayed delivery, before the watcher proves the receipt).
+    pub async fn inbox_receipt_of(
+        &self,
+        key: &[u8],
+    ) -> Result<Option<CorridorReceipt>, AdapterError> {
+        const METHOD: &str = "eth_getLogs";
+        let filter = json!([{
+            "fromBlock": "earliest",
+            "toBlock": "latest",
+            "address": self.contracts.inbox.to_string(),
+            "topics": [
+                rpc::data(&event_topic(CommitmentRoot::Receipts).0),
+                rpc::data(&keccak256(key).0),
+            ],
+        }]);
+        let logs = self.rpc.call(METHOD, filter).await?;
+        let logs = logs
+            .as_array()
+            .ok_or_else(|| self.invalid(METHOD, "not a list"))?;
+        for l in logs {
+            let data = rpc::bytes_field(l, "data").map_err(|e| self.invalid(METHOD, e))?;
+            let receipt = abi_bytes_decode(&data)
+                .and_then(|leaf| {
+                    leaf.strip_prefix(TAG_RECEIPT)
+                        .and_then(|body| codec::decode::<CorridorReceipt>("receipt", body).ok())
+                })
+                .filter(|r| receipt_key(r) == key);
+            if receipt.is_some() {
+                return Ok(receipt);
+            }
+        }
+        Ok(None)
+    }
+
     /// Outbound trade messages published in blocks `from..=to` (at most
     /// [`crate::adapter::MAX_RANGE`] heights), each with its receipt proof and log index, in
     /// (height, transaction, log) order. A log whose leaf is not a trade message or whose
@@ -702,6 +738,17 @@ impl EvmAdapter {
         signatures: &[[u8; 65]],
     ) -> Result<EvmDelivery, AdapterError> {
         let receipt = self.delivered_receipt(message)?;
+        self.deliver_receipt(receipt, signatures).await
+    }
+
+    /// Delivers the message of `receipt` (its commitment and result, as the relays decided
+    /// and attested them: delivered, expired or rejected) to the inbox with `signatures`
+    /// over its [`delivery_digest`]; as [`EvmAdapter::deliver`] otherwise.
+    pub async fn deliver_receipt(
+        &self,
+        receipt: CorridorReceipt,
+        signatures: &[[u8; 65]],
+    ) -> Result<EvmDelivery, AdapterError> {
         let leaf = receipt
             .leaf()
             .map_err(|e| self.invalid("deliver", format!("receipt encoding: {e}")))?;
@@ -755,6 +802,15 @@ impl EvmAdapter {
         &self,
         message: &TradeMessage,
     ) -> Result<CorridorReceipt, AdapterError> {
+        self.receipt_for(message, ReceiptResult::Delivered)
+    }
+
+    /// The receipt of `message` with `result`, for this chain's inbox.
+    pub fn receipt_for(
+        &self,
+        message: &TradeMessage,
+        result: ReceiptResult,
+    ) -> Result<CorridorReceipt, AdapterError> {
         let body = &message.message.body;
         if body.destination_chain != self.chain_id {
             return Err(AdapterError::Rejected {
@@ -773,7 +829,7 @@ impl EvmAdapter {
             channel: body.channel,
             sequence: message.sequence,
             message_commitment: commitment,
-            result: ReceiptResult::Delivered,
+            result,
         })
     }
 
