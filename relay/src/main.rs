@@ -239,6 +239,14 @@ enum KeysCommand {
         #[arg(long, default_value = "relay.key")]
         out: PathBuf,
     },
+    /// Write a new secp256k1 delivery key for the relay's own EVM chain (mode 0600; its
+    /// `[chains.evm]` `delivery_key_file`) and print its address, for the inbox contract's
+    /// relay set (the account also pays for the deliveries' transactions).
+    GenerateEvm {
+        /// Where to write the key; never overwritten.
+        #[arg(long, default_value = "evm-delivery.key")]
+        out: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -462,6 +470,36 @@ fn main() -> ExitCode {
                 ExitCode::from(2)
             }
         },
+        Command::Keys {
+            command: KeysCommand::GenerateEvm { out },
+        } => {
+            let address = corridor_relay::keys::generate(&out).map(|key| {
+                corridor_adapters::evm::Sender::from_seed(key.to_bytes(), 1).map(|s| s.address())
+            });
+            match address {
+                Ok(Ok(address)) => {
+                    println!(
+                        "wrote {} (mode 0600); address for the inbox contract's relay set:",
+                        out.display()
+                    );
+                    println!("{address}");
+                    ExitCode::SUCCESS
+                }
+                Ok(Err(_)) => {
+                    // A random seed at or above the curve's order: about 2^-128.
+                    let _ = std::fs::remove_file(&out);
+                    eprintln!(
+                        "error: {}: the random seed is not a secp256k1 key; run again",
+                        out.display()
+                    );
+                    ExitCode::from(2)
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::from(2)
+                }
+            }
+        }
     }
 }
 
