@@ -376,6 +376,33 @@ fn assert_all_acknowledged(relay: &Relay, home: &ChainId, remote: &ChainId, expe
     );
 }
 
+/// Stops both relays cleanly and reads their stores until each has every one of its `count`
+/// messages to the other's chain acknowledged (`homes`: `a`'s chain, then `b`'s), starting
+/// them again between tries, for at most a minute.
+async fn wait_acknowledged(a: &mut Relay, b: &mut Relay, homes: [&ChainId; 2], count: u64) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        a.stop();
+        b.stop();
+        let done = std::panic::catch_unwind(|| {
+            assert_all_acknowledged(a, homes[0], homes[1], count);
+            assert_all_acknowledged(b, homes[1], homes[0], count);
+        });
+        if done.is_ok() {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "receipts did not all come back:\n{}\n{}",
+            a.log(),
+            b.log()
+        );
+        a.start();
+        b.start();
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    }
+}
+
 /// Two relays, two chains: `count` messages each way; `chaos` kills a relay with SIGKILL
 /// and restarts it on its store several times while traffic flows.
 /// Two chains and their two relays, connected.
@@ -435,27 +462,7 @@ async fn two_relays(count: u64, chaos: bool) {
     );
     wait_delivered([&cn, &kz], count, &[&a, &b]).await;
     // Receipts travel back; then stop cleanly and read the stores.
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        a.stop();
-        b.stop();
-        let done = std::panic::catch_unwind(|| {
-            assert_all_acknowledged(&a, &cn.id, &kz.id, count);
-            assert_all_acknowledged(&b, &kz.id, &cn.id, count);
-        });
-        if done.is_ok() {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "receipts did not all come back:\n{}\n{}",
-            a.log(),
-            b.log()
-        );
-        a.start();
-        b.start();
-        tokio::time::sleep(Duration::from_secs(2)).await;
-    }
+    wait_acknowledged(&mut a, &mut b, [&cn.id, &kz.id], count).await;
     cn.handle.shutdown().await.unwrap();
     kz.handle.shutdown().await.unwrap();
 }
@@ -1747,27 +1754,7 @@ async fn a_devnet_chain_and_an_evm_chain_carry_messages_both_ways_with_every_rec
 
     // Every receipt back at both relays: at the devnet relay proven under the EVM chain's
     // rules, at the EVM relay under the devnet chain's.
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        a.stop();
-        b.stop();
-        let done = std::panic::catch_unwind(|| {
-            assert_all_acknowledged(&a, &cn.id, &evm_id, COUNT);
-            assert_all_acknowledged(&b, &evm_id, &cn.id, COUNT);
-        });
-        if done.is_ok() {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "receipts did not all come back:\n{}\n{}",
-            a.log(),
-            b.log()
-        );
-        a.start();
-        b.start();
-        tokio::time::sleep(Duration::from_secs(2)).await;
-    }
+    wait_acknowledged(&mut a, &mut b, [&cn.id, &evm_id], COUNT).await;
     assert!(
         b.log().contains("relay started"),
         "the EVM relay ran: {}",
